@@ -1,0 +1,57 @@
+import { sign } from '../src/core/signature';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../src/protocol/dispatch';
+
+/**
+ * Signed HTTP to worker nodes. One Durable Object invocation may hold at most 6 outbound connections,
+ * so every request waits for one of 6 slots; several jobs for one node travel in one request.
+ */
+export class Outbound {
+  private inFlight = 0;
+  private waiters: (() => void)[] = [];
+
+  constructor(private readonly secret: () => string, private readonly timeoutMs: () => number, private readonly limit = 6) {}
+
+  async post(baseUrl: string, path: string, payload: unknown, timeoutMs = this.timeoutMs()): Promise<Response> {
+    await this.acquire();
+    try {
+      const body = JSON.stringify(payload);
+      const ts = Date.now();
+      return await fetch(`${baseUrl.replace(/\/+$/, '')}${path}`, {
+        method: 'POST',
+        body,
+        // Never follow a redirect: a node must not be able to bounce the scheduler to another host.
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
+        headers: {
+          'content-type': 'application/json',
+          [TIMESTAMP_HEADER]: String(ts),
+          [SIGNATURE_HEADER]: await sign(this.secret(), ts, body),
+        },
+      });
+    } finally {
+      this.release();
+    }
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.inFlight < this.limit) {
+      this.inFlight++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.inFlight--;
+  }
+}
+
+/** Seconds from a Retry-After header (delta-seconds or HTTP date), or null. */
+export function retryAfterMs(header: string | null, nowMs: number): number | null {
+  if (!header) return null;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
+}

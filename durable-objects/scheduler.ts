@@ -1,0 +1,676 @@
+import { DurableObject } from 'cloudflare:workers';
+import { SeqHeap } from '../src/core/heap';
+import { readyKey } from '../src/core/policy';
+import { newToken } from '../src/core/ids';
+import { retryDelayMs } from '../src/core/backoff';
+import { afterFailure, isPermanentExit, transition } from '../src/core/job-state';
+import { configOf, type Config, type Env } from '../src/env';
+import { dbOf, type Db } from '../src/db/client';
+import { insertJobs, updateJob, upsertQueue, activeJobsOfQueue, type JobPatch, type Stmt } from '../src/db/write-jobs';
+import type { JobRow } from '../src/db/schema';
+import type { DispatchedJob, ResultReport } from '../src/protocol/dispatch';
+import { DispatchAnswer } from '../src/protocol/dispatch';
+import type { HeartbeatAnswer, Lease, WorkerHeartbeat, WorkerRegister, WorkerView } from '../src/protocol/worker';
+import type { JobResult } from '../src/protocol/job';
+import { log } from '../src/log';
+import { D1Writer } from './d1-writer';
+import { Store, type ActiveJob, type WorkerRow } from './store';
+import { Outbound, retryAfterMs } from './outbound';
+
+/** A job as the API hands it to the scheduler on submit. */
+export interface NewJob {
+  id: string;
+  tenant: string;
+  type: string;
+  payload: string;
+  priority: number;
+  max_retries: number;
+  timeout_sec: number;
+  executor: 'native' | 'wasm' | null;
+  created_at: number;
+  run_at: number | null;
+}
+
+export type Refusal = { ok: false; status: 404 | 409 | 503; code: string; message: string; details?: Record<string, unknown> };
+export type Outcome<T> = ({ ok: true } & T) | Refusal;
+
+export interface QueueStats {
+  queue: string;
+  by_status: Record<string, number>;
+  queued_by_priority: Record<string, number>;
+  oldest_queued_at: number | null;
+  workers: { registered: number; live: number; draining: number; capacity: number; running: number };
+}
+
+const MAX_STORED_STDOUT = 256 * 1024;
+const MAX_STORED_STDERR = 16 * 1024;
+
+/**
+ * The Scheduler Durable Object: one per queue (`idFromName(queue)`). It is the single writer of job
+ * state transitions for its queue. It keeps three heaps in memory, all rebuilt from its own storage
+ * on start: `ready` (queued jobs by priority and submission order), `timers` (scheduled and retrying
+ * jobs by due time) and `leases` (running jobs by deadline). One alarm is re-armed after every change
+ * to the earliest deadline among timers, leases and worker heartbeat deadlines.
+ */
+export class Scheduler extends DurableObject<Env> {
+  private store!: Store;
+  private readonly db: Db;
+  private readonly writer: D1Writer;
+  private readonly outbound: Outbound;
+  private readonly ready = new SeqHeap();
+  private readonly timers = new SeqHeap();
+  private readonly leases = new SeqHeap();
+  /** Job ids each worker is running, rebuilt from storage. */
+  private readonly running = new Map<string, Set<string>>();
+  /** Nodes that failed a dispatch or asked us to wait (Retry-After) are skipped until then. */
+  private readonly unavailableUntil = new Map<string, number>();
+  private readonly dispatchFailures = new Map<string, number>();
+  private rr = 0;
+  private queue = 'default';
+  private queueRecorded = false;
+  private pumping = false;
+  private pumpAgain = false;
+  private alarmAt: number | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.db = dbOf(env.DB);
+    this.writer = new D1Writer(this.db);
+    this.outbound = new Outbound(
+      () => this.config.WORKER_TOKEN,
+      () => this.config.DISPATCH_TIMEOUT_MS,
+    );
+    void ctx.blockConcurrencyWhile(async () => this.load());
+  }
+
+  private get config(): Config {
+    const parsed = configOf(this.env);
+    if (!parsed.ok) throw new Error(`config_invalid: ${parsed.problems.map((p) => p.variable).join(', ')}`);
+    return parsed.config;
+  }
+
+  /** Rebuilds the heaps from storage: what makes an eviction or restart lose nothing. */
+  private load(): void {
+    this.store = new Store(this.ctx.storage.sql);
+    this.queue = this.store.meta('queue') ?? 'default';
+    for (const { seq, key } of this.store.jobKeys('queued', 'priority')) this.ready.push(readyKey(key), seq);
+    for (const status of ['scheduled', 'retrying'] as const) for (const { seq, key } of this.store.jobKeys(status, 'next_attempt_at')) this.timers.push(key, seq);
+    for (const { seq, key } of this.store.jobKeys('running', 'lease_deadline')) {
+      this.leases.push(key, seq);
+      const job = this.store.jobBySeq(seq)!;
+      this.slots(job.worker_id!).add(job.id);
+    }
+    const alarm = this.store.meta('alarm_at');
+    this.alarmAt = alarm ? Number(alarm) : null;
+  }
+
+  private bind(queue: string): void {
+    if (this.store.meta('queue') !== queue) this.store.setMeta('queue', queue);
+    this.queue = queue;
+  }
+
+  // ---------------------------------------------------------------- jobs
+
+  async submit(queue: string, jobs: NewJob[]): Promise<Outcome<{ jobs: JobRow[] }>> {
+    this.bind(queue);
+    const now = Date.now();
+    let seq = this.store.nextSeq();
+    const actives: ActiveJob[] = [];
+    const rows: JobRow[] = [];
+    this.ctx.storage.transactionSync(() => {
+      for (const j of jobs) {
+        const scheduled = j.run_at !== null && j.run_at > now;
+        const active: ActiveJob = {
+          seq: seq++, id: j.id, tenant: j.tenant, type: j.type, payload: j.payload, priority: j.priority,
+          status: scheduled ? 'scheduled' : 'queued', attempts: 0, failures: 0, lease_losses: 0, max_retries: j.max_retries,
+          timeout_sec: j.timeout_sec, executor: j.executor, token: null, worker_id: null, started_at: null, lease_deadline: null,
+          next_attempt_at: scheduled ? j.run_at : null, created_at: j.created_at, last_error: null,
+        };
+        this.store.insertJob(active);
+        actives.push(active);
+        rows.push({
+          id: j.id, tenant: j.tenant, queue, type: j.type, payload: j.payload, priority: j.priority, status: active.status,
+          attempts: 0, maxRetries: j.max_retries, timeoutSec: j.timeout_sec, executor: j.executor, createdAt: j.created_at,
+          updatedAt: now, startedAt: null, finishedAt: null, nextAttemptAt: active.next_attempt_at, workerId: null, result: null, error: null,
+        });
+      }
+      this.store.setMeta('seq', String(seq - 1));
+    });
+    const stmts: Stmt[] = insertJobs(this.db, rows);
+    if (!this.queueRecorded) stmts.push(upsertQueue(this.db, queue, now));
+    try {
+      await this.writer.write(stmts);
+      this.queueRecorded = true;
+    } catch (e) {
+      // D1 refused the insert: the jobs were never accepted, so they must not run either.
+      this.ctx.storage.transactionSync(() => actives.forEach((a) => this.store.deleteJob(a.seq)));
+      return { ok: false, status: 503, code: 'storage_unavailable', message: `could not store the jobs: ${String(e).slice(0, 200)}` };
+    }
+    for (const a of actives) {
+      if (a.status === 'queued') this.ready.push(readyKey(a.priority), a.seq);
+      else this.timers.push(a.next_attempt_at!, a.seq);
+    }
+    this.kick();
+    await this.armAlarm();
+    return { ok: true, jobs: rows };
+  }
+
+  /** Cancels a job that is not terminal. A running job's node is told to kill it. */
+  async cancel(queue: string, jobId: string): Promise<Outcome<{ previous: string }>> {
+    this.bind(queue);
+    const job = this.store.jobById(jobId);
+    if (!job) return { ok: false, status: 409, code: 'not_active', message: 'the job is not active in its queue' };
+    const now = Date.now();
+    const previous = job.status;
+    if (job.status === 'running') this.killOnNode(job);
+    job.status = transition(job.status, 'cancelled');
+    this.release(job);
+    this.store.deleteJob(job.seq);
+    log({ event: 'job_cancelled', job_id: job.id, previous_status: previous, worker_id: job.worker_id, attempt: job.attempts });
+    await this.writer.write([updateJob(this.db, job.id, { status: 'cancelled', finishedAt: now, updatedAt: now, nextAttemptAt: null, error: 'cancelled' })]);
+    this.kick();
+    await this.armAlarm();
+    return { ok: true, previous };
+  }
+
+  async reportResult(queue: string, jobId: string, report: ResultReport): Promise<Outcome<{ status: string }>> {
+    this.bind(queue);
+    const job = this.store.jobById(jobId);
+    const fenced = job && job.status === 'running' && job.attempts === report.attempt && job.token === report.token && job.worker_id === report.worker_id;
+    if (!job || !fenced) {
+      log({ event: 'result_refused', job_id: jobId, worker_id: report.worker_id, attempt: report.attempt, current_attempt: job?.attempts ?? null });
+      return {
+        ok: false,
+        status: 409,
+        code: 'stale_attempt',
+        message: 'this attempt no longer holds the job (it was re-dispatched, timed out, cancelled or already finished)',
+        details: { attempt: report.attempt, current_attempt: job?.attempts ?? null },
+      };
+    }
+    const now = Date.now();
+    const result = toResult(report);
+    const resultText = JSON.stringify(result);
+    let stmt: Stmt;
+    if (report.exit_code === 0 && !report.timed_out && !report.error) {
+      job.status = transition(job.status, 'succeeded');
+      this.release(job);
+      this.store.deleteJob(job.seq);
+      stmt = updateJob(this.db, job.id, { status: 'succeeded', finishedAt: now, updatedAt: now, result: resultText, error: null, workerId: report.worker_id });
+      log({ event: 'job_completed', job_id: job.id, worker_id: report.worker_id, attempt: job.attempts, executor: report.executor, duration_ms: report.duration_ms });
+    } else {
+      const error = describeFailure(report, job.timeout_sec);
+      stmt = this.failAttempt(job, error, isPermanentExit(report.exit_code) && !report.timed_out, now, resultText);
+    }
+    await this.writer.write([stmt]);
+    this.kick();
+    await this.armAlarm();
+    return { ok: true, status: job.status };
+  }
+
+  /** The head of the queue in dispatch order, for operators and tests. */
+  async peek(queue: string, limit: number): Promise<{ id: string; priority: number; type: string; tenant: string; created_at: number }[]> {
+    this.bind(queue);
+    const out = [];
+    for (const seq of this.ready.ordered(limit * 2 + 16)) {
+      const job = this.store.jobBySeq(seq);
+      if (!job || job.status !== 'queued') continue;
+      out.push({ id: job.id, priority: job.priority, type: job.type, tenant: job.tenant, created_at: job.created_at });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  async stats(queue: string): Promise<QueueStats> {
+    this.bind(queue);
+    const now = Date.now();
+    const workers = this.store.workers();
+    const live = workers.filter((w) => this.isLive(w, now));
+    return {
+      queue,
+      by_status: this.store.countsByStatus(),
+      queued_by_priority: this.store.queuedByPriority(),
+      oldest_queued_at: this.store.oldestQueuedCreatedAt(),
+      workers: {
+        registered: workers.length,
+        live: live.length,
+        draining: workers.filter((w) => w.status === 'draining').length,
+        capacity: live.reduce((s, w) => s + w.capacity, 0),
+        running: workers.reduce((s, w) => s + this.slots(w.id).size, 0),
+      },
+    };
+  }
+
+  // ---------------------------------------------------------------- workers
+
+  async registerWorker(queue: string, reg: WorkerRegister): Promise<WorkerView> {
+    this.bind(queue);
+    const now = Date.now();
+    const existing = this.store.workers().find((w) => w.id === reg.id);
+    // A node that registers again under the same id has restarted: whatever it was running is gone.
+    if (existing) this.handBackAll(existing.id, 'worker re-registered', true, now);
+    const row: WorkerRow = {
+      id: reg.id, url: reg.url, capacity: reg.capacity, types: reg.types ?? null, executors: reg.executors, queues: reg.queues,
+      labels: reg.labels ?? {}, status: 'active', registered_at: now, last_heartbeat_at: now,
+    };
+    this.store.saveWorker(row);
+    this.unavailableUntil.delete(reg.id);
+    this.dispatchFailures.delete(reg.id);
+    log({ event: 'worker_registered', worker_id: reg.id, url: reg.url, capacity: reg.capacity, executors: reg.executors, queue });
+    this.kick();
+    await this.armAlarm();
+    return this.view(row, now);
+  }
+
+  async heartbeat(queue: string, workerId: string, hb: WorkerHeartbeat): Promise<Outcome<{ answer: HeartbeatAnswer }>> {
+    this.bind(queue);
+    const row = this.store.workers().find((w) => w.id === workerId);
+    if (!row) return { ok: false, status: 404, code: 'worker_unknown', message: `worker ${workerId} is not registered (it may have been reaped): register again` };
+    const now = Date.now();
+    row.last_heartbeat_at = now;
+    if (hb.draining && row.status !== 'draining') {
+      row.status = 'draining';
+      log({ event: 'worker_draining', worker_id: workerId, queue });
+    }
+    this.store.saveWorker(row);
+    const kill: Lease[] = hb.running.filter((l) => {
+      const job = this.store.jobById(l.job_id);
+      return !(job && job.status === 'running' && job.worker_id === workerId && job.attempts === l.attempt && job.token === l.token);
+    });
+    await this.armAlarm();
+    return {
+      ok: true,
+      answer: { status: row.status, drain: row.status === 'draining', kill, heartbeat_interval_sec: this.config.HEARTBEAT_INTERVAL_SEC },
+    };
+  }
+
+  /** A node leaving: its running jobs go back to the queue without costing a retry. */
+  async deregisterWorker(queue: string, workerId: string): Promise<Outcome<{ requeued: number }>> {
+    this.bind(queue);
+    const row = this.store.workers().find((w) => w.id === workerId);
+    if (!row) return { ok: false, status: 404, code: 'worker_unknown', message: `worker ${workerId} is not registered` };
+    const requeued = this.handBackAll(workerId, 'worker deregistered', false, Date.now());
+    this.store.deleteWorker(workerId);
+    this.running.delete(workerId);
+    log({ event: 'worker_deregistered', worker_id: workerId, requeued, queue });
+    this.kick();
+    await this.armAlarm();
+    return { ok: true, requeued };
+  }
+
+  async listWorkers(queue: string): Promise<WorkerView[]> {
+    this.bind(queue);
+    const now = Date.now();
+    return this.store.workers().map((w) => this.view(w, now));
+  }
+
+  // ---------------------------------------------------------------- time
+
+  async alarm(): Promise<void> {
+    this.alarmAt = null;
+    this.tick(Date.now());
+    await this.armAlarm();
+  }
+
+  /**
+   * The cron backstop: the same reaping and timers as the alarm, plus a check against D1 for jobs D1
+   * holds as active that this object does not know (storage lost, or a crash between the two writes).
+   */
+  async reconcile(queue: string): Promise<{ imported: number }> {
+    this.bind(queue);
+    const now = Date.now();
+    this.tick(now);
+    const rows = await activeJobsOfQueue(this.db, queue, 500);
+    let imported = 0;
+    let seq = this.store.nextSeq();
+    for (const r of rows) {
+      if (this.store.jobById(r.id)) continue;
+      const job: ActiveJob = {
+        seq: seq++, id: r.id, tenant: r.tenant, type: r.type, payload: r.payload, priority: r.priority, status: 'queued',
+        attempts: r.attempts, failures: 0, lease_losses: 0, max_retries: r.maxRetries, timeout_sec: r.timeoutSec,
+        executor: r.executor, token: null, worker_id: null, started_at: null, lease_deadline: null, next_attempt_at: null,
+        created_at: r.createdAt, last_error: r.error,
+      };
+      this.store.insertJob(job);
+      this.ready.push(readyKey(job.priority), job.seq);
+      imported++;
+      await this.writer.write([updateJob(this.db, r.id, { status: 'queued', updatedAt: now, workerId: null, nextAttemptAt: null })]);
+    }
+    if (imported) {
+      this.store.setMeta('seq', String(seq - 1));
+      log({ event: 'reconcile_imported', queue, imported });
+    }
+    this.kick();
+    await this.armAlarm();
+    return { imported };
+  }
+
+  /** Everything that is due: reap silent nodes, expire leases, release timers, then dispatch. */
+  private tick(now: number): void {
+    this.reap(now);
+    this.expireLeases(now);
+    this.releaseTimers(now);
+    this.kick();
+  }
+
+  private reap(now: number): void {
+    const timeoutMs = this.config.WORKER_HEARTBEAT_TIMEOUT_SEC * 1000;
+    for (const w of this.store.workers()) {
+      if (now - w.last_heartbeat_at <= timeoutMs) continue;
+      const requeued = this.handBackAll(w.id, 'worker stopped heart-beating', true, now);
+      this.store.deleteWorker(w.id);
+      this.running.delete(w.id);
+      log({ event: 'worker_stale', worker_id: w.id, heartbeat_age_sec: (now - w.last_heartbeat_at) / 1000, requeued, queue: this.queue });
+    }
+  }
+
+  private expireLeases(now: number): void {
+    const stmts: Stmt[] = [];
+    while (this.leases.size > 0 && this.leases.peekKey() <= now) {
+      const job = this.store.jobBySeq(this.leases.pop());
+      if (!job || job.status !== 'running' || job.lease_deadline === null || job.lease_deadline > now) continue;
+      this.killOnNode(job);
+      stmts.push(this.failAttempt(job, `timed out: no result ${job.timeout_sec}s after dispatch to ${job.worker_id}`, false, now, null));
+    }
+    void this.persist(stmts);
+  }
+
+  private releaseTimers(now: number): void {
+    const stmts: Stmt[] = [];
+    while (this.timers.size > 0 && this.timers.peekKey() <= now) {
+      const job = this.store.jobBySeq(this.timers.pop());
+      if (!job || (job.status !== 'scheduled' && job.status !== 'retrying') || (job.next_attempt_at ?? 0) > now) continue;
+      job.status = transition(job.status, 'queued');
+      job.next_attempt_at = null;
+      this.store.saveJob(job);
+      this.ready.push(readyKey(job.priority), job.seq);
+      stmts.push(updateJob(this.db, job.id, { status: 'queued', nextAttemptAt: null, updatedAt: now }));
+    }
+    void this.persist(stmts);
+  }
+
+  private async armAlarm(): Promise<void> {
+    const now = Date.now();
+    let next = Math.min(this.timers.peekKey(), this.leases.peekKey());
+    const timeoutMs = this.config.WORKER_HEARTBEAT_TIMEOUT_SEC * 1000;
+    for (const w of this.store.workers()) next = Math.min(next, w.last_heartbeat_at + timeoutMs + 1);
+    if (this.ready.size > 0) for (const until of this.unavailableUntil.values()) if (until > now) next = Math.min(next, until);
+    if (!Number.isFinite(next)) return;
+    next = Math.max(next, now + 1);
+    if (this.alarmAt !== null && this.alarmAt <= next && this.alarmAt > now) return;
+    this.alarmAt = next;
+    this.store.setMeta('alarm_at', String(next));
+    await this.ctx.storage.setAlarm(next);
+  }
+
+  // ---------------------------------------------------------------- dispatch
+
+  /** Starts a dispatch pass, or asks the running one to go round again. */
+  private kick(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    queueMicrotask(() => {
+      try {
+        do {
+          this.pumpAgain = false;
+          this.dispatchPass(Date.now());
+        } while (this.pumpAgain);
+      } catch (e) {
+        log({ event: 'dispatch_error', queue: this.queue, error: String(e) });
+      } finally {
+        this.pumping = false;
+      }
+    });
+  }
+
+  /**
+   * Pops jobs in heap order and gives each to the next idle node, round-robin, that can run it. A job
+   * no idle node can run keeps its place (it is pushed back with its own key and seq).
+   */
+  private dispatchPass(now: number): void {
+    if (this.ready.size === 0) return;
+    const nodes = this.store.workers().filter((w) => w.status === 'active' && this.isLive(w, now) && (this.unavailableUntil.get(w.id) ?? 0) <= now);
+    const free = new Map(nodes.map((w) => [w.id, w.capacity - this.slots(w.id).size]));
+    let totalFree = [...free.values()].reduce((s, n) => s + Math.max(0, n), 0);
+    if (totalFree === 0) return;
+    const groups = new Map<string, { node: WorkerRow; jobs: DispatchedJob[] }>();
+    const deferred: [number, number][] = [];
+    const stmts: Stmt[] = [];
+    while (totalFree > 0 && this.ready.size > 0 && deferred.length < 1000) {
+      const key = this.ready.peekKey();
+      const job = this.store.jobBySeq(this.ready.pop());
+      if (!job || job.status !== 'queued') continue;
+      let chosen: WorkerRow | null = null;
+      for (let k = 0; k < nodes.length; k++) {
+        const node = nodes[(this.rr + k) % nodes.length];
+        if ((free.get(node.id) ?? 0) > 0 && canRun(node, job)) {
+          chosen = node;
+          this.rr = (this.rr + k + 1) % nodes.length;
+          break;
+        }
+      }
+      if (!chosen) {
+        deferred.push([key, job.seq]);
+        continue;
+      }
+      free.set(chosen.id, free.get(chosen.id)! - 1);
+      totalFree--;
+      job.status = transition(job.status, 'running');
+      job.attempts++;
+      job.token = newToken();
+      job.worker_id = chosen.id;
+      job.started_at = now;
+      job.lease_deadline = now + (job.timeout_sec + this.config.LEASE_GRACE_SEC) * 1000;
+      this.store.saveJob(job);
+      this.leases.push(job.lease_deadline, job.seq);
+      this.slots(chosen.id).add(job.id);
+      stmts.push(updateJob(this.db, job.id, { status: 'running', attempts: job.attempts, workerId: chosen.id, startedAt: now, nextAttemptAt: null, updatedAt: now }));
+      const group = groups.get(chosen.id) ?? { node: chosen, jobs: [] };
+      group.jobs.push({
+        job_id: job.id, attempt: job.attempts, token: job.token, queue: this.queue, type: job.type,
+        payload: JSON.parse(job.payload), timeout_sec: job.timeout_sec, executor: job.executor,
+      });
+      groups.set(chosen.id, group);
+    }
+    for (const [key, seq] of deferred) this.ready.push(key, seq);
+    void this.persist(stmts);
+    for (const { node, jobs } of groups.values()) void this.send(node, jobs);
+    if (groups.size) void this.armAlarm();
+  }
+
+  private async send(node: WorkerRow, jobs: DispatchedJob[]): Promise<void> {
+    const started = Date.now();
+    let res: Response;
+    try {
+      res = await this.outbound.post(node.url, '/run', { worker_id: node.id, jobs });
+    } catch (e) {
+      return this.dispatchFailed(node, jobs, `dispatch to ${node.id} failed: ${errorText(e)}`);
+    }
+    const now = Date.now();
+    if (res.status === 202 || res.status === 200) {
+      const parsed = DispatchAnswer.safeParse(await res.json().catch(() => null));
+      this.dispatchFailures.delete(node.id);
+      const rejected = parsed.success ? parsed.data.rejected : [];
+      const rejectedIds = new Set(rejected.filter((r) => r.reason !== 'duplicate').map((r) => r.job_id));
+      for (const j of jobs) {
+        if (rejectedIds.has(j.job_id)) continue;
+        log({ event: 'job_dispatched', job_id: j.job_id, worker_id: node.id, attempt: j.attempt, latency_ms: now - started, queue: this.queue });
+      }
+      if (rejectedIds.size) this.handBack(jobs.filter((j) => rejectedIds.has(j.job_id)), `node ${node.id} declined`, now);
+    } else if (res.status === 429 || res.status === 503) {
+      // Busy or draining: not the job's fault, so no retry is spent; the node is skipped for a while.
+      const wait = retryAfterMs(res.headers.get('retry-after'), now) ?? 1000;
+      this.unavailableUntil.set(node.id, now + wait);
+      this.handBack(jobs, `node ${node.id} answered ${res.status}`, now);
+    } else {
+      const text = (await res.text().catch(() => '')).slice(0, 200);
+      return this.dispatchFailed(node, jobs, `dispatch to ${node.id} failed: HTTP ${res.status} ${text}`.trim());
+    }
+    this.kick();
+    await this.armAlarm();
+  }
+
+  private async dispatchFailed(node: WorkerRow, jobs: DispatchedJob[], error: string): Promise<void> {
+    const now = Date.now();
+    const failures = (this.dispatchFailures.get(node.id) ?? 0) + 1;
+    this.dispatchFailures.set(node.id, failures);
+    this.unavailableUntil.set(node.id, now + retryDelayMs(failures - 1, this.backoff()));
+    log({ event: 'dispatch_failed', worker_id: node.id, jobs: jobs.length, error, queue: this.queue });
+    const stmts: Stmt[] = [];
+    for (const j of jobs) {
+      const job = this.store.jobById(j.job_id);
+      if (!job || job.status !== 'running' || job.attempts !== j.attempt || job.token !== j.token) continue;
+      stmts.push(this.failAttempt(job, error, false, now, null));
+    }
+    await this.persist(stmts);
+    this.kick();
+    await this.armAlarm();
+  }
+
+  /** Dispatched jobs a node did not take go back to the queue in their old place, at no cost. */
+  private handBack(jobs: DispatchedJob[], reason: string, now: number): void {
+    const stmts: Stmt[] = [];
+    for (const j of jobs) {
+      const job = this.store.jobById(j.job_id);
+      if (!job || job.status !== 'running' || job.attempts !== j.attempt || job.token !== j.token) continue;
+      stmts.push(this.requeue(job, reason, now));
+    }
+    void this.persist(stmts);
+  }
+
+  /** Puts every job a node holds back in the queue; `leaseLost` counts it against the job's lease-loss bound. */
+  private handBackAll(workerId: string, reason: string, leaseLost: boolean, now: number): number {
+    const stmts: Stmt[] = [];
+    for (const job of this.store.runningJobsOf(workerId)) {
+      if (leaseLost && job.lease_losses + 1 >= this.config.MAX_LEASE_LOSSES) {
+        stmts.push(this.failAttempt(job, `lost its lease ${job.lease_losses + 1} times (${reason})`, true, now, null));
+        continue;
+      }
+      if (leaseLost) job.lease_losses++;
+      stmts.push(this.requeue(job, reason, now));
+    }
+    void this.persist(stmts);
+    return stmts.length;
+  }
+
+  private requeue(job: ActiveJob, reason: string, now: number): Stmt {
+    job.status = transition(job.status, 'queued');
+    this.release(job);
+    job.last_error = reason;
+    this.store.saveJob(job);
+    this.ready.push(readyKey(job.priority), job.seq);
+    log({ event: 'job_requeued', job_id: job.id, worker_id: job.worker_id, attempt: job.attempts, reason, queue: this.queue });
+    return updateJob(this.db, job.id, { status: 'queued', updatedAt: now, error: reason });
+  }
+
+  /** A failed attempt: back off and retry while the budget lasts, else the job fails for good. */
+  private failAttempt(job: ActiveJob, error: string, permanent: boolean, now: number, resultText: string | null): Stmt {
+    const outcome = afterFailure(job.failures, job.max_retries, permanent);
+    job.failures = outcome.failures;
+    job.last_error = error.slice(0, 2000);
+    this.release(job);
+    const patch: JobPatch = { updatedAt: now, error: job.last_error, result: resultText };
+    if (outcome.next === 'retrying') {
+      job.status = transition(job.status, 'retrying');
+      job.next_attempt_at = now + retryDelayMs(job.failures, this.backoff());
+      this.store.saveJob(job);
+      this.timers.push(job.next_attempt_at, job.seq);
+      log({ event: 'job_retry_scheduled', job_id: job.id, worker_id: job.worker_id, attempt: job.attempts, failures: job.failures, next_attempt_at: job.next_attempt_at, error: job.last_error, queue: this.queue });
+      return updateJob(this.db, job.id, { ...patch, status: 'retrying', nextAttemptAt: job.next_attempt_at });
+    }
+    job.status = transition(job.status, 'failed');
+    this.store.deleteJob(job.seq);
+    log({ event: 'job_failed', job_id: job.id, worker_id: job.worker_id, attempt: job.attempts, error: job.last_error, queue: this.queue });
+    return updateJob(this.db, job.id, { ...patch, status: 'failed', finishedAt: now, nextAttemptAt: null });
+  }
+
+  /** Frees the node slot and voids the attempt's token, so a late answer from it is refused. */
+  private release(job: ActiveJob): void {
+    if (job.worker_id) this.running.get(job.worker_id)?.delete(job.id);
+    job.token = null;
+    job.lease_deadline = null;
+  }
+
+  private killOnNode(job: ActiveJob): void {
+    const node = job.worker_id ? this.store.workers().find((w) => w.id === job.worker_id) : undefined;
+    if (!node || !job.token) return;
+    const lease = { job_id: job.id, attempt: job.attempts, token: job.token };
+    // Best effort: if the node misses this, its next heartbeat is answered with the lease to kill.
+    void this.outbound
+      .post(node.url, '/cancel', { worker_id: node.id, jobs: [lease] }, 5000)
+      .then((res) => log({ event: 'job_kill_sent', job_id: job.id, worker_id: node.id, attempt: lease.attempt, status: res.status }))
+      .catch((e) => log({ event: 'job_kill_failed', job_id: job.id, worker_id: node.id, error: errorText(e) }));
+  }
+
+  private async persist(stmts: Stmt[]): Promise<void> {
+    try {
+      await this.writer.write(stmts);
+    } catch (e) {
+      log({ event: 'd1_update_failed', queue: this.queue, statements: stmts.length, error: String(e) });
+    }
+  }
+
+  private slots(workerId: string): Set<string> {
+    let s = this.running.get(workerId);
+    if (!s) this.running.set(workerId, (s = new Set()));
+    return s;
+  }
+
+  private isLive(w: WorkerRow, now: number): boolean {
+    return now - w.last_heartbeat_at <= this.config.WORKER_HEARTBEAT_TIMEOUT_SEC * 1000;
+  }
+
+  private backoff() {
+    return { baseSec: this.config.BACKOFF_BASE_SEC, maxSec: this.config.BACKOFF_MAX_SEC };
+  }
+
+  private view(w: WorkerRow, now: number): WorkerView {
+    return {
+      id: w.id, url: w.url, status: w.status, capacity: w.capacity, running: this.slots(w.id).size, types: w.types,
+      executors: w.executors, queues: w.queues, labels: w.labels, registered_at: new Date(w.registered_at).toISOString(),
+      last_heartbeat_at: new Date(w.last_heartbeat_at).toISOString(), heartbeat_age_sec: Math.max(0, (now - w.last_heartbeat_at) / 1000),
+    };
+  }
+}
+
+function canRun(node: WorkerRow, job: ActiveJob): boolean {
+  if (node.types && !node.types.includes(job.type)) return false;
+  if (job.executor && !node.executors.includes(job.executor)) return false;
+  return true;
+}
+
+function toResult(r: ResultReport): JobResult {
+  let output: unknown = r.stdout;
+  const line = r.stdout.trim();
+  if (line) {
+    try {
+      output = JSON.parse(line);
+    } catch {
+      output = trim(r.stdout, MAX_STORED_STDOUT);
+    }
+  } else output = null;
+  return { executor: r.executor, exit_code: r.exit_code, duration_ms: r.duration_ms, output, stderr: trim(r.stderr, MAX_STORED_STDERR), timed_out: r.timed_out };
+}
+
+function describeFailure(r: ResultReport, timeoutSec: number): string {
+  if (r.error) return r.error;
+  if (r.timed_out) return `timed out after ${timeoutSec}s`;
+  const last = r.stderr.trim().split('\n').pop() ?? '';
+  try {
+    const parsed = JSON.parse(last) as { error?: { code?: string; message?: string } };
+    if (parsed.error?.message) return `exit code ${r.exit_code}: ${parsed.error.code ?? 'error'}: ${parsed.error.message}`;
+  } catch {
+    /* not JSON: fall through */
+  }
+  return `exit code ${r.exit_code}${last ? `: ${last.slice(0, 500)}` : ''}`;
+}
+
+function trim(s: string, max: number): string {
+  return s.length > max ? `${s.slice(0, max)}\n[truncated]` : s;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}

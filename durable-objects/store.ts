@@ -1,0 +1,171 @@
+import type { JobStatus } from '../src/protocol/job';
+import type { ExecutorName } from '../src/protocol/common';
+import type { WorkerStatus } from '../src/protocol/worker';
+
+/** A job the scheduler still owns (not terminal), as kept in the Durable Object's own SQLite. */
+export interface ActiveJob {
+  seq: number;
+  id: string;
+  tenant: string;
+  type: string;
+  payload: string;
+  priority: number;
+  status: JobStatus;
+  attempts: number;
+  failures: number;
+  lease_losses: number;
+  max_retries: number;
+  timeout_sec: number;
+  executor: ExecutorName | null;
+  token: string | null;
+  worker_id: string | null;
+  started_at: number | null;
+  lease_deadline: number | null;
+  next_attempt_at: number | null;
+  created_at: number;
+  last_error: string | null;
+}
+
+export interface WorkerRow {
+  id: string;
+  url: string;
+  capacity: number;
+  types: string[] | null;
+  executors: ExecutorName[];
+  queues: string[];
+  labels: Record<string, string>;
+  status: WorkerStatus;
+  registered_at: number;
+  last_heartbeat_at: number;
+}
+
+const JOB_COLUMNS = [
+  'seq', 'id', 'tenant', 'type', 'payload', 'priority', 'status', 'attempts', 'failures', 'lease_losses', 'max_retries',
+  'timeout_sec', 'executor', 'token', 'worker_id', 'started_at', 'lease_deadline', 'next_attempt_at', 'created_at', 'last_error',
+] as const;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS jobs (
+  seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, tenant TEXT NOT NULL, type TEXT NOT NULL, payload TEXT NOT NULL,
+  priority INTEGER NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL, failures INTEGER NOT NULL,
+  lease_losses INTEGER NOT NULL, max_retries INTEGER NOT NULL, timeout_sec INTEGER NOT NULL, executor TEXT,
+  token TEXT, worker_id TEXT, started_at INTEGER, lease_deadline INTEGER, next_attempt_at INTEGER,
+  created_at INTEGER NOT NULL, last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
+CREATE TABLE IF NOT EXISTS workers (
+  id TEXT PRIMARY KEY, url TEXT NOT NULL, capacity INTEGER NOT NULL, types TEXT, executors TEXT NOT NULL,
+  queues TEXT NOT NULL, labels TEXT NOT NULL, status TEXT NOT NULL, registered_at INTEGER NOT NULL,
+  last_heartbeat_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+`;
+
+/**
+ * The Durable Object's storage: what it needs to rebuild its heaps after eviction or restart. D1 stays
+ * the system of record for every job; this holds only jobs that are not yet terminal, and the workers.
+ */
+export class Store {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(SCHEMA);
+  }
+
+  meta(key: string): string | null {
+    const row = this.sql.exec<{ v: string }>('SELECT v FROM meta WHERE k = ?', key).toArray()[0];
+    return row ? row.v : null;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.sql.exec('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v', key, value);
+  }
+
+  nextSeq(): number {
+    const row = this.sql.exec<{ s: number | null }>('SELECT max(seq) AS s FROM jobs').toArray()[0];
+    const stored = Number(this.meta('seq') ?? 0);
+    return Math.max(stored, row?.s ?? 0) + 1;
+  }
+
+  insertJob(job: ActiveJob): void {
+    const placeholders = JOB_COLUMNS.map(() => '?').join(', ');
+    this.sql.exec(`INSERT INTO jobs (${JOB_COLUMNS.join(', ')}) VALUES (${placeholders})`, ...JOB_COLUMNS.map((c) => job[c]));
+  }
+
+  jobBySeq(seq: number): ActiveJob | null {
+    return (this.sql.exec<ActiveJob & Record<string, SqlStorageValue>>('SELECT * FROM jobs WHERE seq = ?', seq).toArray()[0] as ActiveJob) ?? null;
+  }
+
+  jobById(id: string): ActiveJob | null {
+    return (this.sql.exec<ActiveJob & Record<string, SqlStorageValue>>('SELECT * FROM jobs WHERE id = ?', id).toArray()[0] as ActiveJob) ?? null;
+  }
+
+  /** Writes back every column but the identity ones. */
+  saveJob(job: ActiveJob): void {
+    const cols = JOB_COLUMNS.filter((c) => c !== 'seq' && c !== 'id');
+    this.sql.exec(`UPDATE jobs SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE seq = ?`, ...cols.map((c) => job[c]), job.seq);
+  }
+
+  deleteJob(seq: number): void {
+    this.sql.exec('DELETE FROM jobs WHERE seq = ?', seq);
+  }
+
+  /** (seq, key) pairs for rebuilding a heap, in seq order. */
+  jobKeys(status: JobStatus, keyColumn: 'priority' | 'next_attempt_at' | 'lease_deadline'): { seq: number; key: number }[] {
+    return this.sql.exec<{ seq: number; key: number }>(`SELECT seq, ${keyColumn} AS key FROM jobs WHERE status = ? ORDER BY seq`, status).toArray();
+  }
+
+  runningJobsOf(workerId: string): ActiveJob[] {
+    return this.sql.exec('SELECT * FROM jobs WHERE status = ? AND worker_id = ?', 'running', workerId).toArray() as unknown as ActiveJob[];
+  }
+
+  countsByStatus(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.sql.exec<{ status: string; n: number }>('SELECT status, count(*) AS n FROM jobs GROUP BY status')) out[r.status] = r.n;
+    return out;
+  }
+
+  queuedByPriority(): Record<string, number> {
+    const out: Record<string, number> = { '0': 0, '1': 0, '2': 0 };
+    for (const r of this.sql.exec<{ priority: number; n: number }>("SELECT priority, count(*) AS n FROM jobs WHERE status = 'queued' GROUP BY priority")) out[String(r.priority)] = r.n;
+    return out;
+  }
+
+  oldestQueuedCreatedAt(): number | null {
+    const row = this.sql.exec<{ t: number | null }>("SELECT min(created_at) AS t FROM jobs WHERE status = 'queued'").toArray()[0];
+    return row?.t ?? null;
+  }
+
+  workers(): WorkerRow[] {
+    return this.sql.exec<Record<string, SqlStorageValue>>('SELECT * FROM workers ORDER BY registered_at, id').toArray().map(toWorker);
+  }
+
+  saveWorker(w: WorkerRow): void {
+    this.sql.exec(
+      `INSERT INTO workers (id, url, capacity, types, executors, queues, labels, status, registered_at, last_heartbeat_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET url = excluded.url, capacity = excluded.capacity, types = excluded.types,
+         executors = excluded.executors, queues = excluded.queues, labels = excluded.labels, status = excluded.status,
+         registered_at = excluded.registered_at, last_heartbeat_at = excluded.last_heartbeat_at`,
+      w.id, w.url, w.capacity, w.types ? JSON.stringify(w.types) : null, JSON.stringify(w.executors), JSON.stringify(w.queues),
+      JSON.stringify(w.labels), w.status, w.registered_at, w.last_heartbeat_at,
+    );
+  }
+
+  deleteWorker(id: string): void {
+    this.sql.exec('DELETE FROM workers WHERE id = ?', id);
+  }
+}
+
+function toWorker(r: Record<string, SqlStorageValue>): WorkerRow {
+  return {
+    id: r.id as string,
+    url: r.url as string,
+    capacity: r.capacity as number,
+    types: r.types ? (JSON.parse(r.types as string) as string[]) : null,
+    executors: JSON.parse(r.executors as string),
+    queues: JSON.parse(r.queues as string),
+    labels: JSON.parse(r.labels as string),
+    status: r.status as WorkerStatus,
+    registered_at: r.registered_at as number,
+    last_heartbeat_at: r.last_heartbeat_at as number,
+  };
+}

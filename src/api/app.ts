@@ -1,0 +1,62 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { log } from '../log';
+import { ApiError, validationError } from './errors';
+import type { AppEnv } from './context';
+import { requestId } from './middleware/request-id';
+import { configGuard } from './middleware/config-guard';
+import { jsonOnly, limitBody } from './middleware/json-only';
+import { jobRoutes } from './routes/jobs';
+import { workerRoutes } from './routes/workers';
+import { systemRoutes } from './routes/system';
+import { MAX_BATCH_JOBS, MAX_PAYLOAD_BYTES } from '../protocol/job';
+
+const TARGET_NAMES = { json: 'body', query: 'query', param: 'path', header: 'header' } as const;
+
+export function createApp() {
+  const app = new OpenAPIHono<AppEnv>({
+    // Every zod failure becomes a 400 naming the field and the reason.
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error.issues, TARGET_NAMES[result.target as keyof typeof TARGET_NAMES] ?? 'body');
+    },
+  });
+
+  app.use('*', requestId());
+  app.use('*', configGuard());
+  app.use('*', jsonOnly());
+  app.use('/jobs/batch', limitBody(MAX_BATCH_JOBS * (MAX_PAYLOAD_BYTES + 1024) + 4096));
+  app.use('/jobs/*', limitBody(4 * 1024 * 1024));
+  app.use('/jobs', limitBody(2 * MAX_PAYLOAD_BYTES + 4096));
+  app.use('/workers/*', limitBody(256 * 1024));
+
+  app.route('/', systemRoutes);
+  app.route('/', jobRoutes);
+  app.route('/', workerRoutes);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'workerToken', { type: 'http', scheme: 'bearer', description: 'WORKER_TOKEN' });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'cloud', version: '0.1.0', description: 'An edge-native distributed job scheduler' },
+  });
+
+  app.notFound((c) => c.json({ error: { code: 'route_not_found', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404));
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) {
+      for (const [k, v] of Object.entries(err.headers ?? {})) c.header(k, v);
+      return c.json({ error: { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) } }, err.status);
+    }
+    if (err instanceof HTTPException) {
+      const malformed = /json/i.test(err.message);
+      return c.json(
+        { error: { code: malformed ? 'invalid_json' : 'bad_request', message: malformed ? `the body is not valid JSON: ${err.message}` : err.message, details: { problems: [{ field: '(body)', message: err.message }] } } },
+        err.status as ContentfulStatusCode,
+      );
+    }
+    log({ event: 'internal_error', request_id: c.get('requestId'), error: String(err), stack: err instanceof Error ? err.stack : undefined });
+    return c.json({ error: { code: 'internal_error', message: 'an internal error occurred', details: { request_id: c.get('requestId') } } }, 500);
+  });
+
+  return app;
+}

@@ -1,0 +1,82 @@
+import type { Context } from 'hono';
+import { newJobId } from '../core/ids';
+import { dbOf } from '../db/client';
+import { claimIdempotencyKey, releaseIdempotencyKey } from '../db/idempotency';
+import { getJobsByIds } from '../db/read-jobs';
+import { MAX_PAYLOAD_BYTES, type Job, type JobSubmit } from '../protocol/job';
+import type { NewJob, Outcome } from '../../durable-objects/scheduler';
+import type { JobRow } from '../db/schema';
+import { log } from '../log';
+import { ApiError } from './errors';
+import { schedulerFor, type AppEnv } from './context';
+import { jobView } from './views';
+
+const encoder = new TextEncoder();
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+const IN_FLIGHT_WAIT_MS = 5000;
+
+/**
+ * Accepts jobs for one queue: all of them or none. With an idempotency key, a repeat of the same
+ * request answers 200 with the jobs the first one created; the same key with another body is a 409.
+ */
+export async function submitJobs(c: Context<AppEnv>, bodies: JobSubmit[], fieldPrefix: string): Promise<{ status: 200 | 201; jobs: Job[] }> {
+  const config = c.get('config');
+  const tenant = c.get('tenant');
+  const now = Date.now();
+  const queue = bodies[0].queue;
+  const newJobs: NewJob[] = bodies.map((b, i) => {
+    const field = (name: string) => (fieldPrefix ? `${fieldPrefix}.${i}.${name}` : name);
+    if (b.queue !== queue) throw new ApiError(400, 'validation_failed', `${field('queue')}: every job of a batch must use the same queue`, { problems: [{ field: field('queue'), message: 'every job of a batch must use the same queue' }] });
+    const payload = JSON.stringify(b.payload);
+    const bytes = encoder.encode(payload).length;
+    if (bytes > MAX_PAYLOAD_BYTES) {
+      throw new ApiError(413, 'payload_too_large', `${field('payload')}: ${bytes} bytes serialised, the limit is ${MAX_PAYLOAD_BYTES}`, { problems: [{ field: field('payload'), message: `at most ${MAX_PAYLOAD_BYTES} bytes` }] });
+    }
+    const runAt = b.run_at !== undefined ? Date.parse(b.run_at) : b.delay_sec !== undefined ? now + b.delay_sec * 1000 : null;
+    return {
+      id: newJobId(queue, now), tenant, type: b.type, payload, priority: b.priority, max_retries: b.max_retries,
+      timeout_sec: b.timeout_sec ?? config.DEFAULT_TIMEOUT_SEC, executor: b.executor ?? null, created_at: now, run_at: runAt,
+    };
+  });
+
+  const db = dbOf(c.env.DB);
+  const key = c.req.header('x-idempotency-key');
+  let requestHash = '';
+  if (key !== undefined) {
+    if (!IDEMPOTENCY_KEY.test(key)) throw new ApiError(400, 'validation_failed', 'X-Idempotency-Key: 1 to 255 printable ASCII characters', { problems: [{ field: 'X-Idempotency-Key', message: '1 to 255 printable ASCII characters' }] });
+    requestHash = await sha256(JSON.stringify(bodies));
+    const ids = newJobs.map((j) => j.id);
+    const deadline = Date.now() + IN_FLIGHT_WAIT_MS;
+    for (;;) {
+      const claim = await claimIdempotencyKey(db, tenant, key, requestHash, ids, Date.now(), config.IDEMPOTENCY_TTL_SEC);
+      if (claim.claimed) break;
+      if (claim.requestHash !== requestHash) {
+        throw new ApiError(409, 'idempotency_key_reused', 'X-Idempotency-Key was already used with a different request body', { job_ids: claim.jobIds });
+      }
+      const rows = await getJobsByIds(db, tenant, claim.jobIds);
+      if (rows.length === claim.jobIds.length) {
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        log({ event: 'job_submit_replayed', request_id: c.get('requestId'), job_ids: claim.jobIds });
+        return { status: 200, jobs: claim.jobIds.map((id) => jobView(byId.get(id)!)) };
+      }
+      // The first request with this key is still storing its jobs: wait for it (or for its key to be released).
+      if (Date.now() > deadline) throw new ApiError(409, 'idempotency_in_progress', 'a request with this X-Idempotency-Key is still in progress; retry shortly', undefined, { 'Retry-After': '1' });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  const outcome = (await schedulerFor(c.env, queue).submit(queue, newJobs)) as Outcome<{ jobs: JobRow[] }>;
+  if (!outcome.ok) {
+    if (key !== undefined) await releaseIdempotencyKey(db, tenant, key, requestHash);
+    throw new ApiError(outcome.status, outcome.code, outcome.message, outcome.details);
+  }
+  for (const r of outcome.jobs) {
+    log({ event: 'job_submitted', job_id: r.id, queue: r.queue, type: r.type, priority: r.priority, status: r.status, tenant, request_id: c.get('requestId') });
+  }
+  return { status: 201, jobs: outcome.jobs.map(jobView) };
+}
+
+async function sha256(s: string): Promise<string> {
+  const d = await crypto.subtle.digest('SHA-256', encoder.encode(s));
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
+}

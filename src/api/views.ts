@@ -1,0 +1,29 @@
+import type { JobRow } from '../db/schema';
+import type { Job, JobResult } from '../protocol/job';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** A D1 row as clients see it: times as RFC 3339, payload and result as JSON. */
+export function jobView(r: JobRow): Job {
+  return {
+    id: r.id,
+    tenant: r.tenant,
+    queue: r.queue,
+    type: r.type,
+    payload: JSON.parse(r.payload),
+    priority: r.priority as Job['priority'],
+    status: r.status,
+    attempts: r.attempts,
+    max_retries: r.maxRetries,
+    timeout_sec: r.timeoutSec,
+    executor: r.executor ?? null,
+    created_at: iso(r.createdAt)!,
+    updated_at: iso(r.updatedAt)!,
+    started_at: iso(r.startedAt),
+    finished_at: iso(r.finishedAt),
+    next_attempt_at: iso(r.nextAttemptAt),
+    worker_id: r.workerId,
+    result: r.result ? (JSON.parse(r.result) as JobResult) : null,
+    error: r.error,
+  };
+}

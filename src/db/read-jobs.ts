@@ -1,0 +1,37 @@
+import { and, count, desc, eq, sql, type SQL } from 'drizzle-orm';
+import type { Db } from './client';
+import { jobs, type JobRow } from './schema';
+import type { JobListQuery } from '../protocol/job';
+
+export async function getJob(db: Db, tenant: string, id: string): Promise<JobRow | undefined> {
+  return db.select().from(jobs).where(and(eq(jobs.tenant, tenant), eq(jobs.id, id))).get();
+}
+
+export async function listJobs(db: Db, tenant: string, q: JobListQuery): Promise<{ rows: JobRow[]; total: number }> {
+  const conds: SQL[] = [eq(jobs.tenant, tenant)];
+  if (q.status) conds.push(eq(jobs.status, q.status));
+  if (q.priority !== undefined) conds.push(eq(jobs.priority, q.priority));
+  if (q.type) conds.push(eq(jobs.type, q.type));
+  if (q.queue) conds.push(eq(jobs.queue, q.queue));
+  const where = and(...conds);
+  const [rows, totals] = await db.batch([
+    db.select().from(jobs).where(where).orderBy(desc(jobs.createdAt), desc(jobs.id)).limit(q.limit).offset(q.offset),
+    db.select({ n: count() }).from(jobs).where(where),
+  ]);
+  return { rows, total: totals[0]?.n ?? 0 };
+}
+
+export async function countByStatus(db: Db, tenant: string): Promise<Record<string, number>> {
+  const rows = await db.select({ status: jobs.status, n: count() }).from(jobs).where(eq(jobs.tenant, tenant)).groupBy(jobs.status);
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
+export async function getJobsByIds(db: Db, tenant: string, ids: string[]): Promise<JobRow[]> {
+  if (ids.length === 0) return [];
+  const out: JobRow[] = [];
+  for (let i = 0; i < ids.length; i += 90) {
+    const chunk = ids.slice(i, i + 90);
+    out.push(...(await db.select().from(jobs).where(and(eq(jobs.tenant, tenant), sql`${jobs.id} IN ${chunk}`))));
+  }
+  return out;
+}

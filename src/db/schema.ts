@@ -1,0 +1,48 @@
+import { sqliteTable, text, integer, primaryKey } from 'drizzle-orm/sqlite-core';
+import type { JobStatus } from '../protocol/job';
+import type { ExecutorName } from '../protocol/common';
+
+/** Mirrors migrations/0001_init.sql; the CHECK constraints live in the SQL. Times are epoch ms. */
+export const jobs = sqliteTable('jobs', {
+  id: text('id').primaryKey(),
+  tenant: text('tenant').notNull(),
+  queue: text('queue').notNull(),
+  type: text('type').notNull(),
+  payload: text('payload').notNull(),
+  priority: integer('priority').notNull(),
+  status: text('status').$type<JobStatus>().notNull(),
+  attempts: integer('attempts').notNull().default(0),
+  maxRetries: integer('max_retries').notNull(),
+  timeoutSec: integer('timeout_sec').notNull(),
+  executor: text('executor').$type<ExecutorName>(),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+  startedAt: integer('started_at'),
+  finishedAt: integer('finished_at'),
+  nextAttemptAt: integer('next_attempt_at'),
+  workerId: text('worker_id'),
+  result: text('result'),
+  error: text('error'),
+});
+export type JobRow = typeof jobs.$inferSelect;
+
+export const idempotencyKeys = sqliteTable(
+  'idempotency_keys',
+  {
+    tenant: text('tenant').notNull(),
+    key: text('key').notNull(),
+    jobIds: text('job_ids').notNull(),
+    requestHash: text('request_hash').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.key] })],
+);
+
+export const queues = sqliteTable('queues', {
+  name: text('name').primaryKey(),
+  createdAt: integer('created_at').notNull(),
+});
+
+/** Columns per job row: a multi-row insert carries at most floor(100 / JOB_COLUMNS) rows (D1's 100 bound parameters). */
+export const JOB_COLUMNS = 19;
+export const JOB_ROWS_PER_INSERT = Math.floor(100 / JOB_COLUMNS);

@@ -1,0 +1,32 @@
+import { eq, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import type { Db } from './client';
+import { jobs, queues, JOB_ROWS_PER_INSERT, type JobRow } from './schema';
+
+export type Stmt = BatchItem<'sqlite'>;
+
+/** Multi-row inserts kept under D1's 100 bound parameters per statement. */
+export function insertJobs(db: Db, rows: JobRow[]): Stmt[] {
+  const out: Stmt[] = [];
+  for (let i = 0; i < rows.length; i += JOB_ROWS_PER_INSERT) out.push(db.insert(jobs).values(rows.slice(i, i + JOB_ROWS_PER_INSERT)));
+  return out;
+}
+
+export function upsertQueue(db: Db, name: string, nowMs: number): Stmt {
+  return db.insert(queues).values({ name, createdAt: nowMs }).onConflictDoNothing();
+}
+
+export type JobPatch = Partial<Omit<JobRow, 'id' | 'tenant' | 'queue' | 'createdAt'>> & { updatedAt: number };
+
+export function updateJob(db: Db, id: string, patch: JobPatch): Stmt {
+  return db.update(jobs).set(patch).where(eq(jobs.id, id));
+}
+
+/** Used when the scheduler rebuilds from D1: every job D1 thinks is still active in a queue. */
+export function activeJobsOfQueue(db: Db, queue: string, limit: number) {
+  return db
+    .select()
+    .from(jobs)
+    .where(sql`${jobs.queue} = ${queue} AND ${jobs.status} IN ('scheduled', 'queued', 'running', 'retrying')`)
+    .limit(limit);
+}

@@ -1,0 +1,55 @@
+import { z } from '@hono/zod-openapi';
+import { ExecutorName, JobId, JobType, QueueName, WorkerId } from './common';
+import { Lease } from './worker';
+
+/** One job as the scheduler pushes it to a node's `POST /run`. */
+export const DispatchedJob = Lease.extend({
+  queue: QueueName,
+  type: JobType,
+  payload: z.json(),
+  timeout_sec: z.number().int().min(1),
+  executor: ExecutorName.nullable(),
+});
+export type DispatchedJob = z.infer<typeof DispatchedJob>;
+
+/** Body of `POST {node}/run`; several jobs for one node travel in one request. */
+export const DispatchRequest = z.strictObject({ worker_id: WorkerId, jobs: z.array(DispatchedJob).min(1).max(256) });
+export type DispatchRequest = z.infer<typeof DispatchRequest>;
+
+/** A node answers 202 with the jobs it took; the rest go back to the queue without costing a retry. */
+export const DispatchAnswer = z.object({
+  accepted: z.array(JobId),
+  rejected: z.array(z.object({ job_id: JobId, reason: z.string() })).default([]),
+});
+export type DispatchAnswer = z.infer<typeof DispatchAnswer>;
+
+/** Body of `POST {node}/cancel`: stop these attempts. */
+export const CancelRequest = z.strictObject({ worker_id: WorkerId, jobs: z.array(Lease).min(1).max(256) });
+export type CancelRequest = z.infer<typeof CancelRequest>;
+
+const MAX_OUTPUT = 1024 * 1024 + 64;
+
+/** Body of `POST /jobs/:id/result`, sent by the node that holds the lease. */
+export const ResultReport = z
+  .strictObject({
+    worker_id: WorkerId,
+    attempt: z.number().int().min(1),
+    token: z.string().min(1).max(128),
+    exit_code: z.number().int().min(-1).max(255).openapi({ description: 'The runner exit code; -1 when it was killed' }),
+    stdout: z.string().max(MAX_OUTPUT),
+    stderr: z.string().max(MAX_OUTPUT),
+    duration_ms: z.number().int().min(0),
+    executor: ExecutorName.nullable(),
+    timed_out: z.boolean().default(false),
+    error: z.string().max(4096).optional().openapi({ description: 'Why the node could not run the job at all' }),
+  })
+  .openapi('ResultReport');
+export type ResultReport = z.infer<typeof ResultReport>;
+
+/** Runner exit codes that no retry can fix (bad payload, unknown type): the job fails at once. */
+export const PERMANENT_EXIT_CODES: readonly number[] = [3, 4];
+
+export const SIGNATURE_HEADER = 'X-Cloud-Signature';
+export const TIMESTAMP_HEADER = 'X-Cloud-Timestamp';
+/** A signed request older (or newer) than this is refused as stale. */
+export const SIGNATURE_MAX_AGE_MS = 5 * 60 * 1000;

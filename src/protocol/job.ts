@@ -1,0 +1,86 @@
+import { z } from '@hono/zod-openapi';
+import { ExecutorName, JobId, JobType, Priority, QueueName, Timestamp, WorkerId } from './common';
+
+/** The closed set of job states; the same list is the CHECK constraint in migrations/ and the diagram in docs/protocol.md. */
+export const JOB_STATUSES = ['scheduled', 'queued', 'running', 'retrying', 'succeeded', 'failed', 'cancelled'] as const;
+export const JobStatus = z.enum(JOB_STATUSES);
+export type JobStatus = z.infer<typeof JobStatus>;
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+export const MAX_BATCH_JOBS = 100;
+
+export const JobSubmit = z
+  .strictObject({
+    payload: z.json().openapi({ description: 'A string or any JSON value, at most 64 KiB serialised', example: 'hello' }),
+    type: JobType.default('echo'),
+    priority: Priority.default(1),
+    timeout_sec: z.number().int().min(1).max(86_400).optional().openapi({ description: 'Kill the job after this many seconds; default DEFAULT_TIMEOUT_SEC (300)' }),
+    max_retries: z.number().int().min(0).max(10).default(3),
+    queue: QueueName.default('default'),
+    executor: ExecutorName.optional().openapi({ description: 'Run only on a node offering this executor' }),
+    delay_sec: z.number().int().min(0).max(31_536_000).optional().openapi({ description: 'Hold the job `scheduled` this many seconds before queueing it' }),
+    run_at: z.string().datetime({ offset: true }).optional().openapi({ description: 'RFC 3339 moment before which the job stays `scheduled`' }),
+  })
+  .refine((j) => j.delay_sec === undefined || j.run_at === undefined, { message: 'give delay_sec or run_at, not both', path: ['run_at'] })
+  .openapi('JobSubmit');
+export type JobSubmit = z.infer<typeof JobSubmit>;
+
+export const JobBatchSubmit = z
+  .strictObject({ jobs: z.array(JobSubmit).min(1).max(MAX_BATCH_JOBS) })
+  .openapi('JobBatchSubmit');
+
+export const JobResult = z
+  .object({
+    executor: ExecutorName.nullable(),
+    exit_code: z.number().int(),
+    duration_ms: z.number().int().nonnegative(),
+    output: z.unknown().openapi({ description: "The runner's stdout, parsed as JSON when it is JSON" }),
+    stderr: z.string(),
+    timed_out: z.boolean(),
+  })
+  .openapi('JobResult');
+export type JobResult = z.infer<typeof JobResult>;
+
+export const Job = z
+  .object({
+    id: JobId,
+    tenant: z.string(),
+    queue: QueueName,
+    type: JobType,
+    payload: z.unknown(),
+    priority: Priority,
+    status: JobStatus,
+    attempts: z.number().int().openapi({ description: 'Dispatches so far; each dispatch is a new attempt with its own fencing token' }),
+    max_retries: z.number().int(),
+    timeout_sec: z.number().int(),
+    executor: ExecutorName.nullable().openapi({ description: 'The executor the submitter asked for, if any' }),
+    created_at: z.string().datetime(),
+    updated_at: z.string().datetime(),
+    started_at: Timestamp,
+    finished_at: Timestamp,
+    next_attempt_at: Timestamp.openapi({ description: 'When a `scheduled` or `retrying` job will be queued' }),
+    worker_id: WorkerId.nullable(),
+    result: JobResult.nullable(),
+    error: z.string().nullable(),
+  })
+  .openapi('Job');
+export type Job = z.infer<typeof Job>;
+
+const intParam = (min: number, max: number, dflt: number) => z.coerce.number().int().min(min).max(max).default(dflt);
+
+export const JobListQuery = z.strictObject({
+  limit: intParam(1, 500, 50),
+  offset: intParam(0, 1_000_000, 0),
+  status: JobStatus.optional(),
+  priority: z.coerce.number().pipe(Priority).optional(),
+  type: JobType.optional(),
+  queue: QueueName.optional(),
+});
+export type JobListQuery = z.infer<typeof JobListQuery>;
+
+export const JobList = z
+  .object({ jobs: z.array(Job), total: z.number().int(), limit: z.number().int(), offset: z.number().int() })
+  .openapi('JobList');
+
+export const JobIdParam = z.object({ id: JobId.openapi({ param: { name: 'id', in: 'path' } }) });

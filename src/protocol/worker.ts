@@ -1,0 +1,61 @@
+import { z } from '@hono/zod-openapi';
+import { ExecutorName, JobId, JobType, QueueName, WorkerId } from './common';
+
+export const WORKER_STATUSES = ['active', 'draining'] as const;
+export const WorkerStatus = z.enum(WORKER_STATUSES);
+export type WorkerStatus = z.infer<typeof WorkerStatus>;
+
+export const WorkerRegister = z
+  .strictObject({
+    id: WorkerId,
+    url: z.string().url().max(2048).openapi({ description: 'Where the scheduler pushes dispatches: `{url}/run`', example: 'http://localhost:9090' }),
+    capacity: z.number().int().min(1).max(1024).default(1),
+    types: z.array(JobType).max(256).optional().openapi({ description: 'Job types this node runs; omitted means every type' }),
+    executors: z.array(ExecutorName).min(1).max(2).default(['native']),
+    queues: z.array(QueueName).min(1).max(32).default(['default']),
+    labels: z.record(z.string().max(64), z.string().max(256)).optional(),
+  })
+  .openapi('WorkerRegister');
+export type WorkerRegister = z.infer<typeof WorkerRegister>;
+
+/** A lease the node holds: the job, the attempt (fencing epoch) and the token of that attempt. */
+export const Lease = z.strictObject({ job_id: JobId, attempt: z.number().int().min(1), token: z.string().min(1).max(128) });
+export type Lease = z.infer<typeof Lease>;
+
+export const WorkerHeartbeat = z
+  .strictObject({
+    running: z.array(Lease).max(1024).default([]),
+    draining: z.boolean().default(false),
+  })
+  .openapi('WorkerHeartbeat');
+export type WorkerHeartbeat = z.infer<typeof WorkerHeartbeat>;
+
+export const HeartbeatAnswer = z
+  .object({
+    status: WorkerStatus,
+    drain: z.boolean().openapi({ description: 'The scheduler asks the node to drain' }),
+    kill: z.array(Lease).openapi({ description: 'Leases the node reported that are no longer its own: stop them and do not report them' }),
+    heartbeat_interval_sec: z.number(),
+  })
+  .openapi('HeartbeatAnswer');
+export type HeartbeatAnswer = z.infer<typeof HeartbeatAnswer>;
+
+export const WorkerView = z
+  .object({
+    id: WorkerId,
+    url: z.string(),
+    status: WorkerStatus,
+    capacity: z.number().int(),
+    running: z.number().int(),
+    types: z.array(z.string()).nullable(),
+    executors: z.array(ExecutorName),
+    queues: z.array(QueueName),
+    labels: z.record(z.string(), z.string()),
+    registered_at: z.string().datetime(),
+    last_heartbeat_at: z.string().datetime(),
+    heartbeat_age_sec: z.number(),
+  })
+  .openapi('Worker');
+export type WorkerView = z.infer<typeof WorkerView>;
+
+export const WorkerIdParam = z.object({ id: WorkerId.openapi({ param: { name: 'id', in: 'path' } }) });
