@@ -8,6 +8,8 @@ const migrations = await readD1Migrations('./migrations');
 // node processes, one file at a time.
 export default defineConfig({
   test: {
+    // Logs of passing tests are noise; a failing test still shows its own.
+    silent: 'passed-only',
     projects: [
       {
         test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node', testTimeout: 60_000 },

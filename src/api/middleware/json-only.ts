@@ -12,7 +12,7 @@ export function jsonOnly(): MiddlewareHandler<AppEnv> {
       const hasBody = (length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined;
       const type = c.req.header('content-type') ?? '';
       if (hasBody && !/^application\/(.+\+)?json\s*(;|$)/i.test(type)) {
-        throw new ApiError(415, 'unsupported_media_type', `the body must be application/json, not ${type || 'untyped'}`, { problems: [{ field: 'Content-Type', message: 'must be application/json' }] });
+        throw new ApiError(415, 'unsupported_media_type', `Content-Type: the body must be application/json, not ${type || 'untyped'}`, { problems: [{ field: 'Content-Type', message: 'must be application/json' }] });
       }
     }
     await next();
