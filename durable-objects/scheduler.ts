@@ -16,6 +16,7 @@ import { log } from '../src/log';
 import { D1Writer } from './d1-writer';
 import { Store, type ActiveJob, type WorkerRow } from './store';
 import { Outbound, retryAfterMs } from './outbound';
+import { Telemetry, type TelemetrySnapshot } from './telemetry';
 
 /** A job as the API hands it to the scheduler on submit. */
 export interface NewJob {
@@ -57,6 +58,7 @@ export class Scheduler extends DurableObject<Env> {
   private readonly db: Db;
   private readonly writer: D1Writer;
   private readonly outbound: Outbound;
+  private readonly telemetry = new Telemetry();
   private readonly ready = new SeqHeap();
   private readonly timers = new SeqHeap();
   private readonly leases = new SeqHeap();
@@ -150,6 +152,7 @@ export class Scheduler extends DurableObject<Env> {
       if (a.status === 'queued') this.ready.push(readyKey(a.priority), a.seq);
       else this.timers.push(a.next_attempt_at!, a.seq);
     }
+    this.telemetry.submitted(actives.length, now);
     this.kick();
     await this.armAlarm();
     return { ok: true, jobs: rows };
@@ -166,6 +169,7 @@ export class Scheduler extends DurableObject<Env> {
     job.status = transition(job.status, 'cancelled');
     this.release(job);
     this.store.deleteJob(job.seq);
+    this.telemetry.cancelled(now);
     log({ event: 'job_cancelled', job_id: job.id, previous_status: previous, worker_id: job.worker_id, attempt: job.attempts });
     await this.writer.write([updateJob(this.db, job.id, { status: 'cancelled', finishedAt: now, updatedAt: now, nextAttemptAt: null, error: 'cancelled' })]);
     this.kick();
@@ -196,6 +200,7 @@ export class Scheduler extends DurableObject<Env> {
       this.release(job);
       this.store.deleteJob(job.seq);
       stmt = updateJob(this.db, job.id, { status: 'succeeded', finishedAt: now, updatedAt: now, result: resultText, error: null, workerId: report.worker_id });
+      this.telemetry.completed(now - (job.started_at ?? now), now);
       log({ event: 'job_completed', job_id: job.id, worker_id: report.worker_id, attempt: job.attempts, executor: report.executor, duration_ms: report.duration_ms });
     } else {
       const error = describeFailure(report, job.timeout_sec);
@@ -218,6 +223,12 @@ export class Scheduler extends DurableObject<Env> {
       if (out.length >= limit) break;
     }
     return out;
+  }
+
+  /** Counters and histograms for /metrics and the dashboard, with the queue's current stats. */
+  async telemetrySnapshot(queue: string): Promise<{ stats: QueueStats; telemetry: TelemetrySnapshot }> {
+    const stats = await this.stats(queue);
+    return { stats, telemetry: this.telemetry.snapshot(Date.now()) };
   }
 
   async stats(queue: string): Promise<QueueStats> {
@@ -359,6 +370,7 @@ export class Scheduler extends DurableObject<Env> {
       const requeued = this.handBackAll(w.id, 'worker stopped heart-beating', true, now);
       this.store.deleteWorker(w.id);
       this.running.delete(w.id);
+      this.telemetry.reaped(now);
       log({ event: 'worker_stale', worker_id: w.id, heartbeat_age_sec: (now - w.last_heartbeat_at) / 1000, requeued, queue: this.queue });
     }
   }
@@ -457,6 +469,7 @@ export class Scheduler extends DurableObject<Env> {
       }
       free.set(chosen.id, free.get(chosen.id)! - 1);
       totalFree--;
+      this.telemetry.dispatched(now - (job.next_attempt_at ?? job.created_at), job.priority, now);
       job.status = transition(job.status, 'running');
       job.attempts++;
       job.token = newToken();
@@ -561,6 +574,7 @@ export class Scheduler extends DurableObject<Env> {
     job.last_error = reason;
     this.store.saveJob(job);
     this.ready.push(readyKey(job.priority), job.seq);
+    this.telemetry.requeued(now);
     log({ event: 'job_requeued', job_id: job.id, worker_id: job.worker_id, attempt: job.attempts, reason, queue: this.queue });
     return updateJob(this.db, job.id, { status: 'queued', updatedAt: now, error: reason });
   }
@@ -577,11 +591,13 @@ export class Scheduler extends DurableObject<Env> {
       job.next_attempt_at = now + retryDelayMs(job.failures, this.backoff());
       this.store.saveJob(job);
       this.timers.push(job.next_attempt_at, job.seq);
+      this.telemetry.retried(now);
       log({ event: 'job_retry_scheduled', job_id: job.id, worker_id: job.worker_id, attempt: job.attempts, failures: job.failures, next_attempt_at: job.next_attempt_at, error: job.last_error, queue: this.queue });
       return updateJob(this.db, job.id, { ...patch, status: 'retrying', nextAttemptAt: job.next_attempt_at });
     }
     job.status = transition(job.status, 'failed');
     this.store.deleteJob(job.seq);
+    this.telemetry.failed(now);
     log({ event: 'job_failed', job_id: job.id, worker_id: job.worker_id, attempt: job.attempts, error: job.last_error, queue: this.queue });
     return updateJob(this.db, job.id, { ...patch, status: 'failed', finishedAt: now, nextAttemptAt: null });
   }

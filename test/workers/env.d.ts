@@ -1,7 +1,8 @@
-declare module 'cloudflare:test' {
-  interface ProvidedEnv {
+/// <reference types="@cloudflare/vitest-pool-workers/types" />
+declare namespace Cloudflare {
+  interface Env {
     DB: D1Database;
     SCHEDULER: DurableObjectNamespace<import('../../durable-objects/scheduler').Scheduler>;
-    TEST_MIGRATIONS: D1Migration[];
+    TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
   }
 }

@@ -1,0 +1,111 @@
+// The local stack behind `npm start`: runner build, config check, D1 migrations, wrangler dev on
+// :8787 (API_PORT), one worker node on :9090 (WORKER_PORT), and the dashboard URL. Ctrl-C drains the
+// node (SIGTERM) and then stops wrangler.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { checkLocalConfig } from './dev-vars';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const apiPort = Number(process.env.API_PORT ?? 8787);
+const workerPort = Number(process.env.WORKER_PORT ?? 9090);
+const env = { ...process.env, WRANGLER_SEND_METRICS: 'false' };
+const bin = (name: string) => join(root, 'node_modules', '.bin', name);
+
+function step(title: string, cmd: string, args: string[]): void {
+  console.log(`> ${title}`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env });
+  if (r.status !== 0) {
+    console.error(`x ${title} failed (exit ${r.status})`);
+    process.exit(1);
+  }
+}
+
+const config = checkLocalConfig(root);
+if (!config.ok) {
+  console.error('x refusing to start: the configuration is invalid');
+  for (const p of config.problems) console.error(`  ${p.variable}: ${p.message}`);
+  process.exit(1);
+}
+
+if (!existsSync(join(root, 'wasm-runner', 'build', 'runner'))) step('building the native runner', 'npm', ['run', '--silent', 'build:runner']);
+step('applying local D1 migrations', bin('wrangler'), ['d1', 'migrations', 'apply', 'DB', '--local']);
+
+const children: ChildProcess[] = [];
+const varArgs = Object.entries(config.overrides).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
+console.log(`> starting the API (wrangler dev) on http://localhost:${apiPort}`);
+const api = spawn(bin('wrangler'), ['dev', '--port', String(apiPort), '--ip', '127.0.0.1', '--test-scheduled', ...varArgs], {
+  cwd: root,
+  env,
+  stdio: ['ignore', 'inherit', 'inherit'],
+  detached: true,
+});
+children.push(api);
+
+async function waitForHealth(): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (api.exitCode !== null) throw new Error(`wrangler dev exited with code ${api.exitCode}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${apiPort}/health`)).ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error('the API did not answer /health within 120 s');
+}
+
+let stopping = false;
+async function stop(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  const node = children[1];
+  if (node && node.exitCode === null) {
+    node.kill('SIGTERM');
+    await new Promise((r) => node.once('exit', r));
+  }
+  try {
+    process.kill(-api.pid!, 'SIGTERM');
+  } catch {
+    /* already gone */
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+try {
+  await waitForHealth();
+} catch (e) {
+  console.error(`x ${(e as Error).message}`);
+  await stop(1);
+}
+
+console.log(`> starting a worker node on http://localhost:${workerPort}`);
+const node = spawn(bin('tsx'), [join(root, 'worker-node', 'src', 'main.ts')], {
+  cwd: root,
+  stdio: ['ignore', 'inherit', 'inherit'],
+  env: {
+    ...env,
+    API_URL: process.env.API_URL ?? `http://localhost:${apiPort}`,
+    WORKER_ENDPOINT: process.env.WORKER_ENDPOINT ?? `http://localhost:${workerPort}`,
+    WORKER_PORT: String(workerPort),
+    WORKER_TOKEN: config.vars.WORKER_TOKEN,
+  },
+});
+children.push(node);
+node.on('exit', (code) => {
+  if (!stopping) {
+    console.error(`x the worker node exited (code ${code})`);
+    void stop(1);
+  }
+});
+
+console.log(`
+  API:        http://localhost:${apiPort}
+  Dashboard:  http://localhost:${apiPort}/dashboard
+  API docs:   http://localhost:${apiPort}/docs
+  Try:        curl -s -X POST http://localhost:${apiPort}/jobs -H 'Content-Type: application/json' -d '{"payload":"hello"}'
+`);

@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// `npm start` on a fresh clone: install what is missing, then hand over to scripts/stack.ts, which
+// builds the runner, validates the config, applies local D1 migrations and starts the API under
+// wrangler dev with one local worker node. Plain JavaScript because tsx may not be installed yet.
+import { existsSync } from 'node:fs';
+import { spawnSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const run = (cmd, args) => {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+};
+
+if (!existsSync(join(root, 'node_modules', '.bin', 'wrangler')) || !existsSync(join(root, 'node_modules', '.bin', 'tsx'))) {
+  console.log('> installing dependencies (npm ci)');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'scripts', 'stack.ts'), ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
