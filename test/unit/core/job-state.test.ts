@@ -44,6 +44,10 @@ describe('backoff', () => {
   it('doubles from 2 s and stops at the cap', () => {
     expect([1, 2, 3, 4, 5, 6, 7, 20].map((f) => retryDelayMs(f, policy))).toEqual([2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]);
   });
+  it('waits the same with a fixed policy, still capped', () => {
+    expect([1, 2, 9].map((f) => retryDelayMs(f, { type: 'fixed', baseSec: 5, maxSec: 60 }))).toEqual([5000, 5000, 5000]);
+    expect(retryDelayMs(1, { type: 'fixed', baseSec: 90, maxSec: 60 })).toBe(60000);
+  });
   it('keeps jitter within [delay/2, delay]', () => {
     expect(retryDelayMs(3, { ...policy, jitter: true }, () => 0)).toBe(4000);
     expect(retryDelayMs(3, { ...policy, jitter: true }, () => 0.999999)).toBe(8000);
