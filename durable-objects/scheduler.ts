@@ -1,8 +1,9 @@
 import { DurableObject } from 'cloudflare:workers';
 import { SeqHeap } from '../src/core/heap';
-import { readyKey } from '../src/core/policy';
+import { ReadyQueue, type ReadyEntry } from '../src/core/ready-queue';
+import { ConcurrencyGate } from '../src/core/concurrency';
 import { newToken } from '../src/core/ids';
-import { retryDelayMs } from '../src/core/backoff';
+import { retryDelayMs, type BackoffPolicy } from '../src/core/backoff';
 import { afterFailure, isPermanentExit, transition } from '../src/core/job-state';
 import { configOf, type Config, type Env } from '../src/env';
 import { dbOf, type Db } from '../src/db/client';
@@ -11,7 +12,7 @@ import type { JobRow } from '../src/db/schema';
 import type { DispatchedJob, ResultReport } from '../src/protocol/dispatch';
 import { DispatchAnswer } from '../src/protocol/dispatch';
 import type { HeartbeatAnswer, Lease, WorkerHeartbeat, WorkerRegister, WorkerView } from '../src/protocol/worker';
-import type { JobResult } from '../src/protocol/job';
+import type { JobResult, RetryBackoff } from '../src/protocol/job';
 import { log } from '../src/log';
 import { D1Writer } from './d1-writer';
 import { Store, type ActiveJob, type WorkerRow } from './store';
@@ -30,6 +31,10 @@ export interface NewJob {
   executor: 'native' | 'wasm' | null;
   created_at: number;
   run_at: number | null;
+  concurrency_key: string | null;
+  concurrency_limit: number | null;
+  requires: string[] | null;
+  backoff: RetryBackoff | null;
 }
 
 export type Refusal = { ok: false; status: 404 | 409 | 503; code: string; message: string; details?: Record<string, unknown> };
@@ -41,6 +46,10 @@ export interface QueueStats {
   queued_by_priority: Record<string, number>;
   oldest_queued_at: number | null;
   workers: { registered: number; live: number; draining: number; capacity: number; running: number };
+  /** Queued jobs no live node can run, and why. */
+  unroutable: { count: number; reasons: Record<string, number> };
+  /** Queued jobs waiting for a slot of their concurrency key. */
+  parked_by_concurrency_key: number;
 }
 
 const MAX_STORED_STDOUT = 256 * 1024;
@@ -59,7 +68,13 @@ export class Scheduler extends DurableObject<Env> {
   private readonly writer: D1Writer;
   private readonly outbound: Outbound;
   private readonly telemetry = new Telemetry();
-  private readonly ready = new SeqHeap();
+  private readonly ready = new ReadyQueue({
+    maxStarvationMs: () => this.config.MAX_STARVATION_SEC * 1000,
+    weightOf: (tenant) => this.config.TENANT_WEIGHTS[tenant] ?? 1,
+  });
+  private readonly gate = new ConcurrencyGate();
+  /** Queued jobs no registered node can run, with the reason; retried when a node registers. */
+  private readonly unroutable = new Map<number, string>();
   private readonly timers = new SeqHeap();
   private readonly leases = new SeqHeap();
   /** Job ids each worker is running, rebuilt from storage. */
@@ -95,12 +110,12 @@ export class Scheduler extends DurableObject<Env> {
   private load(): void {
     this.store = new Store(this.ctx.storage.sql);
     this.queue = this.store.meta('queue') ?? 'default';
-    for (const { seq, key } of this.store.jobKeys('queued', 'priority')) this.ready.push(readyKey(key), seq);
+    for (const job of this.store.jobsWithStatus('queued')) this.enqueue(job);
     for (const status of ['scheduled', 'retrying'] as const) for (const { seq, key } of this.store.jobKeys(status, 'next_attempt_at')) this.timers.push(key, seq);
-    for (const { seq, key } of this.store.jobKeys('running', 'lease_deadline')) {
-      this.leases.push(key, seq);
-      const job = this.store.jobBySeq(seq)!;
+    for (const job of this.store.jobsWithStatus('running')) {
+      this.leases.push(job.lease_deadline!, job.seq);
       this.slots(job.worker_id!).add(job.id);
+      this.gate.started(job.concurrency_key);
     }
     const alarm = this.store.meta('alarm_at');
     this.alarmAt = alarm ? Number(alarm) : null;
@@ -127,6 +142,8 @@ export class Scheduler extends DurableObject<Env> {
           status: scheduled ? 'scheduled' : 'queued', attempts: 0, failures: 0, lease_losses: 0, max_retries: j.max_retries,
           timeout_sec: j.timeout_sec, executor: j.executor, token: null, worker_id: null, started_at: null, lease_deadline: null,
           next_attempt_at: scheduled ? j.run_at : null, created_at: j.created_at, last_error: null,
+          concurrency_key: j.concurrency_key, concurrency_limit: j.concurrency_limit,
+          requires: j.requires ? JSON.stringify(j.requires) : null, backoff: j.backoff ? JSON.stringify(j.backoff) : null,
         };
         this.store.insertJob(active);
         actives.push(active);
@@ -134,6 +151,7 @@ export class Scheduler extends DurableObject<Env> {
           id: j.id, tenant: j.tenant, queue, type: j.type, payload: j.payload, priority: j.priority, status: active.status,
           attempts: 0, maxRetries: j.max_retries, timeoutSec: j.timeout_sec, executor: j.executor, createdAt: j.created_at,
           updatedAt: now, startedAt: null, finishedAt: null, nextAttemptAt: active.next_attempt_at, workerId: null, result: null, error: null,
+          concurrencyKey: active.concurrency_key, concurrencyLimit: active.concurrency_limit, requires: active.requires, backoff: active.backoff,
         });
       }
       this.store.setMeta('seq', String(seq - 1));
@@ -149,7 +167,7 @@ export class Scheduler extends DurableObject<Env> {
       return { ok: false, status: 503, code: 'storage_unavailable', message: `could not store the jobs: ${String(e).slice(0, 200)}` };
     }
     for (const a of actives) {
-      if (a.status === 'queued') this.ready.push(readyKey(a.priority), a.seq);
+      if (a.status === 'queued') this.enqueue(a);
       else this.timers.push(a.next_attempt_at!, a.seq);
     }
     this.telemetry.submitted(actives.length, now);
@@ -216,8 +234,8 @@ export class Scheduler extends DurableObject<Env> {
   async peek(queue: string, limit: number): Promise<{ id: string; priority: number; type: string; tenant: string; created_at: number }[]> {
     this.bind(queue);
     const out = [];
-    for (const seq of this.ready.ordered(limit * 2 + 16)) {
-      const job = this.store.jobBySeq(seq);
+    for (const e of this.ready.peek(Date.now(), limit * 2 + 16)) {
+      const job = this.store.jobBySeq(e.seq);
       if (!job || job.status !== 'queued') continue;
       out.push({ id: job.id, priority: job.priority, type: job.type, tenant: job.tenant, created_at: job.created_at });
       if (out.length >= limit) break;
@@ -248,6 +266,8 @@ export class Scheduler extends DurableObject<Env> {
         capacity: live.reduce((s, w) => s + w.capacity, 0),
         running: workers.reduce((s, w) => s + this.slots(w.id).size, 0),
       },
+      unroutable: { count: this.unroutable.size, reasons: countValues(this.unroutable.values()) },
+      parked_by_concurrency_key: this.gate.parkedSize,
     };
   }
 
@@ -266,6 +286,7 @@ export class Scheduler extends DurableObject<Env> {
     this.store.saveWorker(row);
     this.unavailableUntil.delete(reg.id);
     this.dispatchFailures.delete(reg.id);
+    this.retryUnroutable();
     log({ event: 'worker_registered', worker_id: reg.id, url: reg.url, capacity: reg.capacity, executors: reg.executors, queue });
     this.kick();
     await this.armAlarm();
@@ -339,10 +360,11 @@ export class Scheduler extends DurableObject<Env> {
         seq: seq++, id: r.id, tenant: r.tenant, type: r.type, payload: r.payload, priority: r.priority, status: 'queued',
         attempts: r.attempts, failures: 0, lease_losses: 0, max_retries: r.maxRetries, timeout_sec: r.timeoutSec,
         executor: r.executor, token: null, worker_id: null, started_at: null, lease_deadline: null, next_attempt_at: null,
-        created_at: r.createdAt, last_error: r.error,
+        created_at: r.createdAt, last_error: r.error, concurrency_key: r.concurrencyKey, concurrency_limit: r.concurrencyLimit,
+        requires: r.requires, backoff: r.backoff,
       };
       this.store.insertJob(job);
-      this.ready.push(readyKey(job.priority), job.seq);
+      this.enqueue(job);
       imported++;
       await this.writer.write([updateJob(this.db, r.id, { status: 'queued', updatedAt: now, workerId: null, nextAttemptAt: null })]);
     }
@@ -394,7 +416,7 @@ export class Scheduler extends DurableObject<Env> {
       job.status = transition(job.status, 'queued');
       job.next_attempt_at = null;
       this.store.saveJob(job);
-      this.ready.push(readyKey(job.priority), job.seq);
+      this.enqueue(job);
       stmts.push(updateJob(this.db, job.id, { status: 'queued', nextAttemptAt: null, updatedAt: now }));
     }
     void this.persist(stmts);
@@ -443,17 +465,28 @@ export class Scheduler extends DurableObject<Env> {
    */
   private dispatchPass(now: number): void {
     if (this.ready.size === 0) return;
-    const nodes = this.store.workers().filter((w) => w.status === 'active' && this.isLive(w, now) && (this.unavailableUntil.get(w.id) ?? 0) <= now);
+    const live = this.store.workers().filter((w) => w.status === 'active' && this.isLive(w, now));
+    const nodes = live.filter((w) => (this.unavailableUntil.get(w.id) ?? 0) <= now);
     const free = new Map(nodes.map((w) => [w.id, w.capacity - this.slots(w.id).size]));
     let totalFree = [...free.values()].reduce((s, n) => s + Math.max(0, n), 0);
     if (totalFree === 0) return;
     const groups = new Map<string, { node: WorkerRow; jobs: DispatchedJob[] }>();
-    const deferred: [number, number][] = [];
+    const deferred: ReadyEntry[] = [];
     const stmts: Stmt[] = [];
-    while (totalFree > 0 && this.ready.size > 0 && deferred.length < 1000) {
-      const key = this.ready.peekKey();
-      const job = this.store.jobBySeq(this.ready.pop());
+    while (totalFree > 0 && this.ready.size > 0 && deferred.length < MAX_DEFERRED_PER_PASS) {
+      const entry = this.ready.pop(now)!;
+      const job = this.store.jobBySeq(entry.seq);
       if (!job || job.status !== 'queued') continue;
+      // Concurrency key at its limit: park the job so it blocks nothing; it returns when a slot frees.
+      if (!this.gate.canStart(job.concurrency_key, job.concurrency_limit)) {
+        this.gate.park(job.concurrency_key!, job.seq);
+        continue;
+      }
+      // No live node could ever run it: report it rather than let it wait silently.
+      if (!live.some((w) => canRun(w, job))) {
+        this.unroutable.set(job.seq, unroutableReason(job, live));
+        continue;
+      }
       let chosen: WorkerRow | null = null;
       for (let k = 0; k < nodes.length; k++) {
         const node = nodes[(this.rr + k) % nodes.length];
@@ -464,7 +497,7 @@ export class Scheduler extends DurableObject<Env> {
         }
       }
       if (!chosen) {
-        deferred.push([key, job.seq]);
+        deferred.push(entry);
         continue;
       }
       free.set(chosen.id, free.get(chosen.id)! - 1);
@@ -479,6 +512,7 @@ export class Scheduler extends DurableObject<Env> {
       this.store.saveJob(job);
       this.leases.push(job.lease_deadline, job.seq);
       this.slots(chosen.id).add(job.id);
+      this.gate.started(job.concurrency_key);
       stmts.push(updateJob(this.db, job.id, { status: 'running', attempts: job.attempts, workerId: chosen.id, startedAt: now, nextAttemptAt: null, updatedAt: now }));
       const group = groups.get(chosen.id) ?? { node: chosen, jobs: [] };
       group.jobs.push({
@@ -487,10 +521,22 @@ export class Scheduler extends DurableObject<Env> {
       });
       groups.set(chosen.id, group);
     }
-    for (const [key, seq] of deferred) this.ready.push(key, seq);
+    for (const e of deferred) this.ready.push(e);
     void this.persist(stmts);
     for (const { node, jobs } of groups.values()) void this.send(node, jobs);
     if (groups.size) void this.armAlarm();
+  }
+
+  private retryUnroutable(): void {
+    for (const seq of this.unroutable.keys()) {
+      const job = this.store.jobBySeq(seq);
+      if (job && job.status === 'queued') this.enqueue(job);
+    }
+    this.unroutable.clear();
+  }
+
+  private enqueue(job: ActiveJob): void {
+    this.ready.push({ seq: job.seq, tenant: job.tenant, priority: job.priority, createdAt: job.created_at });
   }
 
   private async send(node: WorkerRow, jobs: DispatchedJob[]): Promise<void> {
@@ -573,7 +619,7 @@ export class Scheduler extends DurableObject<Env> {
     this.release(job);
     job.last_error = reason;
     this.store.saveJob(job);
-    this.ready.push(readyKey(job.priority), job.seq);
+    this.enqueue(job);
     this.telemetry.requeued(now);
     log({ event: 'job_requeued', job_id: job.id, worker_id: job.worker_id, attempt: job.attempts, reason, queue: this.queue });
     return updateJob(this.db, job.id, { status: 'queued', updatedAt: now, error: reason });
@@ -588,7 +634,7 @@ export class Scheduler extends DurableObject<Env> {
     const patch: JobPatch = { updatedAt: now, error: job.last_error, result: resultText };
     if (outcome.next === 'retrying') {
       job.status = transition(job.status, 'retrying');
-      job.next_attempt_at = now + retryDelayMs(job.failures, this.backoff());
+      job.next_attempt_at = now + retryDelayMs(job.failures, this.backoff(job));
       this.store.saveJob(job);
       this.timers.push(job.next_attempt_at, job.seq);
       this.telemetry.retried(now);
@@ -604,7 +650,18 @@ export class Scheduler extends DurableObject<Env> {
 
   /** Frees the node slot and voids the attempt's token, so a late answer from it is refused. */
   private release(job: ActiveJob): void {
-    if (job.worker_id) this.running.get(job.worker_id)?.delete(job.id);
+    if (job.token !== null) {
+      // It was running: free its node slot and its concurrency-key slot.
+      if (job.worker_id) this.running.get(job.worker_id)?.delete(job.id);
+      this.gate.finished(job.concurrency_key);
+      for (let seq = this.gate.unpark(job.concurrency_key); seq !== -1; seq = this.gate.unpark(job.concurrency_key)) {
+        const parked = this.store.jobBySeq(seq);
+        if (parked && parked.status === 'queued') {
+          this.enqueue(parked);
+          break;
+        }
+      }
+    }
     job.token = null;
     job.lease_deadline = null;
   }
@@ -638,8 +695,15 @@ export class Scheduler extends DurableObject<Env> {
     return now - w.last_heartbeat_at <= this.config.WORKER_HEARTBEAT_TIMEOUT_SEC * 1000;
   }
 
-  private backoff() {
-    return { baseSec: this.config.BACKOFF_BASE_SEC, maxSec: this.config.BACKOFF_MAX_SEC };
+  /** The job's own retry policy (`backoff` on submit) over the queue's defaults. */
+  private backoff(job?: ActiveJob): BackoffPolicy {
+    const own = job?.backoff ? (JSON.parse(job.backoff) as RetryBackoff) : null;
+    return {
+      type: own?.type ?? 'exponential',
+      baseSec: own?.base_sec ?? this.config.BACKOFF_BASE_SEC,
+      maxSec: own?.max_sec ?? this.config.BACKOFF_MAX_SEC,
+      jitter: own?.jitter ?? false,
+    };
   }
 
   private view(w: WorkerRow, now: number): WorkerView {
@@ -649,12 +713,42 @@ export class Scheduler extends DurableObject<Env> {
       last_heartbeat_at: new Date(w.last_heartbeat_at).toISOString(), heartbeat_age_sec: Math.max(0, (now - w.last_heartbeat_at) / 1000),
     };
   }
+
+  /** Stats, telemetry and autoscaling advice (telemetry.ts); a changed advice is logged and sent to SCALE_WEBHOOK_URL. */
+  async observe(queue: string): Promise<{ stats: QueueStats; telemetry: TelemetrySnapshot }> {
+    const stats = await this.stats(queue);
+    const { telemetry, announcement } = this.telemetry.observe(Date.now(), queue, stats, this.config);
+    if (announcement) this.ctx.waitUntil(announcement);
+    return { stats, telemetry };
+  }
+}
+
+const MAX_DEFERRED_PER_PASS = 1000;
+
+function countValues(values: Iterable<string>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) out[v] = (out[v] ?? 0) + 1;
+  return out;
 }
 
 function canRun(node: WorkerRow, job: ActiveJob): boolean {
   if (node.types && !node.types.includes(job.type)) return false;
   if (job.executor && !node.executors.includes(job.executor)) return false;
+  if (job.requires) for (const selector of JSON.parse(job.requires) as string[]) if (!labelMatches(node.labels, selector)) return false;
   return true;
+}
+
+function labelMatches(labels: Record<string, string>, selector: string): boolean {
+  const eq = selector.indexOf('=');
+  if (eq < 0) return Object.hasOwn(labels, selector);
+  return labels[selector.slice(0, eq)] === selector.slice(eq + 1);
+}
+
+function unroutableReason(job: ActiveJob, live: WorkerRow[]): string {
+  if (live.length === 0) return 'no live worker node';
+  if (!live.some((w) => !w.types || w.types.includes(job.type))) return `no live node runs type ${job.type}`;
+  if (job.executor && !live.some((w) => w.executors.includes(job.executor!))) return `no live node offers executor ${job.executor}`;
+  return `no live node has labels ${job.requires}`;
 }
 
 function toResult(r: ResultReport): JobResult {

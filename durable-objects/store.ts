@@ -24,6 +24,12 @@ export interface ActiveJob {
   next_attempt_at: number | null;
   created_at: number;
   last_error: string | null;
+  concurrency_key: string | null;
+  concurrency_limit: number | null;
+  /** JSON array of label selectors, or null. */
+  requires: string | null;
+  /** JSON RetryBackoff, or null for the queue's defaults. */
+  backoff: string | null;
 }
 
 export interface WorkerRow {
@@ -42,6 +48,7 @@ export interface WorkerRow {
 const JOB_COLUMNS = [
   'seq', 'id', 'tenant', 'type', 'payload', 'priority', 'status', 'attempts', 'failures', 'lease_losses', 'max_retries',
   'timeout_sec', 'executor', 'token', 'worker_id', 'started_at', 'lease_deadline', 'next_attempt_at', 'created_at', 'last_error',
+  'concurrency_key', 'concurrency_limit', 'requires', 'backoff',
 ] as const;
 
 const SCHEMA = `
@@ -50,7 +57,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   priority INTEGER NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL, failures INTEGER NOT NULL,
   lease_losses INTEGER NOT NULL, max_retries INTEGER NOT NULL, timeout_sec INTEGER NOT NULL, executor TEXT,
   token TEXT, worker_id TEXT, started_at INTEGER, lease_deadline INTEGER, next_attempt_at INTEGER,
-  created_at INTEGER NOT NULL, last_error TEXT
+  created_at INTEGER NOT NULL, last_error TEXT, concurrency_key TEXT, concurrency_limit INTEGER,
+  requires TEXT, backoff TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
 CREATE TABLE IF NOT EXISTS workers (
@@ -106,6 +114,10 @@ export class Store {
 
   deleteJob(seq: number): void {
     this.sql.exec('DELETE FROM jobs WHERE seq = ?', seq);
+  }
+
+  jobsWithStatus(status: JobStatus): ActiveJob[] {
+    return this.sql.exec('SELECT * FROM jobs WHERE status = ? ORDER BY seq', status).toArray() as unknown as ActiveJob[];
   }
 
   /** (seq, key) pairs for rebuilding a heap, in seq order. */

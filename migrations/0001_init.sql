@@ -18,7 +18,11 @@ CREATE TABLE jobs (
   next_attempt_at INTEGER,
   worker_id TEXT,
   result TEXT,
-  error TEXT
+  error TEXT,
+  concurrency_key TEXT,
+  concurrency_limit INTEGER,
+  requires TEXT,
+  backoff TEXT
 );
 CREATE INDEX jobs_tenant_created ON jobs (tenant, created_at DESC, id DESC);
 CREATE INDEX jobs_tenant_status_created ON jobs (tenant, status, created_at DESC);

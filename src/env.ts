@@ -43,6 +43,24 @@ export const ConfigSchema = z
     MAX_WORKERS: int(0, 100_000, 4),
     SCALE_DOWN_STABLE_SEC: int(0, 86_400, 30),
     RATE_LIMIT_JOBS_PER_MIN: int(0, 1_000_000, 120),
+    SCALE_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    SCALE_WEBHOOK_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
+    MAX_STARVATION_SEC: int(0, 30 * 86_400, 300),
+    TENANT_WEIGHTS: z
+      .string()
+      .default('')
+      .transform((v, ctx) => {
+        const out: Record<string, number> = {};
+        for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+          const m = /^([A-Za-z0-9_.-]{1,64})=(\d{1,6})$/.exec(part);
+          if (!m) {
+            ctx.addIssue({ code: 'custom', message: `"${part}" is not tenant=weight (a whole number)` });
+            return z.NEVER;
+          }
+          out[m[1]] = Number(m[2]);
+        }
+        return out;
+      }),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
   .superRefine((c, ctx) => {

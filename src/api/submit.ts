@@ -36,6 +36,8 @@ export async function submitJobs(c: Context<AppEnv>, bodies: JobSubmit[], fieldP
     return {
       id: newJobId(queue, now), tenant, type: b.type, payload, priority: b.priority, max_retries: b.max_retries,
       timeout_sec: b.timeout_sec ?? config.DEFAULT_TIMEOUT_SEC, executor: b.executor ?? null, created_at: now, run_at: runAt,
+      concurrency_key: b.concurrency_key ?? null, concurrency_limit: b.concurrency_key ? (b.concurrency_limit ?? 1) : null,
+      requires: b.requires?.length ? b.requires : null, backoff: b.backoff ?? null,
     };
   });
 

@@ -23,6 +23,10 @@ export const jobs = sqliteTable('jobs', {
   workerId: text('worker_id'),
   result: text('result'),
   error: text('error'),
+  concurrencyKey: text('concurrency_key'),
+  concurrencyLimit: integer('concurrency_limit'),
+  requires: text('requires'),
+  backoff: text('backoff'),
 });
 export type JobRow = typeof jobs.$inferSelect;
 
@@ -44,5 +48,5 @@ export const queues = sqliteTable('queues', {
 });
 
 /** Columns per job row: a multi-row insert carries at most floor(100 / JOB_COLUMNS) rows (D1's 100 bound parameters). */
-export const JOB_COLUMNS = 19;
+export const JOB_COLUMNS = 23;
 export const JOB_ROWS_PER_INSERT = Math.floor(100 / JOB_COLUMNS);

@@ -10,6 +10,19 @@ export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', '
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 export const MAX_BATCH_JOBS = 100;
 
+/** A label selector a node must match: `gpu` (the node has the label) or `region=eu` (it has that value). */
+export const LabelSelector = z.string().regex(/^[A-Za-z0-9_.\/-]{1,64}(=[A-Za-z0-9_.\/:-]{0,128})?$/, 'a label name, or name=value');
+
+export const RetryBackoff = z
+  .strictObject({
+    type: z.enum(['fixed', 'exponential']).default('exponential'),
+    base_sec: z.number().min(0.1).max(86_400).optional().openapi({ description: 'default BACKOFF_BASE_SEC' }),
+    max_sec: z.number().min(0.1).max(86_400).optional().openapi({ description: 'default BACKOFF_MAX_SEC' }),
+    jitter: z.boolean().default(false),
+  })
+  .openapi('RetryBackoff');
+export type RetryBackoff = z.infer<typeof RetryBackoff>;
+
 export const JobSubmit = z
   .strictObject({
     payload: z.json().openapi({ description: 'A string or any JSON value, at most 64 KiB serialised', example: 'hello' }),
@@ -21,8 +34,13 @@ export const JobSubmit = z
     executor: ExecutorName.optional().openapi({ description: 'Run only on a node offering this executor' }),
     delay_sec: z.number().int().min(0).max(31_536_000).optional().openapi({ description: 'Hold the job `scheduled` this many seconds before queueing it' }),
     run_at: z.string().datetime({ offset: true }).optional().openapi({ description: 'RFC 3339 moment before which the job stays `scheduled`' }),
+    concurrency_key: z.string().min(1).max(128).optional().openapi({ description: 'At most concurrency_limit jobs with this key run at once' }),
+    concurrency_limit: z.number().int().min(1).max(10_000).optional().openapi({ description: 'Default 1 when concurrency_key is given' }),
+    requires: z.array(LabelSelector).max(16).optional().openapi({ description: 'Node labels the job needs, e.g. ["gpu", "region=eu"]' }),
+    backoff: RetryBackoff.optional(),
   })
   .refine((j) => j.delay_sec === undefined || j.run_at === undefined, { message: 'give delay_sec or run_at, not both', path: ['run_at'] })
+  .refine((j) => j.concurrency_limit === undefined || j.concurrency_key !== undefined, { message: 'needs concurrency_key', path: ['concurrency_limit'] })
   .openapi('JobSubmit');
 export type JobSubmit = z.infer<typeof JobSubmit>;
 
@@ -55,6 +73,10 @@ export const Job = z
     max_retries: z.number().int(),
     timeout_sec: z.number().int(),
     executor: ExecutorName.nullable().openapi({ description: 'The executor the submitter asked for, if any' }),
+    concurrency_key: z.string().nullable(),
+    concurrency_limit: z.number().int().nullable(),
+    requires: z.array(z.string()),
+    backoff: RetryBackoff.nullable(),
     created_at: z.string().datetime(),
     updated_at: z.string().datetime(),
     started_at: Timestamp,
