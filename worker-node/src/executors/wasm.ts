@@ -1,0 +1,158 @@
+// Runs runner.wasm in worker threads, so a timeout or abort can terminate() a job mid-computation.
+// The module is compiled once and shared with every thread (V8 shares the compiled code, including
+// what it later optimises); each job gets a fresh instance, so no state leaks between jobs.
+// Finished threads are kept for the next job: a warm job then skips thread start-up entirely.
+import { readFile } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
+import { runnerCall } from './args';
+import {
+  EXIT_BAD_PAYLOAD,
+  EXIT_CRASHED,
+  EXIT_KILLED,
+  MAX_OUTPUT_BYTES,
+  executorError,
+  oversizedPayloadError,
+} from './limits';
+import { captured } from './output';
+import type { ExecRequest, ExecResult, Executor } from './types';
+
+export interface WasmExecutorOptions {
+  wasmPath: string;
+  maxOutputBytes?: number;
+  // Finished threads kept for reuse. 0 starts a fresh thread for every job (the bench's "cold").
+  idleThreads?: number;
+}
+
+interface ThreadReply {
+  id: number;
+  exitCode: number;
+  stdout: Uint8Array;
+  stdoutTruncated: boolean;
+  stderr: Uint8Array;
+  stderrTruncated: boolean;
+  trap?: string;
+}
+
+const THREAD_SCRIPT = new URL('./wasm-thread.mjs', import.meta.url);
+const DEFAULT_IDLE_THREADS = 2;
+
+export class WasmExecutor implements Executor {
+  readonly name = 'wasm' as const;
+  private readonly idle: Worker[] = [];
+  private readonly busy = new Set<Worker>();
+  private nextId = 1;
+  private closed = false;
+
+  private constructor(
+    private readonly module: WebAssembly.Module,
+    private readonly opts: WasmExecutorOptions,
+  ) {}
+
+  // Reads and compiles the module; rejects if the file is missing or is not valid WebAssembly.
+  static async create(opts: WasmExecutorOptions): Promise<WasmExecutor> {
+    const module = await WebAssembly.compile(await readFile(opts.wasmPath));
+    return new WasmExecutor(module, opts);
+  }
+
+  run(req: ExecRequest): Promise<ExecResult> {
+    const call = runnerCall(req);
+    if (call.oversized) {
+      return Promise.resolve({
+        executor: this.name,
+        exit_code: EXIT_BAD_PAYLOAD,
+        stdout: '',
+        stderr: oversizedPayloadError(),
+        duration_ms: 0,
+        timed_out: false,
+        cancelled: false,
+      });
+    }
+    return this.runArgs(call.args, req.timeoutMs, req.signal);
+  }
+
+  // Any command line, for tests of the CLI itself.
+  runArgs(args: string[], timeoutMs: number, signal?: AbortSignal): Promise<ExecResult> {
+    const started = performance.now();
+    const result = (fields: Partial<ExecResult>): ExecResult => ({
+      executor: this.name,
+      exit_code: 0,
+      stdout: '',
+      stderr: '',
+      duration_ms: Math.round((performance.now() - started) * 100) / 100,
+      timed_out: false,
+      cancelled: false,
+      ...fields,
+    });
+    if (this.closed) return Promise.reject(new Error('wasm executor is closed'));
+    if (signal?.aborted) return Promise.resolve(result({ exit_code: EXIT_KILLED, cancelled: true }));
+
+    const worker = this.idle.pop() ?? this.spawn();
+    worker.ref();
+    this.busy.add(worker);
+    const id = this.nextId++;
+
+    return new Promise((resolve) => {
+      let settled = false;
+      // A thread that was terminated, crashed or trapped is not reused; one that answered normally is.
+      const finish = (fields: Partial<ExecResult>, reusable: boolean) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        this.release(worker, reusable);
+        resolve(result(fields));
+      };
+      const onMessage = (reply: ThreadReply) => {
+        if (reply.id !== id) return;
+        const trap = reply.trap === undefined ? '' : executorError('wasm_trap', reply.trap);
+        finish(
+          {
+            exit_code: reply.exitCode,
+            stdout: captured(reply.stdout, reply.stdoutTruncated),
+            stderr: captured(reply.stderr, reply.stderrTruncated) + trap,
+          },
+          reply.trap === undefined,
+        );
+      };
+      const onError = (err: Error) =>
+        finish({ exit_code: EXIT_CRASHED, stderr: executorError('wasm_thread_failed', err.message) }, false);
+      const onExit = (code: number) =>
+        finish({ exit_code: EXIT_CRASHED, stderr: executorError('wasm_thread_failed', `thread exited with ${code}`) }, false);
+      const onAbort = () => finish({ exit_code: EXIT_KILLED, cancelled: true }, false);
+      const timer = setTimeout(() => finish({ exit_code: EXIT_KILLED, timed_out: true }, false), timeoutMs);
+
+      signal?.addEventListener('abort', onAbort, { once: true });
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+      worker.postMessage({ id, args, maxOutputBytes: this.opts.maxOutputBytes ?? MAX_OUTPUT_BYTES });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.idle, ...this.busy];
+    this.idle.length = 0;
+    this.busy.clear();
+    await Promise.all(all.map((w) => w.terminate()));
+  }
+
+  private spawn(): Worker {
+    // env: {} so the thread's process.env holds none of the node's secrets (the WASI guest gets
+    // an empty environment either way).
+    return new Worker(THREAD_SCRIPT, { workerData: { module: this.module }, env: {} });
+  }
+
+  private release(worker: Worker, reusable: boolean): void {
+    this.busy.delete(worker);
+    if (reusable && !this.closed && this.idle.length < (this.opts.idleThreads ?? DEFAULT_IDLE_THREADS)) {
+      worker.unref(); // an idle thread must not keep the node alive
+      this.idle.push(worker);
+    } else {
+      void worker.terminate();
+    }
+  }
+}
