@@ -5,7 +5,6 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkLocalConfig } from './dev-vars';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const apiPort = Number(process.env.API_PORT ?? 8787);
@@ -22,12 +21,9 @@ function step(title: string, cmd: string, args: string[]): void {
   }
 }
 
-const config = checkLocalConfig(root);
-if (!config.ok) {
-  console.error('x refusing to start: the configuration is invalid');
-  for (const p of config.problems) console.error(`  ${p.variable}: ${p.message}`);
-  process.exit(1);
-}
+const checked = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'check-config.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+if (checked.status !== 0) process.exit(1);
+const config = JSON.parse(checked.stdout.toString()) as { vars: Record<string, string>; overrides: Record<string, string> };
 
 if (!existsSync(join(root, 'wasm-runner', 'build', 'runner'))) step('building the native runner', 'npm', ['run', '--silent', 'build:runner']);
 step('applying local D1 migrations', bin('wrangler'), ['d1', 'migrations', 'apply', 'DB', '--local']);
@@ -61,18 +57,25 @@ let stopping = false;
 async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
+  console.log('> stopping: draining the worker node, then the API');
   const node = children[1];
-  if (node && node.exitCode === null) {
+  if (node && node.exitCode === null && node.signalCode === null) {
+    const exited = new Promise((r) => node.once('exit', r));
     node.kill('SIGTERM');
-    await new Promise((r) => node.once('exit', r));
+    await exited;
   }
+  stopApi();
+  process.exit(code);
+}
+
+function stopApi(): void {
   try {
     process.kill(-api.pid!, 'SIGTERM');
   } catch {
     /* already gone */
   }
-  process.exit(code);
 }
+process.on('exit', stopApi);
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
@@ -84,7 +87,8 @@ try {
 }
 
 console.log(`> starting a worker node on http://localhost:${workerPort}`);
-const node = spawn(bin('tsx'), [join(root, 'worker-node', 'src', 'main.ts')], {
+// `node --import tsx` rather than the tsx wrapper, so SIGTERM reaches the node itself and it drains.
+const node = spawn(process.execPath, ['--import', 'tsx', join(root, 'worker-node', 'src', 'main.ts')], {
   cwd: root,
   stdio: ['ignore', 'inherit', 'inherit'],
   env: {

@@ -18,6 +18,9 @@ if (!existsSync(join(root, 'node_modules', '.bin', 'wrangler')) || !existsSync(j
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 
-const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'scripts', 'stack.ts'), ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'stack.ts'), ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+// Ctrl-C reaches the whole process group, the stack included: it drains the node and stops wrangler.
+// A SIGTERM sent to this process alone is passed on.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => child.kill('SIGTERM'));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
