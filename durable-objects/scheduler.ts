@@ -761,7 +761,7 @@ function toResult(r: ResultReport): JobResult {
       output = trim(r.stdout, MAX_STORED_STDOUT);
     }
   } else output = null;
-  return { executor: r.executor, exit_code: r.exit_code, duration_ms: r.duration_ms, output, stderr: trim(r.stderr, MAX_STORED_STDERR), timed_out: r.timed_out };
+  return { executor: r.executor, exit_code: r.exit_code, duration_ms: Math.round(r.duration_ms), output, stderr: trim(r.stderr, MAX_STORED_STDERR), timed_out: r.timed_out };
 }
 
 function describeFailure(r: ResultReport, timeoutSec: number): string {

@@ -38,7 +38,7 @@ export const ResultReport = z
     exit_code: z.number().int().min(-1).max(255).openapi({ description: 'The runner exit code; -1 when it was killed' }),
     stdout: z.string().max(MAX_OUTPUT),
     stderr: z.string().max(MAX_OUTPUT),
-    duration_ms: z.number().int().min(0),
+    duration_ms: z.number().min(0).max(864e5 * 365).openapi({ description: 'Wall time of the run in ms (fractions are rounded)' }),
     executor: ExecutorName.nullable(),
     timed_out: z.boolean().default(false),
     error: z.string().max(4096).optional().openapi({ description: 'Why the node could not run the job at all' }),
