@@ -35,7 +35,7 @@ export const ResultReport = z
     worker_id: WorkerId,
     attempt: z.number().int().min(1),
     token: z.string().min(1).max(128),
-    exit_code: z.number().int().min(-1).max(255).openapi({ description: 'The runner exit code; -1 when it was killed' }),
+    exit_code: z.number().int().min(-1).max(255).openapi({ description: 'The runner exit code (137 when the node killed it); -1 when the node could not run it at all (`error` says why)' }),
     stdout: z.string().max(MAX_OUTPUT),
     stderr: z.string().max(MAX_OUTPUT),
     duration_ms: z.number().min(0).max(864e5 * 365).openapi({ description: 'Wall time of the run in ms (fractions are rounded)' }),

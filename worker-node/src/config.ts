@@ -1,0 +1,153 @@
+/**
+ * The worker node's configuration: environment variables, parsed once at boot. A bad variable stops
+ * the node before it registers, with a message that names the variable (River's `mustValidate`).
+ */
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { JobType, QueueName, WorkerId } from '../../src/protocol/common';
+import { isValidAllowlistEntry } from '../../src/core/url-policy';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export const DEFAULTS = {
+  API_URL: 'http://localhost:8787',
+  WORKER_ENDPOINT: 'http://localhost:9090',
+  EXECUTION_BINARY: `${REPO_ROOT}wasm-runner/build/runner`,
+  WASM_RUNNER: `${REPO_ROOT}wasm-runner/dist/runner.wasm`,
+  // The same value the API's .dev.vars uses, so `npm start` works with no setup; never for production.
+  WORKER_TOKEN: 'dev-worker-token',
+} as const;
+
+const httpUrl = z.string().transform((u, ctx) => {
+  if (!URL.canParse(u) || !/^https?:$/.test(new URL(u).protocol)) {
+    ctx.addIssue({ code: 'custom', message: 'must be an absolute http or https URL' });
+    return z.NEVER;
+  }
+  return u.replace(/\/+$/, '');
+});
+
+const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
+
+const csv = (text: string | undefined): string[] =>
+  (text ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const csvOf = <T extends z.ZodType<string>>(item: T) => z.string().transform((s, ctx) => {
+  const out: string[] = [];
+  for (const value of csv(s)) {
+    const r = item.safeParse(value);
+    if (r.success) out.push(r.data);
+    else ctx.addIssue({ code: 'custom', message: `"${value}": ${r.error.issues[0]?.message ?? 'invalid'}` });
+  }
+  return out;
+});
+
+const labels = z.string().transform((s, ctx) => {
+  const out: Record<string, string> = {};
+  for (const pair of csv(s)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0 || pair.length > 320) ctx.addIssue({ code: 'custom', message: `"${pair}" is not key=value` });
+    else out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+  }
+  return out;
+});
+
+const seconds = (min: number, max: number) => z.coerce.number().min(min).max(max);
+
+const EnvSchema = z.object({
+  API_URL: httpUrl.default(DEFAULTS.API_URL),
+  WORKER_ENDPOINT: httpUrl.default(DEFAULTS.WORKER_ENDPOINT),
+  WORKER_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  WORKER_BIND: z.string().min(1).optional(),
+  WORKER_ID: WorkerId.optional(),
+  EXECUTION_BINARY: z.string().min(1).default(DEFAULTS.EXECUTION_BINARY),
+  WASM_RUNNER: z.string().min(1).default(DEFAULTS.WASM_RUNNER),
+  WORKER_CAPACITY: z.coerce.number().int().min(1).max(1024).default(1),
+  WORKER_TOKEN: z.string().min(8, 'must be at least 8 characters').max(512).optional(),
+  WORKER_QUEUES: csvOf(QueueName).pipe(z.array(z.string()).min(1, 'needs at least one queue').max(32)).default(['default']),
+  WORKER_TYPES: csvOf(JobType).pipe(z.array(z.string()).max(256)).optional(),
+  WORKER_LABELS: labels.optional(),
+  HEARTBEAT_INTERVAL_SEC: seconds(0.2, 3600).default(5),
+  DRAIN_TIMEOUT_SEC: seconds(0, 86_400).default(30),
+  ALLOW_SHELL: flag.default(false),
+  SHELL_ALLOWLIST: z.string().transform(csv).default([]),
+  HTTP_JOB_ALLOWLIST: csvOf(z.string().refine(isValidAllowlistEntry, 'not a host, IP or CIDR')).optional(),
+  HTTP_JOB_ALLOW_PRIVATE: flag.default(false),
+  LOG_LEVEL: z.enum(['debug', 'info']).default('info'),
+});
+
+export interface Config {
+  apiUrl: string;
+  endpoint: string;
+  port: number;
+  bind?: string;
+  workerId: string;
+  binaryPath: string;
+  wasmPath: string;
+  capacity: number;
+  token: string;
+  /** True when WORKER_TOKEN was not set and the dev default is in use: main.ts warns about it. */
+  devToken: boolean;
+  queues: string[];
+  types?: string[];
+  labels?: Record<string, string>;
+  heartbeatIntervalMs: number;
+  drainTimeoutMs: number;
+  allowShell: boolean;
+  shellAllowlist: string[];
+  httpAllowlist?: string[];
+  httpAllowPrivate: boolean;
+  logLevel: 'debug' | 'info';
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
+
+/** Parses `env`; never throws. Empty strings count as unset, as shells make it easy to export `X=`. */
+export function loadConfig(env: Record<string, string | undefined>, host = hostname()): ConfigResult {
+  const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => k in EnvSchema.shape && v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      errors: parsed.error.issues.map((i) => {
+        const name = String(i.path[0] ?? 'environment');
+        const got = typeof present[name] === 'string' ? ` (got ${JSON.stringify(present[name].slice(0, 80))})` : '';
+        return `${name}: ${i.message}${got}`;
+      }),
+    };
+  }
+  const e = parsed.data;
+  const endpoint = new URL(e.WORKER_ENDPOINT);
+  const port = e.WORKER_PORT ?? (endpoint.port ? Number(endpoint.port) : endpoint.protocol === 'https:' ? 443 : 80);
+  const workerId = e.WORKER_ID ?? `${host.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 100) || 'node'}:${port}`;
+  const idCheck = WorkerId.safeParse(workerId);
+  if (!idCheck.success) return { ok: false, errors: [`WORKER_ID: the default ${JSON.stringify(workerId)} is not a valid id; set WORKER_ID`] };
+  return {
+    ok: true,
+    config: {
+      apiUrl: e.API_URL,
+      endpoint: e.WORKER_ENDPOINT,
+      port,
+      bind: e.WORKER_BIND,
+      workerId,
+      binaryPath: e.EXECUTION_BINARY,
+      wasmPath: e.WASM_RUNNER,
+      capacity: e.WORKER_CAPACITY,
+      token: e.WORKER_TOKEN ?? DEFAULTS.WORKER_TOKEN,
+      devToken: e.WORKER_TOKEN === undefined,
+      queues: e.WORKER_QUEUES,
+      types: e.WORKER_TYPES && e.WORKER_TYPES.length > 0 ? e.WORKER_TYPES : undefined,
+      labels: e.WORKER_LABELS && Object.keys(e.WORKER_LABELS).length > 0 ? e.WORKER_LABELS : undefined,
+      heartbeatIntervalMs: Math.round(e.HEARTBEAT_INTERVAL_SEC * 1000),
+      drainTimeoutMs: Math.round(e.DRAIN_TIMEOUT_SEC * 1000),
+      allowShell: e.ALLOW_SHELL,
+      shellAllowlist: e.SHELL_ALLOWLIST,
+      httpAllowlist: e.HTTP_JOB_ALLOWLIST && e.HTTP_JOB_ALLOWLIST.length > 0 ? e.HTTP_JOB_ALLOWLIST : undefined,
+      httpAllowPrivate: e.HTTP_JOB_ALLOW_PRIVATE,
+      logLevel: e.LOG_LEVEL,
+    },
+  };
+}

@@ -1,0 +1,200 @@
+/**
+ * The leases this node holds and the work behind each: run the job on the right executor, then
+ * report its result. A lease is held from the moment a dispatch is accepted until its result is
+ * delivered (or refused), so heartbeats keep naming it while a report is still being retried.
+ *
+ * Killing a lease (cancel, a revoked lease, re-registration, the drain deadline) aborts both the run
+ * and the report: in every one of those cases the scheduler has already moved the job on, and a
+ * result from us would only be refused.
+ */
+import type { ExecutorName } from '../../src/protocol/common';
+import type { DispatchedJob } from '../../src/protocol/dispatch';
+import type { Lease } from '../../src/protocol/worker';
+import type { ApiClient } from './api-client';
+import type { Executor } from './executors/types';
+import { isNodeJobType, runNodeJob, type NodeJobPolicy } from './jobs/node-jobs';
+import type { RunOutcome } from './jobs/outcome';
+import { errorMessage, type Logger } from './log';
+import { reportResult } from './reporter';
+
+export interface ExecutorSet {
+  available: ExecutorName[];
+  pick(requested?: ExecutorName | null): Executor;
+  close(): Promise<void>;
+}
+
+export type KillReason = 'cancelled' | 'lease_revoked' | 'superseded' | 'reregistered' | 'drain_deadline';
+
+interface Held {
+  job: DispatchedJob;
+  controller: AbortController;
+  phase: 'running' | 'reporting';
+  done: Promise<void>;
+}
+
+export interface JobRunnerDeps {
+  workerId: string;
+  capacity: number;
+  executors: ExecutorSet;
+  nodeJobs: NodeJobPolicy;
+  api: ApiClient;
+  log: Logger;
+}
+
+export class JobRunner {
+  private readonly held = new Map<string, Held>();
+  private readonly idleWaiters = new Set<() => void>();
+
+  constructor(private readonly deps: JobRunnerDeps) {}
+
+  /** Jobs executing now; a lease whose result is only being reported no longer takes a slot. */
+  get running(): number {
+    let n = 0;
+    for (const h of this.held.values()) if (h.phase === 'running') n++;
+    return n;
+  }
+
+  get free(): number {
+    return Math.max(0, this.deps.capacity - this.running);
+  }
+
+  /** Every lease held, running or reporting: what a heartbeat carries. */
+  leases(): Lease[] {
+    return [...this.held.values()].map(({ job }) => ({ job_id: job.job_id, attempt: job.attempt, token: job.token }));
+  }
+
+  holding(jobId: string): DispatchedJob | undefined {
+    return this.held.get(jobId)?.job;
+  }
+
+  /** Why this node cannot run the job at all, or null. Checked before a dispatch is accepted. */
+  unfit(job: DispatchedJob): string | null {
+    if (isNodeJobType(job.type)) return null; // no runner involved, the executor request is moot
+    if (this.deps.executors.available.length === 0) return 'no_executor';
+    if (job.executor && !this.deps.executors.available.includes(job.executor)) return 'executor_unavailable';
+    return null;
+  }
+
+  start(job: DispatchedJob): void {
+    const previous = this.held.get(job.job_id);
+    if (previous) this.abort(previous, 'superseded');
+    const controller = new AbortController();
+    const entry: Held = { job, controller, phase: 'running', done: Promise.resolve() };
+    this.held.set(job.job_id, entry);
+    entry.done = this.runAndReport(entry).finally(() => {
+      if (this.held.get(job.job_id) === entry) this.held.delete(job.job_id);
+      if (this.held.size === 0) for (const wake of [...this.idleWaiters]) wake();
+    });
+  }
+
+  /** Stops the lease if it is exactly this attempt with this token; true when something was stopped. */
+  kill(lease: Lease, reason: KillReason): boolean {
+    const h = this.held.get(lease.job_id);
+    if (!h || h.job.attempt !== lease.attempt || h.job.token !== lease.token) return false;
+    this.abort(h, reason);
+    return true;
+  }
+
+  killAll(reason: KillReason): number {
+    const all = [...this.held.values()];
+    for (const h of all) this.abort(h, reason);
+    return all.length;
+  }
+
+  /** Resolves once no lease is held, or when `signal` aborts (the drain deadline). */
+  async whenIdle(signal?: AbortSignal): Promise<void> {
+    if (this.held.size === 0 || signal?.aborted) return;
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        this.idleWaiters.delete(wake);
+        signal?.removeEventListener('abort', wake);
+        resolve();
+      };
+      this.idleWaiters.add(wake);
+      signal?.addEventListener('abort', wake, { once: true });
+    });
+  }
+
+  /** Waits for aborted work to unwind (child processes reaped) so shutdown leaves no orphans. */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.held.values()].map((h) => h.done));
+  }
+
+  private abort(h: Held, reason: KillReason): void {
+    if (h.controller.signal.aborted) return;
+    this.deps.log.info(reason === 'cancelled' ? 'job_cancelled' : 'job_killed', {
+      job_id: h.job.job_id,
+      attempt: h.job.attempt,
+      reason,
+      phase: h.phase,
+    });
+    h.controller.abort(reason);
+  }
+
+  private async runAndReport(h: Held): Promise<void> {
+    const { job, controller } = h;
+    const { log, workerId, api } = this.deps;
+    const fields = { job_id: job.job_id, attempt: job.attempt, type: job.type };
+    // Start after the dispatch's 202 is on its way; the lease is already visible to cancel and heartbeat.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (controller.signal.aborted) return;
+    const outcome = await this.execute(job, controller.signal);
+    if (controller.signal.aborted) return; // logged by abort(); the scheduler does not want a report
+    h.phase = 'reporting';
+    const failed = outcome.exit_code !== 0 || outcome.timed_out;
+    log[failed ? 'warn' : 'info'](failed ? 'job_failed' : 'job_completed', {
+      ...fields,
+      executor: outcome.executor,
+      exit_code: outcome.exit_code,
+      timed_out: outcome.timed_out,
+      duration_ms: outcome.duration_ms,
+      ...(outcome.error ? { error: outcome.error } : {}),
+    });
+    await reportResult(
+      api,
+      log,
+      job.job_id,
+      {
+        worker_id: workerId,
+        attempt: job.attempt,
+        token: job.token,
+        exit_code: outcome.exit_code,
+        stdout: outcome.stdout,
+        stderr: outcome.stderr,
+        // The wire wants whole milliseconds; an executor timing with performance.now() has fractions.
+        duration_ms: Math.max(0, Math.round(outcome.duration_ms)),
+        executor: outcome.executor,
+        timed_out: outcome.timed_out,
+        ...(outcome.error ? { error: outcome.error } : {}),
+      },
+      controller.signal,
+    );
+  }
+
+  private async execute(job: DispatchedJob, signal: AbortSignal): Promise<RunOutcome> {
+    const startedAt = performance.now();
+    const timeoutMs = job.timeout_sec * 1000;
+    const base = { job_id: job.job_id, attempt: job.attempt, type: job.type, timeout_sec: job.timeout_sec };
+    try {
+      if (isNodeJobType(job.type)) {
+        this.deps.log.info('job_started', { ...base, executor: null });
+        return await runNodeJob({ type: job.type, payload: job.payload, timeoutMs, signal }, this.deps.nodeJobs);
+      }
+      const executor = this.deps.executors.pick(job.executor);
+      this.deps.log.info('job_started', { ...base, executor: executor.name });
+      return await executor.run({ jobId: job.job_id, type: job.type, payload: job.payload, timeoutMs, signal });
+    } catch (err) {
+      // The executor itself broke (not the job): report it so the scheduler can retry elsewhere.
+      return {
+        executor: null,
+        exit_code: -1,
+        stdout: '',
+        stderr: '',
+        duration_ms: Math.round(performance.now() - startedAt),
+        timed_out: false,
+        cancelled: signal.aborted,
+        error: `the node could not run the job: ${errorMessage(err)}`,
+      };
+    }
+  }
+}

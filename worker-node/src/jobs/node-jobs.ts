@@ -1,0 +1,33 @@
+/**
+ * Job types the node runs itself instead of handing them to the runner. They exist because they need
+ * the node's network and process table, and the policies that guard those (URL rules, shell
+ * allowlist) are node configuration, not something a payload can choose.
+ */
+import type { UrlPolicy } from '../../../src/core/url-policy';
+import { runHttpJob } from './http-job';
+import type { RunOutcome } from './outcome';
+import { runShellJob, type ShellPolicy } from './shell-job';
+
+export const NODE_JOB_TYPES = ['http', 'shell'] as const;
+
+export interface NodeJobPolicy {
+  http: UrlPolicy;
+  shell: ShellPolicy;
+}
+
+export interface NodeJobRequest {
+  type: string;
+  payload: unknown;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export function isNodeJobType(type: string): boolean {
+  return (NODE_JOB_TYPES as readonly string[]).includes(type);
+}
+
+export function runNodeJob(req: NodeJobRequest, policy: NodeJobPolicy): Promise<RunOutcome> {
+  if (req.type === 'http') return runHttpJob(req, policy.http);
+  if (req.type === 'shell') return runShellJob(req, policy.shell);
+  throw new Error(`${req.type} is not a node-side job type`);
+}

@@ -1,0 +1,225 @@
+/**
+ * One worker node: the state the other pieces share (draining, the leases, the replay memory) and the
+ * lifecycle that orders them: listen, register, heartbeat, run; and on shutdown, drain, hand back
+ * what is left, deregister.
+ *
+ * Listening comes before registering because the scheduler may dispatch the moment the node is in
+ * its registry.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { CancelRequest, DispatchAnswer, DispatchedJob, DispatchRequest } from '../../src/protocol/dispatch';
+import type { HeartbeatAnswer, WorkerRegister } from '../../src/protocol/worker';
+import type { ApiClient } from './api-client';
+import type { Config } from './config';
+import { HeartbeatLoop } from './heartbeat';
+import { createNodeServer, errorBody, type Reply } from './http-server';
+import { JobRunner, type ExecutorSet } from './job-runner';
+import type { Logger } from './log';
+import { deregister, register } from './registration';
+import { ReplayGuard } from './replay-guard';
+
+export class WorkerNode {
+  private readonly runner: JobRunner;
+  private readonly guard = new ReplayGuard();
+  private readonly heartbeat: HeartbeatLoop;
+  private readonly server: Server;
+  private readonly life = new AbortController();
+  /** Set by SIGTERM/SIGINT: never cleared. */
+  private shuttingDown = false;
+  /** Set by the scheduler through the heartbeat answer: cleared when it says so. */
+  private drainRequested = false;
+  private reregistering: Promise<void> | null = null;
+
+  constructor(
+    private readonly config: Config,
+    private readonly executors: ExecutorSet,
+    private readonly api: ApiClient,
+    private readonly log: Logger,
+    /** Called when the API refuses this node for good (bad token): main exits 1. */
+    private readonly onFatal: (err: Error) => void,
+  ) {
+    this.runner = new JobRunner({
+      workerId: config.workerId,
+      capacity: config.capacity,
+      executors,
+      api,
+      log,
+      nodeJobs: {
+        http: { allowlist: config.httpAllowlist, allowPrivate: config.httpAllowPrivate },
+        shell: { allowShell: config.allowShell, allowlist: config.shellAllowlist },
+      },
+    });
+    this.heartbeat = new HeartbeatLoop(api, config.workerId, log, {
+      body: () => ({ running: this.runner.leases(), draining: this.draining }),
+      onAnswer: (a) => this.onHeartbeatAnswer(a),
+      onUnknown: () => this.reregister(),
+    }, config.heartbeatIntervalMs);
+    this.server = createNodeServer(
+      {
+        dispatch: (req, signature) => this.dispatch(req, signature),
+        cancel: (req) => this.cancel(req),
+        health: () => this.health(),
+        draining: () => this.draining,
+      },
+      () => [config.token],
+    );
+  }
+
+  get draining(): boolean {
+    return this.shuttingDown || this.drainRequested;
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.config.port, this.config.bind, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const port = (this.server.address() as AddressInfo).port;
+    this.log.info('worker_listening', { port, endpoint: this.config.endpoint, executors: this.executors.available });
+    await this.registerNow();
+    this.heartbeat.start();
+  }
+
+  /** The SIGTERM path. Resolves with the exit code. */
+  async shutdown(signalName: string): Promise<number> {
+    if (this.shuttingDown) return 0;
+    this.shuttingDown = true;
+    this.log.info('worker_draining', { reason: signalName, running: this.runner.running, leases: this.runner.leases().length, drain_timeout_sec: this.config.drainTimeoutMs / 1000 });
+    void this.heartbeat.beatNow();
+    await this.runner.whenIdle(AbortSignal.timeout(this.config.drainTimeoutMs));
+    const left = this.runner.killAll('drain_deadline');
+    if (left > 0) {
+      this.log.warn('drain_deadline', { killed: left });
+      await Promise.race([this.runner.settle(), new Promise((r) => setTimeout(r, 5_000))]);
+    }
+    this.heartbeat.stop();
+    this.life.abort('shutdown');
+    await deregister(this.api, this.config.workerId, this.log);
+    await this.close();
+    this.log.info('worker_stopped', { exit_code: 0 });
+    return 0;
+  }
+
+  /** Stops serving without deregistering; for fatal paths and tests. */
+  async close(): Promise<void> {
+    this.heartbeat.stop();
+    this.life.abort('closed');
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    await this.executors.close();
+  }
+
+  private registrationBody(): WorkerRegister {
+    return {
+      id: this.config.workerId,
+      url: this.config.endpoint,
+      capacity: this.config.capacity,
+      executors: this.executors.available,
+      queues: this.config.queues,
+      ...(this.config.types ? { types: this.config.types } : {}),
+      ...(this.config.labels ? { labels: this.config.labels } : {}),
+    };
+  }
+
+  private async registerNow(): Promise<void> {
+    const { heartbeatIntervalSec } = await register(this.api, this.registrationBody(), this.log, this.life.signal);
+    this.followInterval(heartbeatIntervalSec);
+  }
+
+  /**
+   * The API's interval wins when it is shorter than ours: it reaps by its own clock, and a node that
+   * beats slower than the API expects would be reaped while healthy.
+   */
+  private followInterval(apiSec: number | undefined): void {
+    if (apiSec === undefined) return;
+    const ms = Math.min(this.config.heartbeatIntervalMs, apiSec * 1000);
+    if (ms !== this.heartbeat.interval) this.heartbeat.setInterval(ms);
+  }
+
+  private reregister(): Promise<void> {
+    this.reregistering ??= (async () => {
+      // The API reaped us, so every lease we hold has been handed to someone else already.
+      const killed = this.runner.killAll('reregistered');
+      // A node on its way out has nothing to come back for: the drain simply ends sooner.
+      if (this.shuttingDown) return;
+      this.log.warn('worker_reregistering', { killed });
+      try {
+        await this.registerNow();
+      } catch (err) {
+        if (!this.life.signal.aborted) this.onFatal(err as Error);
+      }
+    })().finally(() => (this.reregistering = null));
+    return this.reregistering;
+  }
+
+  private onHeartbeatAnswer(a: HeartbeatAnswer): void {
+    this.followInterval(a.heartbeat_interval_sec);
+    for (const lease of a.kill) this.runner.kill(lease, 'lease_revoked');
+    // While shutting down, the API echoing our own draining back is not news.
+    if (a.drain !== this.drainRequested && !this.shuttingDown) {
+      this.drainRequested = a.drain;
+      this.log.info(a.drain ? 'worker_draining' : 'worker_resumed', { reason: 'scheduler', running: this.runner.running });
+    }
+  }
+
+  private dispatch(req: DispatchRequest, signature: string): Reply {
+    if (req.worker_id !== this.config.workerId) {
+      return { status: 409, body: errorBody('wrong_worker', `this node is ${this.config.workerId}, not ${req.worker_id}`) };
+    }
+    const now = Date.now();
+    const answer: DispatchAnswer = { accepted: [], rejected: [] };
+    // An exact replay of a request already seen: every job in it is a duplicate.
+    const replay = !this.guard.admit(`sig:${signature}`, now);
+    let free = this.runner.free;
+    const toStart: DispatchedJob[] = [];
+    for (const job of req.jobs) {
+      const held = this.runner.holding(job.job_id);
+      const reason = replay || this.guard.has(`job:${job.job_id}#${job.attempt}`, now)
+        ? 'duplicate'
+        : held && held.attempt > job.attempt
+          ? 'stale_attempt'
+          : this.runner.unfit(job) ?? (free <= 0 ? 'busy' : null);
+      if (reason) {
+        answer.rejected.push({ job_id: job.job_id, reason });
+        this.log.info('job_rejected', { job_id: job.job_id, attempt: job.attempt, reason });
+        continue;
+      }
+      this.guard.admit(`job:${job.job_id}#${job.attempt}`, now);
+      free--;
+      answer.accepted.push(job.job_id);
+      toStart.push(job);
+      this.log.info('job_received', { job_id: job.job_id, attempt: job.attempt, type: job.type, queue: job.queue, executor: job.executor, timeout_sec: job.timeout_sec });
+    }
+    for (const job of toStart) this.runner.start(job);
+    if (answer.accepted.length === 0 && answer.rejected.some((r) => r.reason === 'busy')) {
+      return { status: 429, body: answer, headers: { 'retry-after': '1' } };
+    }
+    return { status: 202, body: answer };
+  }
+
+  private cancel(req: CancelRequest): Reply {
+    if (req.worker_id !== this.config.workerId) {
+      return { status: 409, body: errorBody('wrong_worker', `this node is ${this.config.workerId}, not ${req.worker_id}`) };
+    }
+    const cancelled = req.jobs.filter((lease) => this.runner.kill(lease, 'cancelled')).map((l) => l.job_id);
+    return { status: 200, body: { cancelled } };
+  }
+
+  private health() {
+    return {
+      id: this.config.workerId,
+      status: this.draining ? 'draining' : 'active',
+      draining: this.draining,
+      running: this.runner.running,
+      leases: this.runner.leases().length,
+      capacity: this.config.capacity,
+      executors: this.executors.available,
+    };
+  }
+}
