@@ -82,6 +82,8 @@ export class Scheduler extends DurableObject<Env> {
   /** Nodes that failed a dispatch or asked us to wait (Retry-After) are skipped until then. */
   private readonly unavailableUntil = new Map<string, number>();
   private readonly dispatchFailures = new Map<string, number>();
+  /** `job#attempt` -> heartbeats in a row that did not list it. */
+  private readonly missedBeats = new Map<string, number>();
   private rr = 0;
   private queue = 'default';
   private queueRecorded = false;
@@ -308,11 +310,36 @@ export class Scheduler extends DurableObject<Env> {
       const job = this.store.jobById(l.job_id);
       return !(job && job.status === 'running' && job.worker_id === workerId && job.attempts === l.attempt && job.token === l.token);
     });
+    this.reconcileLeases(workerId, hb, now);
     await this.armAlarm();
     return {
       ok: true,
       answer: { status: row.status, drain: row.status === 'draining', kill, heartbeat_interval_sec: this.config.HEARTBEAT_INTERVAL_SEC },
     };
+  }
+
+  /**
+   * A job we think a node runs but that the node's heartbeats do not list (running or still
+   * reporting) was lost: its dispatch never arrived (a restart mid-request) or the node forgot it. Two
+   * heartbeats in a row without it, well after the dispatch, and it goes back to the queue, as a lost
+   * lease, rather than waiting out its whole timeout.
+   */
+  private reconcileLeases(workerId: string, hb: WorkerHeartbeat, now: number): void {
+    const held = new Set(hb.running.map((l) => `${l.job_id}#${l.attempt}`));
+    const stmts: Stmt[] = [];
+    for (const job of this.store.runningJobsOf(workerId)) {
+      const key = `${job.id}#${job.attempts}`;
+      if (held.has(key) || now - (job.started_at ?? now) < this.config.DISPATCH_TIMEOUT_MS) {
+        this.missedBeats.delete(key);
+        continue;
+      }
+      const missed = (this.missedBeats.get(key) ?? 0) + 1;
+      this.missedBeats.set(key, missed);
+      if (missed < 2) continue;
+      this.missedBeats.delete(key);
+      stmts.push(this.loseLease(job, `node ${workerId} no longer holds attempt ${job.attempts}`, now));
+    }
+    void this.persist(stmts);
   }
 
   /** A node leaving: its running jobs go back to the queue without costing a retry. */
@@ -602,16 +629,16 @@ export class Scheduler extends DurableObject<Env> {
   /** Puts every job a node holds back in the queue; `leaseLost` counts it against the job's lease-loss bound. */
   private handBackAll(workerId: string, reason: string, leaseLost: boolean, now: number): number {
     const stmts: Stmt[] = [];
-    for (const job of this.store.runningJobsOf(workerId)) {
-      if (leaseLost && job.lease_losses + 1 >= this.config.MAX_LEASE_LOSSES) {
-        stmts.push(this.failAttempt(job, `lost its lease ${job.lease_losses + 1} times (${reason})`, true, now, null));
-        continue;
-      }
-      if (leaseLost) job.lease_losses++;
-      stmts.push(this.requeue(job, reason, now));
-    }
+    for (const job of this.store.runningJobsOf(workerId)) stmts.push(leaseLost ? this.loseLease(job, reason, now) : this.requeue(job, reason, now));
     void this.persist(stmts);
     return stmts.length;
+  }
+
+  /** The job's node lost it: back to the queue at no retry cost, up to MAX_LEASE_LOSSES times. */
+  private loseLease(job: ActiveJob, reason: string, now: number): Stmt {
+    if (job.lease_losses + 1 >= this.config.MAX_LEASE_LOSSES) return this.failAttempt(job, `lost its lease ${job.lease_losses + 1} times (${reason})`, true, now, null);
+    job.lease_losses++;
+    return this.requeue(job, reason, now);
   }
 
   private requeue(job: ActiveJob, reason: string, now: number): Stmt {
