@@ -1,0 +1,83 @@
+import { combine, type Recommendation } from '../core/autoscale';
+import { mergeHistograms, quantile } from '../core/histogram';
+import { dbOf } from '../db/client';
+import { knownQueues } from '../db/queues';
+import { countByStatus } from '../db/read-jobs';
+import { JOB_STATUSES } from '../protocol/job';
+import type { WorkerView } from '../protocol/worker';
+import type { QueueStats } from '../../durable-objects/scheduler';
+import type { Series, TelemetrySnapshot } from '../../durable-objects/telemetry';
+import { schedulerFor, type AppEnv } from './context';
+import { allWorkers } from './routes/workers';
+
+export interface QueueObservation {
+  queue: string;
+  stats: QueueStats;
+  telemetry: TelemetrySnapshot;
+}
+
+export interface Observation {
+  now: number;
+  queues: QueueObservation[];
+  workers: WorkerView[];
+  jobsByStatus: Record<string, number>;
+}
+
+/**
+ * One look at every queue shard (each observation also feeds the depth history and the autoscaling
+ * advice), the merged worker registry and D1's counts by status: what /stats, /metrics and the
+ * dashboard are drawn from.
+ */
+export async function observeAll(env: AppEnv['Bindings'], tenant: string | null): Promise<Observation> {
+  const db = dbOf(env.DB);
+  const queues = await knownQueues(db);
+  const [shards, workers, byStatus] = await Promise.all([
+    Promise.all(queues.map(async (q) => ({ queue: q, ...(await schedulerFor(env, q).observe(q)) }))),
+    allWorkers(env),
+    countByStatus(db, tenant),
+  ]);
+  return { now: Date.now(), queues: shards, workers, jobsByStatus: Object.fromEntries(JOB_STATUSES.map((s) => [s, byStatus[s] ?? 0])) };
+}
+
+export function depthOf(stats: QueueStats): number {
+  return Object.values(stats.queued_by_priority).reduce((a, b) => a + b, 0);
+}
+
+/** The advice for the whole pool: scale up if any queue needs it, down only if every queue can spare a worker. */
+export function overallAdvice(o: Observation): Recommendation & { queue: string | null } {
+  const recs = o.queues.flatMap((q) => (q.telemetry.autoscale ? [{ queue: q.queue, recommendation: q.telemetry.autoscale }] : []));
+  return combine(recs, o.now);
+}
+
+/** Wait (queued to running) p50/p95 per priority over every queue, seconds. */
+export function waitQuantiles(o: Observation): Record<string, { p50: number | null; p95: number | null; count: number }> {
+  const out: Record<string, { p50: number | null; p95: number | null; count: number }> = {};
+  for (const p of ['0', '1', '2']) {
+    const h = mergeHistograms(o.queues.map((q) => q.telemetry.wait_by_priority[p]).filter(Boolean));
+    out[p] = h ? { p50: round3(quantile(h, 0.5)), p95: round3(quantile(h, 0.95)), count: h.count } : { p50: null, p95: null, count: 0 };
+  }
+  return out;
+}
+
+/** Sums the shards' series point by point; they are aligned to the same absolute step boundaries. */
+export function mergeSeries(parts: Series[]): Series | null {
+  if (parts.length === 0) return null;
+  const base = parts.reduce((a, b) => (b.start > a.start ? b : a));
+  const out: Series = { start: base.start, step: base.step, finished: base.finished.map(() => 0), submitted: base.submitted.map(() => 0), depth: base.depth.map(() => null) };
+  for (const p of parts) {
+    const shift = (p.start - base.start) / base.step;
+    for (let i = 0; i < out.finished.length; i++) {
+      const j = i + shift;
+      if (j < 0 || j >= p.finished.length) continue;
+      out.finished[i] += p.finished[j];
+      out.submitted[i] += p.submitted[j];
+      const d = p.depth[j];
+      if (d !== null) out.depth[i] = (out.depth[i] ?? 0) + d;
+    }
+  }
+  return out;
+}
+
+function round3(v: number | null): number | null {
+  return v === null ? null : Math.round(v * 1000) / 1000;
+}
