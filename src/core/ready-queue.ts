@@ -7,7 +7,9 @@ import { SeqHeap } from './heap';
  * 1. Class. A job's class is its priority (0 high, 1 normal, 2 low), raised by aging: with
  *    `maxStarvationMs` = S > 0, every S/2 of waiting moves it one class up, so a low-priority job is
  *    class 0 after S at the latest and no job waits more than S behind higher-priority work that
- *    arrived after it. The lowest class present goes first.
+ *    arrived after it. Aging lifts a job only as high as the highest priority queued: it exists to
+ *    get past higher-priority work, so with none waiting an old job does not outrank a new one of
+ *    its own priority (which would undo fair share). The lowest class present goes first.
  * 2. Fair share. Among tenants whose best job is of that class, smooth weighted round-robin by tenant
  *    weight: a tenant's flood does not delay another tenant's job by more than a few dispatches. A
  *    weight-0 tenant is served only when no tenant with weight > 0 has work of that class.
@@ -71,12 +73,14 @@ export class ReadyQueue {
   /** Removes and returns the next job to dispatch at `now`, or null when empty. */
   pop(now: number): ReadyEntry | null {
     if (this.count === 0) return null;
+    let top = PRIORITIES - 1;
+    for (const t of this.tenants.values()) for (let p = 0; p < top; p++) if (t.heaps[p].size > 0) top = p;
     // Rule 1: the lowest class any tenant offers, and each tenant's best heap.
     let bestClass = Infinity;
     const offers: { name: string; t: TenantQueue; p: number; cls: number }[] = [];
     for (const [name, t] of this.tenants) {
       if (t.size === 0) continue;
-      const best = this.bestOf(t, now);
+      const best = this.bestOf(t, now, top);
       offers.push({ name, t, p: best.p, cls: best.cls });
       if (best.cls < bestClass) bestClass = best.cls;
     }
@@ -124,20 +128,20 @@ export class ReadyQueue {
     return out;
   }
 
-  /** The class of a job of `priority` created at `createdAt`, at `now` (rule 1). */
-  classOf(priority: number, createdAt: number, now: number): number {
+  /** The class of a job of `priority` created at `createdAt`, at `now`, when `top` is the highest priority queued (rule 1). */
+  classOf(priority: number, createdAt: number, now: number, top = 0): number {
     const half = this.policy.maxStarvationMs() / 2;
     if (half <= 0) return priority;
-    return Math.max(0, priority - Math.floor(Math.max(0, now - createdAt) / half));
+    return Math.max(Math.min(top, priority), priority - Math.floor(Math.max(0, now - createdAt) / half));
   }
 
-  private bestOf(t: TenantQueue, now: number): { p: number; cls: number } {
+  private bestOf(t: TenantQueue, now: number, top: number): { p: number; cls: number } {
     let best = { p: -1, cls: Infinity, key: Infinity, seq: Infinity };
     for (let p = 0; p < PRIORITIES; p++) {
       const h = t.heaps[p];
       if (h.size === 0) continue;
       const createdAt = h.peekKey();
-      const cls = this.classOf(p, createdAt, now);
+      const cls = this.classOf(p, createdAt, now, top);
       // Rule 3: within the class, the oldest job, then the lowest seq.
       const key = createdAt;
       const seq = h.peekSeq();

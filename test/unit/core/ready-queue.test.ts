@@ -93,6 +93,14 @@ describe('ReadyQueue: fair share between tenants', () => {
     expect(next).toContain(100_001);
   });
 
+  it('keeps sharing fairly when the flood has aged: aging only lifts a job past higher priorities', () => {
+    const q = aging();
+    for (let i = 1; i <= 1000; i++) q.push({ seq: i, tenant: 'flood', priority: 1, createdAt: 0 });
+    q.push({ seq: 5000, tenant: 'small', priority: 1, createdAt: 10 * S });
+    expect(q.classOf(1, 0, 10 * S, 1)).toBe(1);
+    expect(drain(q, 10 * S, 3)).toContain(5000);
+  });
+
   it('shares by weight', () => {
     const q = strict({ a: 3, b: 1 });
     for (let i = 0; i < 400; i++) q.push({ seq: i, tenant: i % 2 ? 'a' : 'b', priority: 1, createdAt: i });
