@@ -23,11 +23,18 @@ export default defineConfig({
                 TEST_MIGRATIONS: migrations,
                 WORKER_TOKEN: 'test-worker-token',
                 ALLOW_PRIVATE_WORKER_URLS: 'true',
+                ALLOW_ANONYMOUS: 'true',
+                // Rate limiting has its own tests (createApp().fetch with a low limit); elsewhere it is off.
+                RATE_LIMIT_JOBS_PER_MIN: '0',
+                ADMIN_TOKEN: 'test-admin-token-0123456789',
               },
             },
           }),
         ],
         test: { name: 'workers', include: ['test/workers/**/*.test.ts'], setupFiles: ['./test/workers/apply-migrations.ts'] },
+      },
+      {
+        test: { name: 'browser', include: ['test/browser/**/*.test.ts'], environment: 'node', fileParallelism: false, testTimeout: 120_000, hookTimeout: 180_000 },
       },
       {
         test: {

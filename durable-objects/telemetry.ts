@@ -4,7 +4,7 @@
  * counters may (rate() handles resets); the rings cover the last ten minutes.
  */
 import { Histogram, quantile, RUN_BUCKETS_SEC, WAIT_BUCKETS_SEC, type HistogramSnapshot } from '../src/core/histogram';
-import { SecondCounter, SecondGauge, slopePerSec } from '../src/core/series';
+import { SecondCounter, SecondGauge, trendOf } from '../src/core/series';
 import { evaluate, initialAutoscaleState, type AutoscalePolicy, type AutoscaleState, type Evaluation, type Recommendation } from '../src/core/autoscale';
 import type { Config } from '../src/env';
 import { announce } from './scale-webhook';
@@ -113,8 +113,7 @@ export class Telemetry {
 
   /** Jobs per second the depth changed by over the last TREND_WINDOW_SEC; null with too few samples. */
   trend(now: number): number | null {
-    const end = Math.floor(now / 1000);
-    return slopePerSec(this.depth.range(end - TREND_WINDOW_SEC + 1, end));
+    return trendOf(this.depth, now, TREND_WINDOW_SEC);
   }
 
   /** Samples the depth and evaluates the autoscaling policy; `changed` says the advice is new. */

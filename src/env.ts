@@ -1,10 +1,14 @@
 import { z } from 'zod';
 import type { Scheduler } from '../durable-objects/scheduler';
+import type { RateLimiter } from '../durable-objects/rate-limiter';
+import type { ScheduleKeeper } from '../durable-objects/schedules';
 
 /** Bindings and variables the Worker and the Scheduler Durable Object receive. */
 export interface Env {
   DB: D1Database;
   SCHEDULER: DurableObjectNamespace<Scheduler>;
+  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+  SCHEDULE_KEEPER: DurableObjectNamespace<ScheduleKeeper>;
   [key: string]: unknown;
 }
 
@@ -26,6 +30,8 @@ const csv = z
 export const ConfigSchema = z
   .object({
     WORKER_TOKEN: z.string().min(8, 'must be at least 8 characters'),
+    ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    ALLOW_ANONYMOUS: bool(false),
     WORKER_HEARTBEAT_TIMEOUT_SEC: int(1, 86_400, 90),
     HEARTBEAT_INTERVAL_SEC: int(1, 3_600, 5),
     IDEMPOTENCY_TTL_SEC: int(1, 30 * 86_400, 86_400),

@@ -5,8 +5,11 @@ import { knownQueues } from './db/queues';
 import { pruneIdempotencyKeys } from './db/idempotency';
 import { schedulerFor } from './api/context';
 import { log } from './log';
+import { scheduleKeeperOf } from '../durable-objects/schedules';
 
 export { Scheduler } from '../durable-objects/scheduler';
+export { RateLimiter } from '../durable-objects/rate-limiter';
+export { ScheduleKeeper } from '../durable-objects/schedules';
 
 const app = createApp();
 
@@ -19,6 +22,10 @@ export default {
     const db = dbOf(env.DB);
     const queues = await knownQueues(db);
     const results = await Promise.all(queues.map((q) => schedulerFor(env, q).reconcile(q)));
+    // A depth sample and an autoscaling re-evaluation at least once a minute, even when nobody polls.
+    await Promise.all(queues.map((q) => schedulerFor(env, q).observe(q)));
+    // Recurring schedules whose alarm was lost fire here; a tick is idempotent, so racing the alarm is harmless.
+    await scheduleKeeperOf(env).tick().catch((e: unknown) => log({ event: 'schedule_backstop_failed', error: String(e).slice(0, 300) }));
     await pruneIdempotencyKeys(db, Date.now());
     log({ event: 'cron_reconciled', queues: queues.length, imported: results.reduce((s, r) => s + r.imported, 0) });
   },

@@ -10,9 +10,19 @@ import { jsonOnly, limitBody } from './middleware/json-only';
 import { jobRoutes } from './routes/jobs';
 import { workerRoutes } from './routes/workers';
 import { systemRoutes } from './routes/system';
+import { metricsRoutes } from './routes/metrics';
+import { dashboardRoutes } from './routes/dashboard';
+import { docsRoutes } from './routes/docs';
+import { rateLimit } from './middleware/rate-limit';
+import { clientAuth } from './middleware/auth';
+import { adminRoutes } from './routes/admin';
+import { scheduleRoutes } from './routes/schedules';
 import { MAX_BATCH_JOBS, MAX_PAYLOAD_BYTES } from '../protocol/job';
 
 const TARGET_NAMES = { json: 'body', query: 'query', param: 'path', header: 'header' } as const;
+
+/** The app's type, for the typed client (src/client.ts). */
+export type AppType = ReturnType<typeof createApp>;
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({
@@ -29,12 +39,24 @@ export function createApp() {
   app.use('/jobs/*', limitBody(4 * 1024 * 1024));
   app.use('/jobs', limitBody(2 * MAX_PAYLOAD_BYTES + 4096));
   app.use('/workers/*', limitBody(256 * 1024));
+  app.use('/admin/*', limitBody(16 * 1024));
+  app.use('*', clientAuth());
+  app.use('*', rateLimit());
 
-  app.route('/', systemRoutes);
-  app.route('/', jobRoutes);
-  app.route('/', workerRoutes);
+  // One chain, so the returned app carries every route's types for the typed client (src/client.ts).
+  const routes = app
+    .route('/', systemRoutes)
+    .route('/', jobRoutes)
+    .route('/', workerRoutes)
+    .route('/', scheduleRoutes)
+    .route('/', metricsRoutes)
+    .route('/', dashboardRoutes)
+    .route('/', adminRoutes)
+    .route('/', docsRoutes(app));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'workerToken', { type: 'http', scheme: 'bearer', description: 'WORKER_TOKEN' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', { type: 'http', scheme: 'bearer', description: 'An API key (ck_...), or X-API-Key' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' });
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'cloud', version: '0.1.0', description: 'An edge-native distributed job scheduler' },
@@ -58,5 +80,5 @@ export function createApp() {
     return c.json({ error: { code: 'internal_error', message: 'an internal error occurred', details: { request_id: c.get('requestId') } } }, 500);
   });
 
-  return app;
+  return routes;
 }

@@ -2,9 +2,22 @@ import type { Config, Env } from '../env';
 
 export type AppEnv = {
   Bindings: Env;
-  Variables: { requestId: string; config: Config; tenant: string };
+  Variables: {
+    requestId: string;
+    config: Config;
+    /** The tenant a request acts as: its API key's, `default` when anonymous, or X-Tenant for the admin. */
+    tenant: string;
+    /** The admin token was presented: reads span every tenant. */
+    admin: boolean;
+    apiKeyId?: string;
+  };
 };
 
 export function schedulerFor(env: Env, queue: string) {
   return env.SCHEDULER.get(env.SCHEDULER.idFromName(`queue:${queue}`));
+}
+
+/** The tenant filter for reads: the admin sees every tenant's jobs. */
+export function readScope(c: { get(key: 'admin'): boolean; get(key: 'tenant'): string }): string | null {
+  return c.get('admin') ? null : c.get('tenant');
 }

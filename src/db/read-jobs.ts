@@ -3,12 +3,15 @@ import type { Db } from './client';
 import { jobs, type JobRow } from './schema';
 import type { JobListQuery } from '../protocol/job';
 
-export async function getJob(db: Db, tenant: string, id: string): Promise<JobRow | undefined> {
-  return db.select().from(jobs).where(and(eq(jobs.tenant, tenant), eq(jobs.id, id))).get();
+/** `tenant` null means every tenant (the admin's view). */
+const ofTenant = (tenant: string | null) => (tenant === null ? undefined : eq(jobs.tenant, tenant));
+
+export async function getJob(db: Db, tenant: string | null, id: string): Promise<JobRow | undefined> {
+  return db.select().from(jobs).where(and(ofTenant(tenant), eq(jobs.id, id))).get();
 }
 
-export async function listJobs(db: Db, tenant: string, q: JobListQuery): Promise<{ rows: JobRow[]; total: number }> {
-  const conds: SQL[] = [eq(jobs.tenant, tenant)];
+export async function listJobs(db: Db, tenant: string | null, q: JobListQuery): Promise<{ rows: JobRow[]; total: number }> {
+  const conds: (SQL | undefined)[] = [ofTenant(tenant)];
   if (q.status) conds.push(eq(jobs.status, q.status));
   if (q.priority !== undefined) conds.push(eq(jobs.priority, q.priority));
   if (q.type) conds.push(eq(jobs.type, q.type));
@@ -21,17 +24,17 @@ export async function listJobs(db: Db, tenant: string, q: JobListQuery): Promise
   return { rows, total: totals[0]?.n ?? 0 };
 }
 
-export async function countByStatus(db: Db, tenant: string): Promise<Record<string, number>> {
-  const rows = await db.select({ status: jobs.status, n: count() }).from(jobs).where(eq(jobs.tenant, tenant)).groupBy(jobs.status);
+export async function countByStatus(db: Db, tenant: string | null): Promise<Record<string, number>> {
+  const rows = await db.select({ status: jobs.status, n: count() }).from(jobs).where(ofTenant(tenant)).groupBy(jobs.status);
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
-export async function getJobsByIds(db: Db, tenant: string, ids: string[]): Promise<JobRow[]> {
+export async function getJobsByIds(db: Db, tenant: string | null, ids: string[]): Promise<JobRow[]> {
   if (ids.length === 0) return [];
   const out: JobRow[] = [];
   for (let i = 0; i < ids.length; i += 90) {
     const chunk = ids.slice(i, i + 90);
-    out.push(...(await db.select().from(jobs).where(and(eq(jobs.tenant, tenant), sql`${jobs.id} IN ${chunk}`))));
+    out.push(...(await db.select().from(jobs).where(and(ofTenant(tenant), sql`${jobs.id} IN ${chunk}`))));
   }
   return out;
 }

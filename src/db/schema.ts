@@ -42,6 +42,16 @@ export const idempotencyKeys = sqliteTable(
   (t) => [primaryKey({ columns: [t.tenant, t.key] })],
 );
 
+export const apiKeys = sqliteTable('api_keys', {
+  id: text('id').primaryKey(),
+  tenant: text('tenant').notNull(),
+  name: text('name'),
+  secretHash: text('secret_hash').notNull(),
+  createdAt: integer('created_at').notNull(),
+  revokedAt: integer('revoked_at'),
+});
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+
 export const queues = sqliteTable('queues', {
   name: text('name').primaryKey(),
   createdAt: integer('created_at').notNull(),

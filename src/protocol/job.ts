@@ -25,7 +25,7 @@ export type RetryBackoff = z.infer<typeof RetryBackoff>;
 
 export const JobSubmit = z
   .strictObject({
-    payload: z.json().openapi({ description: 'A string or any JSON value, at most 64 KiB serialised', example: 'hello' }),
+    payload: z.json().openapi('JsonValue').openapi({ description: 'A string or any JSON value, at most 64 KiB serialised', example: 'hello' }),
     type: JobType.default('echo'),
     priority: Priority.default(1),
     timeout_sec: z.number().int().min(1).max(86_400).optional().openapi({ description: 'Kill the job after this many seconds; default DEFAULT_TIMEOUT_SEC (300)' }),

@@ -3,6 +3,7 @@ declare namespace Cloudflare {
   interface Env {
     DB: D1Database;
     SCHEDULER: DurableObjectNamespace<import('../../durable-objects/scheduler').Scheduler>;
+    RATE_LIMITER: DurableObjectNamespace<import('../../durable-objects/rate-limiter').RateLimiter>;
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
   }
 }

@@ -12,8 +12,8 @@ export function configGuard(): MiddlewareHandler<AppEnv> {
       throw new ApiError(503, 'config_invalid', `the scheduler is misconfigured: ${names}`, { problems: parsed.problems });
     }
     c.set('config', parsed.config);
-    // One tenant until API keys exist; every job carries it from the start.
     c.set('tenant', 'default');
+    c.set('admin', false);
     await next();
   };
 }

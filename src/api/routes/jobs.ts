@@ -7,7 +7,7 @@ import { ResultReport } from '../../protocol/dispatch';
 import { queueOfJobId } from '../../core/ids';
 import { ApiError } from '../errors';
 import type { Outcome } from '../../../durable-objects/scheduler';
-import { schedulerFor, type AppEnv } from '../context';
+import { readScope, schedulerFor, type AppEnv } from '../context';
 import { jobView } from '../views';
 import { submitJobs } from '../submit';
 import { workerAuth } from '../middleware/worker-auth';
@@ -98,24 +98,24 @@ jobRoutes.openapi(submitBatch, async (c) => {
 });
 
 jobRoutes.openapi(get, async (c) => {
-  const row = await getJob(dbOf(c.env.DB), c.get('tenant'), c.req.valid('param').id);
+  const row = await getJob(dbOf(c.env.DB), readScope(c), c.req.valid('param').id);
   if (!row) throw new ApiError(404, 'job_not_found', 'no such job');
   return c.json({ job: jobView(row) }, 200);
 });
 
 jobRoutes.openapi(list, async (c) => {
   const q = c.req.valid('query');
-  const { rows, total } = await listJobs(dbOf(c.env.DB), c.get('tenant'), q);
+  const { rows, total } = await listJobs(dbOf(c.env.DB), readScope(c), q);
   return c.json({ jobs: rows.map(jobView), total, limit: q.limit, offset: q.offset }, 200);
 });
 
 jobRoutes.openapi(cancel, async (c) => {
   const db = dbOf(c.env.DB);
   const id = c.req.valid('param').id;
-  const row = await getJob(db, c.get('tenant'), id);
+  const row = await getJob(db, readScope(c), id);
   if (!row) throw new ApiError(404, 'job_not_found', 'no such job');
   const outcome = await schedulerFor(c.env, row.queue).cancel(row.queue, id);
-  const now = await getJob(db, c.get('tenant'), id);
+  const now = await getJob(db, null, id);
   if (!outcome.ok) throw new ApiError(409, 'job_not_cancellable', `the job is ${now?.status ?? row.status} and cannot be cancelled`, { status: now?.status ?? row.status });
   return c.json({ job: jobView(now!) }, 200);
 });

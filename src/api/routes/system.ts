@@ -1,13 +1,11 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { dbOf } from '../../db/client';
-import { knownQueues } from '../../db/queues';
-import { countByStatus } from '../../db/read-jobs';
 import { QueueName } from '../../protocol/common';
-import { JOB_STATUSES } from '../../protocol/job';
-import { schedulerFor, type AppEnv } from '../context';
+import { schedulerFor, readScope, type AppEnv } from '../context';
 import { errors } from '../openapi-helpers';
 import { ApiError } from '../errors';
 import { allWorkers } from './workers';
+import { AUTOSCALE_ACTIONS } from '../../core/autoscale';
+import { observeAll, overallAdvice, waitQuantiles } from '../observe';
 
 /** When this isolate started: what `uptime_sec` measures (a Worker has no single process). */
 const STARTED_AT = Date.now();
@@ -31,6 +29,18 @@ const ready = createRoute({
   },
 });
 
+const Advice = z
+  .object({
+    action: z.enum(AUTOSCALE_ACTIONS),
+    reason: z.string(),
+    current_workers: z.number().int(),
+    desired_workers: z.number().int(),
+    queue_depth: z.number().int(),
+    trend_per_min: z.number().nullable().openapi({ description: 'Change of queue depth per minute over the last minute; null until enough history' }),
+    since: z.string().datetime().openapi({ description: 'When this advice was first made' }),
+  })
+  .openapi('AutoscaleAdvice');
+
 const StatsBody = z
   .object({
     queue_depth: z.number().int(),
@@ -40,6 +50,21 @@ const StatsBody = z
     jobs_by_status: z.record(z.string(), z.number().int()),
     success_rate: z.number().nullable().openapi({ description: 'succeeded / (succeeded + failed), null before any job finished' }),
     oldest_queued_age_sec: z.number().nullable(),
+    throughput: z
+      .object({
+        window_sec: z.literal(60),
+        submitted: z.number().int(),
+        dispatched: z.number().int(),
+        succeeded: z.number().int(),
+        failed: z.number().int(),
+        finished_per_sec: z.number(),
+      })
+      .openapi({ description: 'Jobs over the last minute' }),
+    wait_by_priority: z
+      .record(z.string(), z.object({ p50: z.number().nullable(), p95: z.number().nullable(), count: z.number().int() }))
+      .openapi({ description: 'Seconds from queued to running, estimated from the dispatch-latency histogram, per priority' }),
+    autoscale: Advice.extend({ queue: z.string().nullable().openapi({ description: 'The queue the advice comes from; null when it stands for every queue' }) }),
+    autoscale_by_queue: z.record(z.string(), Advice),
     uptime_sec: z.number(),
     queues: z.array(z.string()),
   })
@@ -49,7 +74,7 @@ const stats = createRoute({
   method: 'get',
   path: '/stats',
   tags: ['operations'],
-  summary: 'Queue depth, workers, jobs by status, success rate, uptime',
+  summary: 'Queue depth, workers, jobs by status, success rate, throughput, wait times, autoscaling advice, uptime',
   responses: { 200: { description: 'Stats', content: { 'application/json': { schema: StatsBody } } } },
 });
 
@@ -94,34 +119,43 @@ systemRoutes.openapi(ready, async (c) => {
 });
 
 systemRoutes.openapi(stats, async (c) => {
-  const db = dbOf(c.env.DB);
-  const queues = await knownQueues(db);
-  const [byStatus, shardStats, workers] = await Promise.all([
-    countByStatus(db, c.get('tenant')),
-    Promise.all(queues.map((q) => schedulerFor(c.env, q).stats(q))),
-    allWorkers(c.env),
-  ]);
+  const o = await observeAll(c.env, readScope(c));
   const byPriority: Record<string, number> = { '0': 0, '1': 0, '2': 0 };
   let oldest: number | null = null;
-  for (const s of shardStats) {
+  const minute = { submitted: 0, dispatched: 0, completed: 0, failed: 0 };
+  for (const { stats: s, telemetry: t } of o.queues) {
     for (const [p, n] of Object.entries(s.queued_by_priority)) byPriority[p] = (byPriority[p] ?? 0) + n;
     if (s.oldest_queued_at !== null) oldest = oldest === null ? s.oldest_queued_at : Math.min(oldest, s.oldest_queued_at);
+    for (const k of Object.keys(minute) as (keyof typeof minute)[]) minute[k] += t.last_minute[k];
   }
-  const jobsByStatus = Object.fromEntries(JOB_STATUSES.map((s) => [s, byStatus[s] ?? 0]));
+  const jobsByStatus = o.jobsByStatus;
   const done = jobsByStatus.succeeded + jobsByStatus.failed;
-  const now = Date.now();
   const timeout = c.get('config').WORKER_HEARTBEAT_TIMEOUT_SEC;
+  const advice = overallAdvice(o);
   return c.json(
     {
       queue_depth: Object.values(byPriority).reduce((a, b) => a + b, 0),
       queue_depth_by_priority: byPriority,
-      workers: workers.length,
-      live_workers: workers.filter((w) => w.heartbeat_age_sec <= timeout).length,
+      workers: o.workers.length,
+      live_workers: o.workers.filter((w) => w.heartbeat_age_sec <= timeout).length,
       jobs_by_status: jobsByStatus,
       success_rate: done === 0 ? null : jobsByStatus.succeeded / done,
-      oldest_queued_age_sec: oldest === null ? null : Math.max(0, (now - oldest) / 1000),
-      uptime_sec: Math.floor((now - STARTED_AT) / 1000),
-      queues,
+      oldest_queued_age_sec: oldest === null ? null : Math.max(0, (o.now - oldest) / 1000),
+      throughput: {
+        window_sec: 60 as const,
+        submitted: minute.submitted,
+        dispatched: minute.dispatched,
+        succeeded: minute.completed,
+        failed: minute.failed,
+        finished_per_sec: Math.round(((minute.completed + minute.failed) / 60) * 1000) / 1000,
+      },
+      wait_by_priority: waitQuantiles(o),
+      autoscale: { ...advice, since: new Date(advice.since).toISOString() },
+      autoscale_by_queue: Object.fromEntries(
+        o.queues.flatMap(({ queue, telemetry: t }) => (t.autoscale ? [[queue, { ...t.autoscale, since: new Date(t.autoscale.since).toISOString() }]] : [])),
+      ),
+      uptime_sec: Math.floor((o.now - STARTED_AT) / 1000),
+      queues: o.queues.map((q) => q.queue),
     },
     200,
   );

@@ -1,0 +1,146 @@
+/**
+ * The dashboard in a real browser against the real stack: wrangler dev (local D1, the Scheduler
+ * Durable Object) and one worker node process, started by the e2e harness. Headless Chromium through
+ * playwright-core submits a job with the form, watches it go from queued to succeeded, cancels a
+ * delayed job with its button, opens a job's details, and saves docs/dashboard.png for the README.
+ * /metrics from the same stack goes through `promtool check metrics`.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, waitFor, type Stack } from '../e2e/harness';
+import { REPO_ROOT } from '../e2e/node-process';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CI = process.env.CI === 'true';
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && CI) throw new Error(`Chromium is required in CI: not found at ${CHROMIUM} (set CHROMIUM_PATH)`);
+if (!haveChromium) console.log(`skipping the browser test: no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`);
+
+describe.skipIf(!haveChromium)('dashboard in a real browser', () => {
+  let stack: Stack;
+  let browser: Browser;
+  let page: Page;
+  const consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    stack = await startStack({ vars: { ALLOW_ANONYMOUS: 'true', RATE_LIMIT_JOBS_PER_MIN: '0' } });
+    await stack.startNode({ id: 'browser-node-1', capacity: 2 });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+    // A CSP violation or a script error shows up here: the page must load clean.
+    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+    page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  it('loads live, with stats, workers and the autoscaling advice', async () => {
+    const res = await page.goto(`${stack.api}/dashboard`);
+    expect(res?.status()).toBe(200);
+    expect(res?.headers()['content-security-policy']).toContain("default-src 'none'");
+    await page.waitForSelector('#conn[data-state="live"]', { timeout: 15_000 });
+    await page.waitForSelector('#workers tr[data-worker-id="browser-node-1"]', { timeout: 15_000 });
+    expect(await page.textContent('#live')).toBe('1');
+    expect(await page.getAttribute('#advice', 'data-action')).toMatch(/^(scale_up|scale_down|hold)$/);
+  });
+
+  it('submits a job with the form and shows it go from queued to succeeded', async () => {
+    // Both slots of the node busy for a few seconds, so the new job visibly waits in the queue.
+    const busy = await Promise.all([0, 1].map(() => stack.submit({ type: 'sleep', payload: { ms: 5000 }, priority: 0 })));
+    for (const j of busy) await stack.waitForJob(j.id, 'running', 15_000);
+    await page.fill('#f-type', 'echo');
+    await page.fill('#f-payload', '{"hello":"browser"}');
+    await page.selectOption('#f-priority', '0');
+    await page.fill('#f-timeout', '30');
+    await page.click('#f-submit');
+    await page.waitForSelector('#submit-result[data-job-id]', { timeout: 10_000 });
+    const id = (await page.getAttribute('#submit-result', 'data-job-id'))!;
+    expect(await page.textContent('#submit-result')).toMatch(/Submitted .* \(queued\)/);
+    const row = `#jobs tr[data-job-id="${id}"]`;
+    await page.waitForSelector(`${row}[data-status="queued"]`, { timeout: 10_000 });
+    expect(await page.textContent('#depth-0')).toBe('1');
+    await page.waitForSelector(`${row}[data-status="succeeded"]`, { timeout: 60_000 });
+    expect(await page.textContent(`${row} .status`)).toBe('succeeded');
+    expect(await page.textContent(`${row} .prio`)).toBe('P0');
+    const job = await stack.job(id);
+    expect(job).toMatchObject({ status: 'succeeded', priority: 0, payload: { hello: 'browser' }, timeout_sec: 30 });
+
+    // Open it: the details show the attempt, the result and no error.
+    await page.click(`${row} button.link`);
+    await page.waitForSelector('#job-dialog[open]');
+    expect(await page.textContent('#job-title')).toBe(id);
+    expect(await page.textContent('#job-fields')).toContain('attempts1');
+    expect(await page.textContent('#job-result')).toContain('"exit_code": 0');
+    await page.click('#job-dialog button.close');
+  });
+
+  it('cancels a delayed job with its Cancel button', async () => {
+    await page.fill('#f-payload', '"wait for me"');
+    await page.selectOption('#f-priority', '2');
+    await page.fill('#f-delay', '600');
+    await page.click('#f-submit');
+    await page.waitForFunction(() => /\(scheduled\)/.test(document.getElementById('submit-result')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    const id = (await page.getAttribute('#submit-result', 'data-job-id'))!;
+    await page.fill('#f-delay', '');
+    const row = `#jobs tr[data-job-id="${id}"]`;
+    await page.waitForSelector(`${row}[data-status="scheduled"] button.cancel`, { timeout: 10_000 });
+    await page.click(`${row} button.cancel`);
+    await page.waitForSelector(`${row}[data-status="cancelled"]`, { timeout: 10_000 });
+    expect(await page.$(`${row} button.cancel`)).toBeNull();
+    expect((await stack.job(id)).status).toBe('cancelled');
+  });
+
+  it('filters the job list and draws the chart; saves the screenshot', async () => {
+    // A few waves of jobs, a poll apart, so the chart and the list have something to show.
+    for (let wave = 0; wave < 3; wave++) {
+      await stack.call('POST', '/jobs/batch', { jobs: Array.from({ length: 4 + wave * 3 }, (_, i) => ({ payload: { wave, i }, priority: i % 3 })) });
+      await waitFor(`wave ${wave} to finish`, async () => (await stack.call('GET', '/stats')).body.queue_depth === 0, 30_000, 250);
+      await new Promise((r) => setTimeout(r, 5000)); // the chart's resolution: the next wave lands in the next point
+    }
+    await page.selectOption('#filter-status', 'cancelled');
+    await waitFor('only cancelled rows', async () => {
+      const statuses = await page.$$eval('#jobs tbody tr', (rows) => rows.map((r) => r.getAttribute('data-status')));
+      return statuses.length > 0 && statuses.every((s) => s === 'cancelled');
+    }, 10_000);
+    await page.selectOption('#filter-status', '');
+    await waitFor('all jobs to finish', async () => (await stack.call('GET', '/stats')).body.jobs_by_status.succeeded >= 20, 60_000, 250);
+    await waitFor('the chart to show finished jobs', async () => {
+      const h = (await stack.call('GET', '/stats/history')).body;
+      return h.finished.some((n: number) => n > 0);
+    }, 10_000);
+    await page.waitForTimeout(2500); // one more poll, so the screenshot shows the final state
+    const drawn = await page.$eval('#chart', (c) => (c as HTMLCanvasElement).toDataURL().length);
+    expect(drawn).toBeGreaterThan(5000);
+    mkdirSync(join(REPO_ROOT, 'docs'), { recursive: true });
+    await page.screenshot({ path: join(REPO_ROOT, 'docs', 'dashboard.png'), fullPage: true });
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('serves /metrics that promtool accepts', async (ctx) => {
+    const res = await stack.call('GET', '/metrics');
+    expect(res.status).toBe(200);
+    const text = res.body as string;
+    expect(text).toMatch(/^jobs_dispatched_total\{queue="default"\} [1-9]/m);
+    expect(text).toMatch(/^job_dispatch_latency_seconds_count\{queue="default",priority="0"\} [1-9]/m);
+    expect(text).toMatch(/^job_run_seconds_count\{queue="default"\} [1-9]/m);
+    expect(text).toMatch(/^worker_heartbeat_age_seconds\{worker="browser-node-1"\} /m);
+    if (spawnSync('promtool', ['--version']).error) {
+      if (CI) throw new Error('promtool is required in CI (apt-get install prometheus)');
+      console.log('skipping promtool: not installed');
+      return ctx.skip();
+    }
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(`${check.stdout}${check.stderr}`).toBe('');
+    expect(check.status).toBe(0);
+  });
+});
