@@ -112,7 +112,7 @@ export class Scheduler extends DurableObject<Env> {
   private load(): void {
     this.store = new Store(this.ctx.storage.sql);
     this.queue = this.store.meta('queue') ?? 'default';
-    for (const job of this.store.jobsWithStatus('queued')) this.enqueue(job);
+    for (const r of this.store.queuedEntries()) this.ready.push({ seq: r.seq, tenant: r.tenant, priority: r.priority, createdAt: r.created_at });
     for (const status of ['scheduled', 'retrying'] as const) for (const { seq, key } of this.store.jobKeys(status, 'next_attempt_at')) this.timers.push(key, seq);
     for (const job of this.store.jobsWithStatus('running')) {
       this.leases.push(job.lease_deadline!, job.seq);
@@ -278,7 +278,7 @@ export class Scheduler extends DurableObject<Env> {
   async registerWorker(queue: string, reg: WorkerRegister): Promise<WorkerView> {
     this.bind(queue);
     const now = Date.now();
-    const existing = this.store.workers().find((w) => w.id === reg.id);
+    const existing = this.store.worker(reg.id);
     // A node that registers again under the same id has restarted: whatever it was running is gone.
     if (existing) this.handBackAll(existing.id, 'worker re-registered', true, now);
     const row: WorkerRow = {
@@ -297,7 +297,7 @@ export class Scheduler extends DurableObject<Env> {
 
   async heartbeat(queue: string, workerId: string, hb: WorkerHeartbeat): Promise<Outcome<{ answer: HeartbeatAnswer }>> {
     this.bind(queue);
-    const row = this.store.workers().find((w) => w.id === workerId);
+    const row = this.store.worker(workerId);
     if (!row) return { ok: false, status: 404, code: 'worker_unknown', message: `worker ${workerId} is not registered (it may have been reaped): register again` };
     const now = Date.now();
     row.last_heartbeat_at = now;
@@ -345,7 +345,7 @@ export class Scheduler extends DurableObject<Env> {
   /** A node leaving: its running jobs go back to the queue without costing a retry. */
   async deregisterWorker(queue: string, workerId: string): Promise<Outcome<{ requeued: number }>> {
     this.bind(queue);
-    const row = this.store.workers().find((w) => w.id === workerId);
+    const row = this.store.worker(workerId);
     if (!row) return { ok: false, status: 404, code: 'worker_unknown', message: `worker ${workerId} is not registered` };
     const requeued = this.handBackAll(workerId, 'worker deregistered', false, Date.now());
     this.store.deleteWorker(workerId);
@@ -694,7 +694,7 @@ export class Scheduler extends DurableObject<Env> {
   }
 
   private killOnNode(job: ActiveJob): void {
-    const node = job.worker_id ? this.store.workers().find((w) => w.id === job.worker_id) : undefined;
+    const node = job.worker_id ? this.store.worker(job.worker_id) : undefined;
     if (!node || !job.token) return;
     const lease = { job_id: job.id, attempt: job.attempts, token: job.token };
     // Best effort: if the node misses this, its next heartbeat is answered with the lease to kill.

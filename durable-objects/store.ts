@@ -146,8 +146,20 @@ export class Store {
     return row?.t ?? null;
   }
 
+  /** Workers are read on every dispatch pass: kept in memory, written through to storage. */
+  private workerCache: Map<string, WorkerRow> | null = null;
+
   workers(): WorkerRow[] {
-    return this.sql.exec<Record<string, SqlStorageValue>>('SELECT * FROM workers ORDER BY registered_at, id').toArray().map(toWorker);
+    if (!this.workerCache) {
+      const rows = this.sql.exec<Record<string, SqlStorageValue>>('SELECT * FROM workers ORDER BY registered_at, id').toArray().map(toWorker);
+      this.workerCache = new Map(rows.map((w) => [w.id, w]));
+    }
+    return [...this.workerCache.values()];
+  }
+
+  worker(id: string): WorkerRow | undefined {
+    this.workers();
+    return this.workerCache!.get(id);
   }
 
   saveWorker(w: WorkerRow): void {
@@ -160,10 +172,23 @@ export class Store {
       w.id, w.url, w.capacity, w.types ? JSON.stringify(w.types) : null, JSON.stringify(w.executors), JSON.stringify(w.queues),
       JSON.stringify(w.labels), w.status, w.registered_at, w.last_heartbeat_at,
     );
+    if (this.workerCache) {
+      // A re-registration moves the node to the end of the round-robin order, as the SELECT would.
+      if (this.workerCache.get(w.id) !== w) this.workerCache.delete(w.id);
+      this.workerCache.set(w.id, w);
+    }
   }
 
   deleteWorker(id: string): void {
     this.sql.exec('DELETE FROM workers WHERE id = ?', id);
+    this.workerCache?.delete(id);
+  }
+
+  /** Just what the ready queue needs, streamed: a rebuild must not hold every payload in memory. */
+  queuedEntries(): Iterable<{ seq: number; tenant: string; priority: number; created_at: number }> {
+    return this.sql.exec<{ seq: number; tenant: string; priority: number; created_at: number }>(
+      "SELECT seq, tenant, priority, created_at FROM jobs WHERE status = 'queued'",
+    );
   }
 }
 
