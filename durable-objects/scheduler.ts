@@ -35,6 +35,7 @@ export interface NewJob {
   concurrency_limit: number | null;
   requires: string[] | null;
   backoff: RetryBackoff | null;
+  replay_of?: string | null;
 }
 
 export type Refusal = { ok: false; status: 404 | 409 | 503; code: string; message: string; details?: Record<string, unknown> };
@@ -154,6 +155,7 @@ export class Scheduler extends DurableObject<Env> {
           attempts: 0, maxRetries: j.max_retries, timeoutSec: j.timeout_sec, executor: j.executor, createdAt: j.created_at,
           updatedAt: now, startedAt: null, finishedAt: null, nextAttemptAt: active.next_attempt_at, workerId: null, result: null, error: null,
           concurrencyKey: active.concurrency_key, concurrencyLimit: active.concurrency_limit, requires: active.requires, backoff: active.backoff,
+          replayOf: j.replay_of ?? null,
         });
       }
       this.store.setMeta('seq', String(seq - 1));

@@ -3,11 +3,25 @@ import { configOf, type Env } from './env';
 import { dbOf } from './db/client';
 import { knownQueues } from './db/queues';
 import { pruneIdempotencyKeys } from './db/idempotency';
+import { pruneFinishedJobs } from './db/dead-letters';
 import { schedulerFor } from './api/context';
 import { log } from './log';
 import { scheduleKeeperOf } from '../durable-objects/schedules';
 
 export { Scheduler } from '../durable-objects/scheduler';
+
+/** RETENTION_DAYS: finished jobs older than that are deleted, 500 at a time, at most 20 batches a run. */
+async function pruneRetention(db: ReturnType<typeof dbOf>, config: ReturnType<typeof configOf>): Promise<number> {
+  if (!config.ok || config.config.RETENTION_DAYS === 0) return 0;
+  const before = Date.now() - config.config.RETENTION_DAYS * 86_400_000;
+  let total = 0;
+  for (let i = 0; i < 20; i++) {
+    const n = await pruneFinishedJobs(db, before, 500);
+    total += n;
+    if (n < 500) break;
+  }
+  return total;
+}
 export { RateLimiter } from '../durable-objects/rate-limiter';
 export { ScheduleKeeper } from '../durable-objects/schedules';
 
@@ -27,6 +41,7 @@ export default {
     // Recurring schedules whose alarm was lost fire here; a tick is idempotent, so racing the alarm is harmless.
     await scheduleKeeperOf(env).tick().catch((e: unknown) => log({ event: 'schedule_backstop_failed', error: String(e).slice(0, 300) }));
     await pruneIdempotencyKeys(db, Date.now());
-    log({ event: 'cron_reconciled', queues: queues.length, imported: results.reduce((s, r) => s + r.imported, 0) });
+    const pruned = await pruneRetention(db, configOf(env));
+    log({ event: 'cron_reconciled', queues: queues.length, imported: results.reduce((s, r) => s + r.imported, 0), pruned });
   },
 } satisfies ExportedHandler<Env>;

@@ -16,6 +16,7 @@ import { docsRoutes } from './routes/docs';
 import { rateLimit } from './middleware/rate-limit';
 import { clientAuth } from './middleware/auth';
 import { adminRoutes } from './routes/admin';
+import { deadLetterRoutes } from './routes/dead-letters';
 import { scheduleRoutes } from './routes/schedules';
 import { MAX_BATCH_JOBS, MAX_PAYLOAD_BYTES } from '../protocol/job';
 
@@ -52,6 +53,7 @@ export function createApp() {
     .route('/', metricsRoutes)
     .route('/', dashboardRoutes)
     .route('/', adminRoutes)
+    .route('/', deadLetterRoutes)
     .route('/', docsRoutes(app));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'workerToken', { type: 'http', scheme: 'bearer', description: 'WORKER_TOKEN' });

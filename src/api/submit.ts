@@ -19,9 +19,14 @@ const IN_FLIGHT_WAIT_MS = 5000;
  * Accepts jobs for one queue: all of them or none. With an idempotency key, a repeat of the same
  * request answers 200 with the jobs the first one created; the same key with another body is a 409.
  */
-export async function submitJobs(c: Context<AppEnv>, bodies: JobSubmit[], fieldPrefix: string): Promise<{ status: 200 | 201; jobs: Job[] }> {
+export async function submitJobs(
+  c: Context<AppEnv>,
+  bodies: JobSubmit[],
+  fieldPrefix: string,
+  opts: { tenant?: string; replayOf?: string[] } = {},
+): Promise<{ status: 200 | 201; jobs: Job[] }> {
   const config = c.get('config');
-  const tenant = c.get('tenant');
+  const tenant = opts.tenant ?? c.get('tenant');
   const now = Date.now();
   const queue = bodies[0].queue;
   const newJobs: NewJob[] = bodies.map((b, i) => {
@@ -37,7 +42,7 @@ export async function submitJobs(c: Context<AppEnv>, bodies: JobSubmit[], fieldP
       id: newJobId(queue, now), tenant, type: b.type, payload, priority: b.priority, max_retries: b.max_retries,
       timeout_sec: b.timeout_sec ?? config.DEFAULT_TIMEOUT_SEC, executor: b.executor ?? null, created_at: now, run_at: runAt,
       concurrency_key: b.concurrency_key ?? null, concurrency_limit: b.concurrency_key ? (b.concurrency_limit ?? 1) : null,
-      requires: b.requires?.length ? b.requires : null, backoff: b.backoff ?? null,
+      requires: b.requires?.length ? b.requires : null, backoff: b.backoff ?? null, replay_of: opts.replayOf?.[i] ?? null,
     };
   });
 

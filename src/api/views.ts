@@ -21,6 +21,7 @@ export function jobView(r: JobRow): Job {
     concurrency_limit: r.concurrencyLimit,
     requires: r.requires ? (JSON.parse(r.requires) as string[]) : [],
     backoff: r.backoff ? (JSON.parse(r.backoff) as Job['backoff']) : null,
+    replay_of: r.replayOf ?? null,
     created_at: iso(r.createdAt)!,
     updated_at: iso(r.updatedAt)!,
     started_at: iso(r.startedAt),

@@ -27,6 +27,7 @@ export const jobs = sqliteTable('jobs', {
   concurrencyLimit: integer('concurrency_limit'),
   requires: text('requires'),
   backoff: text('backoff'),
+  replayOf: text('replay_of'),
 });
 export type JobRow = typeof jobs.$inferSelect;
 
@@ -58,5 +59,5 @@ export const queues = sqliteTable('queues', {
 });
 
 /** Columns per job row: a multi-row insert carries at most floor(100 / JOB_COLUMNS) rows (D1's 100 bound parameters). */
-export const JOB_COLUMNS = 23;
+export const JOB_COLUMNS = 24;
 export const JOB_ROWS_PER_INSERT = Math.floor(100 / JOB_COLUMNS);

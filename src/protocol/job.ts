@@ -77,6 +77,7 @@ export const Job = z
     concurrency_limit: z.number().int().nullable(),
     requires: z.array(z.string()),
     backoff: RetryBackoff.nullable(),
+    replay_of: z.string().nullable().openapi({ description: 'The job this one was replayed from' }),
     created_at: z.string().datetime(),
     updated_at: z.string().datetime(),
     started_at: Timestamp,
