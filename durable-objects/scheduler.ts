@@ -228,8 +228,9 @@ export class Scheduler extends DurableObject<Env> {
       const error = describeFailure(report, job.timeout_sec);
       stmt = this.failAttempt(job, error, isPermanentExit(report.exit_code) && !report.timed_out, now, resultText);
     }
-    await this.writer.write([stmt]);
+    // The slot is free in this object's state already: dispatch the next job while D1 commits.
     this.kick();
+    await this.writer.write([stmt]);
     await this.armAlarm();
     return { ok: true, status: job.status };
   }
