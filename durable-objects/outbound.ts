@@ -11,21 +11,24 @@ export class Outbound {
 
   constructor(private readonly secret: () => string, private readonly timeoutMs: () => number, private readonly limit = 6) {}
 
-  async post(baseUrl: string, path: string, payload: unknown, timeoutMs = this.timeoutMs()): Promise<Response> {
+  /** `secrets`: sign with each (key rotation: current and next); default the worker token. */
+  async post(baseUrl: string, path: string, payload: unknown, opts: { timeoutMs?: number; secrets?: string[] } = {}): Promise<Response> {
     await this.acquire();
     try {
       const body = JSON.stringify(payload);
       const ts = Date.now();
+      const secrets = opts.secrets ?? [this.secret()];
+      const signatures = await Promise.all(secrets.map((s) => sign(s, ts, body)));
       return await fetch(`${baseUrl.replace(/\/+$/, '')}${path}`, {
         method: 'POST',
         body,
         // Never follow a redirect: a node must not be able to bounce the scheduler to another host.
         redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs()),
         headers: {
           'content-type': 'application/json',
           [TIMESTAMP_HEADER]: String(ts),
-          [SIGNATURE_HEADER]: await sign(this.secret(), ts, body),
+          [SIGNATURE_HEADER]: signatures.join(', '),
         },
       });
     } finally {

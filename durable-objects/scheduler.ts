@@ -18,6 +18,7 @@ import { D1Writer } from './d1-writer';
 import { Store, type ActiveJob, type WorkerRow } from './store';
 import { Outbound, retryAfterMs } from './outbound';
 import { Telemetry, type TelemetrySnapshot } from './telemetry';
+import { CallbackDeliveries } from './callbacks';
 
 /** A job as the API hands it to the scheduler on submit. */
 export interface NewJob {
@@ -36,6 +37,8 @@ export interface NewJob {
   requires: string[] | null;
   backoff: RetryBackoff | null;
   replay_of?: string | null;
+  callback_url?: string | null;
+  failure_callback_url?: string | null;
 }
 
 export type Refusal = { ok: false; status: 404 | 409 | 503; code: string; message: string; details?: Record<string, unknown> };
@@ -65,6 +68,7 @@ const MAX_STORED_STDERR = 16 * 1024;
  */
 export class Scheduler extends DurableObject<Env> {
   private store!: Store;
+  private callbacks!: CallbackDeliveries;
   private readonly db: Db;
   private readonly writer: D1Writer;
   private readonly outbound: Outbound;
@@ -112,6 +116,17 @@ export class Scheduler extends DurableObject<Env> {
   /** Rebuilds the heaps from storage: what makes an eviction or restart lose nothing. */
   private load(): void {
     this.store = new Store(this.ctx.storage.sql);
+    this.callbacks = new CallbackDeliveries(
+      this.ctx.storage.sql,
+      this.outbound,
+      () => ({
+        secrets: [this.config.CALLBACK_SIGNING_KEY, this.config.CALLBACK_SIGNING_KEY_NEXT].filter((k): k is string => !!k),
+        maxAttempts: this.config.CALLBACK_MAX_ATTEMPTS,
+        timeoutMs: this.config.CALLBACK_TIMEOUT_MS,
+      }),
+      (jobId, state) => updateJob(this.db, jobId, { callbackState: JSON.stringify(state), updatedAt: Date.now() }),
+      (stmts) => this.persist(stmts),
+    );
     this.queue = this.store.meta('queue') ?? 'default';
     for (const r of this.store.queuedEntries()) this.ready.push({ seq: r.seq, tenant: r.tenant, priority: r.priority, createdAt: r.created_at });
     for (const status of ['scheduled', 'retrying'] as const) for (const { seq, key } of this.store.jobKeys(status, 'next_attempt_at')) this.timers.push(key, seq);
@@ -147,6 +162,7 @@ export class Scheduler extends DurableObject<Env> {
           next_attempt_at: scheduled ? j.run_at : null, created_at: j.created_at, last_error: null,
           concurrency_key: j.concurrency_key, concurrency_limit: j.concurrency_limit,
           requires: j.requires ? JSON.stringify(j.requires) : null, backoff: j.backoff ? JSON.stringify(j.backoff) : null,
+          callback_url: j.callback_url ?? null, failure_callback_url: j.failure_callback_url ?? null,
         };
         this.store.insertJob(active);
         actives.push(active);
@@ -155,7 +171,8 @@ export class Scheduler extends DurableObject<Env> {
           attempts: 0, maxRetries: j.max_retries, timeoutSec: j.timeout_sec, executor: j.executor, createdAt: j.created_at,
           updatedAt: now, startedAt: null, finishedAt: null, nextAttemptAt: active.next_attempt_at, workerId: null, result: null, error: null,
           concurrencyKey: active.concurrency_key, concurrencyLimit: active.concurrency_limit, requires: active.requires, backoff: active.backoff,
-          replayOf: j.replay_of ?? null,
+          replayOf: j.replay_of ?? null, callbackUrl: active.callback_url, failureCallbackUrl: active.failure_callback_url,
+          callbackState: null,
         });
       }
       this.store.setMeta('seq', String(seq - 1));
@@ -193,7 +210,10 @@ export class Scheduler extends DurableObject<Env> {
     this.store.deleteJob(job.seq);
     this.telemetry.cancelled(now);
     log({ event: 'job_cancelled', job_id: job.id, previous_status: previous, worker_id: job.worker_id, attempt: job.attempts });
-    await this.writer.write([updateJob(this.db, job.id, { status: 'cancelled', finishedAt: now, updatedAt: now, nextAttemptAt: null, error: 'cancelled' })]);
+    await this.writer.write([
+      updateJob(this.db, job.id, { status: 'cancelled', finishedAt: now, updatedAt: now, nextAttemptAt: null, error: 'cancelled' }),
+      ...this.finished(job, 'cancelled', null, 'cancelled', now),
+    ]);
     this.kick();
     await this.armAlarm();
     return { ok: true, previous };
@@ -217,11 +237,13 @@ export class Scheduler extends DurableObject<Env> {
     const result = toResult(report);
     const resultText = JSON.stringify(result);
     let stmt: Stmt;
+    const extra: Stmt[] = [];
     if (report.exit_code === 0 && !report.timed_out && !report.error) {
       job.status = transition(job.status, 'succeeded');
       this.release(job);
       this.store.deleteJob(job.seq);
       stmt = updateJob(this.db, job.id, { status: 'succeeded', finishedAt: now, updatedAt: now, result: resultText, error: null, workerId: report.worker_id });
+      extra.push(...this.finished(job, 'succeeded', result, null, now));
       this.telemetry.completed(now - (job.started_at ?? now), now);
       log({ event: 'job_completed', job_id: job.id, worker_id: report.worker_id, attempt: job.attempts, executor: report.executor, duration_ms: report.duration_ms });
     } else {
@@ -230,7 +252,7 @@ export class Scheduler extends DurableObject<Env> {
     }
     // The slot is free in this object's state already: dispatch the next job while D1 commits.
     this.kick();
-    await this.writer.write([stmt]);
+    await this.writer.write([stmt, ...extra]);
     await this.armAlarm();
     return { ok: true, status: job.status };
   }
@@ -391,7 +413,7 @@ export class Scheduler extends DurableObject<Env> {
         attempts: r.attempts, failures: 0, lease_losses: 0, max_retries: r.maxRetries, timeout_sec: r.timeoutSec,
         executor: r.executor, token: null, worker_id: null, started_at: null, lease_deadline: null, next_attempt_at: null,
         created_at: r.createdAt, last_error: r.error, concurrency_key: r.concurrencyKey, concurrency_limit: r.concurrencyLimit,
-        requires: r.requires, backoff: r.backoff,
+        requires: r.requires, backoff: r.backoff, callback_url: r.callbackUrl, failure_callback_url: r.failureCallbackUrl,
       };
       this.store.insertJob(job);
       this.enqueue(job);
@@ -413,6 +435,7 @@ export class Scheduler extends DurableObject<Env> {
     this.expireLeases(now);
     this.releaseTimers(now);
     this.kick();
+    void this.callbacks.deliverDue(now).then(() => this.armAlarm());
   }
 
   private reap(now: number): void {
@@ -454,7 +477,7 @@ export class Scheduler extends DurableObject<Env> {
 
   private async armAlarm(): Promise<void> {
     const now = Date.now();
-    let next = Math.min(this.timers.peekKey(), this.leases.peekKey());
+    let next = Math.min(this.timers.peekKey(), this.leases.peekKey(), this.callbacks.nextAt());
     const timeoutMs = this.config.WORKER_HEARTBEAT_TIMEOUT_SEC * 1000;
     for (const w of this.store.workers()) next = Math.min(next, w.last_heartbeat_at + timeoutMs + 1);
     if (this.ready.size > 0) for (const until of this.unavailableUntil.values()) if (until > now) next = Math.min(next, until);
@@ -673,9 +696,26 @@ export class Scheduler extends DurableObject<Env> {
     }
     job.status = transition(job.status, 'failed');
     this.store.deleteJob(job.seq);
+    const callback = this.finished(job, 'failed', resultText ? (JSON.parse(resultText) as JobResult) : null, job.last_error, now);
+    // After the failure itself is written: the writer commits in order.
+    if (callback.length) queueMicrotask(() => void this.persist(callback));
     this.telemetry.failed(now);
     log({ event: 'job_failed', job_id: job.id, worker_id: job.worker_id, attempt: job.attempts, error: job.last_error, queue: this.queue });
     return updateJob(this.db, job.id, { ...patch, status: 'failed', finishedAt: now, nextAttemptAt: null });
+  }
+
+  /** A job reached a terminal state: queue its callback, if it has one, and start delivering. */
+  private finished(job: ActiveJob, status: 'succeeded' | 'failed' | 'cancelled', result: JobResult | null, error: string | null, now: number): Stmt[] {
+    const url = status === 'succeeded' ? job.callback_url : (job.failure_callback_url ?? job.callback_url);
+    if (!url) return [];
+    const event = `job.${status}`;
+    const payload = {
+      event,
+      job: { id: job.id, tenant: job.tenant, queue: this.queue, type: job.type, status, attempts: job.attempts, result, error, finished_at: new Date(now).toISOString() },
+    };
+    const stmt = this.callbacks.enqueue(job.id, url, event, payload, now);
+    queueMicrotask(() => void this.callbacks.deliverDue(Date.now()).then(() => this.armAlarm()));
+    return [stmt];
   }
 
   /** Frees the node slot and voids the attempt's token, so a late answer from it is refused. */
@@ -702,7 +742,7 @@ export class Scheduler extends DurableObject<Env> {
     const lease = { job_id: job.id, attempt: job.attempts, token: job.token };
     // Best effort: if the node misses this, its next heartbeat is answered with the lease to kill.
     void this.outbound
-      .post(node.url, '/cancel', { worker_id: node.id, jobs: [lease] }, 5000)
+      .post(node.url, '/cancel', { worker_id: node.id, jobs: [lease] }, { timeoutMs: 5000 })
       .then((res) => log({ event: 'job_kill_sent', job_id: job.id, worker_id: node.id, attempt: lease.attempt, status: res.status }))
       .catch((e) => log({ event: 'job_kill_failed', job_id: job.id, worker_id: node.id, error: errorText(e) }));
   }

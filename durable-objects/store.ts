@@ -30,6 +30,8 @@ export interface ActiveJob {
   requires: string | null;
   /** JSON RetryBackoff, or null for the queue's defaults. */
   backoff: string | null;
+  callback_url: string | null;
+  failure_callback_url: string | null;
 }
 
 export interface WorkerRow {
@@ -48,7 +50,7 @@ export interface WorkerRow {
 const JOB_COLUMNS = [
   'seq', 'id', 'tenant', 'type', 'payload', 'priority', 'status', 'attempts', 'failures', 'lease_losses', 'max_retries',
   'timeout_sec', 'executor', 'token', 'worker_id', 'started_at', 'lease_deadline', 'next_attempt_at', 'created_at', 'last_error',
-  'concurrency_key', 'concurrency_limit', 'requires', 'backoff',
+  'concurrency_key', 'concurrency_limit', 'requires', 'backoff', 'callback_url', 'failure_callback_url',
 ] as const;
 
 const SCHEMA = `
@@ -58,7 +60,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   lease_losses INTEGER NOT NULL, max_retries INTEGER NOT NULL, timeout_sec INTEGER NOT NULL, executor TEXT,
   token TEXT, worker_id TEXT, started_at INTEGER, lease_deadline INTEGER, next_attempt_at INTEGER,
   created_at INTEGER NOT NULL, last_error TEXT, concurrency_key TEXT, concurrency_limit INTEGER,
-  requires TEXT, backoff TEXT
+  requires TEXT, backoff TEXT, callback_url TEXT, failure_callback_url TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
 CREATE TABLE IF NOT EXISTS workers (
@@ -76,6 +78,9 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 export class Store {
   constructor(private readonly sql: SqlStorage) {
     sql.exec(SCHEMA);
+    // Columns added after the first release: storage written by an older version gains them here.
+    const have = new Set(sql.exec<{ name: string }>('PRAGMA table_info(jobs)').toArray().map((c) => c.name));
+    for (const col of ['callback_url', 'failure_callback_url']) if (!have.has(col)) sql.exec(`ALTER TABLE jobs ADD COLUMN ${col} TEXT`);
   }
 
   meta(key: string): string | null {

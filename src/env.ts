@@ -51,6 +51,10 @@ export const ConfigSchema = z
     RATE_LIMIT_JOBS_PER_MIN: int(0, 1_000_000, 120),
     SCALE_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
     SCALE_WEBHOOK_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
+    CALLBACK_SIGNING_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+    CALLBACK_SIGNING_KEY_NEXT: z.string().min(16, 'must be at least 16 characters').optional(),
+    CALLBACK_MAX_ATTEMPTS: int(1, 100, 8),
+    CALLBACK_TIMEOUT_MS: int(100, 60_000, 10_000),
     RETENTION_DAYS: int(0, 36_500, 30),
     MAX_STARVATION_SEC: int(0, 30 * 86_400, 300),
     TENANT_WEIGHTS: z

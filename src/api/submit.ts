@@ -8,6 +8,7 @@ import type { NewJob, Outcome } from '../../durable-objects/scheduler';
 import type { JobRow } from '../db/schema';
 import { log } from '../log';
 import { ApiError } from './errors';
+import { checkOutboundUrl } from '../core/url-policy';
 import { schedulerFor, type AppEnv } from './context';
 import { jobView } from './views';
 
@@ -43,6 +44,8 @@ export async function submitJobs(
       timeout_sec: b.timeout_sec ?? config.DEFAULT_TIMEOUT_SEC, executor: b.executor ?? null, created_at: now, run_at: runAt,
       concurrency_key: b.concurrency_key ?? null, concurrency_limit: b.concurrency_key ? (b.concurrency_limit ?? 1) : null,
       requires: b.requires?.length ? b.requires : null, backoff: b.backoff ?? null, replay_of: opts.replayOf?.[i] ?? null,
+      callback_url: checkCallback(b.callback_url, field('callback_url'), config),
+      failure_callback_url: checkCallback(b.failure_callback_url, field('failure_callback_url'), config),
     };
   });
 
@@ -81,6 +84,15 @@ export async function submitJobs(
     log({ event: 'job_submitted', job_id: r.id, queue: r.queue, type: r.type, priority: r.priority, status: r.status, tenant, request_id: c.get('requestId') });
   }
   return { status: 201, jobs: outcome.jobs.map(jobView) };
+}
+
+/** Callback URLs follow the worker URL rules, and need a signing key to be configured. */
+function checkCallback(url: string | undefined, field: string, config: AppEnv['Variables']['config']): string | null {
+  if (url === undefined) return null;
+  if (!config.CALLBACK_SIGNING_KEY) throw new ApiError(400, 'callbacks_disabled', `${field}: callbacks need CALLBACK_SIGNING_KEY to be set on the scheduler`, { problems: [{ field, message: 'callbacks are not configured' }] });
+  const checked = checkOutboundUrl(url, { allowlist: config.WORKER_URL_ALLOWLIST, allowPrivate: config.ALLOW_PRIVATE_WORKER_URLS });
+  if (!checked.ok) throw new ApiError(400, 'validation_failed', `${field}: ${checked.reason}`, { problems: [{ field, message: checked.reason }] });
+  return checked.url.toString();
 }
 
 async function sha256(s: string): Promise<string> {

@@ -1,7 +1,12 @@
 import type { JobRow } from '../db/schema';
 import type { Job, JobResult } from '../protocol/job';
+import type { CallbackState } from '../../durable-objects/callbacks';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function callbackView(s: CallbackState): NonNullable<Job['callback']> {
+  return { ...s, next_attempt_at: iso(s.next_attempt_at), delivered_at: iso(s.delivered_at) };
+}
 
 /** A D1 row as clients see it: times as RFC 3339, payload and result as JSON. */
 export function jobView(r: JobRow): Job {
@@ -22,6 +27,9 @@ export function jobView(r: JobRow): Job {
     requires: r.requires ? (JSON.parse(r.requires) as string[]) : [],
     backoff: r.backoff ? (JSON.parse(r.backoff) as Job['backoff']) : null,
     replay_of: r.replayOf ?? null,
+    callback_url: r.callbackUrl ?? null,
+    failure_callback_url: r.failureCallbackUrl ?? null,
+    callback: r.callbackState ? callbackView(JSON.parse(r.callbackState) as CallbackState) : null,
     created_at: iso(r.createdAt)!,
     updated_at: iso(r.updatedAt)!,
     started_at: iso(r.startedAt),

@@ -28,6 +28,9 @@ export const jobs = sqliteTable('jobs', {
   requires: text('requires'),
   backoff: text('backoff'),
   replayOf: text('replay_of'),
+  callbackUrl: text('callback_url'),
+  failureCallbackUrl: text('failure_callback_url'),
+  callbackState: text('callback_state'),
 });
 export type JobRow = typeof jobs.$inferSelect;
 
@@ -59,5 +62,5 @@ export const queues = sqliteTable('queues', {
 });
 
 /** Columns per job row: a multi-row insert carries at most floor(100 / JOB_COLUMNS) rows (D1's 100 bound parameters). */
-export const JOB_COLUMNS = 24;
+export const JOB_COLUMNS = 27;
 export const JOB_ROWS_PER_INSERT = Math.floor(100 / JOB_COLUMNS);

@@ -38,6 +38,8 @@ export const JobSubmit = z
     concurrency_limit: z.number().int().min(1).max(10_000).optional().openapi({ description: 'Default 1 when concurrency_key is given' }),
     requires: z.array(LabelSelector).max(16).optional().openapi({ description: 'Node labels the job needs, e.g. ["gpu", "region=eu"]' }),
     backoff: RetryBackoff.optional(),
+    callback_url: z.string().url().max(2048).optional().openapi({ description: 'POSTed the job and its result when it ends (signed; see docs/protocol.md)' }),
+    failure_callback_url: z.string().url().max(2048).optional().openapi({ description: 'Used instead of callback_url when the job fails or is cancelled' }),
   })
   .refine((j) => j.delay_sec === undefined || j.run_at === undefined, { message: 'give delay_sec or run_at, not both', path: ['run_at'] })
   .refine((j) => j.concurrency_limit === undefined || j.concurrency_key !== undefined, { message: 'needs concurrency_key', path: ['concurrency_limit'] })
@@ -78,6 +80,21 @@ export const Job = z
     requires: z.array(z.string()),
     backoff: RetryBackoff.nullable(),
     replay_of: z.string().nullable().openapi({ description: 'The job this one was replayed from' }),
+    callback_url: z.string().nullable(),
+    failure_callback_url: z.string().nullable(),
+    callback: z
+      .object({
+        url: z.string(),
+        event: z.string(),
+        status: z.enum(['pending', 'delivered', 'failed']),
+        attempts: z.number().int(),
+        last_status: z.number().int().nullable(),
+        last_error: z.string().nullable(),
+        next_attempt_at: Timestamp,
+        delivered_at: Timestamp,
+      })
+      .nullable()
+      .openapi({ description: 'The callback delivery of a finished job' }),
     created_at: z.string().datetime(),
     updated_at: z.string().datetime(),
     started_at: Timestamp,
