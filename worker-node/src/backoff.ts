@@ -3,6 +3,7 @@
  * Blog, "Exponential Backoff and Jitter"), so a fleet of nodes that lost the API at the same moment
  * does not come back in lockstep.
  */
+import { retryDelayMs } from '../../src/core/backoff';
 
 export interface BackoffOptions {
   baseMs: number;
@@ -10,11 +11,13 @@ export interface BackoffOptions {
   random?: () => number;
 }
 
-/** Delay before retry number `attempt` (0-based): uniform in [step/2, step], step = min(cap, base * 2^attempt). */
+/**
+ * Delay before retry number `attempt` (0-based): uniform in [step/2, step], step = min(cap, base *
+ * 2^attempt); the scheduler's own backoff (src/core/backoff.ts) with its jitter on. Half fixed, half
+ * random: "full" jitter can pick ~0 ms and hammer an API that is struggling.
+ */
 export function backoffDelay(attempt: number, { baseMs, capMs, random = Math.random }: BackoffOptions): number {
-  const step = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));
-  // Half fixed, half random: "full" jitter can pick ~0 ms and hammer an API that is struggling.
-  return Math.round(step / 2 + random() * (step / 2));
+  return retryDelayMs(Math.min(attempt, 30), { baseSec: baseMs / 1000, maxSec: capMs / 1000, jitter: true }, random);
 }
 
 /** Resolves after `ms`, or early (without throwing) when `signal` aborts. */
