@@ -1,0 +1,59 @@
+/** `submit [payload]`: POST /jobs, and with --wait follow the job to its end and print its result. */
+import { Option, type Command } from 'commander';
+import type { Job } from '../../src/protocol/job';
+import { printJson, type Ctx } from '../context';
+import { EXIT, JobEnded } from '../exit-codes';
+import { prettyJson } from '../format';
+import { addJobOptions, jobBody, parseInteger, type JobFlags } from '../options';
+import { ProgressReporter, waitForJob } from '../wait';
+import type { Runner } from '../program';
+
+export interface SubmitFlags extends JobFlags {
+  idempotencyKey?: string;
+  wait?: boolean;
+  waitTimeout?: number;
+}
+
+export function registerSubmit(program: Command, run: Runner): void {
+  const cmd = program
+    .command('submit')
+    .description('submit a job; with --wait, follow it to its end and print its result')
+    .argument('[payload]', 'the payload: JSON when it parses as JSON, otherwise sent as a string (default null)');
+  addJobOptions(cmd)
+    .option('--idempotency-key <key>', 'repeat-safe submission: the same key and payload give the same job')
+    .option('-w, --wait', 'wait for the job to end, show its progress on stderr, print its result; exit 1 unless it succeeded')
+    .addOption(new Option('--wait-timeout <sec>', 'with --wait: stop waiting after this many seconds (exit 3; the job goes on)').argParser(parseInteger))
+    .addHelpText('after', `
+Examples:
+  cloud submit hello
+  cloud submit '{"limit":10000000}' --type primes --priority high --wait
+  cloud submit --type fail --payload '{"code":1}' --max-retries 0 --wait   # exits 1
+  id=$(cloud submit --payload-file job.json --json | jq -r .job.id)`)
+    .action(run(submit));
+}
+
+async function submit(ctx: Ctx, payloadArg: string | undefined, flags: SubmitFlags): Promise<void> {
+  const body = jobBody(payloadArg, flags);
+  const headers = flags.idempotencyKey ? { 'x-idempotency-key': flags.idempotencyKey } : undefined;
+  const started = ctx.io.now();
+  const answer = await ctx.client.call<{ job: Job }>('POST', '/jobs', { body, headers });
+  if (!flags.wait) {
+    if (ctx.json) return printJson(ctx.io, answer);
+    const j = answer.job;
+    ctx.io.out(`submitted ${j.id} (${j.status}, type ${j.type}, priority ${j.priority}, queue ${j.queue})\n`);
+    return;
+  }
+
+  const progress = new ProgressReporter(ctx, answer.job.id, started);
+  progress.update(answer.job);
+  let job: Job;
+  try {
+    job = await waitForJob(ctx, answer.job.id, { timeoutMs: flags.waitTimeout === undefined ? undefined : flags.waitTimeout * 1000, onJob: (j) => progress.update(j) });
+  } finally {
+    progress.finish();
+  }
+  if (ctx.json) printJson(ctx.io, { job });
+  else if (job.status === 'succeeded' && job.result) ctx.io.out(prettyJson(job.result.output));
+  if (job.status === 'failed') throw new JobEnded(`job ${job.id} failed after ${job.attempts} attempt${job.attempts === 1 ? '' : 's'}: ${job.error ?? 'no error message'}`, EXIT.FAILED);
+  if (job.status === 'cancelled') throw new JobEnded(`job ${job.id} was cancelled${job.error ? `: ${job.error}` : ''}`, EXIT.FAILED);
+}
