@@ -17,6 +17,7 @@ import { rateLimit } from './middleware/rate-limit';
 import { clientAuth } from './middleware/auth';
 import { adminRoutes } from './routes/admin';
 import { deadLetterRoutes } from './routes/dead-letters';
+import { progressRoutes } from './routes/progress';
 import { scheduleRoutes } from './routes/schedules';
 import { MAX_BATCH_JOBS, MAX_PAYLOAD_BYTES } from '../protocol/job';
 
@@ -54,6 +55,7 @@ export function createApp() {
     .route('/', dashboardRoutes)
     .route('/', adminRoutes)
     .route('/', deadLetterRoutes)
+    .route('/', progressRoutes)
     .route('/', docsRoutes(app));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'workerToken', { type: 'http', scheme: 'bearer', description: 'WORKER_TOKEN' });

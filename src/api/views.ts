@@ -4,6 +4,10 @@ import type { CallbackState } from '../../durable-objects/callbacks';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+function progressView(p: { percent: number | null; message: string | null; attempt: number; at: number }): NonNullable<Job['progress']> {
+  return { percent: p.percent, message: p.message, attempt: p.attempt, at: iso(p.at)! };
+}
+
 function callbackView(s: CallbackState): NonNullable<Job['callback']> {
   return { ...s, next_attempt_at: iso(s.next_attempt_at), delivered_at: iso(s.delivered_at) };
 }
@@ -30,6 +34,7 @@ export function jobView(r: JobRow): Job {
     callback_url: r.callbackUrl ?? null,
     failure_callback_url: r.failureCallbackUrl ?? null,
     callback: r.callbackState ? callbackView(JSON.parse(r.callbackState) as CallbackState) : null,
+    progress: r.progress ? progressView(JSON.parse(r.progress)) : null,
     created_at: iso(r.createdAt)!,
     updated_at: iso(r.updatedAt)!,
     started_at: iso(r.startedAt),

@@ -31,6 +31,15 @@ export const jobs = sqliteTable('jobs', {
   callbackUrl: text('callback_url'),
   failureCallbackUrl: text('failure_callback_url'),
   callbackState: text('callback_state'),
+  progress: text('progress'),
+});
+
+export const jobLogs = sqliteTable('job_logs', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  jobId: text('job_id').notNull(),
+  attempt: integer('attempt').notNull(),
+  ts: integer('ts').notNull(),
+  line: text('line').notNull(),
 });
 export type JobRow = typeof jobs.$inferSelect;
 
@@ -62,5 +71,5 @@ export const queues = sqliteTable('queues', {
 });
 
 /** Columns per job row: a multi-row insert carries at most floor(100 / JOB_COLUMNS) rows (D1's 100 bound parameters). */
-export const JOB_COLUMNS = 27;
+export const JOB_COLUMNS = 28;
 export const JOB_ROWS_PER_INSERT = Math.floor(100 / JOB_COLUMNS);

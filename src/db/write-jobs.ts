@@ -1,7 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from './client';
-import { jobs, queues, JOB_ROWS_PER_INSERT, type JobRow } from './schema';
+import { jobLogs, jobs, queues, JOB_ROWS_PER_INSERT, type JobRow } from './schema';
 
 export type Stmt = BatchItem<'sqlite'>;
 
@@ -9,6 +9,13 @@ export type Stmt = BatchItem<'sqlite'>;
 export function insertJobs(db: Db, rows: JobRow[]): Stmt[] {
   const out: Stmt[] = [];
   for (let i = 0; i < rows.length; i += JOB_ROWS_PER_INSERT) out.push(db.insert(jobs).values(rows.slice(i, i + JOB_ROWS_PER_INSERT)));
+  return out;
+}
+
+/** Log lines of a running attempt, 20 rows (80 bound parameters) per statement. */
+export function appendLogs(db: Db, jobId: string, attempt: number, ts: number, lines: string[]): Stmt[] {
+  const out: Stmt[] = [];
+  for (let i = 0; i < lines.length; i += 20) out.push(db.insert(jobLogs).values(lines.slice(i, i + 20).map((line) => ({ jobId, attempt, ts, line }))));
   return out;
 }
 

@@ -46,6 +46,19 @@ export const ResultReport = z
   .openapi('ResultReport');
 export type ResultReport = z.infer<typeof ResultReport>;
 
+/** Body of `POST /jobs/:id/progress`: a running attempt's progress and new log lines. */
+export const ProgressReport = z
+  .strictObject({
+    worker_id: WorkerId,
+    attempt: z.number().int().min(1),
+    token: z.string().min(1).max(128),
+    percent: z.number().min(0).max(100).optional(),
+    message: z.string().max(512).optional(),
+    logs: z.array(z.string().max(2048)).max(100).optional(),
+  })
+  .openapi('ProgressReport');
+export type ProgressReport = z.infer<typeof ProgressReport>;
+
 /** Runner exit codes that no retry can fix (bad payload, unknown type): the job fails at once. */
 export const PERMANENT_EXIT_CODES: readonly number[] = [3, 4];
 

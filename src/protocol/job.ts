@@ -95,6 +95,10 @@ export const Job = z
       })
       .nullable()
       .openapi({ description: 'The callback delivery of a finished job' }),
+    progress: z
+      .object({ percent: z.number().nullable(), message: z.string().nullable(), attempt: z.number().int(), at: z.string().datetime() })
+      .nullable()
+      .openapi({ description: 'The latest progress the running attempt reported' }),
     created_at: z.string().datetime(),
     updated_at: z.string().datetime(),
     started_at: Timestamp,

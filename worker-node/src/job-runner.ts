@@ -7,6 +7,7 @@
  * and the report: in every one of those cases the scheduler has already moved the job on, and a
  * result from us would only be refused.
  */
+import { ProgressStream } from './progress';
 import type { ExecutorName } from '../../src/protocol/common';
 import type { DispatchedJob } from '../../src/protocol/dispatch';
 import type { Lease } from '../../src/protocol/worker';
@@ -138,9 +139,13 @@ export class JobRunner {
     // Start after the dispatch's 202 is on its way; the lease is already visible to cancel and heartbeat.
     await new Promise((resolve) => setImmediate(resolve));
     if (controller.signal.aborted) return;
-    const outcome = await this.execute(job, controller.signal);
+    const progress = new ProgressStream(api, log, workerId, job);
+    const outcome = await this.execute(job, controller.signal, (chunk) => progress.push(chunk));
     if (controller.signal.aborted) return; // logged by abort(); the scheduler does not want a report
     h.phase = 'reporting';
+    // The wasm executor hands over stderr only at the end.
+    if (outcome.executor === 'wasm') progress.push(outcome.stderr);
+    await progress.close();
     const failed = outcome.exit_code !== 0 || outcome.timed_out;
     log[failed ? 'warn' : 'info'](failed ? 'job_failed' : 'job_completed', {
       ...fields,
@@ -171,18 +176,18 @@ export class JobRunner {
     );
   }
 
-  private async execute(job: DispatchedJob, signal: AbortSignal): Promise<RunOutcome> {
+  private async execute(job: DispatchedJob, signal: AbortSignal, onStderr: (chunk: string) => void): Promise<RunOutcome> {
     const startedAt = performance.now();
     const timeoutMs = job.timeout_sec * 1000;
     const base = { job_id: job.job_id, attempt: job.attempt, type: job.type, timeout_sec: job.timeout_sec };
     try {
       if (isNodeJobType(job.type)) {
         this.deps.log.info('job_started', { ...base, executor: null });
-        return await runNodeJob({ type: job.type, payload: job.payload, timeoutMs, signal }, this.deps.nodeJobs);
+        return await runNodeJob({ type: job.type, payload: job.payload, timeoutMs, signal, onStderr }, this.deps.nodeJobs);
       }
       const executor = this.deps.executors.pick(job.executor);
       this.deps.log.info('job_started', { ...base, executor: executor.name });
-      return await executor.run({ jobId: job.job_id, type: job.type, payload: job.payload, timeoutMs, signal });
+      return await executor.run({ jobId: job.job_id, type: job.type, payload: job.payload, timeoutMs, signal, onStderr });
     } catch (err) {
       // The executor itself broke (not the job): report it so the scheduler can retry elsewhere.
       return {

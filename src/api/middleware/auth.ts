@@ -20,6 +20,7 @@ const WORKER_PROTOCOL: [string, RegExp][] = [
   ['POST', /^\/workers\/[^/]+\/heartbeat$/],
   ['DELETE', /^\/workers\/[^/]+$/],
   ['POST', /^\/jobs\/[^/]+\/result$/],
+  ['POST', /^\/jobs\/[^/]+\/progress$/],
 ];
 const ADMIN_ONLY = /^\/admin(\/|$)/;
 const TENANT_HEADER = /^[A-Za-z0-9_.-]{1,64}$/;

@@ -30,11 +30,11 @@ export class NativeExecutor implements Executor {
   run(req: ExecRequest): Promise<ExecResult> {
     const call = runnerCall(req);
     if (call.oversized) return Promise.resolve(this.refused(oversizedPayloadError()));
-    return this.runArgs(call.args, req.timeoutMs, req.signal);
+    return this.runArgs(call.args, req.timeoutMs, req.signal, req.onStderr);
   }
 
   // Any command line, for --self-test and for tests of the CLI itself.
-  runArgs(args: string[], timeoutMs: number, signal?: AbortSignal): Promise<ExecResult> {
+  runArgs(args: string[], timeoutMs: number, signal?: AbortSignal, onStderr?: (chunk: string) => void): Promise<ExecResult> {
     const started = performance.now();
     const result = (fields: Partial<ExecResult>): ExecResult => ({
       executor: this.name,
@@ -55,7 +55,10 @@ export class NativeExecutor implements Executor {
       const stdout = new BoundedOutput(this.opts.maxOutputBytes ?? MAX_OUTPUT_BYTES);
       const stderr = new BoundedOutput(this.opts.maxOutputBytes ?? MAX_OUTPUT_BYTES);
       child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
-      child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+      child.stderr!.on('data', (chunk: Buffer) => {
+        stderr.push(chunk);
+        onStderr?.(chunk.toString('utf8'));
+      });
 
       let timedOut = false;
       let cancelled = false;

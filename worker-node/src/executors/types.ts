@@ -9,6 +9,8 @@ export interface ExecRequest {
   payload: unknown;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Called with stderr as it arrives (progress and log lines); the wasm executor calls it once at the end. */
+  onStderr?: (chunk: string) => void;
 }
 
 export interface ExecResult {

@@ -21,6 +21,7 @@ export interface NodeJobRequest {
   payload: unknown;
   timeoutMs: number;
   signal?: AbortSignal;
+  onStderr?: (chunk: string) => void;
 }
 
 export function isNodeJobType(type: string): boolean {

@@ -26,6 +26,7 @@ export interface ShellJobRequest {
   payload: unknown;
   timeoutMs: number;
   signal?: AbortSignal;
+  onStderr?: (chunk: string) => void;
 }
 
 /** Variable names that look like credentials; none of them reaches a shell job. */
@@ -63,7 +64,10 @@ export async function runShellJob(req: ShellJobRequest, policy: ShellPolicy, env
       }
     };
     child.stdout.on('data', (c: Buffer) => stdout.push(c));
-    child.stderr.on('data', (c: Buffer) => stderr.push(c));
+    child.stderr.on('data', (c: Buffer) => {
+      stderr.push(c);
+      req.onStderr?.(c.toString('utf8'));
+    });
     child.on('error', (err) => (spawnError = err));
     const timer = setTimeout(() => {
       timedOut = true;
