@@ -54,8 +54,10 @@ export class D1Writer {
           await this.commit(stmts);
           for (const g of groups) g.resolve();
         } catch (e) {
-          log({ event: 'd1_write_failed', statements: stmts.length, error: String(e) });
-          for (const g of groups) g.reject(e);
+          log({ event: 'd1_write_failed', statements: stmts.length, groups: groups.length, error: String(e) });
+          if (groups.length === 1) groups[0].reject(e);
+          // One caller's bad statement must not fail the others that shared its batch: retry each alone.
+          else for (const g of groups) await this.commit(g.stmts).then(g.resolve, g.reject);
         }
       }
     } finally {

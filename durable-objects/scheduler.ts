@@ -7,9 +7,9 @@ import { retryDelayMs, type BackoffPolicy } from '../src/core/backoff';
 import { afterFailure, isPermanentExit, transition } from '../src/core/job-state';
 import { configOf, type Config, type Env } from '../src/env';
 import { dbOf, type Db } from '../src/db/client';
-import { insertJobs, updateJob, upsertQueue, activeJobsOfQueue, type JobPatch, type Stmt } from '../src/db/write-jobs';
+import { insertJobs, updateJob, upsertQueue, activeJobsOfQueue, appendLogs, type JobPatch, type Stmt } from '../src/db/write-jobs';
 import type { JobRow } from '../src/db/schema';
-import type { DispatchedJob, ResultReport } from '../src/protocol/dispatch';
+import type { DispatchedJob, ProgressReport, ResultReport } from '../src/protocol/dispatch';
 import { DispatchAnswer } from '../src/protocol/dispatch';
 import type { HeartbeatAnswer, Lease, WorkerHeartbeat, WorkerRegister, WorkerView } from '../src/protocol/worker';
 import type { JobResult, RetryBackoff } from '../src/protocol/job';
@@ -19,6 +19,7 @@ import { Store, type ActiveJob, type WorkerRow } from './store';
 import { Outbound, retryAfterMs } from './outbound';
 import { Telemetry, type TelemetrySnapshot } from './telemetry';
 import { CallbackDeliveries } from './callbacks';
+import { Outbox } from './outbox';
 
 /** A job as the API hands it to the scheduler on submit. */
 export interface NewJob {
@@ -69,6 +70,9 @@ const MAX_STORED_STDERR = 16 * 1024;
 export class Scheduler extends DurableObject<Env> {
   private store!: Store;
   private callbacks!: CallbackDeliveries;
+  private outbox!: Outbox;
+  /** When the outbox is next retried, if it holds anything. */
+  private outboxRetryAt: number | null = null;
   private readonly db: Db;
   private readonly writer: D1Writer;
   private readonly outbound: Outbound;
@@ -95,6 +99,7 @@ export class Scheduler extends DurableObject<Env> {
   private pumping = false;
   private pumpAgain = false;
   private alarmAt: number | null = null;
+  private alarmFailedOnce = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -116,6 +121,8 @@ export class Scheduler extends DurableObject<Env> {
   /** Rebuilds the heaps from storage: what makes an eviction or restart lose nothing. */
   private load(): void {
     this.store = new Store(this.ctx.storage.sql);
+    this.outbox = new Outbox(this.ctx.storage.sql, this.env.DB);
+    if (this.outbox.size > 0) this.outboxRetryAt = Date.now();
     this.callbacks = new CallbackDeliveries(
       this.ctx.storage.sql,
       this.outbound,
@@ -172,7 +179,7 @@ export class Scheduler extends DurableObject<Env> {
           updatedAt: now, startedAt: null, finishedAt: null, nextAttemptAt: active.next_attempt_at, workerId: null, result: null, error: null,
           concurrencyKey: active.concurrency_key, concurrencyLimit: active.concurrency_limit, requires: active.requires, backoff: active.backoff,
           replayOf: j.replay_of ?? null, callbackUrl: active.callback_url, failureCallbackUrl: active.failure_callback_url,
-          callbackState: null,
+          callbackState: null, progress: null,
         });
       }
       this.store.setMeta('seq', String(seq - 1));
@@ -210,7 +217,7 @@ export class Scheduler extends DurableObject<Env> {
     this.store.deleteJob(job.seq);
     this.telemetry.cancelled(now);
     log({ event: 'job_cancelled', job_id: job.id, previous_status: previous, worker_id: job.worker_id, attempt: job.attempts });
-    await this.writer.write([
+    await this.persist([
       updateJob(this.db, job.id, { status: 'cancelled', finishedAt: now, updatedAt: now, nextAttemptAt: null, error: 'cancelled' }),
       ...this.finished(job, 'cancelled', null, 'cancelled', now),
     ]);
@@ -252,9 +259,27 @@ export class Scheduler extends DurableObject<Env> {
     }
     // The slot is free in this object's state already: dispatch the next job while D1 commits.
     this.kick();
-    await this.writer.write([stmt, ...extra]);
+    await this.persist([stmt, ...extra]);
     await this.armAlarm();
     return { ok: true, status: job.status };
+  }
+
+  /** Progress and log lines from the attempt that holds the job; anything else is stale (409). */
+  async reportProgress(queue: string, jobId: string, report: ProgressReport): Promise<Outcome<{ logged: number }>> {
+    this.bind(queue);
+    const job = this.store.jobById(jobId);
+    if (!job || job.status !== 'running' || job.attempts !== report.attempt || job.token !== report.token || job.worker_id !== report.worker_id) {
+      return { ok: false, status: 409, code: 'stale_attempt', message: 'this attempt no longer holds the job', details: { attempt: report.attempt, current_attempt: job?.attempts ?? null } };
+    }
+    const now = Date.now();
+    const stmts: Stmt[] = [];
+    if (report.percent !== undefined || report.message !== undefined) {
+      const progress = { percent: report.percent ?? null, message: report.message ?? null, attempt: report.attempt, at: now };
+      stmts.push(updateJob(this.db, jobId, { progress: JSON.stringify(progress), updatedAt: now }));
+    }
+    stmts.push(...appendLogs(this.db, jobId, report.attempt, now, report.logs ?? []));
+    await this.persist(stmts);
+    return { ok: true, logged: report.logs?.length ?? 0 };
   }
 
   /** The head of the queue in dispatch order, for operators and tests. */
@@ -390,8 +415,16 @@ export class Scheduler extends DurableObject<Env> {
   // ---------------------------------------------------------------- time
 
   async alarm(): Promise<void> {
+    // Fault injection for the chaos suite (test/chaos): alarms are retried by the platform.
+    if (this.env.FAULT_ALARM_FAIL_ONCE === '1' && !this.alarmFailedOnce) {
+      this.alarmFailedOnce = true;
+      log({ event: 'alarm_fault_injected', queue: this.queue });
+      throw new Error('injected alarm failure (FAULT_ALARM_FAIL_ONCE)');
+    }
     this.alarmAt = null;
-    this.tick(Date.now());
+    const now = Date.now();
+    await this.flushOutbox(now);
+    this.tick(now);
     await this.armAlarm();
   }
 
@@ -403,6 +436,13 @@ export class Scheduler extends DurableObject<Env> {
     this.bind(queue);
     const now = Date.now();
     this.tick(now);
+    // D1 is behind this object while the outbox holds changes: its list of active jobs cannot be trusted.
+    if (this.outboxRetryAt !== null) this.outboxRetryAt = now;
+    await this.flushOutbox(now);
+    if (this.outboxRetryAt !== null) {
+      await this.armAlarm();
+      return { imported: 0 };
+    }
     const rows = await activeJobsOfQueue(this.db, queue, 500);
     let imported = 0;
     let seq = this.store.nextSeq();
@@ -477,7 +517,7 @@ export class Scheduler extends DurableObject<Env> {
 
   private async armAlarm(): Promise<void> {
     const now = Date.now();
-    let next = Math.min(this.timers.peekKey(), this.leases.peekKey(), this.callbacks.nextAt());
+    let next = Math.min(this.timers.peekKey(), this.leases.peekKey(), this.callbacks.nextAt(), this.outboxRetryAt ?? Infinity);
     const timeoutMs = this.config.WORKER_HEARTBEAT_TIMEOUT_SEC * 1000;
     for (const w of this.store.workers()) next = Math.min(next, w.last_heartbeat_at + timeoutMs + 1);
     if (this.ready.size > 0) for (const until of this.unavailableUntil.values()) if (until > now) next = Math.min(next, until);
@@ -747,12 +787,24 @@ export class Scheduler extends DurableObject<Env> {
       .catch((e) => log({ event: 'job_kill_failed', job_id: job.id, worker_id: node.id, error: errorText(e) }));
   }
 
+  /** Writes to D1; what D1 refuses waits in the outbox and is retried by the alarm. Never throws. */
   private async persist(stmts: Stmt[]): Promise<void> {
+    if (stmts.length === 0) return;
     try {
+      // Behind earlier changes still in the outbox, so D1 sees them in order.
+      if (this.outboxRetryAt !== null) throw new Error('outbox not empty');
       await this.writer.write(stmts);
     } catch (e) {
-      log({ event: 'd1_update_failed', queue: this.queue, statements: stmts.length, error: String(e) });
+      this.outbox.add(stmts, Date.now());
+      log({ event: 'd1_update_deferred', queue: this.queue, statements: stmts.length, error: String(e).slice(0, 300) });
+      this.outboxRetryAt ??= Date.now() + OUTBOX_RETRY_MS;
+      await this.armAlarm();
     }
+  }
+
+  private async flushOutbox(now: number): Promise<void> {
+    if (this.outboxRetryAt === null || this.outboxRetryAt > now) return;
+    this.outboxRetryAt = (await this.outbox.flush()) ? null : now + OUTBOX_RETRY_MS;
   }
 
   private slots(workerId: string): Set<string> {
@@ -794,6 +846,7 @@ export class Scheduler extends DurableObject<Env> {
 }
 
 const MAX_DEFERRED_PER_PASS = 1000;
+const OUTBOX_RETRY_MS = 5000;
 
 function countValues(values: Iterable<string>): Record<string, number> {
   const out: Record<string, number> = {};

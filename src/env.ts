@@ -9,6 +9,8 @@ export interface Env {
   SCHEDULER: DurableObjectNamespace<Scheduler>;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   SCHEDULE_KEEPER: DurableObjectNamespace<ScheduleKeeper>;
+  /** Test-only fault injection (test/chaos): the Scheduler's next alarm throws once. */
+  FAULT_ALARM_FAIL_ONCE?: string;
   [key: string]: unknown;
 }
 
