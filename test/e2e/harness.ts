@@ -59,9 +59,20 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(opts: { vars?: Record<string, string>; token?: string } = {}): Promise<Stack> {
+export interface StackOptions {
+  vars?: Record<string, string>;
+  token?: string;
+  /**
+   * Use this --persist-to directory instead of a fresh temporary one, and leave it in place on
+   * `stop()`: the caller owns it. Starting a second stack on the same directory after stopping the
+   * first is how a test crashes and restarts the API with its state (D1 and Durable Object storage).
+   */
+  persistTo?: string;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const token = opts.token ?? E2E_TOKEN;
-  const dir = mkdtempSync(join(tmpdir(), 'cloud-e2e-'));
+  const dir = opts.persistTo ?? mkdtempSync(join(tmpdir(), 'cloud-e2e-'));
   const migrate = spawnSync('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', dir], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...QUIET_ENV },
@@ -164,7 +175,7 @@ export async function startStack(opts: { vars?: Record<string, string>; token?: 
       await Promise.all(nodes.map((n) => n.kill()));
       killGroup(wrangler);
       await waitFor('wrangler to exit', () => wranglerExit !== null, 10_000).catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
+      if (!opts.persistTo) rmSync(dir, { recursive: true, force: true });
     },
   };
 

@@ -1,0 +1,178 @@
+/**
+ * Fault injection on the wire, outside the node and the API, so neither carries test-only code.
+ *
+ * - `ApiProxy` sits between the worker nodes and the API (the nodes' API_URL). It forwards every call
+ *   and records every result report with the API's answer. A `resultFault` can lose a report (answer
+ *   200 without forwarding: the node forgets the lease exactly as if it had crashed after running) or
+ *   send it twice. Its upstream is a function, so the API can be restarted on another port while the
+ *   nodes keep their API_URL.
+ * - `DispatchProxy` sits between the API and one node (the URL the node registers). It records every
+ *   dispatch and can answer it 500, hang past the dispatch timeout (then deliver it late, so the node
+ *   runs an attempt the scheduler already gave up on), or drop the connection.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+export type ResultFault = 'lose' | 'twice' | null;
+export type DispatchFault = '500' | 'hang' | 'drop' | null;
+
+export interface ReportRecord {
+  job_id: string;
+  worker_id: string;
+  attempt: number;
+  exit_code: number;
+  /** When the node's request arrived at the proxy (ms since epoch). */
+  at: number;
+  /** The API's answer to each copy forwarded; empty when the report was lost on purpose. */
+  statuses: number[];
+  fault: ResultFault;
+}
+
+export interface DispatchRecord {
+  job_id: string;
+  attempt: number;
+  token: string;
+  worker_id: string;
+  at: number;
+  fault: DispatchFault;
+}
+
+const HOP_HEADERS = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive']);
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  let body = '';
+  for await (const chunk of req) body += chunk;
+  return body;
+}
+
+function forwardHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !HOP_HEADERS.has(k)) out[k] = v;
+  return out;
+}
+
+async function relay(target: string, req: IncomingMessage, body: string, timeoutMs: number): Promise<{ status: number; text: string; headers: Headers }> {
+  const res = await fetch(target + (req.url ?? '/'), {
+    method: req.method,
+    headers: forwardHeaders(req),
+    body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
+    redirect: 'manual',
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  return { status: res.status, text: await res.text(), headers: res.headers };
+}
+
+function answer(res: ServerResponse, up: { status: number; text: string; headers: Headers }): void {
+  const out: Record<string, string> = { 'content-type': up.headers.get('content-type') ?? 'application/json' };
+  const retry = up.headers.get('retry-after');
+  if (retry) out['retry-after'] = retry;
+  res.writeHead(up.status, out).end(up.text);
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+}
+
+async function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+}
+
+const RESULT_PATH = /^\/jobs\/([^/?]+)\/result$/;
+
+export interface ApiProxy {
+  url: string;
+  reports: ReportRecord[];
+  /** Decides the fault for each result report; null forwards it once. */
+  resultFault: (report: { job_id: string; worker_id: string; attempt: number }) => ResultFault;
+  close(): Promise<void>;
+}
+
+export async function startApiProxy(upstream: () => string): Promise<ApiProxy> {
+  const proxy: ApiProxy = { url: '', reports: [], resultFault: () => null, close: async () => {} };
+  const server = createServer(async (req, res) => {
+    const body = await readBody(req);
+    const m = req.method === 'POST' ? RESULT_PATH.exec(req.url ?? '') : null;
+    try {
+      if (!m) return answer(res, await relay(upstream(), req, body, 15_000));
+      const parsed = JSON.parse(body) as { worker_id: string; attempt: number; exit_code: number };
+      const rec: ReportRecord = {
+        job_id: decodeURIComponent(m[1]), worker_id: parsed.worker_id, attempt: parsed.attempt, exit_code: parsed.exit_code,
+        at: Date.now(), statuses: [], fault: null,
+      };
+      rec.fault = proxy.resultFault(rec);
+      proxy.reports.push(rec);
+      if (rec.fault === 'lose') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"lost_by_proxy":true}');
+        return;
+      }
+      const first = await relay(upstream(), req, body, 15_000);
+      rec.statuses.push(first.status);
+      if (rec.fault === 'twice') rec.statuses.push((await relay(upstream(), req, body, 15_000)).status);
+      answer(res, first);
+    } catch {
+      res.destroy(); // the API is down (restarting): look like it to the node, which retries
+    }
+  });
+  proxy.url = await listen(server);
+  proxy.close = () => close(server);
+  return proxy;
+}
+
+export interface DispatchProxy {
+  url: string;
+  dispatches: DispatchRecord[];
+  /** Decides the fault for each POST /run; null forwards it. */
+  dispatchFault: () => DispatchFault;
+  /** How long a hung dispatch is held before it is delivered late. */
+  hangMs: number;
+  close(): Promise<void>;
+}
+
+export async function startDispatchProxy(targetPort: number): Promise<DispatchProxy> {
+  const target = `http://127.0.0.1:${targetPort}`;
+  const proxy: DispatchProxy = { url: '', dispatches: [], dispatchFault: () => null, hangMs: 3_000, close: async () => {} };
+  const late = new Set<NodeJS.Timeout>();
+  const server = createServer(async (req, res) => {
+    const body = await readBody(req);
+    const isRun = req.method === 'POST' && req.url === '/run';
+    const fault = isRun ? proxy.dispatchFault() : null;
+    if (isRun) {
+      try {
+        const d = JSON.parse(body) as { worker_id: string; jobs: Array<{ job_id: string; attempt: number; token: string }> };
+        for (const j of d.jobs) proxy.dispatches.push({ job_id: j.job_id, attempt: j.attempt, token: j.token, worker_id: d.worker_id, at: Date.now(), fault });
+      } catch {
+        // not ours to judge: the node refuses it
+      }
+    }
+    if (fault === '500') {
+      res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"code":"chaos","message":"injected 500"}}');
+      return;
+    }
+    if (fault === 'drop') {
+      res.destroy();
+      return;
+    }
+    if (fault === 'hang') {
+      // The scheduler gives up first; the node still gets the dispatch, late, and runs a dead attempt.
+      const t = setTimeout(() => {
+        late.delete(t);
+        relay(target, req, body, 10_000).catch(() => undefined);
+        res.destroy();
+      }, proxy.hangMs);
+      late.add(t);
+      return;
+    }
+    try {
+      answer(res, await relay(target, req, body, 15_000));
+    } catch {
+      res.destroy(); // the node is gone: look like it
+    }
+  });
+  proxy.url = await listen(server);
+  proxy.close = async () => {
+    for (const t of late) clearTimeout(t);
+    await close(server);
+  };
+  return proxy;
+}
