@@ -96,6 +96,28 @@ describe('worker registry', () => {
   });
 });
 
+describe('capability routing', () => {
+  it('reports a job no live node can run in /stats, and routes it once a capable node registers', async () => {
+    const queue = `route-${Date.now()}`;
+    const only = (id: string, types: string[]) => ({ ...registration(id, 'http://127.0.0.1:9', [queue]), types });
+    expect((await api('POST', '/workers/register', only('node-echo', ['echo']), auth)).status).toBe(201);
+    const job = (await submit({ type: 'fib', payload: { n: 5 }, queue })).body.job;
+    const stuck = await waitFor('unroutable in /stats', async () => {
+      const s = (await api('GET', '/stats')).body;
+      return s.unroutable.reasons['no live node runs type fib'] ? s : undefined;
+    });
+    expect(stuck.unroutable.count).toBeGreaterThanOrEqual(1);
+    expect((await api('GET', `/jobs/${job.id}`)).body.job.status).toBe('queued');
+    expect((await api('POST', '/workers/register', only('node-fib', ['fib']), auth)).status).toBe(201);
+    const moved = await waitFor('the job dispatched to the capable node', async () => {
+      const j = (await api('GET', `/jobs/${job.id}`)).body.job;
+      return j.attempts >= 1 ? j : undefined;
+    });
+    expect(moved.worker_id).toBe('node-fib');
+    expect((await api('GET', '/stats')).body.unroutable.reasons['no live node runs type fib']).toBeUndefined();
+  });
+});
+
 describe('configuration', () => {
   it('answers every request 503 config_invalid naming the bad variable', async () => {
     const app = createApp();

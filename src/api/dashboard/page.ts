@@ -26,7 +26,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     <div class="card"><h2>Workers</h2><p class="big" id="live">–</p><p class="muted"><span id="registered">–</span> registered</p></div>
     <div class="card"><h2>Throughput</h2><p class="big" id="throughput">–</p><p class="muted">finished in the last minute</p></div>
     <div class="card"><h2>Success rate</h2><p class="big" id="success">–</p><p class="muted" id="by-status"></p></div>
-    <div class="card"><h2>Oldest queued</h2><p class="big" id="oldest">–</p><p class="muted">wait p95 <span id="wait-p95">–</span></p></div>
+    <div class="card"><h2>Oldest queued</h2><p class="big" id="oldest">–</p><p class="muted">wait p95 <span id="wait-p95">–</span></p><p class="muted" id="unroutable"></p></div>
     <div class="card wide"><h2>Autoscaling</h2><p class="big"><span id="advice" class="advice">–</span> <span id="advice-workers" class="muted"></span></p><p class="muted" id="advice-reason"></p></div>
   </section>
 

@@ -61,6 +61,8 @@ export const DASHBOARD_JS = String.raw`
     var st = s.jobs_by_status;
     setText('by-status', st.succeeded + ' ok · ' + st.failed + ' failed · ' + st.running + ' running · ' + (st.retrying || 0) + ' retrying');
     setText('oldest', fmtAge(s.oldest_queued_age_sec));
+    var stuck = Object.keys(s.unroutable.reasons).map(function (r) { return s.unroutable.reasons[r] + ' ' + r; }).join(' · ');
+    setText('unroutable', s.unroutable.count === 0 ? 'every queued job has a node that can run it' : s.unroutable.count + ' unroutable: ' + stuck);
     var p95 = null;
     Object.keys(s.wait_by_priority).forEach(function (p) { var q = s.wait_by_priority[p].p95; if (q !== null && (p95 === null || q > p95)) p95 = q; });
     setText('wait-p95', fmtAge(p95));

@@ -5,6 +5,7 @@ import { errors } from '../openapi-helpers';
 import { ApiError } from '../errors';
 import { allWorkers } from './workers';
 import { AUTOSCALE_ACTIONS } from '../../core/autoscale';
+import type { QueueStats } from '../../../durable-objects/scheduler';
 import { observeAll, overallAdvice, waitQuantiles } from '../observe';
 
 /** When this isolate started: what `uptime_sec` measures (a Worker has no single process). */
@@ -50,6 +51,10 @@ const StatsBody = z
     jobs_by_status: z.record(z.string(), z.number().int()),
     success_rate: z.number().nullable().openapi({ description: 'succeeded / (succeeded + failed), null before any job finished' }),
     oldest_queued_age_sec: z.number().nullable(),
+    unroutable: z
+      .object({ count: z.number().int(), reasons: z.record(z.string(), z.number().int()) })
+      .openapi({ description: 'Queued jobs that no live worker node can run (type, executor or labels), and why' }),
+    parked_by_concurrency_key: z.number().int().openapi({ description: 'Queued jobs waiting for a slot of their concurrency key' }),
     throughput: z
       .object({
         window_sec: z.literal(60),
@@ -141,6 +146,8 @@ systemRoutes.openapi(stats, async (c) => {
       jobs_by_status: jobsByStatus,
       success_rate: done === 0 ? null : jobsByStatus.succeeded / done,
       oldest_queued_age_sec: oldest === null ? null : Math.max(0, (o.now - oldest) / 1000),
+      unroutable: unroutableOf(o.queues.map((q) => q.stats)),
+      parked_by_concurrency_key: o.queues.reduce((n, q) => n + q.stats.parked_by_concurrency_key, 0),
       throughput: {
         window_sec: 60 as const,
         submitted: minute.submitted,
@@ -160,6 +167,12 @@ systemRoutes.openapi(stats, async (c) => {
     200,
   );
 });
+
+function unroutableOf(stats: QueueStats[]): { count: number; reasons: Record<string, number> } {
+  const reasons: Record<string, number> = {};
+  for (const s of stats) for (const [r, n] of Object.entries(s.unroutable.reasons)) reasons[r] = (reasons[r] ?? 0) + n;
+  return { count: stats.reduce((n, s) => n + s.unroutable.count, 0), reasons };
+}
 
 systemRoutes.openapi(queueHead, async (c) => {
   const name = c.req.valid('param').name;
