@@ -40,6 +40,9 @@ export class WasmExecutor implements Executor {
   readonly name = 'wasm' as const;
   private readonly idle: Worker[] = [];
   private readonly busy = new Set<Worker>();
+  // Threads being terminated after a timeout, abort or crash: close() waits for them too, so no
+  // thread is still being torn down when the process exits.
+  private readonly stopping = new Set<Promise<number>>();
   private nextId = 1;
   private closed = false;
 
@@ -137,7 +140,7 @@ export class WasmExecutor implements Executor {
     const all = [...this.idle, ...this.busy];
     this.idle.length = 0;
     this.busy.clear();
-    await Promise.all(all.map((w) => w.terminate()));
+    await Promise.all([...all.map((w) => w.terminate()), ...this.stopping]);
   }
 
   private spawn(): Worker {
@@ -152,7 +155,8 @@ export class WasmExecutor implements Executor {
       worker.unref(); // an idle thread must not keep the node alive
       this.idle.push(worker);
     } else {
-      void worker.terminate();
+      const stopped = worker.terminate().catch(() => -1).finally(() => this.stopping.delete(stopped));
+      this.stopping.add(stopped);
     }
   }
 }
