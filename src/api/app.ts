@@ -6,7 +6,7 @@ import { ApiError, validationError } from './errors';
 import type { AppEnv } from './context';
 import { requestId } from './middleware/request-id';
 import { configGuard } from './middleware/config-guard';
-import { jsonOnly, limitBody } from './middleware/json-only';
+import { jsonOnly, jsonText, limitBody } from './middleware/json-only';
 import { jobRoutes } from './routes/jobs';
 import { workerRoutes } from './routes/workers';
 import { systemRoutes } from './routes/system';
@@ -42,6 +42,8 @@ export function createApp() {
   app.use('/jobs', limitBody(2 * MAX_PAYLOAD_BYTES + 4096));
   app.use('/workers/*', limitBody(256 * 1024));
   app.use('/admin/*', limitBody(16 * 1024));
+  app.use('/dead-letters/*', limitBody(64 * 1024));
+  app.use('*', jsonText());
   app.use('*', clientAuth());
   app.use('*', rateLimit());
 

@@ -24,7 +24,10 @@ export function fieldProblems(issues: z.core.$ZodIssue[], prefix = ''): FieldPro
   return issues.flatMap((i) => {
     const path = [prefix, ...i.path.map(String)].filter(Boolean).join('.');
     if (i.code === 'unrecognized_keys') {
-      return i.keys.map((k) => ({ field: path ? `${path}.${k}` : k, message: 'unknown field' }));
+      return i.keys.map((k) => {
+        const name = k === '' ? '(empty key)' : k;
+        return { field: path ? `${path}.${name}` : name, message: 'unknown field' };
+      });
     }
     return [{ field: path || '(body)', message: i.message }];
   });

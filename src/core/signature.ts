@@ -28,8 +28,18 @@ function fromHex(hex: string): Uint8Array | null {
   return out;
 }
 
-export async function sign(secret: string, timestampMs: number, body: string): Promise<string> {
-  const mac = await crypto.subtle.sign('HMAC', await hmacKey(secret), encoder.encode(`${timestampMs}.${body}`));
+/** `${timestamp}.` followed by the body's bytes: what is signed. A body given as bytes is used as is. */
+function signedBytes(timestampMs: number, body: string | Uint8Array): Uint8Array<ArrayBuffer> {
+  const head = encoder.encode(`${timestampMs}.`);
+  const tail = typeof body === 'string' ? encoder.encode(body) : body;
+  const out = new Uint8Array(head.length + tail.length);
+  out.set(head);
+  out.set(tail, head.length);
+  return out;
+}
+
+export async function sign(secret: string, timestampMs: number, body: string | Uint8Array): Promise<string> {
+  const mac = await crypto.subtle.sign('HMAC', await hmacKey(secret), signedBytes(timestampMs, body));
   return `v1=${toHex(mac)}`;
 }
 
@@ -43,7 +53,7 @@ export async function verify(
   secrets: readonly string[],
   timestampHeader: string | null | undefined,
   signatureHeader: string | null | undefined,
-  body: string,
+  body: string | Uint8Array,
   nowMs: number,
   maxAgeMs = SIGNATURE_MAX_AGE_MS,
 ): Promise<{ ok: true } | { ok: false; reason: VerifyFailure }> {
@@ -57,7 +67,7 @@ export async function verify(
     .filter((part) => part.startsWith('v1='))
     .map((part) => fromHex(part.slice(3)));
   if (macs.length === 0 || macs.some((m) => m === null)) return { ok: false, reason: 'malformed' };
-  const data = encoder.encode(`${ts}.${body}`);
+  const data = signedBytes(ts, body);
   for (const secret of secrets) {
     const key = await hmacKey(secret);
     for (const mac of macs) if (await crypto.subtle.verify('HMAC', key, mac as Uint8Array<ArrayBuffer>, data)) return { ok: true };

@@ -12,9 +12,9 @@ describe('D1 outbox', () => {
     // A real D1 failure: the jobs table is briefly not there.
     await env.DB.exec('ALTER TABLE jobs RENAME TO jobs_away');
     try {
-      const outcome = await runInDurableObject(stubOf(queue), (s: Scheduler) => s.cancel(queue, job.id));
+      const outcome = await runInDurableObject(stubOf(queue), (s) => (s as unknown as Scheduler).cancel(queue, job.id));
       expect(outcome.ok).toBe(true);
-      const reconciled = await runInDurableObject(stubOf(queue), (s: Scheduler) => s.reconcile(queue));
+      const reconciled = await runInDurableObject(stubOf(queue), (s) => (s as unknown as Scheduler).reconcile(queue));
       expect(reconciled).toEqual({ imported: 0 });
     } finally {
       await env.DB.exec('ALTER TABLE jobs_away RENAME TO jobs');
@@ -22,7 +22,7 @@ describe('D1 outbox', () => {
     // D1 still shows the old state until the outbox is flushed...
     expect((await api('GET', `/jobs/${job.id}`)).body.job.status).toBe('queued');
     // ...which the alarm (here: the cron's reconcile) does, in order, before trusting D1 again.
-    const after = await runInDurableObject(stubOf(queue), (s: Scheduler) => s.reconcile(queue));
+    const after = await runInDurableObject(stubOf(queue), (s) => (s as unknown as Scheduler).reconcile(queue));
     expect(after).toEqual({ imported: 0 });
     expect((await api('GET', `/jobs/${job.id}`)).body.job.status).toBe('cancelled');
     expect((await api('GET', `/queues/${queue}`)).body.head).toEqual([]);

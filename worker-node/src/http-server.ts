@@ -55,6 +55,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, surface: NodeSu
   if (raw === null) return send(res, { status: 413, body: errorBody('body_too_large', `the body is over ${MAX_BODY_BYTES} bytes`) }, true);
 
   const signature = header(req, SIGNATURE_HEADER);
+  // Over the raw bytes, as signed: decoding first would turn invalid UTF-8 into U+FFFD and break it.
   const check = await verify(secrets(), header(req, TIMESTAMP_HEADER), signature, raw, Date.now());
   if (!check.ok) {
     const message = {
@@ -72,7 +73,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, surface: NodeSu
 
   let json: unknown;
   try {
-    json = JSON.parse(raw);
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
   } catch {
     return send(res, { status: 400, body: errorBody('malformed_json', 'the body is not valid JSON') });
   }
@@ -91,8 +92,8 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** The raw body as text, or null when it exceeds the limit. */
-async function readBody(req: IncomingMessage): Promise<string | null> {
+/** The raw body's bytes, or null when it exceeds the limit. */
+async function readBody(req: IncomingMessage): Promise<Buffer | null> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > MAX_BODY_BYTES) return null;
   const chunks: Buffer[] = [];
@@ -102,7 +103,7 @@ async function readBody(req: IncomingMessage): Promise<string | null> {
     if (size > MAX_BODY_BYTES) return null;
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 export function errorBody(code: string, message: string, details?: unknown) {

@@ -19,6 +19,49 @@ export function jsonOnly(): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** After the size limits: a JSON body must be strict UTF-8 and not absurdly deep (checkJsonText). */
+export function jsonText(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const method = c.req.method;
+    const type = c.req.header('content-type') ?? '';
+    if ((method === 'POST' || method === 'PUT' || method === 'PATCH') && /json/i.test(type)) {
+      let text: string;
+      try {
+        // Hono caches the bytes, so the validator parses the same body without reading it again.
+        text = new TextDecoder('utf-8', { fatal: true }).decode(await c.req.arrayBuffer());
+      } catch {
+        throw new ApiError(400, 'invalid_json', 'the body is not valid UTF-8', { problems: [{ field: '(body)', message: 'not valid UTF-8' }] });
+      }
+      checkJsonText(text);
+    }
+    await next();
+  };
+}
+
+/** Deeper than the runner accepts, and deep enough to exhaust a recursive validator's stack. */
+export const MAX_JSON_DEPTH = 128;
+
+/**
+ * Nesting deep enough to overflow a recursive parse (zod's z.json() ran out of stack at ~3,000
+ * levels) is refused in one pass without recursion; the body is already within its size limit.
+ */
+function checkJsonText(text: string): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 92) i++; // backslash: skip the escaped character
+      else if (ch === 34) inString = false;
+    } else if (ch === 34) inString = true;
+    else if (ch === 91 || ch === 123) {
+      if (++depth > MAX_JSON_DEPTH) {
+        throw new ApiError(400, 'validation_failed', `(body): nested more than ${MAX_JSON_DEPTH} levels deep`, { problems: [{ field: '(body)', message: `nested more than ${MAX_JSON_DEPTH} levels deep` }] });
+      }
+    } else if (ch === 93 || ch === 125) depth--;
+  }
+}
+
 /** 413 for bodies over `maxSize` bytes, before anything parses them. */
 export function limitBody(maxSize: number): MiddlewareHandler<AppEnv> {
   return bodyLimit({
