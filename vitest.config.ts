@@ -3,6 +3,10 @@ import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-worker
 
 const migrations = await readD1Migrations('./migrations');
 
+// `npm test` runs each fuzz property 15 times so the suite stays in CI's budget; `npm run test:fuzz`
+// runs every property's full count (test/fuzz-support/config.ts).
+process.env.VITE_FUZZ_RUNS ??= '15';
+
 // Three projects: `unit` runs the pure core and the runner in plain Node; `workers` runs the API and
 // the Scheduler Durable Object inside workerd with real D1; `e2e` starts wrangler dev and real worker
 // node processes, one file at a time.
