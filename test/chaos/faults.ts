@@ -82,12 +82,26 @@ export const apiRestart: Fault = {
 const dispatchFault = (name: string, kind: '500' | 'hang' | 'drop', rate: number): Fault => ({
   name,
   arm(ctx) {
+    // The first dispatch always gets the fault, so even a short run proves the fault was survived.
+    const hit = firstThenRate(rate, ctx.random);
     for (const n of ctx.nodes) {
       n.proxy.hangMs = ctx.dispatchTimeoutMs + 1000;
-      n.proxy.dispatchFault = () => (ctx.random() < rate ? kind : null);
+      n.proxy.dispatchFault = () => (hit() ? kind : null);
     }
   },
 });
+
+/** True the first time, then with probability `rate`. */
+function firstThenRate(rate: number, random: () => number): () => boolean {
+  let first = true;
+  return () => {
+    if (first) {
+      first = false;
+      return true;
+    }
+    return random() < rate;
+  };
+}
 
 export const dispatch500 = dispatchFault('dispatch-500', '500', 0.3);
 export const dispatchHang = dispatchFault('dispatch-hang', 'hang', 0.25);
@@ -96,14 +110,16 @@ export const dispatchDrop = dispatchFault('dispatch-drop', 'drop', 0.25);
 export const reportLost: Fault = {
   name: 'report-lost',
   arm(ctx) {
-    ctx.cluster.apiProxy.resultFault = () => (ctx.random() < 0.2 ? 'lose' : null);
+    const hit = firstThenRate(0.2, ctx.random);
+    ctx.cluster.apiProxy.resultFault = () => (hit() ? 'lose' : null);
   },
 };
 
 export const reportTwice: Fault = {
   name: 'report-twice',
   arm(ctx) {
-    ctx.cluster.apiProxy.resultFault = () => (ctx.random() < 0.3 ? 'twice' : null);
+    const hit = firstThenRate(0.3, ctx.random);
+    ctx.cluster.apiProxy.resultFault = () => (hit() ? 'twice' : null);
   },
 };
 
