@@ -25,3 +25,14 @@ export const submit = (body: unknown, headers?: Record<string, string>) => api('
 export function jobBody(overrides: Record<string, unknown> = {}) {
   return { payload: { n: Math.random() }, ...overrides };
 }
+
+/** Polls `fn` until it returns a value, with a deadline: tests wait on a condition, never a bare sleep. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

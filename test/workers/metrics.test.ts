@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { api, WORKER_TOKEN } from './helpers';
+import { api, WORKER_TOKEN, waitFor } from './helpers';
 
 // Its own client address, so the submission rate limit of other files does not touch this one.
 const client = { 'cf-connecting-ip': '198.51.100.10' };
@@ -14,16 +14,6 @@ function samples(text: string): Map<string, number> {
     out.set(line.slice(0, i), Number(line.slice(i + 1)));
   }
   return out;
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('GET /metrics', () => {

@@ -2,21 +2,11 @@ import { createExecutionContext, createScheduledController, env, waitOnExecution
 import { describe, expect, it } from 'vitest';
 import worker from '../../src/index';
 import { createApp } from '../../src/api/app';
-import { api, submit, WORKER_TOKEN } from './helpers';
+import { api, submit, WORKER_TOKEN, waitFor } from './helpers';
 
 // The only test file that registers worker nodes, so /ready starts at 503 here.
 const auth = { authorization: `Bearer ${WORKER_TOKEN}` };
 const registration = (id: string, url: string, queues = ['default']) => ({ id, url, capacity: 1, executors: ['native'], queues });
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('worker registry', () => {
   it('is not ready until a live worker node registers', async () => {
