@@ -13,7 +13,7 @@ import {
   executorError,
   oversizedPayloadError,
 } from './limits';
-import { BoundedOutput } from './output';
+import { BoundedOutput, resultSince } from './output';
 import type { ExecRequest, ExecResult, Executor } from './types';
 
 export interface NativeExecutorOptions {
@@ -35,17 +35,7 @@ export class NativeExecutor implements Executor {
 
   // Any command line, for --self-test and for tests of the CLI itself.
   runArgs(args: string[], timeoutMs: number, signal?: AbortSignal, onStderr?: (chunk: string) => void): Promise<ExecResult> {
-    const started = performance.now();
-    const result = (fields: Partial<ExecResult>): ExecResult => ({
-      executor: this.name,
-      exit_code: 0,
-      stdout: '',
-      stderr: '',
-      duration_ms: Math.round((performance.now() - started) * 100) / 100,
-      timed_out: false,
-      cancelled: false,
-      ...fields,
-    });
+    const result = resultSince(this.name, performance.now());
     if (signal?.aborted) return Promise.resolve(result({ exit_code: EXIT_KILLED, cancelled: true }));
 
     return new Promise((resolve) => {

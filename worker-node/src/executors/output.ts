@@ -1,5 +1,20 @@
 // Bounded capture of a stream: keeps the first `limit` bytes and remembers that more arrived.
 import { MAX_OUTPUT_BYTES, TRUNCATED_MARKER } from './limits';
+import type { ExecResult, ExecutorName } from './types';
+
+/** Builds an executor's result: a success with empty output unless `fields` say otherwise, timed from `started`. */
+export function resultSince(executor: ExecutorName, started: number): (fields: Partial<ExecResult>) => ExecResult {
+  return (fields) => ({
+    executor,
+    exit_code: 0,
+    stdout: '',
+    stderr: '',
+    duration_ms: Math.round((performance.now() - started) * 100) / 100,
+    timed_out: false,
+    cancelled: false,
+    ...fields,
+  });
+}
 
 export class BoundedOutput {
   private readonly chunks: Buffer[] = [];

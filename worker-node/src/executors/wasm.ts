@@ -13,7 +13,7 @@ import {
   executorError,
   oversizedPayloadError,
 } from './limits';
-import { captured } from './output';
+import { captured, resultSince } from './output';
 import type { ExecRequest, ExecResult, Executor } from './types';
 
 export interface WasmExecutorOptions {
@@ -75,17 +75,7 @@ export class WasmExecutor implements Executor {
 
   // Any command line, for tests of the CLI itself.
   runArgs(args: string[], timeoutMs: number, signal?: AbortSignal): Promise<ExecResult> {
-    const started = performance.now();
-    const result = (fields: Partial<ExecResult>): ExecResult => ({
-      executor: this.name,
-      exit_code: 0,
-      stdout: '',
-      stderr: '',
-      duration_ms: Math.round((performance.now() - started) * 100) / 100,
-      timed_out: false,
-      cancelled: false,
-      ...fields,
-    });
+    const result = resultSince(this.name, performance.now());
     if (this.closed) return Promise.reject(new Error('wasm executor is closed'));
     if (signal?.aborted) return Promise.resolve(result({ exit_code: EXIT_KILLED, cancelled: true }));
 

@@ -4,15 +4,11 @@
  * Node-side types speak the runner's exit-code language so the scheduler treats them alike.
  */
 import type { ExecutorName } from '../../../src/protocol/common';
+import type { ExecResult } from '../executors/types';
 
-export interface RunOutcome {
+/** An executor's result, where no executor may have been involved. */
+export interface RunOutcome extends Omit<ExecResult, 'executor'> {
   executor: ExecutorName | null;
-  exit_code: number;
-  stdout: string;
-  stderr: string;
-  duration_ms: number;
-  timed_out: boolean;
-  cancelled: boolean;
   /** Why the node could not run the job at all (it never reached a runner). */
   error?: string;
 }
