@@ -4,9 +4,12 @@ import { log } from '../src/log';
 type Compiled = { sql: string; params: unknown[] };
 
 /**
- * D1 changes that could not be written yet. The Durable Object's own storage has already moved the
- * job on, so the change must reach D1 (the system of record) eventually: it waits here, in the same
- * storage, and the alarm retries it in order until D1 takes it. Until the outbox is empty, the cron
+ * D1 changes not yet known to be written: a write-ahead log in the Durable Object's own storage.
+ * Every change is added here in the same synchronous turn (so the same storage transaction) as the
+ * state change it records, and removed once D1 has taken it. What D1 refused, or what a crash cut
+ * off between the two stores, is still here: the alarm (and the next start) replays it in order until
+ * D1 takes it. Replaying a change D1 already had is harmless: the statements are updates that set
+ * values, and a replayed batch lands before anything newer. Until the outbox is flushed, the cron
  * reconcile does not trust D1's view of which jobs are active.
  */
 export class Outbox {
@@ -14,11 +17,20 @@ export class Outbox {
     sql.exec('CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, statement TEXT NOT NULL, params TEXT NOT NULL, created_at INTEGER NOT NULL)');
   }
 
-  add(stmts: Stmt[], now: number): void {
+  /** Records the statements; returns the range of their ids, for `remove` once D1 took them. */
+  add(stmts: Stmt[], now: number): { first: number; last: number } {
+    let first = -1;
+    let last = -1;
     for (const stmt of stmts) {
       const { sql, params } = (stmt as unknown as { toSQL(): Compiled }).toSQL();
-      this.sql.exec('INSERT INTO outbox (statement, params, created_at) VALUES (?, ?, ?)', sql, JSON.stringify(params), now);
+      last = this.sql.exec<{ id: number }>('INSERT INTO outbox (statement, params, created_at) VALUES (?, ?, ?) RETURNING id', sql, JSON.stringify(params), now).one().id;
+      if (first === -1) first = last;
     }
+    return { first, last };
+  }
+
+  remove(range: { first: number; last: number }): void {
+    this.sql.exec('DELETE FROM outbox WHERE id BETWEEN ? AND ?', range.first, range.last);
   }
 
   get size(): number {

@@ -119,7 +119,7 @@ export class Scheduler extends DurableObject<Env> {
   }
 
   /** Rebuilds the heaps from storage: what makes an eviction or restart lose nothing. */
-  private load(): void {
+  private async load(): Promise<void> {
     this.store = new Store(this.ctx.storage.sql);
     this.outbox = new Outbox(this.ctx.storage.sql, this.env.DB);
     if (this.outbox.size > 0) this.outboxRetryAt = Date.now();
@@ -142,8 +142,8 @@ export class Scheduler extends DurableObject<Env> {
       this.slots(job.worker_id!).add(job.id);
       this.gate.started(job.concurrency_key);
     }
-    const alarm = this.store.meta('alarm_at');
-    this.alarmAt = alarm ? Number(alarm) : null;
+    // What the platform holds, not what was last asked for: a restart of the runtime may have lost it.
+    this.alarmAt = await this.ctx.storage.getAlarm();
   }
 
   private bind(queue: string): void {
@@ -525,7 +525,6 @@ export class Scheduler extends DurableObject<Env> {
     next = Math.max(next, now + 1);
     if (this.alarmAt !== null && this.alarmAt <= next && this.alarmAt > now) return;
     this.alarmAt = next;
-    this.store.setMeta('alarm_at', String(next));
     await this.ctx.storage.setAlarm(next);
   }
 
@@ -787,15 +786,21 @@ export class Scheduler extends DurableObject<Env> {
       .catch((e) => log({ event: 'job_kill_failed', job_id: job.id, worker_id: node.id, error: errorText(e) }));
   }
 
-  /** Writes to D1; what D1 refuses waits in the outbox and is retried by the alarm. Never throws. */
+  /**
+   * Writes to D1. The statements go to the outbox first, in the caller's synchronous turn, so they
+   * commit with the state change they record: a crash before D1 answers leaves them there to be
+   * replayed, rather than D1 stuck on the old state. What D1 refuses stays and is retried by the
+   * alarm. Never throws.
+   */
   private async persist(stmts: Stmt[]): Promise<void> {
     if (stmts.length === 0) return;
+    const logged = this.outbox.add(stmts, Date.now());
     try {
       // Behind earlier changes still in the outbox, so D1 sees them in order.
       if (this.outboxRetryAt !== null) throw new Error('outbox not empty');
       await this.writer.write(stmts);
+      this.outbox.remove(logged);
     } catch (e) {
-      this.outbox.add(stmts, Date.now());
       log({ event: 'd1_update_deferred', queue: this.queue, statements: stmts.length, error: String(e).slice(0, 300) });
       this.outboxRetryAt ??= Date.now() + OUTBOX_RETRY_MS;
       await this.armAlarm();
@@ -804,6 +809,8 @@ export class Scheduler extends DurableObject<Env> {
 
   private async flushOutbox(now: number): Promise<void> {
     if (this.outboxRetryAt === null || this.outboxRetryAt > now) return;
+    // Writes already on their way hold outbox rows too: let them land first, so a replay is the last word.
+    await this.writer.idle();
     this.outboxRetryAt = (await this.outbox.flush()) ? null : now + OUTBOX_RETRY_MS;
   }
 

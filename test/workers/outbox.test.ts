@@ -1,4 +1,4 @@
-import { env, runInDurableObject } from 'cloudflare:test';
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { Scheduler } from '../../durable-objects/scheduler';
 import { api, submit } from './helpers';
@@ -26,5 +26,38 @@ describe('D1 outbox', () => {
     expect(after).toEqual({ imported: 0 });
     expect((await api('GET', `/jobs/${job.id}`)).body.job.status).toBe('cancelled');
     expect((await api('GET', `/queues/${queue}`)).body.head).toEqual([]);
+  });
+
+  it('records the D1 change in the same turn as the state change, and forgets it once D1 has it', async () => {
+    const queue = `outbox-wal-${Date.now()}`;
+    const job = (await submit({ payload: 'x', queue })).body.job;
+    const pendingDuringWrite = await runInDurableObject(stubOf(queue), async (s, state) => {
+      const done = (s as unknown as Scheduler).cancel(queue, job.id);
+      // Nothing has been awaited yet: a crash now would lose the D1 write unless it is already logged.
+      const pending = state.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM outbox').one().n;
+      expect((await done).ok).toBe(true);
+      return { pending, after: state.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM outbox').one().n };
+    });
+    expect(pendingDuringWrite.pending).toBeGreaterThan(0);
+    expect(pendingDuringWrite.after).toBe(0);
+    expect((await api('GET', `/jobs/${job.id}`)).body.job.status).toBe('cancelled');
+  });
+
+  it('replays what a previous incarnation left in the outbox, so D1 is not left on the old state', async () => {
+    const queue = `outbox-restart-${Date.now()}`;
+    const job = (await submit({ payload: 'x', queue })).body.job;
+    await env.DB.exec('ALTER TABLE jobs RENAME TO jobs_away');
+    try {
+      expect((await runInDurableObject(stubOf(queue), (s) => (s as unknown as Scheduler).cancel(queue, job.id))).ok).toBe(true);
+    } finally {
+      await env.DB.exec('ALTER TABLE jobs_away RENAME TO jobs');
+    }
+    // The object goes away before its alarm ran: the new one must find the change and finish it.
+    await evictDurableObject(stubOf(queue));
+    expect((await api('GET', `/jobs/${job.id}`)).body.job.status).toBe('queued');
+    expect(await runDurableObjectAlarm(stubOf(queue))).toBe(true);
+    expect((await api('GET', `/jobs/${job.id}`)).body.job.status).toBe('cancelled');
+    const left = await runInDurableObject(stubOf(queue), (_s, state) => state.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM outbox').one().n);
+    expect(left).toBe(0);
   });
 });
