@@ -35,10 +35,14 @@ mapfile -t sources < <(find src -name '*.cpp' | LC_ALL=C sort)
 # than native (see README.md, Performance). Integer SIMD is exact and wasm SIMD has no fused
 # multiply-add, so results are unchanged; Node >= 16.4 and Cloudflare Workers support it.
 # STANDALONE_WASM: a plain WASI program (node:wasi runs it); emscripten's JS glue is not used.
-# Memory starts at 16 MiB and may grow to 1 GiB (sort's 20M words, matmul 2048^2 x 3).
+# Memory starts at 16 MiB and may grow to 4 GiB, all that wasm32 can address: a 100 MiB
+# --payload-stdin payload is held as text, then parsed (the string value alone is another 100 MiB,
+# nlohmann's token buffer up to 128 MiB more), then copied out by the job; a 100 MiB sha256 payload
+# peaks near 500 MiB, and a wordcount of 100 MiB of distinct words or an echo of 50M array elements
+# near 3.5 GiB. A job that needs more ends with out_of_memory, exit 134 (main.cpp).
 "$EMCC" -std=c++17 -O3 -DNDEBUG -DJSON_NOEXCEPTION -fno-exceptions -ffp-contract=off -msimd128 \
   -isystem "$include_dir" -Isrc \
-  -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=16MB -sMAXIMUM_MEMORY=1GB \
+  -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=16MB -sMAXIMUM_MEMORY=4GB \
   -sTOTAL_STACK=1MB --js-library src/wasi-imports.js \
   "${sources[@]}" -o "$out_dir/runner.wasm"
 

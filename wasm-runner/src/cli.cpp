@@ -12,6 +12,7 @@ namespace {
 struct Invocation {
   bool help = false;
   bool self_test = false;
+  bool payload_stdin = false;
   std::optional<std::string> job_id, type, payload;
 };
 
@@ -26,6 +27,11 @@ Outcome parse_args(const std::vector<std::string>& args, Invocation& inv) {
       inv.self_test = true;
       continue;
     }
+    if (flag == "--payload-stdin") {
+      if (inv.payload_stdin) return Outcome::usage(flag + " given twice");
+      inv.payload_stdin = true;
+      continue;
+    }
     std::optional<std::string>* slot = flag == "--job-id"    ? &inv.job_id
                                        : flag == "--type"    ? &inv.type
                                        : flag == "--payload" ? &inv.payload
@@ -37,9 +43,10 @@ Outcome parse_args(const std::vector<std::string>& args, Invocation& inv) {
   }
   if (inv.help) return Outcome::ok(nullptr);
   if (inv.self_test) {
-    if (inv.job_id || inv.type || inv.payload) return Outcome::usage("--self-test takes no other flags");
+    if (inv.job_id || inv.type || inv.payload || inv.payload_stdin) return Outcome::usage("--self-test takes no other flags");
     return Outcome::ok(nullptr);
   }
+  if (inv.payload && inv.payload_stdin) return Outcome::usage("--payload and --payload-stdin are mutually exclusive");
   if (!inv.job_id) return Outcome::usage("--job-id is required");
   if (inv.job_id->empty() || inv.job_id->size() > 256) {
     return Outcome::usage("--job-id must be 1 to 256 bytes");
@@ -72,19 +79,33 @@ Outcome self_test() {
 
 std::string usage_text() {
   return "usage: runner --job-id ID [--type TYPE] --payload JSON\n"
+         "       runner --job-id ID [--type TYPE] --payload-stdin < JSON\n"
          "       runner --self-test\n"
          "TYPE defaults to echo; one of: " +
-         known_types() + "\n";
+         known_types() + "\n"
+         "--payload takes at most " + std::to_string(kMaxArgPayloadBytes) + " bytes, --payload-stdin at most " +
+         std::to_string(kMaxStdinPayloadBytes) + " (read until EOF)\n";
+}
+
+Outcome run_invocation(const Invocation& inv, const StdinReader& read_stdin) {
+  if (inv.self_test) return self_test();
+  const std::string type = inv.type.value_or("echo");
+  if (!inv.payload_stdin) return run_job(type, inv.payload);
+  const PayloadReader from_stdin = [&](size_t limit, std::string& text) {
+    if (!read_stdin || !read_stdin(limit, text)) return Outcome::bad_payload("could not read the payload from stdin");
+    return Outcome::ok(nullptr);
+  };
+  return run_job(type, from_stdin, kMaxStdinPayloadBytes);
 }
 
 }  // namespace
 
-CliOutput run_cli(const std::vector<std::string>& args) {
+CliOutput run_cli(const std::vector<std::string>& args, const StdinReader& read_stdin) {
   Invocation inv;
   Outcome outcome = parse_args(args, inv);
   if (outcome.succeeded()) {
     if (inv.help) return CliOutput{kExitOk, usage_text(), ""};
-    outcome = inv.self_test ? self_test() : run_job(inv.type.value_or("echo"), inv.payload);
+    outcome = run_invocation(inv, read_stdin);
   }
   if (outcome.succeeded()) return CliOutput{kExitOk, dump(outcome.result) + "\n", ""};
   const Json error = {{"error", {{"code", outcome.error_code}, {"message", outcome.error_message}}}};

@@ -56,25 +56,39 @@ std::string known_types() {
   return names;
 }
 
-Outcome run_job(const std::string& type, const std::optional<std::string>& payload_text) {
+Outcome run_job(const std::string& type, const PayloadReader& read, size_t max_bytes, const std::string& hint) {
   const JobType* job = find_type(type);
   if (job == nullptr) {
     return Outcome::error(kExitUnknownType, "unknown_type",
                           "unknown job type \"" + type.substr(0, 64) + "\"; known types: " + known_types());
   }
-  if (!payload_text) return Outcome::bad_payload("missing --payload");
-  if (payload_text->size() > kMaxPayloadBytes) {
-    return Outcome::bad_payload("payload must be at most " + std::to_string(kMaxPayloadBytes) + " bytes");
+  std::string text;
+  Outcome got = read(max_bytes + 1, text);
+  if (!got.succeeded()) return got;
+  if (text.size() > max_bytes) {
+    return Outcome::bad_payload("payload must be at most " + std::to_string(max_bytes) + " bytes" + hint);
   }
-  if (nesting_depth(*payload_text) > kMaxPayloadDepth) {
+  if (nesting_depth(text) > kMaxPayloadDepth) {
     return Outcome::bad_payload("payload nests deeper than " + std::to_string(kMaxPayloadDepth) + " levels");
   }
-  Json payload = Json::parse(*payload_text, nullptr, /*allow_exceptions=*/false);
+  Json payload = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  // The raw text is not needed any more; a 100 MiB payload must not be held twice while the job
+  // copies its fields out of the parsed value.
+  std::string().swap(text);
   if (payload.is_discarded()) return Outcome::bad_payload("payload is not valid JSON");
 
   Outcome outcome = job->run(payload);
   if (outcome.succeeded()) outcome.result = Json{{"type", type}, {"result", std::move(outcome.result)}};
   return outcome;
+}
+
+Outcome run_job(const std::string& type, const std::optional<std::string>& payload_text) {
+  const PayloadReader from_arg = [&](size_t, std::string& text) {
+    if (!payload_text) return Outcome::bad_payload("missing --payload or --payload-stdin");
+    text = *payload_text;
+    return Outcome::ok(nullptr);
+  };
+  return run_job(type, from_arg, kMaxArgPayloadBytes, " with --payload (larger payloads go through --payload-stdin)");
 }
 
 }  // namespace runner

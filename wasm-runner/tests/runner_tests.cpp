@@ -34,6 +34,24 @@ int failures = 0;
 
 using runner::run_cli;
 
+// A stand-in for the process's stdin: hands out `input` as main.cpp's reader would, and counts calls.
+struct FakeStdin {
+  std::string input;
+  bool fail = false;
+  int calls = 0;
+  runner::StdinReader reader() {
+    return [this](size_t limit, std::string& out) {
+      ++calls;
+      out.append(input, 0, std::min(limit, input.size()));
+      return !fail;
+    };
+  }
+};
+
+runner::CliOutput stdin_job(const std::string& type, FakeStdin& in) {
+  return run_cli({"--job-id", "j1", "--type", type, "--payload-stdin"}, in.reader());
+}
+
 runner::CliOutput job(const std::string& type, const std::string& payload) {
   return run_cli({"--job-id", "j1", "--type", type, "--payload", payload});
 }
@@ -163,7 +181,9 @@ void test_payload_validation() {
   CHECK_EQ(job("mandelbrot", R"({"width":16384,"height":16384,"max_iter":1000})").exit_code, 3);
   CHECK_EQ(job("echo", "\"\xff\"").exit_code, 3);                     // invalid UTF-8
   CHECK_EQ(job("echo", std::string(200, '[') + std::string(200, ']')).exit_code, 3);  // too deep
-  CHECK_EQ(job("echo", "\"" + std::string(runner::kMaxPayloadBytes, 'x') + "\"").exit_code, 3);
+  CHECK_EQ(job("echo", "\"" + std::string(runner::kMaxArgPayloadBytes, 'x') + "\"").exit_code, 3);
+  CHECK(job("echo", std::string(runner::kMaxArgPayloadBytes + 1, ' ')).err.find("at most 65536 bytes with --payload") !=
+        std::string::npos);
   CHECK_EQ(run_cli({"--job-id", "j", "--type", "primes"}).exit_code, 3);  // missing payload
   // The message names the field.
   CHECK(job("primes", R"({"limit":-1})").err.find("payload.limit") != std::string::npos);
@@ -184,6 +204,54 @@ void test_cli_usage() {
   CHECK_EQ(run_cli({"--help"}).exit_code, 0);
 }
 
+void test_payload_stdin() {
+  FakeStdin small{R"({"data":"abc"})"};
+  CHECK_EQ(stdin_job("sha256", small).out,
+           "{\"type\":\"sha256\",\"result\":{\"digest\":\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"}}\n");
+  CHECK_EQ(small.calls, 1);
+
+  // Far past the --payload cap: 48 MiB of text, counted as word_count would on the bare string.
+  std::string text;
+  for (int i = 0; text.size() < (48u << 20); ++i) text += "word" + std::to_string(i % 1000) + (i % 7 ? " " : "\n");
+  FakeStdin big{runner::Json{{"top", 1}, {"text", text}}.dump()};
+  const runner::CliOutput counted = stdin_job("wordcount", big);
+  const runner::WordCount expected = runner::word_count(text, 1);
+  CHECK_EQ(counted.exit_code, 0);
+  runner::Json result = runner::Json::parse(counted.out, nullptr, false)["result"];
+  CHECK_EQ(result["bytes"].get<uint64_t>(), expected.bytes);
+  CHECK_EQ(result["words"].get<uint64_t>(), expected.words);
+  CHECK_EQ(result["lines"].get<uint64_t>(), expected.lines);
+  CHECK_EQ(result["unique"].get<uint64_t>(), 1000u);
+
+  // Exactly at the limit is read whole; one byte more is exit 3 naming the limit.
+  FakeStdin at_limit{"\"" + std::string(runner::kMaxStdinPayloadBytes - 2, 'x') + "\""};
+  CHECK_EQ(stdin_job("sha256", at_limit).exit_code, 3);  // a string, not an object: read and parsed
+  CHECK(stdin_job("sha256", at_limit).err.find("must be a JSON object") != std::string::npos);
+  at_limit.input.insert(0, " ");
+  const runner::CliOutput over = stdin_job("sha256", at_limit);
+  CHECK_EQ(over.exit_code, 3);
+  CHECK_EQ(error_code(over), std::string("bad_payload"));
+  CHECK_EQ(over.err, "{\"error\":{\"code\":\"bad_payload\",\"message\":\"payload must be at most 104857600 bytes\"}}\n");
+
+  FakeStdin deep{std::string(200, '[') + std::string(200, ']')};
+  CHECK(stdin_job("echo", deep).err.find("deeper than 128") != std::string::npos);
+  FakeStdin empty{""};
+  CHECK_EQ(error_code(stdin_job("echo", empty)), std::string("bad_payload"));  // not JSON
+  FakeStdin broken{"{\"data\":\"ab", true};
+  CHECK(stdin_job("sha256", broken).err.find("could not read the payload from stdin") != std::string::npos);
+  CHECK_EQ(run_cli({"--job-id", "j", "--payload-stdin"}).exit_code, 3);  // no reader at all
+
+  // Flags and type are checked before stdin is read.
+  FakeStdin unread{"1"};
+  CHECK_EQ(stdin_job("nope", unread).exit_code, 4);
+  CHECK_EQ(run_cli({"--job-id", "j", "--payload-stdin", "--payload", "1"}, unread.reader()).exit_code, 2);
+  CHECK(run_cli({"--job-id", "j", "--payload", "1", "--payload-stdin"}).err.find("mutually exclusive") != std::string::npos);
+  CHECK_EQ(run_cli({"--job-id", "j", "--payload-stdin", "--payload-stdin"}, unread.reader()).exit_code, 2);
+  CHECK_EQ(run_cli({"--self-test", "--payload-stdin"}, unread.reader()).exit_code, 2);
+  CHECK_EQ(unread.calls, 0);
+  CHECK(run_cli({"--help"}).out.find("--payload-stdin") != std::string::npos);
+}
+
 }  // namespace
 
 int main() {
@@ -196,6 +264,7 @@ int main() {
   test_echo_and_sleep_and_fail();
   test_payload_validation();
   test_cli_usage();
+  test_payload_stdin();
   if (failures > 0) {
     std::fprintf(stderr, "%d check(s) failed\n", failures);
     return 1;

@@ -68,7 +68,7 @@ const typedJob = fc.oneof(
   fc.record({ type: fc.oneof(nastyString, fc.constantFrom('ECHO', 'echo ', ' echo', 'primes2', 'e'.repeat(300), '')).filter((t) => !t.includes('\u0000')), payload: junkJson }),
 );
 
-// Linux caps one argv string at 128 KiB (MAX_ARG_STRLEN); the executors never pass more than 64 KiB.
+// Linux caps one argv string at 128 KiB (MAX_ARG_STRLEN); the executors pass payloads on stdin.
 const ARGV_MAX = 128 * 1024 - 1;
 const fitsArgv = (s: string) => Buffer.byteLength(s) <= ARGV_MAX && !s.includes('\u0000');
 
@@ -129,7 +129,7 @@ describe('fuzz the runner through both executors', () => {
   }, 120_000);
 
   it('random flags: unknown, missing, repeated, empty and oversized values', async () => {
-    const flag = fc.oneof(fc.constantFrom('--job-id', '--type', '--payload', '--self-test', '--bogus', '-', '--', '-x', '--job-id=1', '--JOB-ID', ''), nastyString);
+    const flag = fc.oneof(fc.constantFrom('--job-id', '--type', '--payload', '--payload-stdin', '--self-test', '--bogus', '-', '--', '-x', '--job-id=1', '--JOB-ID', ''), nastyString);
     const value = fc.oneof(fc.constantFrom('', 'x', 'echo', '1', '{}', 'j'.repeat(256), 'j'.repeat(257), '{"a":1}'), nastyString.filter((s) => !s.includes('\u0000')));
     const args = fc.array(fc.oneof(flag, value), { maxLength: 8 }).map((xs) => xs.filter((x) => !x.includes('\u0000')));
     await fc.assert(

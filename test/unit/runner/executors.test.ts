@@ -1,5 +1,6 @@
-// Executor behaviour shared by both: timeouts kill, aborts cancel, output is bounded, oversized
-// payloads are refused with the runner's own answer, and threads are reused safely.
+// Executor behaviour shared by both: timeouts kill, aborts cancel, output is bounded, payloads go
+// through stdin, oversized ones are refused with the runner's own answer, and threads are reused
+// safely.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRUNCATED_MARKER } from '../../../worker-node/src/executors/limits';
 import { NativeExecutor } from '../../../worker-node/src/executors/native';
@@ -57,10 +58,16 @@ for (const name of ['native', 'wasm'] as const) {
       expect(r.stdout.startsWith('{"type":"echo","result":"yyy')).toBe(true);
     });
 
-    it('refuses a payload too large to pass, as the runner would', async () => {
-      const r = await executors[name].run({ jobId: 'o', type: 'echo', payload: 'z'.repeat(200_000), timeoutMs: 5000 });
-      expect(r.exit_code).toBe(3);
-      expect(JSON.parse(r.stderr).error).toEqual({ code: 'bad_payload', message: 'payload must be at most 65536 bytes' });
+    it('refuses a payload over 100 MiB without starting the runner, as the runner would', async () => {
+      const r = await executors[name].run({ jobId: 'o', type: 'echo', payload: 'z'.repeat(100 * 1024 * 1024), timeoutMs: 5000 });
+      expect(r).toMatchObject({ exit_code: 3, duration_ms: 0 });
+      expect(JSON.parse(r.stderr).error).toEqual({ code: 'bad_payload', message: 'payload must be at most 104857600 bytes' });
+    });
+
+    it('passes a payload over argv\'s 128 KiB per-argument cap through stdin', async () => {
+      const payload = { text: 'ü '.repeat(100_000), top: 0 };
+      const r = await executors[name].run({ jobId: 'o', type: 'wordcount', payload, timeoutMs: 10_000 });
+      expect(r.stdout).toBe('{"type":"wordcount","result":{"lines":1,"words":100000,"bytes":300000,"unique":1,"top":[]}}\n');
     });
 
     it('keeps working after a killed job and runs jobs concurrently', async () => {

@@ -6,10 +6,10 @@ import { constants } from 'node:os';
 export const MAX_OUTPUT_BYTES = 1024 * 1024;
 export const TRUNCATED_MARKER = '\n[truncated]';
 
-// Mirrors kMaxPayloadBytes in wasm-runner/src/registry.hpp. The native executor passes the payload
-// in argv, which Linux caps at 128 KiB per argument; rejecting larger payloads here, with the
-// runner's own exit code and message, keeps both executors in agreement instead of failing spawn.
-export const MAX_PAYLOAD_BYTES = 65536;
+// Mirrors kMaxStdinPayloadBytes in wasm-runner/src/registry.hpp (100 MiB, the largest blob a job can
+// name). Both executors pass the payload on the runner's stdin; refusing larger payloads here, with
+// the runner's own exit code and message, spares spawning a runner only to have it refuse them.
+export const MAX_PAYLOAD_BYTES = 100 * 1024 * 1024;
 export const EXIT_BAD_PAYLOAD = 3;
 
 export const EXIT_KILLED = 128 + constants.signals.SIGKILL; // 137: timed out or cancelled

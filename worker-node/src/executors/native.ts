@@ -30,18 +30,32 @@ export class NativeExecutor implements Executor {
   run(req: ExecRequest): Promise<ExecResult> {
     const call = runnerCall(req);
     if (call.oversized) return Promise.resolve(this.refused(oversizedPayloadError()));
-    return this.runArgs(call.args, req.timeoutMs, req.signal, req.onStderr);
+    return this.runArgs(call.args, req.timeoutMs, req.signal, req.onStderr, call.stdin);
   }
 
-  // Any command line, for --self-test and for tests of the CLI itself.
-  runArgs(args: string[], timeoutMs: number, signal?: AbortSignal, onStderr?: (chunk: string) => void): Promise<ExecResult> {
+  // Any command line, for --self-test and for tests of the CLI itself. `stdin` is written to the
+  // runner's standard input, then closed; without it, stdin is /dev/null.
+  runArgs(
+    args: string[],
+    timeoutMs: number,
+    signal?: AbortSignal,
+    onStderr?: (chunk: string) => void,
+    stdin?: Uint8Array,
+  ): Promise<ExecResult> {
     const result = resultSince(this.name, performance.now());
     if (signal?.aborted) return Promise.resolve(result({ exit_code: EXIT_KILLED, cancelled: true }));
 
     return new Promise((resolve) => {
       // Its own process group: a Ctrl-C aimed at the node (which drains) must not kill the jobs it runs.
-      const child = spawn(this.opts.binaryPath, args, { env: {}, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      const child = spawn(this.opts.binaryPath, args, { env: {}, stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
       this.running.add(child);
+      if (stdin) {
+        // The runner may exit before reading it all (unknown type, payload over its limit, killed):
+        // the write then fails with EPIPE, which is not the job's error. Its exit code and stderr say
+        // what happened.
+        child.stdin!.on('error', () => {});
+        child.stdin!.end(stdin);
+      }
       const stdout = new BoundedOutput(this.opts.maxOutputBytes ?? MAX_OUTPUT_BYTES);
       const stderr = new BoundedOutput(this.opts.maxOutputBytes ?? MAX_OUTPUT_BYTES);
       child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));

@@ -5,7 +5,7 @@
 // job), and no job is ever inside native WASI code (uvwasi) when the parent terminate()s the thread. Plain JavaScript on purpose: a worker thread
 // does not inherit the parent's TypeScript loader (tsx, vitest), and this file must load under both.
 //
-// Messages in:  { id, args: string[], maxOutputBytes: number }
+// Messages in:  { id, args: string[], maxOutputBytes: number, stdin?: Uint8Array }
 // Messages out: { id, exitCode, stdout: Uint8Array, stdoutTruncated, stderr: Uint8Array,
 //                 stderrTruncated, trap?: string }
 import { parentPort, workerData } from 'node:worker_threads';
@@ -48,6 +48,11 @@ const SUBCLOCKFLAG_ABSTIME = 1;
 const SUBSCRIPTION_SIZE = 48;
 const EVENT_SIZE = 32;
 
+// Pointers arrive as signed i32: with more than 2 GiB of memory (runner.wasm may grow to 4 GiB)
+// an address above 2 GiB would be negative without this.
+/** @param {number} ptr */
+const u32 = (ptr) => ptr >>> 0;
+
 // Thrown by proc_exit to unwind the guest; never seen outside run().
 class ProcExit {
   /** @param {number} code */
@@ -81,11 +86,14 @@ function clockNow(id) {
   }
 }
 
-/** @param {{ id: number, args: string[], maxOutputBytes: number }} job */
+/** @param {{ id: number, args: string[], maxOutputBytes: number, stdin?: Uint8Array }} job */
 function run(job) {
   const out = new Capture(job.maxOutputBytes);
   const err = new Capture(job.maxOutputBytes);
   const argv = ['runner', ...job.args].map((a) => Buffer.from(`${a}\0`, 'utf8'));
+  // Standard input is these bytes, then EOF (none: EOF at once, like /dev/null).
+  const stdin = job.stdin ?? new Uint8Array(0);
+  let stdinAt = 0;
   /** @type {WebAssembly.Instance} */
   let instance;
   const memory = () => /** @type {WebAssembly.Memory} */ (instance.exports.memory).buffer;
@@ -94,14 +102,16 @@ function run(job) {
     /** @type {(argcPtr: number, bufSizePtr: number) => number} */
     args_sizes_get: (argcPtr, bufSizePtr) => {
       const v = view();
-      v.setUint32(argcPtr, argv.length, true);
-      v.setUint32(bufSizePtr, argv.reduce((n, a) => n + a.byteLength, 0), true);
+      v.setUint32(u32(argcPtr), argv.length, true);
+      v.setUint32(u32(bufSizePtr), argv.reduce((n, a) => n + a.byteLength, 0), true);
       return ESUCCESS;
     },
     /** @type {(argvPtr: number, bufPtr: number) => number} */
     args_get: (argvPtr, bufPtr) => {
       const v = view();
       const bytes = new Uint8Array(memory());
+      argvPtr = u32(argvPtr);
+      bufPtr = u32(bufPtr);
       for (let i = 0; i < argv.length; i++) {
         v.setUint32(argvPtr + 4 * i, bufPtr, true);
         bytes.set(argv[i], bufPtr);
@@ -117,7 +127,7 @@ function run(job) {
     clock_time_get: (id, _precision, timePtr) => {
       const now = clockNow(id);
       if (now === undefined) return EINVAL;
-      view().setBigUint64(timePtr, now, true);
+      view().setBigUint64(u32(timePtr), now, true);
       return ESUCCESS;
     },
     // Clock subscriptions only (the sleep job's): sleeps until the earliest one is due and reports
@@ -125,6 +135,8 @@ function run(job) {
     /** @type {(inPtr: number, outPtr: number, count: number, eventsPtr: number) => number} */
     poll_oneoff: (inPtr, outPtr, count, eventsPtr) => {
       if (count === 0) return EINVAL;
+      inPtr = u32(inPtr);
+      outPtr = u32(outPtr);
       let v = view();
       /** @type {{ userdata: bigint, type: number, due: bigint | undefined }[]} */
       const subs = [];
@@ -170,7 +182,7 @@ function run(job) {
         v.setUint16(e + 8, error, true);
         v.setUint8(e + 10, s.type);
       }
-      v.setUint32(eventsPtr, events, true);
+      v.setUint32(u32(eventsPtr), events, true);
       return ESUCCESS;
     },
     // Our own fd_write for stdout/stderr: it captures into bounded buffers without temp files or
@@ -181,12 +193,31 @@ function run(job) {
       const v = view();
       let total = 0;
       for (let i = 0; i < count; i++) {
-        const ptr = v.getUint32(iovs + 8 * i, true);
-        const len = v.getUint32(iovs + 8 * i + 4, true);
+        const ptr = v.getUint32(u32(iovs) + 8 * i, true);
+        const len = v.getUint32(u32(iovs) + 8 * i + 4, true);
         (fd === 1 ? out : err).push(new Uint8Array(memory(), ptr, len));
         total += len;
       }
-      v.setUint32(written, total, true);
+      v.setUint32(u32(written), total, true);
+      return ESUCCESS;
+    },
+    // Standard input for --payload-stdin: copies the next bytes of the job's stdin into the iovecs.
+    // A short read (0 bytes at the end) is EOF.
+    /** @type {(fd: number, iovs: number, count: number, nread: number) => number} */
+    fd_read: (fd, iovs, count, nread) => {
+      if (fd !== 0) return EBADF; // nothing else is open for reading
+      const v = view();
+      const bytes = new Uint8Array(memory());
+      let total = 0;
+      for (let i = 0; i < count && stdinAt < stdin.byteLength; i++) {
+        const ptr = v.getUint32(u32(iovs) + 8 * i, true);
+        const len = v.getUint32(u32(iovs) + 8 * i + 4, true);
+        const n = Math.min(len, stdin.byteLength - stdinAt);
+        bytes.set(stdin.subarray(stdinAt, stdinAt + n), ptr);
+        stdinAt += n;
+        total += n;
+      }
+      v.setUint32(u32(nread), total, true);
       return ESUCCESS;
     },
     // libc's stdio may close or seek its streams at exit: stdio is a pipe (not seekable), and
