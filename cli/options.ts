@@ -16,7 +16,7 @@ import { UsageError } from './exit-codes';
  * The job states, as in src/protocol/job.ts. A copy rather than an import because importing that
  * module loads zod, which would add ~300 ms to every command; test/unit/cli checks they agree.
  */
-export const JOB_STATUSES = ['scheduled', 'queued', 'running', 'retrying', 'succeeded', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
+export const JOB_STATUSES = ['waiting', 'scheduled', 'queued', 'running', 'retrying', 'succeeded', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 export type JobSubmitInput = z.input<typeof JobSubmit>;

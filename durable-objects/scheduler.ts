@@ -9,6 +9,7 @@ import { configOf, type Config, type Env } from '../src/env';
 import { dbOf, type Db } from '../src/db/client';
 import { insertJobs, updateJob, upsertQueue, activeJobsOfQueue, appendLogs, type JobPatch, type Stmt } from '../src/db/write-jobs';
 import type { JobRow } from '../src/db/schema';
+import { dependencyRows, type DependencyRow } from '../src/db/read-jobs';
 import type { DispatchedJob, ProgressReport, ResultReport } from '../src/protocol/dispatch';
 import { DispatchAnswer } from '../src/protocol/dispatch';
 import type { HeartbeatAnswer, Lease, WorkerHeartbeat, WorkerRegister, WorkerView } from '../src/protocol/worker';
@@ -20,6 +21,9 @@ import { Outbound, retryAfterMs } from './outbound';
 import { Telemetry, type TelemetrySnapshot } from './telemetry';
 import { CallbackDeliveries } from './callbacks';
 import { Outbox } from './outbox';
+import { Dependencies } from './dependencies';
+import { withBlobUrls } from './blob-urls';
+import type { JobStatus } from '../src/protocol/job';
 
 /** A job as the API hands it to the scheduler on submit. */
 export interface NewJob {
@@ -40,9 +44,13 @@ export interface NewJob {
   replay_of?: string | null;
   callback_url?: string | null;
   failure_callback_url?: string | null;
+  /** Ids of jobs of the same queue (or of the same submission) this one waits for. */
+  depends_on?: string[] | null;
+  /** An uploaded blob the job runs with instead of its (null) payload. */
+  payload_blob?: string | null;
 }
 
-export type Refusal = { ok: false; status: 404 | 409 | 503; code: string; message: string; details?: Record<string, unknown> };
+export type Refusal = { ok: false; status: 400 | 404 | 409 | 503; code: string; message: string; details?: Record<string, unknown> };
 export type Outcome<T> = ({ ok: true } & T) | Refusal;
 
 export interface QueueStats {
@@ -71,6 +79,7 @@ export class Scheduler extends DurableObject<Env> {
   private store!: Store;
   private callbacks!: CallbackDeliveries;
   private outbox!: Outbox;
+  private deps!: Dependencies;
   /** When the outbox is next retried, if it holds anything. */
   private outboxRetryAt: number | null = null;
   private readonly db: Db;
@@ -93,6 +102,8 @@ export class Scheduler extends DurableObject<Env> {
   private readonly dispatchFailures = new Map<string, number>();
   /** `job#attempt` -> heartbeats in a row that did not list it. */
   private readonly missedBeats = new Map<string, number>();
+  /** Pull nodes with a lease request waiting (at most one each): only they are idle for dispatchPass. */
+  private readonly pullWaiters = new Map<string, PullWaiter>();
   private rr = 0;
   private queue = 'default';
   private queueRecorded = false;
@@ -122,6 +133,7 @@ export class Scheduler extends DurableObject<Env> {
   private async load(): Promise<void> {
     this.store = new Store(this.ctx.storage.sql);
     this.outbox = new Outbox(this.ctx.storage.sql, this.env.DB);
+    this.deps = new Dependencies(this.ctx.storage.sql);
     if (this.outbox.size > 0) this.outboxRetryAt = Date.now();
     this.callbacks = new CallbackDeliveries(
       this.ctx.storage.sql,
@@ -153,25 +165,33 @@ export class Scheduler extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- jobs
 
-  async submit(queue: string, jobs: NewJob[]): Promise<Outcome<{ jobs: JobRow[] }>> {
+  async submit(queue: string, jobs: NewJob[], fieldPrefix = ''): Promise<Outcome<{ jobs: JobRow[] }>> {
     this.bind(queue);
+    // Dependencies this object does not know are looked up in D1 first; everything after that runs
+    // in one turn, so no dependency can finish between being judged and being waited for.
+    const looked = await this.lookUpDependencies(jobs);
     const now = Date.now();
+    const judged = this.judgeDependencies(jobs, looked, fieldPrefix);
+    if (!judged.ok) return judged;
     let seq = this.store.nextSeq();
     const actives: ActiveJob[] = [];
     const rows: JobRow[] = [];
     this.ctx.storage.transactionSync(() => {
-      for (const j of jobs) {
+      for (const [i, j] of jobs.entries()) {
         const scheduled = j.run_at !== null && j.run_at > now;
+        const waiting = judged.pending[i].size > 0;
         const active: ActiveJob = {
           seq: seq++, id: j.id, tenant: j.tenant, type: j.type, payload: j.payload, priority: j.priority,
-          status: scheduled ? 'scheduled' : 'queued', attempts: 0, failures: 0, lease_losses: 0, max_retries: j.max_retries,
+          status: waiting ? 'waiting' : scheduled ? 'scheduled' : 'queued', attempts: 0, failures: 0, lease_losses: 0, max_retries: j.max_retries,
           timeout_sec: j.timeout_sec, executor: j.executor, token: null, worker_id: null, started_at: null, lease_deadline: null,
-          next_attempt_at: scheduled ? j.run_at : null, created_at: j.created_at, last_error: null,
+          // A waiting job keeps its run_at here: it is queued no earlier once its dependencies are done.
+          next_attempt_at: scheduled || (waiting && j.run_at !== null) ? j.run_at : null, created_at: j.created_at, last_error: null,
           concurrency_key: j.concurrency_key, concurrency_limit: j.concurrency_limit,
           requires: j.requires ? JSON.stringify(j.requires) : null, backoff: j.backoff ? JSON.stringify(j.backoff) : null,
-          callback_url: j.callback_url ?? null, failure_callback_url: j.failure_callback_url ?? null,
+          callback_url: j.callback_url ?? null, failure_callback_url: j.failure_callback_url ?? null, payload_blob: j.payload_blob ?? null,
         };
         this.store.insertJob(active);
+        if (waiting) this.deps.wait(active.seq, judged.pending[i]);
         actives.push(active);
         rows.push({
           id: j.id, tenant: j.tenant, queue, type: j.type, payload: j.payload, priority: j.priority, status: active.status,
@@ -179,7 +199,7 @@ export class Scheduler extends DurableObject<Env> {
           updatedAt: now, startedAt: null, finishedAt: null, nextAttemptAt: active.next_attempt_at, workerId: null, result: null, error: null,
           concurrencyKey: active.concurrency_key, concurrencyLimit: active.concurrency_limit, requires: active.requires, backoff: active.backoff,
           replayOf: j.replay_of ?? null, callbackUrl: active.callback_url, failureCallbackUrl: active.failure_callback_url,
-          callbackState: null, progress: null,
+          callbackState: null, progress: null, dependsOn: j.depends_on?.length ? JSON.stringify(j.depends_on) : null, payloadBlob: j.payload_blob ?? null,
         });
       }
       this.store.setMeta('seq', String(seq - 1));
@@ -191,12 +211,15 @@ export class Scheduler extends DurableObject<Env> {
       this.queueRecorded = true;
     } catch (e) {
       // D1 refused the insert: the jobs were never accepted, so they must not run either.
-      this.ctx.storage.transactionSync(() => actives.forEach((a) => this.store.deleteJob(a.seq)));
+      this.ctx.storage.transactionSync(() => actives.forEach((a) => {
+        this.store.deleteJob(a.seq);
+        this.deps.forget(a.seq);
+      }));
       return { ok: false, status: 503, code: 'storage_unavailable', message: `could not store the jobs: ${String(e).slice(0, 200)}` };
     }
     for (const a of actives) {
       if (a.status === 'queued') this.enqueue(a);
-      else this.timers.push(a.next_attempt_at!, a.seq);
+      else if (a.status === 'scheduled') this.timers.push(a.next_attempt_at!, a.seq);
     }
     this.telemetry.submitted(actives.length, now);
     this.kick();
@@ -215,6 +238,7 @@ export class Scheduler extends DurableObject<Env> {
     job.status = transition(job.status, 'cancelled');
     this.release(job);
     this.store.deleteJob(job.seq);
+    this.deps.forget(job.seq);
     this.telemetry.cancelled(now);
     log({ event: 'job_cancelled', job_id: job.id, previous_status: previous, worker_id: job.worker_id, attempt: job.attempts });
     await this.persist([
@@ -331,15 +355,16 @@ export class Scheduler extends DurableObject<Env> {
     const existing = this.store.worker(reg.id);
     // A node that registers again under the same id has restarted: whatever it was running is gone.
     if (existing) this.handBackAll(existing.id, 'worker re-registered', true, now);
+    if (existing) this.endPull(existing.id);
     const row: WorkerRow = {
-      id: reg.id, url: reg.url, capacity: reg.capacity, types: reg.types ?? null, executors: reg.executors, queues: reg.queues,
-      labels: reg.labels ?? {}, status: 'active', registered_at: now, last_heartbeat_at: now,
+      id: reg.id, url: reg.url ?? '', capacity: reg.capacity, types: reg.types ?? null, executors: reg.executors, queues: reg.queues,
+      labels: reg.labels ?? {}, status: 'active', registered_at: now, last_heartbeat_at: now, mode: reg.mode,
     };
     this.store.saveWorker(row);
     this.unavailableUntil.delete(reg.id);
     this.dispatchFailures.delete(reg.id);
     this.retryUnroutable();
-    log({ event: 'worker_registered', worker_id: reg.id, url: reg.url, capacity: reg.capacity, executors: reg.executors, queue });
+    log({ event: 'worker_registered', worker_id: reg.id, mode: reg.mode, url: reg.url, capacity: reg.capacity, executors: reg.executors, queue });
     this.kick();
     await this.armAlarm();
     return this.view(row, now);
@@ -355,6 +380,8 @@ export class Scheduler extends DurableObject<Env> {
       row.status = 'draining';
       log({ event: 'worker_draining', worker_id: workerId, queue });
     }
+    // A draining pull node takes no new work: its waiting lease request ends empty.
+    if (row.status === 'draining') this.endPull(workerId);
     this.store.saveWorker(row);
     const kill: Lease[] = hb.running.filter((l) => {
       const job = this.store.jobById(l.job_id);
@@ -400,6 +427,7 @@ export class Scheduler extends DurableObject<Env> {
     const requeued = this.handBackAll(workerId, 'worker deregistered', false, Date.now());
     this.store.deleteWorker(workerId);
     this.running.delete(workerId);
+    this.endPull(workerId);
     log({ event: 'worker_deregistered', worker_id: workerId, requeued, queue });
     this.kick();
     await this.armAlarm();
@@ -410,6 +438,79 @@ export class Scheduler extends DurableObject<Env> {
     this.bind(queue);
     const now = Date.now();
     return this.store.workers().map((w) => this.view(w, now));
+  }
+
+  // ---------------------------------------------------------------- pull mode
+
+  /**
+   * A pull node's long poll (`POST /workers/:id/lease`). It waits here until dispatchPass assigns it
+   * jobs, exactly as it would to a push node (same order, routing, fencing tokens and lease
+   * deadlines), or until `wait_ms` passes (no jobs). A newer request from the same node supersedes
+   * this one, which then ends empty: its connection is most likely gone, and jobs are only ever
+   * handed to the one request still attached. Jobs handed to a request whose answer never reaches the
+   * node are not listed in its heartbeats, so reconcileLeases puts them back in the queue.
+   */
+  async lease(queue: string, workerId: string, req: { max_jobs?: number; wait_ms: number; request_id: string }): Promise<Outcome<{ jobs: DispatchedJob[]; capacity: number }>> {
+    this.bind(queue);
+    const row = this.store.worker(workerId);
+    if (!row) return { ok: false, status: 404, code: 'worker_unknown', message: `worker ${workerId} is not registered (it may have been reaped): register again` };
+    if (row.mode !== 'pull') {
+      return { ok: false, status: 409, code: 'not_pull_mode', message: `worker ${workerId} registered in push mode: its jobs are pushed to ${row.url}/run; register with mode "pull" to lease them` };
+    }
+    if (row.status === 'draining') return { ok: false, status: 503, code: 'draining', message: `worker ${workerId} is draining and takes no new jobs` };
+    if (req.max_jobs !== undefined && req.max_jobs > row.capacity) {
+      const message = `at most the node's capacity, ${row.capacity}`;
+      return { ok: false, status: 400, code: 'validation_failed', message: `invalid body: max_jobs: ${message}`, details: { in: 'body', problems: [{ field: 'max_jobs', message }] } };
+    }
+    this.endPull(workerId);
+    const jobs = await new Promise<DispatchedJob[]>((resolve) => {
+      const timer = setTimeout(() => this.endPull(workerId, req.request_id), req.wait_ms);
+      this.pullWaiters.set(workerId, { requestId: req.request_id, max: req.max_jobs ?? row.capacity, resolve, timer });
+      this.kick();
+    });
+    // Signed blob URLs as a push dispatch carries them (blob-urls.ts).
+    return { ok: true, jobs: await withBlobUrls(jobs, this.config.WORKER_TOKEN, Date.now()), capacity: row.capacity };
+  }
+
+  /** The API gave up on one of its lease requests (another queue answered first): end it, with what it already has. */
+  async endLease(queue: string, workerId: string, requestId: string): Promise<void> {
+    this.bind(queue);
+    this.endPull(workerId, requestId);
+  }
+
+  /**
+   * Leased jobs the API could not hand to the node (more than it asked for, across queues): back to
+   * the queue in their place, at no cost, like a push node's `busy` rejection.
+   */
+  async declineLeases(queue: string, workerId: string, leases: Lease[]): Promise<{ requeued: number }> {
+    this.bind(queue);
+    const now = Date.now();
+    const stmts: Stmt[] = [];
+    for (const l of leases) {
+      const job = this.store.jobById(l.job_id);
+      if (!job || job.status !== 'running' || job.worker_id !== workerId || job.attempts !== l.attempt || job.token !== l.token) continue;
+      stmts.push(this.requeue(job, `node ${workerId} asked for fewer jobs`, now));
+    }
+    await this.persist(stmts);
+    this.kick();
+    await this.armAlarm();
+    return { requeued: stmts.length };
+  }
+
+  /** Ends the node's waiting lease request (only `requestId`'s, when given), answering it with `jobs`. */
+  private endPull(workerId: string, requestId?: string, jobs: DispatchedJob[] = []): void {
+    const waiter = this.pullWaiters.get(workerId);
+    if (!waiter || (requestId !== undefined && waiter.requestId !== requestId)) return;
+    this.pullWaiters.delete(workerId);
+    clearTimeout(waiter.timer);
+    waiter.resolve(jobs);
+  }
+
+  /** dispatchPass's delivery to a pull node: the jobs answer its waiting request. */
+  private deliverPulled(node: WorkerRow, jobs: DispatchedJob[]): void {
+    // dispatchPass is synchronous and picks pull nodes only while they wait, so the waiter is there.
+    this.endPull(node.id, undefined, jobs);
+    for (const j of jobs) log({ event: 'job_dispatched', job_id: j.job_id, worker_id: node.id, attempt: j.attempt, mode: 'pull', queue: this.queue });
   }
 
   // ---------------------------------------------------------------- time
@@ -443,22 +544,39 @@ export class Scheduler extends DurableObject<Env> {
       await this.armAlarm();
       return { imported: 0 };
     }
+    if (this.config.RETENTION_DAYS > 0) this.deps.prune(now - this.config.RETENTION_DAYS * 86_400_000);
     const rows = await activeJobsOfQueue(this.db, queue, 500);
+    const dependsOn = (r: JobRow): string[] => (r.dependsOn ? (JSON.parse(r.dependsOn) as string[]) : []);
+    const looked = await this.lookUpDependencies(rows.filter((r) => r.status === 'waiting').map((r) => ({ id: r.id, depends_on: dependsOn(r) })));
     let imported = 0;
     let seq = this.store.nextSeq();
     for (const r of rows) {
       if (this.store.jobById(r.id)) continue;
+      // A waiting job waits again for what has not finished; one whose dependency failed is cancelled.
+      const pending = new Set<string>();
+      let failedDep: string | null = null;
+      for (const id of dependsOn(r)) {
+        const known = this.dependency(id, looked);
+        if (known?.status === 'failed' || known?.status === 'cancelled') failedDep ??= id;
+        else if (known && known.status !== 'succeeded') pending.add(id);
+      }
+      if (failedDep !== null) {
+        this.deps.record(r.id, r.tenant, 'cancelled', now);
+        await this.writer.write([updateJob(this.db, r.id, { status: 'cancelled', finishedAt: now, updatedAt: now, error: `dependency ${failedDep} did not succeed` })]);
+        continue;
+      }
       const job: ActiveJob = {
-        seq: seq++, id: r.id, tenant: r.tenant, type: r.type, payload: r.payload, priority: r.priority, status: 'queued',
+        seq: seq++, id: r.id, tenant: r.tenant, type: r.type, payload: r.payload, priority: r.priority, status: pending.size ? 'waiting' : 'queued',
         attempts: r.attempts, failures: 0, lease_losses: 0, max_retries: r.maxRetries, timeout_sec: r.timeoutSec,
         executor: r.executor, token: null, worker_id: null, started_at: null, lease_deadline: null, next_attempt_at: null,
         created_at: r.createdAt, last_error: r.error, concurrency_key: r.concurrencyKey, concurrency_limit: r.concurrencyLimit,
-        requires: r.requires, backoff: r.backoff, callback_url: r.callbackUrl, failure_callback_url: r.failureCallbackUrl,
+        requires: r.requires, backoff: r.backoff, callback_url: r.callbackUrl, failure_callback_url: r.failureCallbackUrl, payload_blob: r.payloadBlob,
       };
       this.store.insertJob(job);
-      this.enqueue(job);
+      if (pending.size) this.deps.wait(job.seq, pending);
+      else this.enqueue(job);
       imported++;
-      await this.writer.write([updateJob(this.db, r.id, { status: 'queued', updatedAt: now, workerId: null, nextAttemptAt: null })]);
+      await this.writer.write([updateJob(this.db, r.id, { status: job.status, updatedAt: now, workerId: null, nextAttemptAt: null })]);
     }
     if (imported) {
       this.store.setMeta('seq', String(seq - 1));
@@ -485,6 +603,7 @@ export class Scheduler extends DurableObject<Env> {
       const requeued = this.handBackAll(w.id, 'worker stopped heart-beating', true, now);
       this.store.deleteWorker(w.id);
       this.running.delete(w.id);
+      this.endPull(w.id);
       this.telemetry.reaped(now);
       log({ event: 'worker_stale', worker_id: w.id, heartbeat_age_sec: (now - w.last_heartbeat_at) / 1000, requeued, queue: this.queue });
     }
@@ -558,8 +677,9 @@ export class Scheduler extends DurableObject<Env> {
   private dispatchPass(now: number): void {
     if (this.ready.size === 0) return;
     const live = this.store.workers().filter((w) => w.status === 'active' && this.isLive(w, now));
-    const nodes = live.filter((w) => (this.unavailableUntil.get(w.id) ?? 0) <= now);
-    const free = new Map(nodes.map((w) => [w.id, w.capacity - this.slots(w.id).size]));
+    // A pull node is idle only while one of its lease requests waits here (pull-mode block below).
+    const nodes = live.filter((w) => (this.unavailableUntil.get(w.id) ?? 0) <= now && (w.mode !== 'pull' || this.pullWaiters.has(w.id)));
+    const free = new Map(nodes.map((w) => [w.id, Math.min(w.capacity - this.slots(w.id).size, this.pullWaiters.get(w.id)?.max ?? Infinity)]));
     let totalFree = [...free.values()].reduce((s, n) => s + Math.max(0, n), 0);
     if (totalFree === 0) return;
     const groups = new Map<string, { node: WorkerRow; jobs: DispatchedJob[] }>();
@@ -610,12 +730,16 @@ export class Scheduler extends DurableObject<Env> {
       group.jobs.push({
         job_id: job.id, attempt: job.attempts, token: job.token, queue: this.queue, type: job.type,
         payload: JSON.parse(job.payload), timeout_sec: job.timeout_sec, executor: job.executor,
+        ...(job.payload_blob ? { payload_blob: job.payload_blob } : {}),
       });
       groups.set(chosen.id, group);
     }
     for (const e of deferred) this.ready.push(e);
     void this.persist(stmts);
-    for (const { node, jobs } of groups.values()) void this.send(node, jobs);
+    for (const { node, jobs } of groups.values()) {
+      if (node.mode === 'pull') this.deliverPulled(node, jobs);
+      else void this.send(node, jobs);
+    }
     if (groups.size) void this.armAlarm();
   }
 
@@ -631,7 +755,8 @@ export class Scheduler extends DurableObject<Env> {
     this.ready.push({ seq: job.seq, tenant: job.tenant, priority: job.priority, createdAt: job.created_at });
   }
 
-  private async send(node: WorkerRow, jobs: DispatchedJob[]): Promise<void> {
+  private async send(node: WorkerRow, unsigned: DispatchedJob[]): Promise<void> {
+    const jobs = await withBlobUrls(unsigned, this.config.WORKER_TOKEN, Date.now());
     const started = Date.now();
     let res: Response;
     try {
@@ -745,6 +870,11 @@ export class Scheduler extends DurableObject<Env> {
 
   /** A job reached a terminal state: queue its callback, if it has one, and start delivering. */
   private finished(job: ActiveJob, status: 'succeeded' | 'failed' | 'cancelled', result: JobResult | null, error: string | null, now: number): Stmt[] {
+    this.deps.record(job.id, job.tenant, status, now);
+    return [...this.callbackFor(job, status, result, error, now), ...this.settleDependents(job.id, status, now)];
+  }
+
+  private callbackFor(job: ActiveJob, status: 'succeeded' | 'failed' | 'cancelled', result: JobResult | null, error: string | null, now: number): Stmt[] {
     const url = status === 'succeeded' ? job.callback_url : (job.failure_callback_url ?? job.callback_url);
     if (!url) return [];
     const event = `job.${status}`;
@@ -755,6 +885,96 @@ export class Scheduler extends DurableObject<Env> {
     const stmt = this.callbacks.enqueue(job.id, url, event, payload, now);
     queueMicrotask(() => void this.callbacks.deliverDue(Date.now()).then(() => this.armAlarm()));
     return [stmt];
+  }
+
+  // ---------------------------------------------------------------- dependencies
+
+  /** D1's view of the dependencies this object neither holds nor remembers finishing. */
+  private async lookUpDependencies(jobs: { id: string; depends_on?: string[] | null }[]): Promise<Map<string, DependencyRow>> {
+    const own = new Set(jobs.map((j) => j.id));
+    const unknown = new Set<string>();
+    for (const j of jobs) for (const id of j.depends_on ?? []) if (!own.has(id) && !this.store.jobById(id) && !this.deps.outcome(id)) unknown.add(id);
+    return dependencyRows(this.db, [...unknown]);
+  }
+
+  /** What is known of a job another waits for: active here, finished here, or else as D1 has it. */
+  private dependency(id: string, looked: Map<string, DependencyRow>): DependencyRow | null {
+    return this.store.jobById(id) ?? this.deps.outcome(id) ?? looked.get(id) ?? null;
+  }
+
+  /**
+   * What each job still waits for. A dependency of another tenant, or one nobody knows, is not found;
+   * one that already failed or was cancelled means the job could never run, so it is refused.
+   */
+  private judgeDependencies(jobs: NewJob[], looked: Map<string, DependencyRow>, fieldPrefix: string): Outcome<{ pending: Set<string>[] }> {
+    const own = new Set(jobs.map((j) => j.id));
+    const pending = jobs.map(() => new Set<string>());
+    for (const [i, job] of jobs.entries()) {
+      for (const [k, id] of (job.depends_on ?? []).entries()) {
+        const field = `${fieldPrefix ? `${fieldPrefix}.${i}.` : ''}depends_on.${k}`;
+        const refuse = (status: 404 | 409, code: string, message: string): Refusal => ({
+          ok: false, status, code, message: `${field}: ${message}`, details: { problems: [{ field, message }] },
+        });
+        if (own.has(id)) {
+          pending[i].add(id);
+          continue;
+        }
+        const known = this.dependency(id, looked);
+        if (!known || known.tenant !== job.tenant) return refuse(404, 'dependency_not_found', `no job ${id}`);
+        if (known.status === 'failed' || known.status === 'cancelled') return refuse(409, 'dependency_failed', `job ${id} is ${known.status}, so this job could never run`);
+        if (known.status !== 'succeeded') pending[i].add(id);
+      }
+    }
+    return { ok: true, pending };
+  }
+
+  /**
+   * A job finished: its waiters that have nothing left to wait for are queued (or scheduled, if their
+   * run_at is still ahead); if it did not succeed, its waiters are cancelled, and theirs in turn.
+   */
+  private settleDependents(rootId: string, rootStatus: JobStatus, now: number): Stmt[] {
+    const stmts: Stmt[] = [];
+    const todo: Array<[string, JobStatus]> = [[rootId, rootStatus]];
+    while (todo.length > 0) {
+      const [id, status] = todo.pop()!;
+      for (const seq of this.deps.release(id)) {
+        const waiter = this.store.jobBySeq(seq);
+        if (!waiter || waiter.status !== 'waiting') continue;
+        if (status === 'succeeded') {
+          if (this.deps.pending(seq) === 0) stmts.push(this.wake(waiter, now));
+          continue;
+        }
+        const reason = `dependency ${id} ${status === 'failed' ? 'failed' : 'was cancelled'}`;
+        waiter.status = transition(waiter.status, 'cancelled');
+        this.deps.forget(seq);
+        this.store.deleteJob(seq);
+        this.deps.record(waiter.id, waiter.tenant, 'cancelled', now);
+        this.telemetry.cancelled(now);
+        log({ event: 'job_cancelled', job_id: waiter.id, previous_status: 'waiting', reason, queue: this.queue });
+        stmts.push(updateJob(this.db, waiter.id, { status: 'cancelled', finishedAt: now, updatedAt: now, nextAttemptAt: null, error: reason }));
+        stmts.push(...this.callbackFor(waiter, 'cancelled', null, reason, now));
+        todo.push([waiter.id, 'cancelled']);
+      }
+    }
+    return stmts;
+  }
+
+  /** Every dependency of a waiting job succeeded: it joins the queue (or its timer, if run_at is ahead). */
+  private wake(job: ActiveJob, now: number): Stmt {
+    if (job.next_attempt_at !== null && job.next_attempt_at > now) {
+      job.status = transition(job.status, 'scheduled');
+      this.store.saveJob(job);
+      this.timers.push(job.next_attempt_at, job.seq);
+      void this.armAlarm();
+      return updateJob(this.db, job.id, { status: 'scheduled', nextAttemptAt: job.next_attempt_at, updatedAt: now });
+    }
+    job.status = transition(job.status, 'queued');
+    job.next_attempt_at = null;
+    this.store.saveJob(job);
+    this.enqueue(job);
+    this.kick();
+    log({ event: 'job_released', job_id: job.id, queue: this.queue });
+    return updateJob(this.db, job.id, { status: 'queued', nextAttemptAt: null, updatedAt: now });
   }
 
   /** Frees the node slot and voids the attempt's token, so a late answer from it is refused. */
@@ -777,7 +997,8 @@ export class Scheduler extends DurableObject<Env> {
 
   private killOnNode(job: ActiveJob): void {
     const node = job.worker_id ? this.store.worker(job.worker_id) : undefined;
-    if (!node || !job.token) return;
+    // A pull node cannot be reached: it hears of the lease in its next heartbeat's `kill` list.
+    if (!node || !job.token || node.mode === 'pull') return;
     const lease = { job_id: job.id, attempt: job.attempts, token: job.token };
     // Best effort: if the node misses this, its next heartbeat is answered with the lease to kill.
     void this.outbound
@@ -837,7 +1058,7 @@ export class Scheduler extends DurableObject<Env> {
 
   private view(w: WorkerRow, now: number): WorkerView {
     return {
-      id: w.id, url: w.url, status: w.status, capacity: w.capacity, running: this.slots(w.id).size, types: w.types,
+      id: w.id, mode: w.mode, url: w.url, status: w.status, capacity: w.capacity, running: this.slots(w.id).size, types: w.types,
       executors: w.executors, queues: w.queues, labels: w.labels, registered_at: new Date(w.registered_at).toISOString(),
       last_heartbeat_at: new Date(w.last_heartbeat_at).toISOString(), heartbeat_age_sec: Math.max(0, (now - w.last_heartbeat_at) / 1000),
     };
@@ -854,6 +1075,14 @@ export class Scheduler extends DurableObject<Env> {
 
 const MAX_DEFERRED_PER_PASS = 1000;
 const OUTBOX_RETRY_MS = 5000;
+
+/** A pull node's lease request, waiting in `lease()` for dispatchPass to give it jobs. */
+interface PullWaiter {
+  requestId: string;
+  max: number;
+  resolve: (jobs: DispatchedJob[]) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
 
 function countValues(values: Iterable<string>): Record<string, number> {
   const out: Record<string, number> = {};
@@ -891,7 +1120,11 @@ function toResult(r: ResultReport): JobResult {
       output = trim(r.stdout, MAX_STORED_STDOUT);
     }
   } else output = null;
-  return { executor: r.executor, exit_code: r.exit_code, duration_ms: Math.round(r.duration_ms), output, stderr: trim(r.stderr, MAX_STORED_STDERR), timed_out: r.timed_out };
+  return {
+    executor: r.executor, exit_code: r.exit_code, duration_ms: Math.round(r.duration_ms), output, stderr: trim(r.stderr, MAX_STORED_STDERR), timed_out: r.timed_out,
+    // Only this fenced report links an output blob, so a stale attempt's upload is never shown.
+    ...(r.output_blob ? { output_blob: { ...r.output_blob, attempt: r.attempt } } : {}),
+  };
 }
 
 function describeFailure(r: ResultReport, timeoutSec: number): string {

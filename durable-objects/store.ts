@@ -1,6 +1,6 @@
 import type { JobStatus } from '../src/protocol/job';
 import type { ExecutorName } from '../src/protocol/common';
-import type { WorkerStatus } from '../src/protocol/worker';
+import type { WorkerMode, WorkerStatus } from '../src/protocol/worker';
 
 /** A job the scheduler still owns (not terminal), as kept in the Durable Object's own SQLite. */
 export interface ActiveJob {
@@ -32,6 +32,8 @@ export interface ActiveJob {
   backoff: string | null;
   callback_url: string | null;
   failure_callback_url: string | null;
+  /** An uploaded blob the job runs with instead of its payload, or null. */
+  payload_blob: string | null;
 }
 
 export interface WorkerRow {
@@ -45,12 +47,14 @@ export interface WorkerRow {
   status: WorkerStatus;
   registered_at: number;
   last_heartbeat_at: number;
+  /** `pull` nodes have no url (''): they long-poll for their jobs. */
+  mode: WorkerMode;
 }
 
 const JOB_COLUMNS = [
   'seq', 'id', 'tenant', 'type', 'payload', 'priority', 'status', 'attempts', 'failures', 'lease_losses', 'max_retries',
   'timeout_sec', 'executor', 'token', 'worker_id', 'started_at', 'lease_deadline', 'next_attempt_at', 'created_at', 'last_error',
-  'concurrency_key', 'concurrency_limit', 'requires', 'backoff', 'callback_url', 'failure_callback_url',
+  'concurrency_key', 'concurrency_limit', 'requires', 'backoff', 'callback_url', 'failure_callback_url', 'payload_blob',
 ] as const;
 
 const SCHEMA = `
@@ -60,13 +64,13 @@ CREATE TABLE IF NOT EXISTS jobs (
   lease_losses INTEGER NOT NULL, max_retries INTEGER NOT NULL, timeout_sec INTEGER NOT NULL, executor TEXT,
   token TEXT, worker_id TEXT, started_at INTEGER, lease_deadline INTEGER, next_attempt_at INTEGER,
   created_at INTEGER NOT NULL, last_error TEXT, concurrency_key TEXT, concurrency_limit INTEGER,
-  requires TEXT, backoff TEXT, callback_url TEXT, failure_callback_url TEXT
+  requires TEXT, backoff TEXT, callback_url TEXT, failure_callback_url TEXT, payload_blob TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
 CREATE TABLE IF NOT EXISTS workers (
   id TEXT PRIMARY KEY, url TEXT NOT NULL, capacity INTEGER NOT NULL, types TEXT, executors TEXT NOT NULL,
   queues TEXT NOT NULL, labels TEXT NOT NULL, status TEXT NOT NULL, registered_at INTEGER NOT NULL,
-  last_heartbeat_at INTEGER NOT NULL
+  last_heartbeat_at INTEGER NOT NULL, mode TEXT NOT NULL DEFAULT 'push'
 );
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 `;
@@ -80,7 +84,9 @@ export class Store {
     sql.exec(SCHEMA);
     // Columns added after the first release: storage written by an older version gains them here.
     const have = new Set(sql.exec<{ name: string }>('PRAGMA table_info(jobs)').toArray().map((c) => c.name));
-    for (const col of ['callback_url', 'failure_callback_url']) if (!have.has(col)) sql.exec(`ALTER TABLE jobs ADD COLUMN ${col} TEXT`);
+    for (const col of ['callback_url', 'failure_callback_url', 'payload_blob']) if (!have.has(col)) sql.exec(`ALTER TABLE jobs ADD COLUMN ${col} TEXT`);
+    const workerCols = new Set(sql.exec<{ name: string }>('PRAGMA table_info(workers)').toArray().map((c) => c.name));
+    if (!workerCols.has('mode')) sql.exec("ALTER TABLE workers ADD COLUMN mode TEXT NOT NULL DEFAULT 'push'");
   }
 
   meta(key: string): string | null {
@@ -169,13 +175,13 @@ export class Store {
 
   saveWorker(w: WorkerRow): void {
     this.sql.exec(
-      `INSERT INTO workers (id, url, capacity, types, executors, queues, labels, status, registered_at, last_heartbeat_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO workers (id, url, capacity, types, executors, queues, labels, status, registered_at, last_heartbeat_at, mode)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET url = excluded.url, capacity = excluded.capacity, types = excluded.types,
          executors = excluded.executors, queues = excluded.queues, labels = excluded.labels, status = excluded.status,
-         registered_at = excluded.registered_at, last_heartbeat_at = excluded.last_heartbeat_at`,
+         registered_at = excluded.registered_at, last_heartbeat_at = excluded.last_heartbeat_at, mode = excluded.mode`,
       w.id, w.url, w.capacity, w.types ? JSON.stringify(w.types) : null, JSON.stringify(w.executors), JSON.stringify(w.queues),
-      JSON.stringify(w.labels), w.status, w.registered_at, w.last_heartbeat_at,
+      JSON.stringify(w.labels), w.status, w.registered_at, w.last_heartbeat_at, w.mode,
     );
     if (this.workerCache) {
       // A re-registration moves the node to the end of the round-robin order, as the SELECT would.
@@ -209,5 +215,6 @@ function toWorker(r: Record<string, SqlStorageValue>): WorkerRow {
     status: r.status as WorkerStatus,
     registered_at: r.registered_at as number,
     last_heartbeat_at: r.last_heartbeat_at as number,
+    mode: r.mode === 'pull' ? 'pull' : 'push',
   };
 }

@@ -9,6 +9,8 @@ export interface Env {
   SCHEDULER: DurableObjectNamespace<Scheduler>;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   SCHEDULE_KEEPER: DurableObjectNamespace<ScheduleKeeper>;
+  /** Large payloads and job outputs (wrangler.toml [[r2_buckets]]; docs/protocol.md, large payloads). */
+  BLOBS: R2Bucket;
   /** Test-only fault injection (test/chaos): the Scheduler's next alarm throws once. */
   FAULT_ALARM_FAIL_ONCE?: string;
   [key: string]: unknown;

@@ -4,6 +4,7 @@ import { dbOf } from './db/client';
 import { knownQueues } from './db/queues';
 import { pruneIdempotencyKeys } from './db/idempotency';
 import { pruneFinishedJobs } from './db/dead-letters';
+import { pruneBlobs } from './db/blobs';
 import { schedulerFor } from './api/context';
 import { log } from './log';
 import { scheduleKeeperOf } from '../durable-objects/schedules';
@@ -42,6 +43,10 @@ export default {
     await scheduleKeeperOf(env).tick().catch((e: unknown) => log({ event: 'schedule_backstop_failed', error: String(e).slice(0, 300) }));
     await pruneIdempotencyKeys(db, Date.now());
     const pruned = await pruneRetention(db, configOf(env));
-    log({ event: 'cron_reconciled', queues: queues.length, imported: results.reduce((s, r) => s + r.imported, 0), pruned });
+    const prunedBlobs = await pruneBlobs(db, env.BLOBS, Date.now()).catch((e: unknown) => {
+      log({ event: 'blob_prune_failed', error: String(e).slice(0, 300) });
+      return 0;
+    });
+    log({ event: 'cron_reconciled', queues: queues.length, imported: results.reduce((s, r) => s + r.imported, 0), pruned, pruned_blobs: prunedBlobs });
   },
 } satisfies ExportedHandler<Env>;

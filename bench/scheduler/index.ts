@@ -50,6 +50,7 @@ function loadRowsBytesPerJob(n: number): number {
       status: 'queued', attempts: 0, failures: 0, lease_losses: 0, max_retries: 3, timeout_sec: 300, executor: null, token: null,
       worker_id: null, started_at: null, lease_deadline: null, next_attempt_at: null, created_at: 1_700_000_000_000 + i, last_error: null,
       concurrency_key: null, concurrency_limit: null, requires: null, backoff: null, callback_url: null, failure_callback_url: null,
+      payload_blob: null,
     });
   }
   gc();

@@ -5,6 +5,7 @@ import { printJson, type Ctx } from '../context';
 import { EXIT, JobEnded } from '../exit-codes';
 import { prettyJson } from '../format';
 import { addJobOptions, jobBody, parseInteger, type JobFlags } from '../options';
+import { INLINE_PAYLOAD_LIMIT, uploadBlob } from '../blobs';
 import { ProgressReporter, waitForJob } from '../wait';
 import type { Runner } from '../program';
 
@@ -34,6 +35,13 @@ Examples:
 
 async function submit(ctx: Ctx, payloadArg: string | undefined, flags: SubmitFlags): Promise<void> {
   const body = jobBody(payloadArg, flags);
+  // A payload file over the inline limit goes up as a blob first; the job names it instead.
+  const serialised = flags.payloadFile !== undefined ? new TextEncoder().encode(JSON.stringify(body.payload)) : null;
+  if (serialised && serialised.byteLength > INLINE_PAYLOAD_LIMIT) {
+    const blob = await uploadBlob(ctx.client, serialised);
+    delete body.payload;
+    body.payload_blob = blob.id;
+  }
   const headers = flags.idempotencyKey ? { 'x-idempotency-key': flags.idempotencyKey } : undefined;
   const started = ctx.io.now();
   const answer = await ctx.client.call<{ job: Job }>('POST', '/jobs', { body, headers });

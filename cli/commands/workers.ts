@@ -13,7 +13,8 @@ export function workerTable(workers: WorkerView[]): string {
     { header: 'HEARTBEAT', value: (w) => `${formatDuration(w.heartbeat_age_sec * 1000)} ago` },
     { header: 'EXECUTORS', value: (w) => w.executors.join(',') },
     { header: 'QUEUES', value: (w) => w.queues.join(',') },
-    { header: 'URL', value: (w) => w.url },
+    { header: 'MODE', value: (w) => w.mode },
+    { header: 'URL', value: (w) => w.url || '-' },
   ];
   return renderTable(columns, workers);
 }

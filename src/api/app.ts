@@ -1,5 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
+import { except } from 'hono/combine';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { log } from '../log';
 import { ApiError, validationError } from './errors';
@@ -19,6 +20,7 @@ import { adminRoutes } from './routes/admin';
 import { deadLetterRoutes } from './routes/dead-letters';
 import { progressRoutes } from './routes/progress';
 import { scheduleRoutes } from './routes/schedules';
+import { blobRoutes, isBlobUpload, isSignedBlobRequest } from './routes/blobs';
 import { MAX_BATCH_JOBS, MAX_PAYLOAD_BYTES } from '../protocol/job';
 
 const TARGET_NAMES = { json: 'body', query: 'query', param: 'path', header: 'header' } as const;
@@ -36,15 +38,17 @@ export function createApp() {
 
   app.use('*', requestId());
   app.use('*', configGuard());
-  app.use('*', jsonOnly());
+  // Blob uploads are raw bytes streamed to R2 (routes/blobs.ts, which bounds them): no JSON checks.
+  app.use('*', except(isBlobUpload, jsonOnly()));
   app.use('/jobs/batch', limitBody(MAX_BATCH_JOBS * (MAX_PAYLOAD_BYTES + 1024) + 4096));
   app.use('/jobs/*', limitBody(4 * 1024 * 1024));
   app.use('/jobs', limitBody(2 * MAX_PAYLOAD_BYTES + 4096));
   app.use('/workers/*', limitBody(256 * 1024));
   app.use('/admin/*', limitBody(16 * 1024));
   app.use('/dead-letters/*', limitBody(64 * 1024));
-  app.use('*', jsonText());
-  app.use('*', clientAuth());
+  app.use('*', except(isBlobUpload, jsonText()));
+  // A signed blob URL is its own credential; its handler verifies it.
+  app.use('*', except(isSignedBlobRequest, clientAuth()));
   app.use('*', rateLimit());
 
   // One chain, so the returned app carries every route's types for the typed client (src/client.ts).
@@ -58,6 +62,7 @@ export function createApp() {
     .route('/', adminRoutes)
     .route('/', deadLetterRoutes)
     .route('/', progressRoutes)
+    .route('/', blobRoutes)
     .route('/', docsRoutes(app));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'workerToken', { type: 'http', scheme: 'bearer', description: 'WORKER_TOKEN' });

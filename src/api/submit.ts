@@ -1,6 +1,8 @@
 import type { Context } from 'hono';
-import { newJobId } from '../core/ids';
+import { newJobId, queueOfJobId } from '../core/ids';
+import { findCycle } from '../core/dag';
 import { dbOf } from '../db/client';
+import { checkPayloadBlobs } from './blob-refs';
 import { claimIdempotencyKey, releaseIdempotencyKey } from '../db/idempotency';
 import { getJobsByIds } from '../db/read-jobs';
 import { MAX_PAYLOAD_BYTES, type Job, type JobSubmit } from '../protocol/job';
@@ -33,10 +35,11 @@ export async function submitJobs(
   const newJobs: NewJob[] = bodies.map((b, i) => {
     const field = (name: string) => (fieldPrefix ? `${fieldPrefix}.${i}.${name}` : name);
     if (b.queue !== queue) throw new ApiError(400, 'validation_failed', `${field('queue')}: every job of a batch must use the same queue`, { problems: [{ field: field('queue'), message: 'every job of a batch must use the same queue' }] });
-    const payload = JSON.stringify(b.payload);
+    // A blob job stores a null payload; the node fetches the blob instead (routes/blobs.ts).
+    const payload = JSON.stringify(b.payload ?? null);
     const bytes = encoder.encode(payload).length;
     if (bytes > MAX_PAYLOAD_BYTES) {
-      throw new ApiError(413, 'payload_too_large', `${field('payload')}: ${bytes} bytes serialised, the limit is ${MAX_PAYLOAD_BYTES}`, { problems: [{ field: field('payload'), message: `at most ${MAX_PAYLOAD_BYTES} bytes` }] });
+      throw new ApiError(413, 'payload_too_large', `${field('payload')}: ${bytes} bytes serialised, the inline limit is ${MAX_PAYLOAD_BYTES}; upload it with PUT /blobs (up to 100 MiB) and give payload_blob`, { problems: [{ field: field('payload'), message: `at most ${MAX_PAYLOAD_BYTES} bytes inline; larger payloads go through PUT /blobs and payload_blob` }] });
     }
     const runAt = b.run_at !== undefined ? Date.parse(b.run_at) : b.delay_sec !== undefined ? now + b.delay_sec * 1000 : null;
     return {
@@ -46,10 +49,15 @@ export async function submitJobs(
       requires: b.requires?.length ? b.requires : null, backoff: b.backoff ?? null, replay_of: opts.replayOf?.[i] ?? null,
       callback_url: checkCallback(b.callback_url, field('callback_url'), config),
       failure_callback_url: checkCallback(b.failure_callback_url, field('failure_callback_url'), config),
+      payload_blob: b.payload_blob ?? null,
     };
   });
 
   const db = dbOf(c.env.DB);
+  await checkPayloadBlobs(db, tenant, bodies, fieldPrefix);
+
+  resolveDependencies(bodies, newJobs, fieldPrefix, queue);
+
   const key = c.req.header('x-idempotency-key');
   let requestHash = '';
   if (key !== undefined) {
@@ -75,7 +83,7 @@ export async function submitJobs(
     }
   }
 
-  const outcome = (await schedulerFor(c.env, queue).submit(queue, newJobs)) as Outcome<{ jobs: JobRow[] }>;
+  const outcome = (await schedulerFor(c.env, queue).submit(queue, newJobs, fieldPrefix)) as Outcome<{ jobs: JobRow[] }>;
   if (!outcome.ok) {
     if (key !== undefined) await releaseIdempotencyKey(db, tenant, key, requestHash);
     throw new ApiError(outcome.status, outcome.code, outcome.message, outcome.details);
@@ -84,6 +92,40 @@ export async function submitJobs(
     log({ event: 'job_submitted', job_id: r.id, queue: r.queue, type: r.type, priority: r.priority, status: r.status, tenant, request_id: c.get('requestId') });
   }
   return { status: 201, jobs: outcome.jobs.map(jobView) };
+}
+
+/**
+ * `depends_on` to job ids: an index names another job of the same batch (only in a batch), an id a job
+ * of the same queue (one queue is one scheduler, which alone sees every dependency finish). A cycle
+ * among the batch's members is refused; the scheduler judges the ids that already exist.
+ */
+function resolveDependencies(bodies: JobSubmit[], jobs: NewJob[], fieldPrefix: string, queue: string): void {
+  const edges = bodies.map(() => [] as number[]);
+  for (const [i, b] of bodies.entries()) {
+    if (!b.depends_on?.length) continue;
+    const ids = new Set<string>();
+    for (const [k, ref] of b.depends_on.entries()) {
+      const field = `${fieldPrefix ? `${fieldPrefix}.${i}.` : ''}depends_on.${k}`;
+      const bad = (message: string, code = 'validation_failed') => new ApiError(400, code, `${field}: ${message}`, { problems: [{ field, message }] });
+      if (typeof ref === 'number') {
+        if (!fieldPrefix) throw bad('an index names a job of the same batch: submit them together with POST /jobs/batch');
+        if (ref >= bodies.length) throw bad(`the batch has no job at index ${ref}`);
+        if (ref === i) throw bad('a job cannot depend on itself', 'dependency_cycle');
+        edges[i].push(ref);
+        ids.add(jobs[ref].id);
+      } else {
+        if (queueOfJobId(ref) !== queue) throw bad(`must be a job of queue ${queue}: a job can only wait for jobs of its own queue`);
+        ids.add(ref);
+      }
+    }
+    jobs[i].depends_on = [...ids];
+  }
+  const cycle = findCycle(edges);
+  if (cycle) {
+    const field = `${fieldPrefix}.${cycle[0]}.depends_on`;
+    const message = `jobs ${cycle.join(' -> ')} -> ${cycle[0]} wait for each other`;
+    throw new ApiError(400, 'dependency_cycle', `${field}: ${message}`, { problems: [{ field, message }] });
+  }
 }
 
 /** Callback URLs follow the worker URL rules, and need a signing key to be configured. */

@@ -7,6 +7,7 @@ import { PERMANENT_EXIT_CODES } from '../protocol/dispatch';
  * place. Documented as a diagram in docs/protocol.md.
  */
 export const TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
+  waiting: ['queued', 'scheduled', 'cancelled'],
   scheduled: ['queued', 'cancelled'],
   queued: ['running', 'cancelled'],
   running: ['succeeded', 'failed', 'retrying', 'queued', 'cancelled'],

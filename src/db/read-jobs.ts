@@ -38,3 +38,16 @@ export async function getJobsByIds(db: Db, tenant: string | null, ids: string[])
   }
   return out;
 }
+
+export type DependencyRow = { tenant: string; status: JobRow['status'] };
+
+/** Tenant and status of the given jobs, keyed by id: what the scheduler needs to judge a dependency. */
+export async function dependencyRows(db: Db, ids: string[]): Promise<Map<string, DependencyRow>> {
+  const out = new Map<string, DependencyRow>();
+  for (let i = 0; i < ids.length; i += 90) {
+    const chunk = ids.slice(i, i + 90);
+    const rows = await db.select({ id: jobs.id, tenant: jobs.tenant, status: jobs.status }).from(jobs).where(sql`${jobs.id} IN ${chunk}`);
+    for (const r of rows) out.set(r.id, { tenant: r.tenant, status: r.status });
+  }
+  return out;
+}

@@ -32,6 +32,10 @@ export const jobs = sqliteTable('jobs', {
   failureCallbackUrl: text('failure_callback_url'),
   callbackState: text('callback_state'),
   progress: text('progress'),
+  /** JSON array of the job ids this job waits for (migrations/0007_dependencies.sql), or null. */
+  dependsOn: text('depends_on'),
+  /** An uploaded blob the job runs with instead of an inline payload (migrations/0008_blobs.sql), or null. */
+  payloadBlob: text('payload_blob'),
 });
 
 export const jobLogs = sqliteTable('job_logs', {
@@ -65,11 +69,23 @@ export const apiKeys = sqliteTable('api_keys', {
 });
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 
+/** Objects in R2 (migrations/0008_blobs.sql): uploads by tenant, and job outputs by job and attempt. */
+export const blobs = sqliteTable('blobs', {
+  id: text('id').primaryKey(),
+  kind: text('kind').$type<'payload' | 'output'>().notNull(),
+  tenant: text('tenant'),
+  jobId: text('job_id'),
+  size: integer('size').notNull(),
+  sha256: text('sha256'),
+  createdAt: integer('created_at').notNull(),
+});
+export type BlobRow = typeof blobs.$inferSelect;
+
 export const queues = sqliteTable('queues', {
   name: text('name').primaryKey(),
   createdAt: integer('created_at').notNull(),
 });
 
 /** Columns per job row: a multi-row insert carries at most floor(100 / JOB_COLUMNS) rows (D1's 100 bound parameters). */
-export const JOB_COLUMNS = 28;
+export const JOB_COLUMNS = 30;
 export const JOB_ROWS_PER_INSERT = Math.floor(100 / JOB_COLUMNS);

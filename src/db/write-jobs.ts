@@ -34,6 +34,6 @@ export function activeJobsOfQueue(db: Db, queue: string, limit: number) {
   return db
     .select()
     .from(jobs)
-    .where(sql`${jobs.queue} = ${queue} AND ${jobs.status} IN ('scheduled', 'queued', 'running', 'retrying')`)
+    .where(sql`${jobs.queue} = ${queue} AND ${jobs.status} IN ('waiting', 'scheduled', 'queued', 'running', 'retrying')`)
     .limit(limit);
 }

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { ExecutorName, JobId, JobType, QueueName, WorkerId } from './common';
 import { Lease } from './worker';
+import { BlobId, OutputBlob } from './blobs';
 
 /** One job as the scheduler pushes it to a node's `POST /run`. */
 export const DispatchedJob = Lease.extend({
@@ -9,6 +10,11 @@ export const DispatchedJob = Lease.extend({
   payload: z.json(),
   timeout_sec: z.number().int().min(1),
   executor: ExecutorName.nullable(),
+  /** A blob job: `payload` is null and the node fetches the payload from `payload_url`. */
+  payload_blob: BlobId.optional(),
+  /** Signed, expiring paths on the API (relative to the node's API_URL; docs/protocol.md section 2.7). */
+  payload_url: z.string().startsWith('/blobs/').max(512).optional(),
+  result_upload_url: z.string().startsWith('/blobs/result/').max(512).optional(),
 });
 export type DispatchedJob = z.infer<typeof DispatchedJob>;
 
@@ -42,6 +48,7 @@ export const ResultReport = z
     executor: ExecutorName.nullable(),
     timed_out: z.boolean().default(false),
     error: z.string().max(4096).optional().openapi({ description: 'Why the node could not run the job at all' }),
+    output_blob: OutputBlob.optional().openapi({ description: 'The whole stdout was uploaded to this attempt\'s result_upload_url; stdout holds its start' }),
   })
   .openapi('ResultReport');
 export type ResultReport = z.infer<typeof ResultReport>;

@@ -1,14 +1,22 @@
 import { z } from '@hono/zod-openapi';
 import { ExecutorName, JobId, JobType, Priority, QueueName, Timestamp, WorkerId } from './common';
+import { BlobId, OutputBlob } from './blobs';
 
 /** The closed set of job states; the same list is the CHECK constraint in migrations/ and the diagram in docs/protocol.md. */
-export const JOB_STATUSES = ['scheduled', 'queued', 'running', 'retrying', 'succeeded', 'failed', 'cancelled'] as const;
+export const JOB_STATUSES = ['waiting', 'scheduled', 'queued', 'running', 'retrying', 'succeeded', 'failed', 'cancelled'] as const;
 export const JobStatus = z.enum(JOB_STATUSES);
 export type JobStatus = z.infer<typeof JobStatus>;
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 export const MAX_BATCH_JOBS = 100;
+/** A job may wait for at most this many others. */
+export const MAX_DEPENDENCIES = 32;
+
+/** A job id, or (in a batch) the index of another job of the same batch. */
+export const DependencyRef = z
+  .union([JobId, z.number().int().min(0).max(MAX_BATCH_JOBS - 1)])
+  .openapi({ description: 'A job id of the same queue, or in POST /jobs/batch the index of another job of the batch' });
 
 /** A label selector a node must match: `gpu` (the node has the label) or `region=eu` (it has that value). */
 export const LabelSelector = z.string().regex(/^[A-Za-z0-9_.\/-]{1,64}(=[A-Za-z0-9_.\/:-]{0,128})?$/, 'a label name, or name=value');
@@ -25,7 +33,8 @@ export type RetryBackoff = z.infer<typeof RetryBackoff>;
 
 export const JobSubmit = z
   .strictObject({
-    payload: z.json().openapi('JsonValue').openapi({ description: 'A string or any JSON value, at most 64 KiB serialised', example: 'hello' }),
+    payload: z.json().openapi('JsonValue').optional().openapi({ description: 'A string or any JSON value, at most 64 KiB serialised (larger: upload it and give payload_blob)', example: 'hello' }),
+    payload_blob: BlobId.optional().openapi({ description: 'Instead of payload: a blob from PUT /blobs (up to 100 MiB), handed to the job as if it were the payload' }),
     type: JobType.default('echo'),
     priority: Priority.default(1),
     timeout_sec: z.number().int().min(1).max(86_400).optional().openapi({ description: 'Kill the job after this many seconds; default DEFAULT_TIMEOUT_SEC (300)' }),
@@ -40,9 +49,16 @@ export const JobSubmit = z
     backoff: RetryBackoff.optional(),
     callback_url: z.string().url().max(2048).optional().openapi({ description: 'POSTed the job and its result when it ends (signed; see docs/protocol.md)' }),
     failure_callback_url: z.string().url().max(2048).optional().openapi({ description: 'Used instead of callback_url when the job fails or is cancelled' }),
+    depends_on: z
+      .array(DependencyRef)
+      .max(MAX_DEPENDENCIES)
+      .optional()
+      .openapi({ description: `The job stays \`waiting\` until every one of these (at most ${MAX_DEPENDENCIES}) has succeeded, and is cancelled if one fails or is cancelled` }),
   })
   .refine((j) => j.delay_sec === undefined || j.run_at === undefined, { message: 'give delay_sec or run_at, not both', path: ['run_at'] })
   .refine((j) => j.concurrency_limit === undefined || j.concurrency_key !== undefined, { message: 'needs concurrency_key', path: ['concurrency_limit'] })
+  .refine((j) => j.payload !== undefined || j.payload_blob !== undefined, { message: 'give payload or payload_blob', path: ['payload'] })
+  .refine((j) => j.payload === undefined || j.payload_blob === undefined, { message: 'give payload or payload_blob, not both', path: ['payload_blob'] })
   .openapi('JobSubmit');
 export type JobSubmit = z.infer<typeof JobSubmit>;
 
@@ -58,6 +74,9 @@ export const JobResult = z
     output: z.unknown().openapi({ description: "The runner's stdout, parsed as JSON when it is JSON" }),
     stderr: z.string(),
     timed_out: z.boolean(),
+    output_blob: OutputBlob.extend({ attempt: z.number().int().min(1) })
+      .optional()
+      .openapi({ description: 'The whole stdout, when it was over 256 KiB: GET /jobs/:id/output streams it' }),
   })
   .openapi('JobResult');
 export type JobResult = z.infer<typeof JobResult>;
@@ -69,6 +88,7 @@ export const Job = z
     queue: QueueName,
     type: JobType,
     payload: z.unknown(),
+    payload_blob: BlobId.nullable().openapi({ description: 'The uploaded blob the job runs with instead of an inline payload' }),
     priority: Priority,
     status: JobStatus,
     attempts: z.number().int().openapi({ description: 'Dispatches so far; each dispatch is a new attempt with its own fencing token' }),
@@ -80,6 +100,7 @@ export const Job = z
     requires: z.array(z.string()),
     backoff: RetryBackoff.nullable(),
     replay_of: z.string().nullable().openapi({ description: 'The job this one was replayed from' }),
+    depends_on: z.array(JobId).openapi({ description: 'The jobs this one waits for (`waiting` until all have succeeded)' }),
     callback_url: z.string().nullable(),
     failure_callback_url: z.string().nullable(),
     callback: z

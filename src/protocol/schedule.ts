@@ -42,6 +42,9 @@ export const ScheduleCreate = z
     job: JobSubmit.refine((j) => j.run_at === undefined, {
       message: 'a schedule submits a job at every tick: use delay_sec, not run_at',
       path: ['run_at'],
+    }).refine((j) => j.depends_on === undefined, {
+      message: 'a schedule submits a new job at every tick: it cannot wait for fixed jobs',
+      path: ['depends_on'],
     }),
     overlap: OverlapPolicy.default('allow'),
     name: z.string().min(1).max(128).optional(),

@@ -129,7 +129,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
     await waitFor('every job to finish', async () => {
       // /stats is one cheap call; the full listing only once it says nothing is active.
       const by = (await stack.call<{ jobs_by_status: Record<string, number> }>('GET', '/stats')).body.jobs_by_status;
-      if (!by || ['scheduled', 'queued', 'running', 'retrying'].some((s) => (by[s] ?? 0) > 0)) return false;
+      if (!by || ['waiting', 'scheduled', 'queued', 'running', 'retrying'].some((s) => (by[s] ?? 0) > 0)) return false;
       jobs = await listAll(stack);
       return ids.every((id) => jobs.find((j) => j.id === id && ['succeeded', 'failed', 'cancelled'].includes(j.status)));
     }, Math.max(60_000, opts.seconds * 1000), 1000).catch((e) => void errors.push(String(e)));

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { JobType, QueueName, WorkerId } from '../../src/protocol/common';
+import { DEFAULT_LEASE_WAIT_SEC, MAX_LEASE_WAIT_SEC } from '../../src/protocol/pull';
 import { isValidAllowlistEntry } from '../../src/core/url-policy';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -58,6 +59,8 @@ const labels = z.string().transform((s, ctx) => {
 const seconds = (min: number, max: number) => z.coerce.number().min(min).max(max);
 
 const EnvSchema = z.object({
+  WORKER_MODE: z.enum(['push', 'pull']).default('push'),
+  LEASE_WAIT_SEC: seconds(1, MAX_LEASE_WAIT_SEC).default(DEFAULT_LEASE_WAIT_SEC),
   API_URL: httpUrl.default(DEFAULTS.API_URL),
   WORKER_ENDPOINT: httpUrl.default(DEFAULTS.WORKER_ENDPOINT),
   WORKER_PORT: z.coerce.number().int().min(1).max(65535).optional(),
@@ -79,9 +82,18 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info']).default('info'),
 });
 
+/** Variables that only a push node (one the scheduler connects to) uses. */
+const PUSH_ONLY = ['WORKER_ENDPOINT', 'WORKER_PORT', 'WORKER_BIND'] as const;
+
 export interface Config {
+  /** `push`: listens for signed dispatches; `pull`: no listener at all, long-polls the API for jobs. */
+  mode: 'push' | 'pull';
+  /** How long each lease request of a pull node waits for work. */
+  leaseWaitSec: number;
   apiUrl: string;
+  /** The push URL; '' for a pull node. */
   endpoint: string;
+  /** The port to listen on; 0 for a pull node, which does not listen. */
   port: number;
   bind?: string;
   workerId: string;
@@ -120,16 +132,22 @@ export function loadConfig(env: Record<string, string | undefined>, host = hostn
     };
   }
   const e = parsed.data;
+  const pull = e.WORKER_MODE === 'pull';
+  // A setting that cannot take effect is a mistake worth stopping for (a pull node never listens).
+  const pushOnly = pull ? PUSH_ONLY.filter((name) => name in present) : [];
+  if (pushOnly.length > 0) return { ok: false, errors: pushOnly.map((name) => `${name}: not used by a pull node (WORKER_MODE=pull), which never listens: unset it`) };
   const endpoint = new URL(e.WORKER_ENDPOINT);
-  const port = e.WORKER_PORT ?? (endpoint.port ? Number(endpoint.port) : endpoint.protocol === 'https:' ? 443 : 80);
-  const workerId = e.WORKER_ID ?? `${host.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 100) || 'node'}:${port}`;
+  const port = pull ? 0 : (e.WORKER_PORT ?? (endpoint.port ? Number(endpoint.port) : endpoint.protocol === 'https:' ? 443 : 80));
+  const workerId = e.WORKER_ID ?? `${host.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 100) || 'node'}:${pull ? 'pull' : port}`;
   const idCheck = WorkerId.safeParse(workerId);
   if (!idCheck.success) return { ok: false, errors: [`WORKER_ID: the default ${JSON.stringify(workerId)} is not a valid id; set WORKER_ID`] };
   return {
     ok: true,
     config: {
+      mode: e.WORKER_MODE,
+      leaseWaitSec: e.LEASE_WAIT_SEC,
       apiUrl: e.API_URL,
-      endpoint: e.WORKER_ENDPOINT,
+      endpoint: pull ? '' : e.WORKER_ENDPOINT,
       port,
       bind: e.WORKER_BIND,
       workerId,

@@ -17,6 +17,7 @@ import { isNodeJobType, runNodeJob, type NodeJobPolicy } from './jobs/node-jobs'
 import type { RunOutcome } from './jobs/outcome';
 import { errorMessage, type Logger } from './log';
 import { reportResult } from './reporter';
+import { fetchPayload, OutputSpool, uploadLargeOutput } from './blobs';
 
 export interface ExecutorSet {
   available: ExecutorName[];
@@ -40,11 +41,15 @@ export interface JobRunnerDeps {
   nodeJobs: NodeJobPolicy;
   api: ApiClient;
   log: Logger;
+  /** Where the signed blob paths of a dispatch (payload_url, result_upload_url) live: the node's API_URL. */
+  apiUrl?: string;
 }
 
 export class JobRunner {
   private readonly held = new Map<string, Held>();
   private readonly idleWaiters = new Set<() => void>();
+  /** Woken whenever a slot frees: a pull node's lease loop waits here when it is full. */
+  private readonly freeWaiters = new Set<() => void>();
 
   constructor(private readonly deps: JobRunnerDeps) {}
 
@@ -84,6 +89,7 @@ export class JobRunner {
     this.held.set(job.job_id, entry);
     entry.done = this.runAndReport(entry).finally(() => {
       if (this.held.get(job.job_id) === entry) this.held.delete(job.job_id);
+      this.slotFreed();
       if (this.held.size === 0) for (const wake of [...this.idleWaiters]) wake();
     });
   }
@@ -116,6 +122,25 @@ export class JobRunner {
     });
   }
 
+  /** Resolves once a slot is free, or when `signal` aborts. */
+  async whenFree(signal?: AbortSignal): Promise<void> {
+    if (this.free > 0 || signal?.aborted) return;
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        if (this.free === 0 && !signal?.aborted) return;
+        this.freeWaiters.delete(wake);
+        signal?.removeEventListener('abort', wake);
+        resolve();
+      };
+      this.freeWaiters.add(wake);
+      signal?.addEventListener('abort', wake, { once: true });
+    });
+  }
+
+  private slotFreed(): void {
+    for (const wake of [...this.freeWaiters]) wake();
+  }
+
   /** Waits for aborted work to unwind (child processes reaped) so shutdown leaves no orphans. */
   async settle(): Promise<void> {
     await Promise.allSettled([...this.held.values()].map((h) => h.done));
@@ -140,9 +165,11 @@ export class JobRunner {
     await new Promise((resolve) => setImmediate(resolve));
     if (controller.signal.aborted) return;
     const progress = new ProgressStream(api, log, workerId, job);
-    const outcome = await this.execute(job, controller.signal, (chunk) => progress.push(chunk));
-    if (controller.signal.aborted) return; // logged by abort(); the scheduler does not want a report
+    const spool = job.result_upload_url ? new OutputSpool() : null;
+    const outcome = await this.execute(job, controller.signal, (chunk) => progress.push(chunk), spool);
+    if (controller.signal.aborted) return void spool?.dispose(); // logged by abort(); the scheduler does not want a report
     h.phase = 'reporting';
+    this.slotFreed();
     // The wasm executor hands over stderr only at the end.
     if (outcome.executor === 'wasm') progress.push(outcome.stderr);
     await progress.close();
@@ -155,6 +182,7 @@ export class JobRunner {
       duration_ms: outcome.duration_ms,
       ...(outcome.error ? { error: outcome.error } : {}),
     });
+    const outputBlob = await uploadLargeOutput(spool, this.deps.apiUrl, job.result_upload_url, controller.signal, log, fields);
     await reportResult(
       api,
       log,
@@ -171,23 +199,29 @@ export class JobRunner {
         executor: outcome.executor,
         timed_out: outcome.timed_out,
         ...(outcome.error ? { error: outcome.error } : {}),
+        ...(outputBlob ? { output_blob: outputBlob } : {}),
       },
       controller.signal,
     );
   }
 
-  private async execute(job: DispatchedJob, signal: AbortSignal, onStderr: (chunk: string) => void): Promise<RunOutcome> {
+  private async execute(job: DispatchedJob, signal: AbortSignal, onStderr: (chunk: string) => void, spool: OutputSpool | null): Promise<RunOutcome> {
     const startedAt = performance.now();
     const timeoutMs = job.timeout_sec * 1000;
     const base = { job_id: job.job_id, attempt: job.attempt, type: job.type, timeout_sec: job.timeout_sec };
     try {
+      // A blob job's payload is fetched first; failing to fetch it fails the attempt (retried elsewhere).
+      const payload = job.payload_url ? await fetchPayload(this.deps.apiUrl ?? '', job.payload_url, signal).catch((err: unknown) => {
+        throw new Error(`could not fetch the payload: ${errorMessage(err)}`);
+      }) : job.payload;
       if (isNodeJobType(job.type)) {
         this.deps.log.info('job_started', { ...base, executor: null });
-        return await runNodeJob({ type: job.type, payload: job.payload, timeoutMs, signal, onStderr }, this.deps.nodeJobs);
+        const onStdout = spool ? (chunk: Buffer) => spool.push(chunk) : undefined;
+        return await runNodeJob({ type: job.type, payload, timeoutMs, signal, onStderr, onStdout }, this.deps.nodeJobs);
       }
       const executor = this.deps.executors.pick(job.executor);
       this.deps.log.info('job_started', { ...base, executor: executor.name });
-      return await executor.run({ jobId: job.job_id, type: job.type, payload: job.payload, timeoutMs, signal, onStderr });
+      return await executor.run({ jobId: job.job_id, type: job.type, payload, timeoutMs, signal, onStderr });
     } catch (err) {
       // The executor itself broke (not the job): report it so the scheduler can retry elsewhere.
       return {

@@ -40,7 +40,9 @@ const executors = await createExecutors({
 }).catch((err: unknown) => fail('executors_unavailable', err));
 if (executors.available.length === 0) fail('executors_unavailable', 'neither the native runner nor the wasm build can run');
 
-const node = new WorkerNode(config, executors, createApiClient(config.apiUrl, config.token), log, (err) => fail('worker_refused', err));
+// A pull node's long polls are held by the API for up to LEASE_WAIT_SEC: their deadline must outlast that.
+const leaseApi = createApiClient(config.apiUrl, config.token, (config.leaseWaitSec + 15) * 1000);
+const node = new WorkerNode(config, executors, createApiClient(config.apiUrl, config.token), log, (err) => fail('worker_refused', err), leaseApi);
 
 let signals = 0;
 for (const name of ['SIGTERM', 'SIGINT'] as const) {

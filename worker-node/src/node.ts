@@ -4,17 +4,19 @@
  * what is left, deregister.
  *
  * Listening comes before registering because the scheduler may dispatch the moment the node is in
- * its registry.
+ * its registry. A pull node (WORKER_MODE=pull) does not listen at all: after registering it
+ * long-polls the API for its jobs (pull.ts), which then run exactly as pushed ones do.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CancelRequest, DispatchAnswer, DispatchedJob, DispatchRequest } from '../../src/protocol/dispatch';
-import type { HeartbeatAnswer, WorkerRegister } from '../../src/protocol/worker';
+import type { HeartbeatAnswer, WorkerRegisterBody } from '../../src/protocol/worker';
 import type { ApiClient } from './api-client';
 import type { Config } from './config';
 import { HeartbeatLoop } from './heartbeat';
 import { createNodeServer, errorBody, type Reply } from './http-server';
 import { JobRunner, type ExecutorSet } from './job-runner';
+import { PullLoop } from './pull';
 import type { Logger } from './log';
 import { deregister, register } from './registration';
 import { ReplayGuard } from './replay-guard';
@@ -23,7 +25,9 @@ export class WorkerNode {
   private readonly runner: JobRunner;
   private readonly guard = new ReplayGuard();
   private readonly heartbeat: HeartbeatLoop;
-  private readonly server: Server;
+  /** Push mode only: a pull node has nothing to listen for. */
+  private readonly server: Server | null;
+  private readonly pull: PullLoop | null;
   private readonly life = new AbortController();
   /** Set by SIGTERM/SIGINT: never cleared. */
   private shuttingDown = false;
@@ -38,6 +42,8 @@ export class WorkerNode {
     private readonly log: Logger,
     /** Called when the API refuses this node for good (bad token): main exits 1. */
     private readonly onFatal: (err: Error) => void,
+    /** For the long polls of a pull node: a client whose deadline outlasts LEASE_WAIT_SEC. */
+    leaseApi: ApiClient = api,
   ) {
     this.runner = new JobRunner({
       workerId: config.workerId,
@@ -45,6 +51,7 @@ export class WorkerNode {
       executors,
       api,
       log,
+      apiUrl: config.apiUrl,
       nodeJobs: {
         http: { allowlist: config.httpAllowlist, allowPrivate: config.httpAllowPrivate },
         shell: { allowShell: config.allowShell, allowlist: config.shellAllowlist },
@@ -55,15 +62,26 @@ export class WorkerNode {
       onAnswer: (a) => this.onHeartbeatAnswer(a),
       onUnknown: () => this.reregister(),
     }, config.heartbeatIntervalMs);
-    this.server = createNodeServer(
-      {
-        dispatch: (req, signature) => this.dispatch(req, signature),
-        cancel: (req) => this.cancel(req),
-        health: () => this.health(),
-        draining: () => this.draining,
-      },
-      () => [config.token],
-    );
+    this.server = config.mode === 'push'
+      ? createNodeServer(
+          {
+            dispatch: (req, signature) => this.dispatch(req, signature),
+            cancel: (req) => this.cancel(req),
+            health: () => this.health(),
+            draining: () => this.draining,
+          },
+          () => [config.token],
+        )
+      : null;
+    this.pull = config.mode === 'pull'
+      ? new PullLoop(leaseApi, config.workerId, log, {
+          free: () => this.runner.free,
+          whenFree: (signal) => this.runner.whenFree(signal),
+          draining: () => this.draining,
+          accept: (jobs) => this.leased(jobs),
+          onUnknown: () => this.reregister(),
+        }, config.leaseWaitSec)
+      : null;
   }
 
   get draining(): boolean {
@@ -71,17 +89,24 @@ export class WorkerNode {
   }
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.config.port, this.config.bind, () => {
-        this.server.off('error', reject);
-        resolve();
+    const server = this.server;
+    if (server) {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.config.port, this.config.bind, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
-    const port = (this.server.address() as AddressInfo).port;
-    this.log.info('worker_listening', { port, endpoint: this.config.endpoint, executors: this.executors.available });
+      const port = (server.address() as AddressInfo).port;
+      this.log.info('worker_listening', { port, endpoint: this.config.endpoint, executors: this.executors.available });
+    }
     await this.registerNow();
     this.heartbeat.start();
+    if (this.pull && !this.shuttingDown) {
+      this.log.info('worker_pulling', { wait_sec: this.config.leaseWaitSec, capacity: this.config.capacity, executors: this.executors.available });
+      this.pull.start();
+    }
   }
 
   /** The SIGTERM path. Resolves with the exit code. */
@@ -89,7 +114,12 @@ export class WorkerNode {
     if (this.shuttingDown) return 0;
     this.shuttingDown = true;
     this.log.info('worker_draining', { reason: signalName, running: this.runner.running, leases: this.runner.leases().length, drain_timeout_sec: this.config.drainTimeoutMs / 1000 });
-    void this.heartbeat.beatNow();
+    if (this.pull) {
+      // The draining beat first: the scheduler then ends our waiting lease request empty, so aborting
+      // it afterwards loses nothing. Jobs leased before that still run and are reported.
+      await this.heartbeat.beatNow();
+      await this.pull.stop();
+    } else void this.heartbeat.beatNow();
     await this.runner.whenIdle(AbortSignal.timeout(this.config.drainTimeoutMs));
     const left = this.runner.killAll('drain_deadline');
     if (left > 0) {
@@ -108,17 +138,22 @@ export class WorkerNode {
   async close(): Promise<void> {
     this.heartbeat.stop();
     this.life.abort('closed');
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    await this.pull?.stop();
+    const server = this.server;
+    if (server) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
     await this.executors.close();
   }
 
-  private registrationBody(): WorkerRegister {
+  private registrationBody(): WorkerRegisterBody {
     return {
       id: this.config.workerId,
-      url: this.config.endpoint,
+      // A push node sends no mode (the default): an API from before pull mode still accepts it.
+      ...(this.config.mode === 'pull' ? { mode: 'pull' as const } : { url: this.config.endpoint }),
       capacity: this.config.capacity,
       executors: this.executors.available,
       queues: this.config.queues,
@@ -201,6 +236,18 @@ export class WorkerNode {
       return { status: 429, body: answer, headers: { 'retry-after': '1' } };
     }
     return { status: 202, body: answer };
+  }
+
+  /** Jobs a pull node leased: they start as accepted dispatches do. */
+  private leased(jobs: DispatchedJob[]): void {
+    const now = Date.now();
+    for (const job of jobs) {
+      // The scheduler hands a pull node only what it asked for and can run, and a lease answer has no
+      // rejections; a job we cannot run after all is started anyway, and reports why (exit -1).
+      this.guard.admit(`job:${job.job_id}#${job.attempt}`, now);
+      this.log.info('job_received', { job_id: job.job_id, attempt: job.attempt, type: job.type, queue: job.queue, executor: job.executor, timeout_sec: job.timeout_sec, via: 'lease' });
+      this.runner.start(job);
+    }
   }
 
   private cancel(req: CancelRequest): Reply {

@@ -5,7 +5,7 @@
  * or a 429 is waited out with capped backoff. Any other 4xx means the node itself is wrong (a bad
  * token, a refused URL): retrying cannot fix that, so it is fatal and main exits 1.
  */
-import type { WorkerRegister } from '../../src/protocol/worker';
+import type { WorkerRegisterBody } from '../../src/protocol/worker';
 import { describeAnswer, type ApiClient } from './api-client';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff';
 import { errorMessage, type Logger } from './log';
@@ -21,7 +21,7 @@ export const REGISTER_BACKOFF: BackoffOptions = { baseMs: 500, capMs: 10_000 };
 /** Registers, retrying until the API answers; returns the heartbeat interval the API asks for. */
 export async function register(
   api: ApiClient,
-  body: WorkerRegister,
+  body: WorkerRegisterBody,
   log: Logger,
   signal: AbortSignal,
   backoff = REGISTER_BACKOFF,
@@ -33,6 +33,7 @@ export async function register(
       if (answer.status >= 200 && answer.status < 300) {
         const interval = (answer.body as { heartbeat_interval_sec?: unknown } | null)?.heartbeat_interval_sec;
         log.info('worker_registered', {
+          mode: body.mode ?? 'push',
           url: body.url,
           capacity: body.capacity,
           executors: body.executors,

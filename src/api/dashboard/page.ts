@@ -62,7 +62,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   <section class="panel" aria-label="Jobs">
     <h2>Jobs <span class="muted" id="jobs-total"></span></h2>
     <form id="filters" class="row">
-      <label>Status <select id="filter-status"><option value="">any</option><option>scheduled</option><option>queued</option><option>running</option><option>retrying</option><option>succeeded</option><option>failed</option><option>cancelled</option></select></label>
+      <label>Status <select id="filter-status"><option value="">any</option><option>waiting</option><option>scheduled</option><option>queued</option><option>running</option><option>retrying</option><option>succeeded</option><option>failed</option><option>cancelled</option></select></label>
       <label>Priority <select id="filter-priority"><option value="">any</option><option value="0">0</option><option value="1">1</option><option value="2">2</option></select></label>
       <label>Type <input id="filter-type" placeholder="any"></label>
       <label>Queue <input id="filter-queue" placeholder="any"></label>

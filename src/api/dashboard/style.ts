@@ -34,7 +34,7 @@ tbody tr:hover { background: #1d2530; }
 .pill, .status, .advice, .prio { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; background: var(--line); }
 .pill[data-state="live"] { background: #1f3d2a; color: var(--ok); } .pill[data-state="offline"] { background: #3d1f1f; color: var(--bad); }
 .status.succeeded { color: var(--ok); } .status.failed { color: var(--bad); } .status.running { color: var(--accent); }
-.status.retrying { color: var(--warn); } .status.cancelled { color: var(--muted); } .status.scheduled { color: #b392f0; }
+.status.retrying { color: var(--warn); } .status.cancelled { color: var(--muted); } .status.scheduled { color: #b392f0; } .status.waiting { color: #b392f0; }
 .advice.scale_up { color: var(--warn); } .advice.scale_down { color: var(--accent); } .advice.hold { color: var(--ok); }
 .prio.p0 { color: var(--p0); } .prio.p1 { color: var(--p1); } .prio.p2 { color: var(--p2); }
 .age-ok { color: var(--ok); } .age-late { color: var(--warn); } .age-stale { color: var(--bad); }

@@ -18,6 +18,7 @@ const PUBLIC: [string, RegExp][] = [
 const WORKER_PROTOCOL: [string, RegExp][] = [
   ['POST', /^\/workers\/register$/],
   ['POST', /^\/workers\/[^/]+\/heartbeat$/],
+  ['POST', /^\/workers\/[^/]+\/lease$/],
   ['DELETE', /^\/workers\/[^/]+$/],
   ['POST', /^\/jobs\/[^/]+\/result$/],
   ['POST', /^\/jobs\/[^/]+\/progress$/],

@@ -98,7 +98,7 @@ async function replay(c: Parameters<typeof submitJobs>[0], rows: JobRow[]): Prom
   for (const r of rows) groups.set(`${r.queue}\u0000${r.tenant}`, [...(groups.get(`${r.queue}\u0000${r.tenant}`) ?? []), r]);
   for (const group of groups.values()) {
     const bodies: JobSubmit[] = group.map((r) => ({
-      payload: JSON.parse(r.payload),
+      ...(r.payloadBlob ? { payload_blob: r.payloadBlob } : { payload: JSON.parse(r.payload) }),
       type: r.type,
       priority: r.priority as 0 | 1 | 2,
       timeout_sec: r.timeoutSec,

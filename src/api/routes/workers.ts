@@ -2,7 +2,10 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { checkOutboundUrl } from '../../core/url-policy';
 import { dbOf } from '../../db/client';
 import { knownQueues, recordQueues } from '../../db/queues';
-import { HeartbeatAnswer, WorkerHeartbeat, WorkerIdParam, WorkerRegister, WorkerView } from '../../protocol/worker';
+import { HeartbeatAnswer, WorkerHeartbeat, WorkerIdParam, WorkerRegister, WorkerView, type Lease } from '../../protocol/worker';
+import { LeaseAnswer, LeaseRequest } from '../../protocol/pull';
+import type { DispatchedJob } from '../../protocol/dispatch';
+import type { Outcome } from '../../../durable-objects/scheduler';
 import { ApiError } from '../errors';
 import { schedulerFor, type AppEnv } from '../context';
 import { workerAuth } from '../middleware/worker-auth';
@@ -14,7 +17,7 @@ const register = createRoute({
   method: 'post',
   path: '/workers/register',
   tags: ['worker protocol'],
-  summary: 'A worker node registers the URL the scheduler pushes jobs to',
+  summary: 'A worker node registers: the URL the scheduler pushes jobs to, or pull mode (it long-polls for them)',
   security: [{ workerToken: [] }],
   middleware: [workerAuth()] as const,
   request: { body: jsonBody(WorkerRegister) },
@@ -33,6 +36,20 @@ const heartbeat = createRoute({
   middleware: [workerAuth()] as const,
   request: { params: WorkerIdParam, body: jsonBody(WorkerHeartbeat) },
   responses: { 200: { description: 'Alive', content: { 'application/json': { schema: HeartbeatAnswer } } }, ...errors(400, 401, 404, 415) },
+});
+
+const lease = createRoute({
+  method: 'post',
+  path: '/workers/{id}/lease',
+  tags: ['worker protocol'],
+  summary: 'A pull node long-polls for jobs: the answer comes as soon as the scheduler assigns it some, or empty after wait_sec',
+  security: [{ workerToken: [] }],
+  middleware: [workerAuth()] as const,
+  request: { params: WorkerIdParam, body: jsonBody(LeaseRequest) },
+  responses: {
+    200: { description: 'The jobs leased to the node, fenced like a push dispatch (possibly none)', content: { 'application/json': { schema: LeaseAnswer } } },
+    ...errors(400, 401, 404, 409, 415, 503),
+  },
 });
 
 const deregister = createRoute({
@@ -59,8 +76,11 @@ export const workerRoutes = new OpenAPIHono<AppEnv>();
 workerRoutes.openapi(register, async (c) => {
   const reg = c.req.valid('json');
   const config = c.get('config');
-  const url = checkOutboundUrl(reg.url, { allowlist: config.WORKER_URL_ALLOWLIST, allowPrivate: config.ALLOW_PRIVATE_WORKER_URLS });
-  if (!url.ok) throw new ApiError(400, 'worker_url_refused', `url: ${url.reason}`, { problems: [{ field: 'url', message: url.reason }] });
+  // A pull node has no URL (the schema refuses one): the scheduler never connects to it.
+  if (reg.mode === 'push') {
+    const url = checkOutboundUrl(reg.url!, { allowlist: config.WORKER_URL_ALLOWLIST, allowPrivate: config.ALLOW_PRIVATE_WORKER_URLS });
+    if (!url.ok) throw new ApiError(400, 'worker_url_refused', `url: ${url.reason}`, { problems: [{ field: 'url', message: url.reason }] });
+  }
   await recordQueues(dbOf(c.env.DB), reg.queues, Date.now());
   const views = await Promise.all(reg.queues.map((q) => schedulerFor(c.env, q).registerWorker(q, reg)));
   log({ event: 'worker_registered', worker_id: reg.id, queues: reg.queues, request_id: c.get('requestId') });
@@ -82,6 +102,63 @@ workerRoutes.openapi(heartbeat, async (c) => {
   const draining = known.some((a) => a.drain);
   return c.json({ status: draining ? ('draining' as const) : ('active' as const), drain: draining, kill, heartbeat_interval_sec: known[0].heartbeat_interval_sec }, 200);
 });
+
+/**
+ * The long poll fans out to every queue's scheduler, as a heartbeat does (a node's queues are each
+ * their own shard); shards that do not know the node answer 404 at once. When one shard hands over
+ * jobs, the others are told to stop waiting: each ends its request with whatever it had assigned
+ * by then, so nothing assigned is lost; jobs beyond `max_jobs` go back to their queue at no cost.
+ */
+workerRoutes.openapi(lease, async (c) => {
+  const id = c.req.valid('param').id;
+  const body = c.req.valid('json');
+  const queues = await knownQueues(dbOf(c.env.DB));
+  const request = { max_jobs: body.max_jobs, wait_ms: Math.round(body.wait_sec * 1000), request_id: crypto.randomUUID() };
+  // One stub per shard for both calls: calls through one stub arrive in order, so an end never
+  // overtakes the request it ends.
+  const stubs = queues.map((q) => schedulerFor(c.env, q));
+  const ending: Promise<void>[] = [];
+  let ended = false;
+  const endOthers = () => {
+    if (ended) return;
+    ended = true;
+    stubs.forEach((stub, i) => ending.push(stub.endLease(queues[i], id, request.request_id).catch(() => undefined)));
+  };
+  const outcomes = await Promise.all(
+    queues.map(async (q, i) => {
+      const o = await (stubs[i] as unknown as LeaseRpc).lease(q, id, request);
+      // Only jobs end the others: a shard that does not know the node (404) answers at once.
+      if (o.ok && o.jobs.length > 0) endOthers();
+      return o;
+    }),
+  );
+  await Promise.all(ending);
+  const answered = outcomes.flatMap((o) => (o.ok ? [o] : []));
+  if (answered.length === 0) {
+    // Every shard refused. One that knows the node (push mode, draining, max_jobs) says why; else 404.
+    const refusals = outcomes.flatMap((o) => (o.ok ? [] : [o]));
+    const refusal = refusals.find((o) => o.status !== 404) ?? refusals[0];
+    if (!refusal) throw new ApiError(404, 'worker_unknown', `worker ${id} is not registered (it may have been reaped): register again`);
+    throw new ApiError(refusal.status, refusal.code, refusal.message, refusal.details, refusal.status === 503 ? { 'retry-after': '5' } : undefined);
+  }
+  const jobs: DispatchedJob[] = answered.flatMap((o) => o.jobs);
+  // Each shard counts only its own queue's jobs: the node's capacity bounds the sum.
+  const max = body.max_jobs ?? answered[0].capacity;
+  if (jobs.length > max) await declineExtra(c.env, id, jobs.slice(max));
+  return c.json({ jobs: jobs.slice(0, max) }, 200);
+});
+
+/** The scheduler's lease RPC, typed by hand: the stub's inferred type of a JSON payload is too deep for tsc. */
+interface LeaseRpc {
+  lease(queue: string, workerId: string, req: { max_jobs?: number; wait_ms: number; request_id: string }): Promise<Outcome<{ jobs: DispatchedJob[]; capacity: number }>>;
+}
+
+async function declineExtra(env: AppEnv['Bindings'], workerId: string, extra: DispatchedJob[]): Promise<void> {
+  const byQueue = new Map<string, Lease[]>();
+  for (const j of extra) byQueue.set(j.queue, [...(byQueue.get(j.queue) ?? []), { job_id: j.job_id, attempt: j.attempt, token: j.token }]);
+  await Promise.all([...byQueue].map(([q, leases]) => schedulerFor(env, q).declineLeases(q, workerId, leases)));
+  log({ event: 'leases_declined', worker_id: workerId, jobs: extra.length });
+}
 
 workerRoutes.openapi(deregister, async (c) => {
   const id = c.req.valid('param').id;

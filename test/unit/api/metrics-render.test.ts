@@ -27,7 +27,7 @@ function observation(): Observation {
     return { queue, stats, telemetry };
   });
   const worker = (id: string, age: number) => ({
-    id, url: `http://127.0.0.1:${9000 + age}`, status: 'active' as const, capacity: 1, running: 1, types: null, executors: ['native' as const], queues: ['default'],
+    id, mode: 'push' as const, url: `http://127.0.0.1:${9000 + age}`, status: 'active' as const, capacity: 1, running: 1, types: null, executors: ['native' as const], queues: ['default'],
     labels: {}, registered_at: new Date(T0).toISOString(), last_heartbeat_at: new Date(T0).toISOString(), heartbeat_age_sec: age,
   });
   return { now: T0 + 2000, queues: queues as unknown as Observation['queues'], workers: [worker('node-1:9090', 1.25), worker('node-2:9091', 4)], jobsByStatus: { queued: 6, running: 2, succeeded: 2, failed: 2, cancelled: 0, scheduled: 0, retrying: 0 } };

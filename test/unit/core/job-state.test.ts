@@ -23,6 +23,11 @@ describe('job state machine', () => {
     ['cancelled', 'queued', false],
     ['failed', 'retrying', false],
     ['scheduled', 'running', false],
+    ['waiting', 'queued', true],
+    ['waiting', 'scheduled', true],
+    ['waiting', 'cancelled', true],
+    ['waiting', 'running', false],
+    ['queued', 'waiting', false],
   ] as const)('%s -> %s allowed: %s', (from, to, ok) => {
     expect(canTransition(from, to)).toBe(ok);
     if (ok) expect(transition(from, to)).toBe(to);

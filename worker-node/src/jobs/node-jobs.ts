@@ -22,6 +22,8 @@ export interface NodeJobRequest {
   timeoutMs: number;
   signal?: AbortSignal;
   onStderr?: (chunk: string) => void;
+  /** Every byte of stdout as it arrives (the node spools large outputs for upload; blobs.ts). */
+  onStdout?: (chunk: Buffer) => void;
 }
 
 export function isNodeJobType(type: string): boolean {

@@ -27,6 +27,7 @@ export interface ShellJobRequest {
   timeoutMs: number;
   signal?: AbortSignal;
   onStderr?: (chunk: string) => void;
+  onStdout?: (chunk: Buffer) => void;
 }
 
 /** Variable names that look like credentials; none of them reaches a shell job. */
@@ -63,7 +64,10 @@ export async function runShellJob(req: ShellJobRequest, policy: ShellPolicy, env
         child.kill('SIGKILL'); // the group is gone already, or never formed
       }
     };
-    child.stdout.on('data', (c: Buffer) => stdout.push(c));
+    child.stdout.on('data', (c: Buffer) => {
+      stdout.push(c);
+      req.onStdout?.(c);
+    });
     child.stderr.on('data', (c: Buffer) => {
       stderr.push(c);
       req.onStderr?.(c.toString('utf8'));

@@ -1,0 +1,34 @@
+import { z } from '@hono/zod-openapi';
+import { DispatchedJob } from './dispatch';
+
+/** The longest a lease request may wait for work: under the usual 60 s idle timeout of proxies and NATs. */
+export const MAX_LEASE_WAIT_SEC = 30;
+export const DEFAULT_LEASE_WAIT_SEC = 25;
+
+/** Body of `POST /workers/:id/lease`, the long poll of a pull node. */
+export const LeaseRequest = z
+  .strictObject({
+    max_jobs: z.number().int().min(1).max(1024).optional().openapi({ description: 'At most this many jobs (at most the node\'s capacity); default: its free capacity as the scheduler sees it' }),
+    wait_sec: z
+      .number()
+      .min(0)
+      .max(MAX_LEASE_WAIT_SEC)
+      .default(DEFAULT_LEASE_WAIT_SEC)
+      .openapi({ description: `How long to wait for work before answering with no jobs (0 to ${MAX_LEASE_WAIT_SEC}, default ${DEFAULT_LEASE_WAIT_SEC})` }),
+  })
+  .openapi('LeaseRequest');
+export type LeaseRequest = z.infer<typeof LeaseRequest>;
+
+/**
+ * The jobs leased to the node: the same objects a push dispatch carries, with the same fencing. The
+ * payload is named `JsonValue`, as in the job schema: the OpenAPI generator cannot inline z.json()'s
+ * recursive schema.
+ */
+export const LeaseAnswer = z
+  .object({
+    jobs: z
+      .array(DispatchedJob.extend({ payload: z.json().openapi('JsonValue').openapi({ description: 'The job payload, as submitted' }) }).openapi('LeasedJob'))
+      .openapi({ description: 'Empty when wait_sec passed with no work' }),
+  })
+  .openapi('LeaseAnswer');
+export type LeaseAnswer = z.infer<typeof LeaseAnswer>;
