@@ -6,7 +6,7 @@
 //   wasm cold  a new worker thread and a new instance per job (the module is compiled once)
 //   wasm warm  a reused thread, a new instance per job
 // Goal: warm geomean of wasm/native <= 1.25 and no type over 2.0.
-// fib (O(log n)) and wordcount (bounded by the 64 KiB payload) are not CPU-bound and are left out.
+// fib (O(log n)) and wordcount (dominated by reading and hashing its text payload) are not CPU-bound and are left out.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';

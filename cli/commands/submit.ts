@@ -11,6 +11,7 @@ import type { Runner } from '../program';
 
 export interface SubmitFlags extends JobFlags {
   idempotencyKey?: string;
+  dependsOn?: string[];
   wait?: boolean;
   waitTimeout?: number;
 }
@@ -22,6 +23,7 @@ export function registerSubmit(program: Command, run: Runner): void {
     .argument('[payload]', 'the payload: JSON when it parses as JSON, otherwise sent as a string (default null)');
   addJobOptions(cmd)
     .option('--idempotency-key <key>', 'repeat-safe submission: the same key and payload give the same job')
+    .option('--depends-on <ids...>', 'job ids of the same queue that must succeed first (the job is waiting until then)')
     .option('-w, --wait', 'wait for the job to end, show its progress on stderr, print its result; exit 1 unless it succeeded')
     .addOption(new Option('--wait-timeout <sec>', 'with --wait: stop waiting after this many seconds (exit 3; the job goes on)').argParser(parseInteger))
     .addHelpText('after', `
@@ -29,12 +31,14 @@ Examples:
   cloud submit hello
   cloud submit '{"limit":10000000}' --type primes --priority high --wait
   cloud submit --type fail --payload '{"code":1}' --max-retries 0 --wait   # exits 1
-  id=$(cloud submit --payload-file job.json --json | jq -r .job.id)`)
+  id=$(cloud submit --payload-file job.json --json | jq -r .job.id)
+  cloud submit --type echo done --depends-on "$id" --wait   # runs once $id has succeeded`)
     .action(run(submit));
 }
 
 async function submit(ctx: Ctx, payloadArg: string | undefined, flags: SubmitFlags): Promise<void> {
   const body = jobBody(payloadArg, flags);
+  if (flags.dependsOn?.length) body.depends_on = flags.dependsOn;
   // A payload file over the inline limit goes up as a blob first; the job names it instead.
   const serialised = flags.payloadFile !== undefined ? new TextEncoder().encode(JSON.stringify(body.payload)) : null;
   if (serialised && serialised.byteLength > INLINE_PAYLOAD_LIMIT) {

@@ -52,6 +52,22 @@ describe('cloud CLI', () => {
     expect(json(await cloud(['workers', '--json'])).workers.map((w: { id: string }) => w.id)).toContain(node.id);
   });
 
+  it('submit --depends-on waits for the named job; a failed dependency makes --wait exit 1', async () => {
+    const first = json(await cloud(['submit', '{"ms":300}', '--type', 'sleep', '--json'])).job;
+    const r = await cloud(['submit', '"after"', '--depends-on', first.id, '--wait']);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toEqual({ type: 'echo', result: 'after' });
+    const started = Date.parse((await stack.job(first.id)).finished_at!);
+    const jobs = json(await cloud(['list', '--json', '--type', 'echo'])).jobs as { payload: unknown; started_at: string }[];
+    expect(Date.parse(jobs.find((j) => j.payload === 'after')!.started_at)).toBeGreaterThanOrEqual(started);
+
+    // The failing job waits for a slow one, so it cannot have failed before the last submission.
+    const slow = json(await cloud(['submit', '{"ms":3000}', '--type', 'sleep', '--json'])).job;
+    const failing = json(await cloud(['submit', '{"code":3}', '--type', 'fail', '--max-retries', '0', '--depends-on', slow.id, '--json'])).job;
+    const doomed = await cloud(['submit', 'x', '--depends-on', failing.id, '--wait']);
+    expect([doomed.code, doomed.err]).toEqual([1, expect.stringContaining(`dependency ${failing.id} failed`)]);
+  });
+
   it('submit --wait follows the job and prints its result, exit 0', async () => {
     const r = await cloud(['submit', '{"greeting":"hi"}', '--wait']);
     expect(r.code, r.err).toBe(0);

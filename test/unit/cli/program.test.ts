@@ -27,6 +27,11 @@ describe('submit', () => {
     expect(io.stdout).toBe(`submitted ${ID} (queued, type primes, priority 0, queue default)\n`);
   });
 
+  it('sends --depends-on as depends_on', async () => {
+    const { req } = await cli(['submit', 'x', '--depends-on', 'default.01ARZ3NDEKTSV4RRFFQ69G5FAV', 'default.01ARZ3NDEKTSV4RRFFQ69G5FAW'], ok({ job: makeJob() }, 201));
+    expect(req.body).toEqual({ payload: 'x', depends_on: ['default.01ARZ3NDEKTSV4RRFFQ69G5FAV', 'default.01ARZ3NDEKTSV4RRFFQ69G5FAW'] });
+  });
+
   it('lets --api-url and --api-key win over the environment', async () => {
     const { req } = await cli(['--api-url', 'http://other.test/', 'submit', 'x', '--api-key', 'ck_flag'], ok({ job: makeJob() }, 201), { CLOUD_API_KEY: 'ck_env' });
     expect(req.url.href).toBe('http://other.test/jobs');
