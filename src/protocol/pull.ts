@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { QueueName } from './common';
 import { DispatchedJob } from './dispatch';
 
 /** The longest a lease request may wait for work: under the usual 60 s idle timeout of proxies and NATs. */
@@ -15,6 +16,12 @@ export const LeaseRequest = z
       .max(MAX_LEASE_WAIT_SEC)
       .default(DEFAULT_LEASE_WAIT_SEC)
       .openapi({ description: `How long to wait for work before answering with no jobs (0 to ${MAX_LEASE_WAIT_SEC}, default ${DEFAULT_LEASE_WAIT_SEC})` }),
+    queues: z
+      .array(QueueName)
+      .min(1)
+      .max(32)
+      .optional()
+      .openapi({ description: 'The queues the node registered for: only their schedulers are asked. Default: every queue in use' }),
   })
   .openapi('LeaseRequest');
 export type LeaseRequest = z.infer<typeof LeaseRequest>;

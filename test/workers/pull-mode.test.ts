@@ -87,6 +87,8 @@ describe('POST /workers/:id/lease refusals', () => {
     ['max_jobs of 0', { max_jobs: 0 }, 'max_jobs'],
     ['a fractional max_jobs', { max_jobs: 1.5 }, 'max_jobs'],
     ['an unknown field', { wait: 3 }, 'wait'],
+    ['an empty queues list', { queues: [] }, 'queues'],
+    ['a bad queue name', { queues: ['no spaces'] }, 'queues.0'],
   ])('refuses %s with 400 naming the field', async (_what, body, field) => {
     const id = await registerPull([fresh('val')]);
     const res = await lease(id, body);
@@ -218,6 +220,17 @@ describe('the long poll', () => {
     const next = await lease(id, { ...ask, wait_sec: 5 });
     expect(next.body.jobs.map((j: { job_id: string }) => j.job_id)).toEqual([other.id]);
     expect(next.body.jobs[0].attempt).toBe(2);
+  });
+
+  it('asks only the queues the request names, and 404 when none of them knows the node', async () => {
+    const [qa, qb] = [fresh('only-a'), fresh('only-b')];
+    const id = await registerPull([qa, qb]);
+    const b = (await submit({ type: 'echo', payload: 'b', queue: qb })).body.job;
+    expect((await lease(id, { queues: [qa], wait_sec: 0.5 })).body).toEqual({ jobs: [] });
+    expect((await jobOf(b.id)).status).toBe('queued');
+    expect((await lease(id, { queues: [qa, qb], wait_sec: 5 })).body.jobs.map((j: { job_id: string }) => j.job_id)).toEqual([b.id]);
+    const stranger = await lease(id, { queues: [fresh('never-registered')], wait_sec: 0 });
+    expect([stranger.status, stranger.body.error.code]).toEqual([404, 'worker_unknown']);
   });
 
   it('a cancelled leased job is named in the next heartbeat kill list', async () => {

@@ -80,7 +80,7 @@ export class WorkerNode {
           draining: () => this.draining,
           accept: (jobs) => this.leased(jobs),
           onUnknown: () => this.reregister(),
-        }, config.leaseWaitSec)
+        }, config.leaseWaitSec, config.queues)
       : null;
   }
 

@@ -41,6 +41,8 @@ export class PullLoop {
     private readonly log: Logger,
     private readonly hooks: PullHooks,
     private readonly waitSec: number,
+    /** The queues the node registered for: the API asks only their schedulers. */
+    private readonly queues: string[],
   ) {}
 
   start(): void {
@@ -78,7 +80,7 @@ export class PullLoop {
       }
       let answer;
       try {
-        answer = await this.api.call('POST', path, { max_jobs: free, wait_sec: this.waitSec }, signal);
+        answer = await this.api.call('POST', path, { max_jobs: free, wait_sec: this.waitSec, queues: this.queues }, signal);
       } catch (err) {
         if (signal.aborted) break;
         await backOff({ error: errorMessage(err) });

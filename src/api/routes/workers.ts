@@ -112,7 +112,9 @@ workerRoutes.openapi(heartbeat, async (c) => {
 workerRoutes.openapi(lease, async (c) => {
   const id = c.req.valid('param').id;
   const body = c.req.valid('json');
-  const queues = await knownQueues(dbOf(c.env.DB));
+  // The node's own queues when it names them: a long poll holds one call per queue it asks, and a
+  // Worker invocation has only six connections at once.
+  const queues = body.queues ? [...new Set(body.queues)] : await knownQueues(dbOf(c.env.DB));
   const request = { max_jobs: body.max_jobs, wait_ms: Math.round(body.wait_sec * 1000), request_id: crypto.randomUUID() };
   // One stub per shard for both calls: calls through one stub arrive in order, so an end never
   // overtakes the request it ends.
