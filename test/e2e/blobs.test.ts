@@ -142,6 +142,20 @@ describe('runner jobs on blob payloads far over 64 KiB', () => {
     });
   }
 
+  for (const executor of ['native', 'wasm'] as const) {
+    it(`uploads a runner job's 6 MiB output whole on the ${executor} executor`, async () => {
+      const data = 'a runner output far over the inline limit\n'.repeat(150_000);
+      const blob = await upload(Buffer.from(JSON.stringify(data)));
+      const job = await stack.submit({ type: 'echo', payload_blob: blob.id, executor, max_retries: 0, timeout_sec: 120 });
+      const done = await stack.waitForJob(job.id, ['succeeded', 'failed'], 120_000);
+      expect(done.status).toBe('succeeded');
+      const whole = Buffer.from(`${JSON.stringify({ type: 'echo', result: data })}\n`);
+      expect(done.result!.output_blob).toEqual({ size: whole.length, sha256: sha256(whole), attempt: 1 });
+      const res = await fetch(`${stack.api}/jobs/${job.id}/output`);
+      expect(sha256(Buffer.from(await res.arrayBuffer()))).toBe(sha256(whole));
+    });
+  }
+
   it('hashes a 48 MiB blob with sha256 (native)', async () => {
     const data = 'payload über stdin\n'.repeat(2_500_000);
     const blob = await upload(Buffer.from(JSON.stringify({ data })));

@@ -221,7 +221,8 @@ export class JobRunner {
       }
       const executor = this.deps.executors.pick(job.executor);
       this.deps.log.info('job_started', { ...base, executor: executor.name });
-      return await executor.run({ jobId: job.job_id, type: job.type, payload, timeoutMs, signal, onStderr });
+      const onStdout = spool ? (chunk: Buffer) => spool.push(chunk) : undefined;
+      return await executor.run({ jobId: job.job_id, type: job.type, payload, timeoutMs, signal, onStderr, onStdout });
     } catch (err) {
       // The executor itself broke (not the job): report it so the scheduler can retry elsewhere.
       return {

@@ -58,6 +58,16 @@ for (const name of ['native', 'wasm'] as const) {
       expect(r.stdout.startsWith('{"type":"echo","result":"yyy')).toBe(true);
     });
 
+    it('hands every byte of stdout to onStdout while the result stays bounded', async () => {
+      const data = 'x'.repeat(3 * 1024 * 1024);
+      const chunks: Buffer[] = [];
+      const r = await executors[name].run({ jobId: 't', type: 'echo', payload: data, timeoutMs: 30_000, onStdout: (c) => chunks.push(Buffer.from(c)) });
+      expect(r.exit_code).toBe(0);
+      expect(Buffer.concat(chunks).toString()).toBe(`${JSON.stringify({ type: 'echo', result: data })}\n`);
+      expect(r.stdout).toHaveLength(SMALL_OUTPUT + TRUNCATED_MARKER.length);
+      expect(r.stdout.endsWith(TRUNCATED_MARKER)).toBe(true);
+    });
+
     it('refuses a payload over 100 MiB without starting the runner, as the runner would', async () => {
       const r = await executors[name].run({ jobId: 'o', type: 'echo', payload: 'z'.repeat(100 * 1024 * 1024), timeoutMs: 5000 });
       expect(r).toMatchObject({ exit_code: 3, duration_ms: 0 });

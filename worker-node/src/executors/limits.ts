@@ -5,6 +5,8 @@ import { constants } from 'node:os';
 // Each of stdout and stderr is kept up to this many bytes; the rest is dropped and marked.
 export const MAX_OUTPUT_BYTES = 1024 * 1024;
 export const TRUNCATED_MARKER = '\n[truncated]';
+// The whole stdout a job may hand to ExecRequest.onStdout (uploaded as a blob): the blob limit.
+export const MAX_SPOOLED_STDOUT_BYTES = 100 * 1024 * 1024;
 
 // Mirrors kMaxStdinPayloadBytes in wasm-runner/src/registry.hpp (100 MiB, the largest blob a job can
 // name). Both executors pass the payload on the runner's stdin; refusing larger payloads here, with

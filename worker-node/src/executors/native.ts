@@ -30,7 +30,7 @@ export class NativeExecutor implements Executor {
   run(req: ExecRequest): Promise<ExecResult> {
     const call = runnerCall(req);
     if (call.oversized) return Promise.resolve(this.refused(oversizedPayloadError()));
-    return this.runArgs(call.args, req.timeoutMs, req.signal, req.onStderr, call.stdin);
+    return this.runArgs(call.args, req.timeoutMs, req.signal, req.onStderr, call.stdin, req.onStdout);
   }
 
   // Any command line, for --self-test and for tests of the CLI itself. `stdin` is written to the
@@ -41,6 +41,7 @@ export class NativeExecutor implements Executor {
     signal?: AbortSignal,
     onStderr?: (chunk: string) => void,
     stdin?: Uint8Array,
+    onStdout?: (chunk: Buffer) => void,
   ): Promise<ExecResult> {
     const result = resultSince(this.name, performance.now());
     if (signal?.aborted) return Promise.resolve(result({ exit_code: EXIT_KILLED, cancelled: true }));
@@ -58,7 +59,10 @@ export class NativeExecutor implements Executor {
       }
       const stdout = new BoundedOutput(this.opts.maxOutputBytes ?? MAX_OUTPUT_BYTES);
       const stderr = new BoundedOutput(this.opts.maxOutputBytes ?? MAX_OUTPUT_BYTES);
-      child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
+      child.stdout!.on('data', (chunk: Buffer) => {
+        stdout.push(chunk);
+        onStdout?.(chunk);
+      });
       child.stderr!.on('data', (chunk: Buffer) => {
         stderr.push(chunk);
         onStderr?.(chunk.toString('utf8'));

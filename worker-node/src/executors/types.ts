@@ -11,6 +11,11 @@ export interface ExecRequest {
   signal?: AbortSignal;
   /** Called with stderr as it arrives (progress and log lines); the wasm executor calls it once at the end. */
   onStderr?: (chunk: string) => void;
+  /**
+   * Called with every byte of stdout (up to MAX_SPOOLED_STDOUT_BYTES), for an output too large to
+   * report inline; ExecResult.stdout stays bounded. The wasm executor calls it once at the end.
+   */
+  onStdout?: (chunk: Buffer) => void;
 }
 
 export interface ExecResult {

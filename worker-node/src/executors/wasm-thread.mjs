@@ -5,7 +5,7 @@
 // job), and no job is ever inside native WASI code (uvwasi) when the parent terminate()s the thread. Plain JavaScript on purpose: a worker thread
 // does not inherit the parent's TypeScript loader (tsx, vitest), and this file must load under both.
 //
-// Messages in:  { id, args: string[], maxOutputBytes: number, stdin?: Uint8Array }
+// Messages in:  { id, args: string[], maxOutputBytes: number, maxStdoutBytes?: number, stdin?: Uint8Array }
 // Messages out: { id, exitCode, stdout: Uint8Array, stdoutTruncated, stderr: Uint8Array,
 //                 stderrTruncated, trap?: string }
 import { parentPort, workerData } from 'node:worker_threads';
@@ -88,7 +88,8 @@ function clockNow(id) {
 
 /** @param {{ id: number, args: string[], maxOutputBytes: number, stdin?: Uint8Array }} job */
 function run(job) {
-  const out = new Capture(job.maxOutputBytes);
+  // More of stdout when the parent spools it whole (ExecRequest.onStdout); it bounds what it reports.
+  const out = new Capture(job.maxStdoutBytes ?? job.maxOutputBytes);
   const err = new Capture(job.maxOutputBytes);
   const argv = ['runner', ...job.args].map((a) => Buffer.from(`${a}\0`, 'utf8'));
   // Standard input is these bytes, then EOF (none: EOF at once, like /dev/null).

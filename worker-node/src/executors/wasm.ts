@@ -10,6 +10,7 @@ import {
   EXIT_CRASHED,
   EXIT_KILLED,
   MAX_OUTPUT_BYTES,
+  MAX_SPOOLED_STDOUT_BYTES,
   executorError,
   oversizedPayloadError,
 } from './limits';
@@ -71,7 +72,7 @@ export class WasmExecutor implements Executor {
       });
     }
     // The encoded payload is ours alone: hand its buffer to the thread rather than copy 100 MiB.
-    return this.start(call.args, req.timeoutMs, req.signal, call.stdin, true);
+    return this.start(call.args, req.timeoutMs, req.signal, call.stdin, true, req.onStdout);
   }
 
   // Any command line, for tests of the CLI itself. `stdin` is the runner's standard input, then EOF
@@ -80,8 +81,16 @@ export class WasmExecutor implements Executor {
     return this.start(args, timeoutMs, signal, stdin, false);
   }
 
-  private start(args: string[], timeoutMs: number, signal: AbortSignal | undefined, stdin: Uint8Array | undefined, transfer: boolean): Promise<ExecResult> {
+  private start(
+    args: string[],
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    stdin: Uint8Array | undefined,
+    transfer: boolean,
+    onStdout?: (chunk: Buffer) => void,
+  ): Promise<ExecResult> {
     const result = resultSince(this.name, performance.now());
+    const maxOutputBytes = this.opts.maxOutputBytes ?? MAX_OUTPUT_BYTES;
     if (this.closed) return Promise.reject(new Error('wasm executor is closed'));
     if (signal?.aborted) return Promise.resolve(result({ exit_code: EXIT_KILLED, cancelled: true }));
 
@@ -110,7 +119,7 @@ export class WasmExecutor implements Executor {
         finish(
           {
             exit_code: reply.exitCode,
-            stdout: captured(reply.stdout, reply.stdoutTruncated),
+            stdout: reportedStdout(reply, maxOutputBytes, onStdout),
             stderr: captured(reply.stderr, reply.stderrTruncated) + trap,
           },
           reply.trap === undefined,
@@ -127,7 +136,7 @@ export class WasmExecutor implements Executor {
       worker.on('message', onMessage);
       worker.on('error', onError);
       worker.on('exit', onExit);
-      const job = { id, args, maxOutputBytes: this.opts.maxOutputBytes ?? MAX_OUTPUT_BYTES, stdin };
+      const job = { id, args, maxOutputBytes, maxStdoutBytes: onStdout ? MAX_SPOOLED_STDOUT_BYTES : undefined, stdin };
       // Only a buffer that holds exactly these bytes is transferred (a slice of a pooled Buffer is not).
       const owned = transfer && stdin !== undefined && stdin.byteOffset === 0 && stdin.byteLength === stdin.buffer.byteLength;
       worker.postMessage(job, owned ? [stdin.buffer as ArrayBuffer] : []);
@@ -158,4 +167,15 @@ export class WasmExecutor implements Executor {
       this.stopping.add(stopped);
     }
   }
+}
+
+/**
+ * The stdout to report inline. A thread asked for the whole of it (onStdout) hands it all over: the
+ * spool gets every byte, the report the first `limit` with the truncation marker, as for anyone else.
+ */
+function reportedStdout(reply: ThreadReply, limit: number, onStdout?: (chunk: Buffer) => void): string {
+  if (!onStdout) return captured(reply.stdout, reply.stdoutTruncated);
+  onStdout(Buffer.from(reply.stdout.buffer, reply.stdout.byteOffset, reply.stdout.byteLength));
+  const over = reply.stdout.byteLength > limit;
+  return captured(over ? reply.stdout.subarray(0, limit) : reply.stdout, over || reply.stdoutTruncated);
 }
