@@ -181,12 +181,16 @@ export const alarmHookPresent = (): boolean =>
 export const alarmFailOnce: Fault = {
   name: 'alarm-fail',
   skip: () => (alarmHookPresent() ? undefined : `needs the ${ALARM_HOOK} hook in durable-objects/scheduler.ts alarm() (see test/chaos/README.md)`),
-  async run(ctx, signal) {
+  async run(ctx) {
     const queue = ctx.nodes[0]?.queue;
-    while (!signal.aborted) {
+    // The queue's first alarm fails. It is due within a heartbeat timeout of the nodes' first
+    // heartbeats, which can fall after a short load (and its log line can come late on a busy
+    // machine): wait for it past the end of the load, within a bound, rather than miss it.
+    const deadline = Date.now() + ctx.heartbeatTimeoutSec * 1000 + 10_000;
+    while (Date.now() < deadline) {
       const hit = parseApiLog(ctx.cluster.apiChunks()).some((e) => e.event === 'alarm_fault_injected' && e.queue === queue);
       if (hit) return ctx.note(`the alarm of queue ${queue} failed once`);
-      await pause(250, signal);
+      await pause(250);
     }
   },
 };
