@@ -6,7 +6,9 @@ import { tsImport } from 'tsx/esm/api';
 
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 20 || (major === 20 && minor < 6)) {
-  process.stderr.write(`cloud: Node.js 20.6 or later is required (this is ${process.versions.node})\n`);
+  process.stderr.write(
+    `cloud: Node.js 20.6 or later is required (this is ${process.versions.node})\n`,
+  );
   process.exit(2);
 }
 

@@ -37,7 +37,11 @@ export interface Ctx {
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /** Flags win over the environment; the admin token falls back to .dev.vars only for a local API. */
-export function resolveConfig(opts: GlobalOptions, env: Io['env'], devVars: () => string | undefined = readDevVarsAdminToken): ClientConfig {
+export function resolveConfig(
+  opts: GlobalOptions,
+  env: Io['env'],
+  devVars: () => string | undefined = readDevVarsAdminToken,
+): ClientConfig {
   const apiUrl = opts.apiUrl ?? env.CLOUD_API_URL ?? DEFAULT_API_URL;
   let url: URL;
   try {
@@ -45,7 +49,8 @@ export function resolveConfig(opts: GlobalOptions, env: Io['env'], devVars: () =
   } catch {
     throw new UsageError(`--api-url / CLOUD_API_URL: not a URL: ${apiUrl}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--api-url / CLOUD_API_URL: must be http or https, got ${url.protocol}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`--api-url / CLOUD_API_URL: must be http or https, got ${url.protocol}`);
   const apiKey = opts.apiKey ?? (env.CLOUD_API_KEY || undefined);
   const adminToken = env.CLOUD_ADMIN_TOKEN || (LOOPBACK.has(url.hostname) ? devVars() : undefined);
   return { apiUrl, apiKey, adminToken };
@@ -59,7 +64,11 @@ function readDevVarsAdminToken(): string | undefined {
 }
 
 export function makeCtx(opts: GlobalOptions, io: Io): Ctx {
-  return { client: new ApiClient({ ...resolveConfig(opts, io.env), fetch: io.fetch }), json: Boolean(opts.json), io };
+  return {
+    client: new ApiClient({ ...resolveConfig(opts, io.env), fetch: io.fetch }),
+    json: Boolean(opts.json),
+    io,
+  };
 }
 
 /** `--json`: the API's answer as it is, one document on stdout. */

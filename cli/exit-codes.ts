@@ -78,8 +78,11 @@ export function exitCodeFor(err: unknown): ExitCode {
 export function describeError(err: unknown): string {
   if (err instanceof ApiFailure) {
     const lines = [`${err.status} ${err.code}: ${err.message}`];
-    const problems = (err.details as { problems?: Array<{ field?: string; message?: string }> } | undefined)?.problems;
-    if (Array.isArray(problems)) for (const p of problems) lines.push(`  ${p.field ?? '?'}: ${p.message ?? ''}`);
+    const problems = (
+      err.details as { problems?: Array<{ field?: string; message?: string }> } | undefined
+    )?.problems;
+    if (Array.isArray(problems))
+      for (const p of problems) lines.push(`  ${p.field ?? '?'}: ${p.message ?? ''}`);
     return lines.join('\n');
   }
   if (err instanceof Error) return err.message;

@@ -11,7 +11,9 @@ export interface Column<Row> {
 /** Columns separated by two spaces; the last column is not padded, so lines carry no trailing blanks. */
 export function renderTable<Row>(columns: Column<Row>[], rows: Row[]): string {
   const cells = rows.map((r) => columns.map((c) => truncate(oneLine(c.value(r)), c.max)));
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => row[i].length)));
+  const widths = columns.map((c, i) =>
+    Math.max(c.header.length, ...cells.map((row) => row[i].length)),
+  );
   const line = (values: string[]) =>
     values
       .map((v, i) => {
@@ -47,8 +49,10 @@ export function formatDuration(ms: number): string {
   const s = ms / 1000;
   if (s < 60) return `${neg}${s.toFixed(1)}s`;
   const whole = Math.floor(s);
-  if (whole < 3600) return `${neg}${Math.floor(whole / 60)}m ${String(whole % 60).padStart(2, '0')}s`;
-  if (whole < 86_400) return `${neg}${Math.floor(whole / 3600)}h ${String(Math.floor((whole % 3600) / 60)).padStart(2, '0')}m`;
+  if (whole < 3600)
+    return `${neg}${Math.floor(whole / 60)}m ${String(whole % 60).padStart(2, '0')}s`;
+  if (whole < 86_400)
+    return `${neg}${Math.floor(whole / 3600)}h ${String(Math.floor((whole % 3600) / 60)).padStart(2, '0')}m`;
   return `${neg}${Math.floor(whole / 86_400)}d ${String(Math.floor((whole % 86_400) / 3600)).padStart(2, '0')}h`;
 }
 

@@ -35,12 +35,19 @@ export interface Request {
 }
 
 /** The request a call becomes: pure, so the argument → request mapping is testable without a server. */
-export function buildRequest(config: ClientConfig, method: string, path: string, opts: RequestOptions = {}): Request {
+export function buildRequest(
+  config: ClientConfig,
+  method: string,
+  path: string,
+  opts: RequestOptions = {},
+): Request {
   const url = new URL(config.apiUrl.replace(/\/+$/, '') + path);
-  for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
+  for (const [k, v] of Object.entries(opts.query ?? {}))
+    if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
   const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
   const credential = opts.auth === 'admin' ? config.adminToken : config.apiKey;
-  if (opts.auth === 'admin' && !credential) throw new AuthMissing('set CLOUD_ADMIN_TOKEN to the API\'s ADMIN_TOKEN');
+  if (opts.auth === 'admin' && !credential)
+    throw new AuthMissing("set CLOUD_ADMIN_TOKEN to the API's ADMIN_TOKEN");
   if (credential) headers.authorization = `Bearer ${credential}`;
   if (opts.body === undefined) return { method, url: url.toString(), headers };
   headers['content-type'] = 'application/json';
@@ -61,7 +68,13 @@ export class ApiClient {
     let res: Response;
     let text: string;
     try {
-      res = await doFetch(req.url, { method, headers: req.headers, body: req.body, redirect: 'error', signal: AbortSignal.timeout(timeoutMs) });
+      res = await doFetch(req.url, {
+        method,
+        headers: req.headers,
+        body: req.body,
+        redirect: 'error',
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       text = await res.text();
     } catch (err) {
       throw unreachable(this.base, err, timeoutMs);
@@ -73,19 +86,25 @@ export class ApiClient {
       parsed = undefined;
     }
     if (!res.ok) {
-      const e = (parsed as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
+      const e = (
+        parsed as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined
+      )?.error;
       const code = typeof e?.code === 'string' ? e.code : `http_${res.status}`;
       const message = typeof e?.message === 'string' ? e.message : res.statusText || 'no message';
       throw new ApiFailure(res.status, code, message, e?.details);
     }
-    if (parsed === undefined) throw new Unreachable(`${method} ${path}: ${res.status} answer is not JSON (is ${this.base} the cloud API?)`);
+    if (parsed === undefined)
+      throw new Unreachable(
+        `${method} ${path}: ${res.status} answer is not JSON (is ${this.base} the cloud API?)`,
+      );
     return parsed as T;
   }
 }
 
 function unreachable(base: string, err: unknown, timeoutMs: number): Unreachable {
   const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return new Unreachable(`${base} did not answer within ${timeoutMs / 1000} s`);
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError')
+    return new Unreachable(`${base} did not answer within ${timeoutMs / 1000} s`);
   const why = e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
   return new Unreachable(`cannot reach the API at ${base}: ${why}`);
 }

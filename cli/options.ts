@@ -16,7 +16,16 @@ import { UsageError } from './exit-codes';
  * The job states, as in src/protocol/job.ts. A copy rather than an import because importing that
  * module loads zod, which would add ~300 ms to every command; test/unit/cli checks they agree.
  */
-export const JOB_STATUSES = ['waiting', 'scheduled', 'queued', 'running', 'retrying', 'succeeded', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
+export const JOB_STATUSES = [
+  'waiting',
+  'scheduled',
+  'queued',
+  'running',
+  'retrying',
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const satisfies readonly JobStatus[];
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 export type JobSubmitInput = z.input<typeof JobSubmit>;
@@ -59,20 +68,47 @@ export interface JobFlags {
 /** The job flags, on `submit` and on `schedules create` (the job submitted at every tick). */
 export function addJobOptions(cmd: Command): Command {
   return cmd
-    .option('--payload <json>', 'the payload (instead of the argument); JSON, or else sent as a string')
+    .option(
+      '--payload <json>',
+      'the payload (instead of the argument); JSON, or else sent as a string',
+    )
     .option('--payload-file <path>', 'read the payload from a JSON file ("-" for stdin)')
     .option('-t, --type <type>', 'job type, e.g. echo, sleep, primes, fail (default echo)')
-    .addOption(new Option('-p, --priority <n>', '0 high, 1 normal (default), 2 low; or high, normal, low').argParser(parsePriority))
+    .addOption(
+      new Option(
+        '-p, --priority <n>',
+        '0 high, 1 normal (default), 2 low; or high, normal, low',
+      ).argParser(parsePriority),
+    )
     .option('-q, --queue <name>', 'queue (default "default")')
-    .addOption(new Option('--timeout <sec>', 'kill the job after this many seconds').argParser(parseInteger))
-    .addOption(new Option('--max-retries <n>', 'retries after a failed attempt (default 3)').argParser(parseInteger))
-    .addOption(new Option('--delay <sec>', 'hold the job scheduled this many seconds first').argParser(parseInteger));
+    .addOption(
+      new Option('--timeout <sec>', 'kill the job after this many seconds').argParser(parseInteger),
+    )
+    .addOption(
+      new Option('--max-retries <n>', 'retries after a failed attempt (default 3)').argParser(
+        parseInteger,
+      ),
+    )
+    .addOption(
+      new Option('--delay <sec>', 'hold the job scheduled this many seconds first').argParser(
+        parseInteger,
+      ),
+    );
 }
 
 /** The JSON body of POST /jobs (or a schedule's `job`) from the argument and flags; absent flags stay absent. */
-export function jobBody(payloadArg: string | undefined, flags: JobFlags, readFile: (path: string) => string = readPayloadFile): JobSubmitInput {
-  const given = [payloadArg !== undefined, flags.payload !== undefined, flags.payloadFile !== undefined].filter(Boolean).length;
-  if (given > 1) throw new UsageError('give the payload once: as the argument, --payload or --payload-file');
+export function jobBody(
+  payloadArg: string | undefined,
+  flags: JobFlags,
+  readFile: (path: string) => string = readPayloadFile,
+): JobSubmitInput {
+  const given = [
+    payloadArg !== undefined,
+    flags.payload !== undefined,
+    flags.payloadFile !== undefined,
+  ].filter(Boolean).length;
+  if (given > 1)
+    throw new UsageError('give the payload once: as the argument, --payload or --payload-file');
   let payload: unknown = null;
   if (payloadArg !== undefined) payload = parsePayload(payloadArg);
   else if (flags.payload !== undefined) payload = parsePayload(flags.payload);
@@ -81,7 +117,9 @@ export function jobBody(payloadArg: string | undefined, flags: JobFlags, readFil
     try {
       payload = JSON.parse(text);
     } catch (err) {
-      throw new UsageError(`--payload-file ${flags.payloadFile}: not JSON (${(err as Error).message})`);
+      throw new UsageError(
+        `--payload-file ${flags.payloadFile}: not JSON (${(err as Error).message})`,
+      );
     }
   }
   const body: JobSubmitInput = { payload: payload as JobSubmitInput['payload'] };
@@ -98,6 +136,8 @@ function readPayloadFile(path: string): string {
   try {
     return readFileSync(path === '-' ? 0 : path, 'utf8');
   } catch (err) {
-    throw new UsageError(`--payload-file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(
+      `--payload-file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }

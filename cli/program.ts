@@ -16,9 +16,15 @@ import { registerWorkers } from './commands/workers';
 
 // Commander hands an action its arguments, then its options, then the command itself.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Runner = (fn: (ctx: Ctx, ...args: any[]) => Promise<void>) => (...args: any[]) => Promise<void>;
+export type Runner = (
+  fn: (ctx: Ctx, ...args: any[]) => Promise<void>,
+) => (...args: any[]) => Promise<void>;
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
 
 const ENVIRONMENT_HELP = `Environment:
   CLOUD_API_URL      the API (default ${DEFAULT_API_URL}); --api-url overrides it
@@ -40,17 +46,24 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError('(add --help for usage)');
 
   program
-    .description('The command line of cloud, the edge-native job scheduler: submit and follow jobs, see nodes, manage schedules and keys.')
+    .description(
+      'The command line of cloud, the edge-native job scheduler: submit and follow jobs, see nodes, manage schedules and keys.',
+    )
     .version(VERSION, '-V, --version')
-    .option('--api-url <url>', 'the API base URL (default CLOUD_API_URL, else http://localhost:8787)')
+    .option(
+      '--api-url <url>',
+      'the API base URL (default CLOUD_API_URL, else http://localhost:8787)',
+    )
     .option('--api-key <key>', 'API key sent as Bearer (default CLOUD_API_KEY)')
     .option('--json', 'print the API answer as one JSON document on stdout')
     .addHelpText('after', `\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}\n\n${EXAMPLES_HELP}`);
 
-  const run: Runner = (fn) => async (...args) => {
-    const cmd = args[args.length - 1] as Command;
-    await fn(makeCtx(cmd.optsWithGlobals<GlobalOptions>(), io), ...args.slice(0, -1));
-  };
+  const run: Runner =
+    (fn) =>
+    async (...args) => {
+      const cmd = args[args.length - 1] as Command;
+      await fn(makeCtx(cmd.optsWithGlobals<GlobalOptions>(), io), ...args.slice(0, -1));
+    };
 
   registerSubmit(program, run);
   registerJobCommands(program, run);

@@ -34,30 +34,47 @@ export interface Step {
 }
 
 export function progressBar(p: JobProgress): string {
-  const pct = typeof p.percent === 'number' && Number.isFinite(p.percent) ? Math.min(100, Math.max(0, p.percent)) : undefined;
+  const pct =
+    typeof p.percent === 'number' && Number.isFinite(p.percent)
+      ? Math.min(100, Math.max(0, p.percent))
+      : undefined;
   const parts: string[] = [];
   if (pct !== undefined) {
     const filled = Math.round((pct / 100) * BAR_WIDTH);
-    parts.push(`[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${String(Math.round(pct)).padStart(3)}%`);
+    parts.push(
+      `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${String(Math.round(pct)).padStart(3)}%`,
+    );
   }
   if (p.message) parts.push(p.message);
   return parts.join(' ');
 }
 
-const stepLabel = (s: Step) => `${s.status}${s.status === 'running' && s.attempt > 1 ? ` (attempt ${s.attempt})` : ''} ${formatDuration(s.at)}`;
+const stepLabel = (s: Step) =>
+  `${s.status}${s.status === 'running' && s.attempt > 1 ? ` (attempt ${s.attempt})` : ''} ${formatDuration(s.at)}`;
 
 /** The redrawn terminal line: `id  queued 12ms → running 400ms  [####----]  40% msg  (3.2s)`. */
-export function renderTrail(id: string, steps: Step[], progress: JobProgress | null | undefined, elapsedMs: number): string {
+export function renderTrail(
+  id: string,
+  steps: Step[],
+  progress: JobProgress | null | undefined,
+  elapsedMs: number,
+): string {
   const last = steps[steps.length - 1];
   const bar = last?.status === 'running' && progress ? progressBar(progress) : '';
   const done = last !== undefined && TERMINAL_STATUSES.includes(last.status);
   const shown = steps.slice(-TRAIL_STEPS).map(stepLabel);
   if (steps.length > TRAIL_STEPS) shown.unshift('…');
-  return [`${id}  ${shown.join(' → ')}`, bar, done ? '' : `(${formatDuration(elapsedMs)})`].filter(Boolean).join('  ');
+  return [`${id}  ${shown.join(' → ')}`, bar, done ? '' : `(${formatDuration(elapsedMs)})`]
+    .filter(Boolean)
+    .join('  ');
 }
 
 /** One log line for the latest change: `id  running 400ms  [####----]  40% msg`. */
-export function renderStep(id: string, step: Step, progress: JobProgress | null | undefined): string {
+export function renderStep(
+  id: string,
+  step: Step,
+  progress: JobProgress | null | undefined,
+): string {
   const bar = step.status === 'running' && progress ? progressBar(progress) : '';
   return [`${id}  ${stepLabel(step)}`, bar].filter(Boolean).join('  ');
 }
@@ -76,11 +93,15 @@ export class ProgressReporter {
   update(job: JobWithProgress): void {
     const at = this.ctx.io.now() - this.startedAt;
     const last = this.steps[this.steps.length - 1];
-    if (!last || last.status !== job.status || last.attempt !== job.attempts) this.steps.push({ status: job.status, attempt: job.attempts, at });
+    if (!last || last.status !== job.status || last.attempt !== job.attempts)
+      this.steps.push({ status: job.status, attempt: job.attempts, at });
     const progress = job.progress ?? null;
     if (this.ctx.io.errIsTTY) {
       // A line longer than the terminal wraps, and \r would then redraw only its last row.
-      const line = truncate(renderTrail(this.id, this.steps, progress, at), (this.ctx.io.columns ?? 80) - 1);
+      const line = truncate(
+        renderTrail(this.id, this.steps, progress, at),
+        (this.ctx.io.columns ?? 80) - 1,
+      );
       this.ctx.io.err(`\r\x1b[K${line}`);
       this.drawn = true;
       return;
@@ -98,10 +119,16 @@ export class ProgressReporter {
   }
 }
 
-const transient = (err: unknown) => err instanceof Unreachable || (err instanceof ApiFailure && exitCodeForStatus(err.status) === EXIT.UNAVAILABLE);
+const transient = (err: unknown) =>
+  err instanceof Unreachable ||
+  (err instanceof ApiFailure && exitCodeForStatus(err.status) === EXIT.UNAVAILABLE);
 
 /** Polls until the job is terminal; backs off while nothing changes, and rides out brief outages. */
-export async function waitForJob(ctx: Ctx, id: string, opts: { timeoutMs?: number; onJob?: (job: Job) => void } = {}): Promise<Job> {
+export async function waitForJob(
+  ctx: Ctx,
+  id: string,
+  opts: { timeoutMs?: number; onJob?: (job: Job) => void } = {},
+): Promise<Job> {
   const start = ctx.io.now();
   let delay = POLL_MIN_MS;
   let failures = 0;
@@ -122,7 +149,10 @@ export async function waitForJob(ctx: Ctx, id: string, opts: { timeoutMs?: numbe
       last = job;
     }
     if (opts.timeoutMs !== undefined && ctx.io.now() - start >= opts.timeoutMs) {
-      throw new JobEnded(`job ${id} is still ${last?.status ?? 'unknown'} after ${formatDuration(opts.timeoutMs)}; stopped waiting (the job goes on)`, EXIT.UNAVAILABLE);
+      throw new JobEnded(
+        `job ${id} is still ${last?.status ?? 'unknown'} after ${formatDuration(opts.timeoutMs)}; stopped waiting (the job goes on)`,
+        EXIT.UNAVAILABLE,
+      );
     }
     await ctx.io.sleep(delay);
   }

@@ -9,13 +9,26 @@ import { signBlobUrl } from '../src/core/blob-url';
 import { BLOB_URL_SLACK_SEC, outputPath, payloadPath } from '../src/protocol/blobs';
 import type { DispatchedJob } from '../src/protocol/dispatch';
 
-export async function withBlobUrls(jobs: DispatchedJob[], secret: string, nowMs: number): Promise<DispatchedJob[]> {
+export async function withBlobUrls(
+  jobs: DispatchedJob[],
+  secret: string,
+  nowMs: number,
+): Promise<DispatchedJob[]> {
   return Promise.all(
     jobs.map(async (job) => {
       const exp = Math.ceil(nowMs / 1000) + job.timeout_sec + BLOB_URL_SLACK_SEC;
-      const result_upload_url = await signBlobUrl(secret, 'PUT', outputPath(job.job_id, job.attempt), exp);
+      const result_upload_url = await signBlobUrl(
+        secret,
+        'PUT',
+        outputPath(job.job_id, job.attempt),
+        exp,
+      );
       if (!job.payload_blob) return { ...job, result_upload_url };
-      return { ...job, payload_url: await signBlobUrl(secret, 'GET', payloadPath(job.payload_blob), exp), result_upload_url };
+      return {
+        ...job,
+        payload_url: await signBlobUrl(secret, 'GET', payloadPath(job.payload_blob), exp),
+        result_upload_url,
+      };
     }),
   );
 }

@@ -57,12 +57,30 @@ export class CallbackDeliveries {
 
   /** Queues the delivery and returns the D1 statement that shows it pending on the job. */
   enqueue(jobId: string, url: string, event: string, payload: unknown, now: number): Stmt {
-    this.sql.exec('INSERT INTO deliveries (job_id, url, event, body, attempts, next_at) VALUES (?, ?, ?, ?, 0, ?)', jobId, url, event, JSON.stringify(payload), now);
-    return this.record(jobId, { url, event, status: 'pending', attempts: 0, last_status: null, last_error: null, next_attempt_at: now, delivered_at: null });
+    this.sql.exec(
+      'INSERT INTO deliveries (job_id, url, event, body, attempts, next_at) VALUES (?, ?, ?, ?, 0, ?)',
+      jobId,
+      url,
+      event,
+      JSON.stringify(payload),
+      now,
+    );
+    return this.record(jobId, {
+      url,
+      event,
+      status: 'pending',
+      attempts: 0,
+      last_status: null,
+      last_error: null,
+      next_attempt_at: now,
+      delivered_at: null,
+    });
   }
 
   nextAt(): number {
-    const row = this.sql.exec<{ t: number | null }>('SELECT min(next_at) AS t FROM deliveries').toArray()[0];
+    const row = this.sql
+      .exec<{ t: number | null }>('SELECT min(next_at) AS t FROM deliveries')
+      .toArray()[0];
     return row?.t ?? Infinity;
   }
 
@@ -71,7 +89,12 @@ export class CallbackDeliveries {
     if (this.delivering) return;
     this.delivering = true;
     try {
-      const due = this.sql.exec<Delivery & Record<string, SqlStorageValue>>('SELECT * FROM deliveries WHERE next_at <= ? ORDER BY next_at LIMIT 50', now).toArray();
+      const due = this.sql
+        .exec<Delivery & Record<string, SqlStorageValue>>(
+          'SELECT * FROM deliveries WHERE next_at <= ? ORDER BY next_at LIMIT 50',
+          now,
+        )
+        .toArray();
       await Promise.all(due.map((d) => this.attempt(d as Delivery)));
     } finally {
       this.delivering = false;
@@ -84,7 +107,10 @@ export class CallbackDeliveries {
     let status: number | null = null;
     let error: string | null = null;
     try {
-      const res = await this.outbound.post(d.url, '', JSON.parse(d.body), { timeoutMs: policy.timeoutMs, secrets: policy.secrets });
+      const res = await this.outbound.post(d.url, '', JSON.parse(d.body), {
+        timeoutMs: policy.timeoutMs,
+        secrets: policy.secrets,
+      });
       status = res.status;
       await res.body?.cancel();
       if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}`;
@@ -104,9 +130,20 @@ export class CallbackDeliveries {
       log({ event: 'callback_failed', job_id: d.job_id, attempts, error });
     } else {
       const next = now + retryDelayMs(attempts, { baseSec: 1, maxSec: 600 });
-      this.sql.exec('UPDATE deliveries SET attempts = ?, next_at = ? WHERE id = ?', attempts, next, d.id);
+      this.sql.exec(
+        'UPDATE deliveries SET attempts = ?, next_at = ? WHERE id = ?',
+        attempts,
+        next,
+        d.id,
+      );
       state = { ...base, status: 'pending', next_attempt_at: next, delivered_at: null };
-      log({ event: 'callback_retry_scheduled', job_id: d.job_id, attempts, error, next_attempt_at: next });
+      log({
+        event: 'callback_retry_scheduled',
+        job_id: d.job_id,
+        attempts,
+        error,
+        next_attempt_at: next,
+      });
     }
     await this.persist([this.record(d.job_id, state)]);
   }

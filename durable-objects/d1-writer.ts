@@ -44,7 +44,10 @@ export class D1Writer {
       while (this.waiting.length > 0) {
         const groups: Group[] = [];
         let count = 0;
-        while (this.waiting.length > 0 && (groups.length === 0 || count + this.waiting[0].stmts.length <= MAX_STATEMENTS_PER_BATCH)) {
+        while (
+          this.waiting.length > 0 &&
+          (groups.length === 0 || count + this.waiting[0].stmts.length <= MAX_STATEMENTS_PER_BATCH)
+        ) {
           const g = this.waiting.shift()!;
           groups.push(g);
           count += g.stmts.length;
@@ -54,7 +57,12 @@ export class D1Writer {
           await this.commit(stmts);
           for (const g of groups) g.resolve();
         } catch (e) {
-          log({ event: 'd1_write_failed', statements: stmts.length, groups: groups.length, error: String(e) });
+          log({
+            event: 'd1_write_failed',
+            statements: stmts.length,
+            groups: groups.length,
+            error: String(e),
+          });
           if (groups.length === 1) groups[0].reject(e);
           // One caller's bad statement must not fail the others that shared its batch: retry each alone.
           else for (const g of groups) await this.commit(g.stmts).then(g.resolve, g.reject);

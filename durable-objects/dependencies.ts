@@ -21,17 +21,23 @@ export class Dependencies {
 
   /** The job `waiterSeq` waits for every one of `depIds` to succeed. */
   wait(waiterSeq: number, depIds: Iterable<string>): void {
-    for (const id of depIds) this.sql.exec('INSERT OR IGNORE INTO deps (dep_id, waiter_seq) VALUES (?, ?)', id, waiterSeq);
+    for (const id of depIds)
+      this.sql.exec('INSERT OR IGNORE INTO deps (dep_id, waiter_seq) VALUES (?, ?)', id, waiterSeq);
   }
 
   /** The waiters of a job that just finished; its rows are gone afterwards. */
   release(depId: string): number[] {
-    const seqs = this.sql.exec<{ waiter_seq: number }>('DELETE FROM deps WHERE dep_id = ? RETURNING waiter_seq', depId).toArray().map((r) => r.waiter_seq);
+    const seqs = this.sql
+      .exec<{ waiter_seq: number }>('DELETE FROM deps WHERE dep_id = ? RETURNING waiter_seq', depId)
+      .toArray()
+      .map((r) => r.waiter_seq);
     return seqs;
   }
 
   pending(waiterSeq: number): number {
-    return this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM deps WHERE waiter_seq = ?', waiterSeq).one().n;
+    return this.sql
+      .exec<{ n: number }>('SELECT count(*) AS n FROM deps WHERE waiter_seq = ?', waiterSeq)
+      .one().n;
   }
 
   /** A waiter that ended some other way (cancelled) waits for nothing any more. */
@@ -40,11 +46,20 @@ export class Dependencies {
   }
 
   record(id: string, tenant: string, status: JobStatus, at: number): void {
-    this.sql.exec('INSERT OR REPLACE INTO outcomes (id, tenant, status, at) VALUES (?, ?, ?, ?)', id, tenant, status, at);
+    this.sql.exec(
+      'INSERT OR REPLACE INTO outcomes (id, tenant, status, at) VALUES (?, ?, ?, ?)',
+      id,
+      tenant,
+      status,
+      at,
+    );
   }
 
   outcome(id: string): Outcome | null {
-    return this.sql.exec<Outcome>('SELECT tenant, status FROM outcomes WHERE id = ?', id).toArray()[0] ?? null;
+    return (
+      this.sql.exec<Outcome>('SELECT tenant, status FROM outcomes WHERE id = ?', id).toArray()[0] ??
+      null
+    );
   }
 
   /** Forgets outcomes older than `before`; D1 answers for those (until its own retention prunes them). */

@@ -9,10 +9,19 @@ export class Outbound {
   private inFlight = 0;
   private waiters: (() => void)[] = [];
 
-  constructor(private readonly secret: () => string, private readonly timeoutMs: () => number, private readonly limit = 6) {}
+  constructor(
+    private readonly secret: () => string,
+    private readonly timeoutMs: () => number,
+    private readonly limit = 6,
+  ) {}
 
   /** `secrets`: sign with each (key rotation: current and next); default the worker token. */
-  async post(baseUrl: string, path: string, payload: unknown, opts: { timeoutMs?: number; secrets?: string[] } = {}): Promise<Response> {
+  async post(
+    baseUrl: string,
+    path: string,
+    payload: unknown,
+    opts: { timeoutMs?: number; secrets?: string[] } = {},
+  ): Promise<Response> {
     await this.acquire();
     try {
       const body = JSON.stringify(payload);

@@ -13,8 +13,13 @@ type Compiled = { sql: string; params: unknown[] };
  * reconcile does not trust D1's view of which jobs are active.
  */
 export class Outbox {
-  constructor(private readonly sql: SqlStorage, private readonly d1: D1Database) {
-    sql.exec('CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, statement TEXT NOT NULL, params TEXT NOT NULL, created_at INTEGER NOT NULL)');
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly d1: D1Database,
+  ) {
+    sql.exec(
+      'CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, statement TEXT NOT NULL, params TEXT NOT NULL, created_at INTEGER NOT NULL)',
+    );
   }
 
   /** Records the statements; returns the range of their ids, for `remove` once D1 took them. */
@@ -23,7 +28,14 @@ export class Outbox {
     let last = -1;
     for (const stmt of stmts) {
       const { sql, params } = (stmt as unknown as { toSQL(): Compiled }).toSQL();
-      last = this.sql.exec<{ id: number }>('INSERT INTO outbox (statement, params, created_at) VALUES (?, ?, ?) RETURNING id', sql, JSON.stringify(params), now).one().id;
+      last = this.sql
+        .exec<{ id: number }>(
+          'INSERT INTO outbox (statement, params, created_at) VALUES (?, ?, ?) RETURNING id',
+          sql,
+          JSON.stringify(params),
+          now,
+        )
+        .one().id;
       if (first === -1) first = last;
     }
     return { first, last };
@@ -39,10 +51,17 @@ export class Outbox {
 
   /** Writes the oldest pending changes to D1 in one batch; true when the outbox is empty afterwards. */
   async flush(limit = 200): Promise<boolean> {
-    const rows = this.sql.exec<{ id: number; statement: string; params: string }>('SELECT id, statement, params FROM outbox ORDER BY id LIMIT ?', limit).toArray();
+    const rows = this.sql
+      .exec<{ id: number; statement: string; params: string }>(
+        'SELECT id, statement, params FROM outbox ORDER BY id LIMIT ?',
+        limit,
+      )
+      .toArray();
     if (rows.length === 0) return true;
     try {
-      await this.d1.batch(rows.map((r) => this.d1.prepare(r.statement).bind(...(JSON.parse(r.params) as unknown[]))));
+      await this.d1.batch(
+        rows.map((r) => this.d1.prepare(r.statement).bind(...(JSON.parse(r.params) as unknown[]))),
+      );
     } catch (e) {
       log({ event: 'outbox_flush_failed', pending: rows.length, error: String(e).slice(0, 300) });
       return false;

@@ -1,7 +1,8 @@
 import { DurableObject } from 'cloudflare:workers';
 import { take, type Bucket } from '../src/core/token-bucket';
 
-export type RateDecision = { ok: true; remaining: number } | { ok: false; remaining: number; retryAfterSec: number };
+export type RateDecision =
+  { ok: true; remaining: number } | { ok: false; remaining: number; retryAfterSec: number };
 
 /**
  * One token bucket per client (API key or address), one object per key (`idFromName(key)`). A
@@ -19,6 +20,8 @@ export class RateLimiter extends DurableObject {
     const r = take(this.bucket, cost, limitPerMin, now);
     this.bucket = r.bucket;
     this.ctx.storage.kv.put('bucket', r.bucket);
-    return r.ok ? { ok: true, remaining: r.remaining } : { ok: false, remaining: r.remaining, retryAfterSec: r.retryAfterSec };
+    return r.ok
+      ? { ok: true, remaining: r.remaining }
+      : { ok: false, remaining: r.remaining, retryAfterSec: r.retryAfterSec };
   }
 }

@@ -22,8 +22,22 @@ export interface ScaleEvent extends Recommendation {
   queue: string;
 }
 
-export async function announce(queue: string, rec: Recommendation, config: WebhookConfig, fetchImpl: typeof fetch = fetch, sleep = defaultSleep): Promise<boolean> {
-  log({ event: rec.action, queue, reason: rec.reason, current_workers: rec.current_workers, desired_workers: rec.desired_workers, queue_depth: rec.queue_depth, trend_per_min: rec.trend_per_min });
+export async function announce(
+  queue: string,
+  rec: Recommendation,
+  config: WebhookConfig,
+  fetchImpl: typeof fetch = fetch,
+  sleep = defaultSleep,
+): Promise<boolean> {
+  log({
+    event: rec.action,
+    queue,
+    reason: rec.reason,
+    current_workers: rec.current_workers,
+    desired_workers: rec.desired_workers,
+    queue_depth: rec.queue_depth,
+    trend_per_min: rec.trend_per_min,
+  });
   const url = config.SCALE_WEBHOOK_URL;
   if (!url) return false;
   const event: ScaleEvent = { queue, ...rec };
@@ -37,17 +51,39 @@ export async function announce(queue: string, rec: Recommendation, config: Webho
         body,
         redirect: 'manual',
         signal: AbortSignal.timeout(TIMEOUT_MS),
-        headers: { 'content-type': 'application/json', [TIMESTAMP_HEADER]: String(ts), [SIGNATURE_HEADER]: await sign(secret, ts, body) },
+        headers: {
+          'content-type': 'application/json',
+          [TIMESTAMP_HEADER]: String(ts),
+          [SIGNATURE_HEADER]: await sign(secret, ts, body),
+        },
       });
       await res.body?.cancel();
       if (res.status >= 200 && res.status < 300) {
-        log({ event: 'scale_webhook_sent', queue, action: rec.action, status: res.status, attempt });
+        log({
+          event: 'scale_webhook_sent',
+          queue,
+          action: rec.action,
+          status: res.status,
+          attempt,
+        });
         return true;
       }
-      log({ event: 'scale_webhook_failed', queue, action: rec.action, status: res.status, attempt });
+      log({
+        event: 'scale_webhook_failed',
+        queue,
+        action: rec.action,
+        status: res.status,
+        attempt,
+      });
       if (res.status >= 400 && res.status < 500 && res.status !== 429) return false;
     } catch (e) {
-      log({ event: 'scale_webhook_failed', queue, action: rec.action, error: String(e).slice(0, 200), attempt });
+      log({
+        event: 'scale_webhook_failed',
+        queue,
+        action: rec.action,
+        error: String(e).slice(0, 200),
+        attempt,
+      });
     }
     if (attempt < WEBHOOK_ATTEMPTS) await sleep(1000 * 2 ** (attempt - 1));
   }

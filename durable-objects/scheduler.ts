@@ -7,12 +7,26 @@ import { retryDelayMs, type BackoffPolicy } from '../src/core/backoff';
 import { afterFailure, isPermanentExit, transition } from '../src/core/job-state';
 import { configOf, type Config, type Env } from '../src/env';
 import { dbOf, type Db } from '../src/db/client';
-import { insertJobs, updateJob, upsertQueue, activeJobsOfQueue, appendLogs, type JobPatch, type Stmt } from '../src/db/write-jobs';
+import {
+  insertJobs,
+  updateJob,
+  upsertQueue,
+  activeJobsOfQueue,
+  appendLogs,
+  type JobPatch,
+  type Stmt,
+} from '../src/db/write-jobs';
 import type { JobRow } from '../src/db/schema';
 import { dependencyRows, type DependencyRow } from '../src/db/read-jobs';
 import type { DispatchedJob, ProgressReport, ResultReport } from '../src/protocol/dispatch';
 import { DispatchAnswer } from '../src/protocol/dispatch';
-import type { HeartbeatAnswer, Lease, WorkerHeartbeat, WorkerRegister, WorkerView } from '../src/protocol/worker';
+import type {
+  HeartbeatAnswer,
+  Lease,
+  WorkerHeartbeat,
+  WorkerRegister,
+  WorkerView,
+} from '../src/protocol/worker';
 import type { JobResult, RetryBackoff } from '../src/protocol/job';
 import { log } from '../src/log';
 import { D1Writer } from './d1-writer';
@@ -50,7 +64,13 @@ export interface NewJob {
   payload_blob?: string | null;
 }
 
-export type Refusal = { ok: false; status: 400 | 404 | 409 | 503; code: string; message: string; details?: Record<string, unknown> };
+export type Refusal = {
+  ok: false;
+  status: 400 | 404 | 409 | 503;
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+};
 export type Outcome<T> = ({ ok: true } & T) | Refusal;
 
 export interface QueueStats {
@@ -58,7 +78,13 @@ export interface QueueStats {
   by_status: Record<string, number>;
   queued_by_priority: Record<string, number>;
   oldest_queued_at: number | null;
-  workers: { registered: number; live: number; draining: number; capacity: number; running: number };
+  workers: {
+    registered: number;
+    live: number;
+    draining: number;
+    capacity: number;
+    running: number;
+  };
   /** Queued jobs no live node can run, and why. */
   unroutable: { count: number; reasons: Record<string, number> };
   /** Queued jobs waiting for a slot of their concurrency key. */
@@ -125,7 +151,8 @@ export class Scheduler extends DurableObject<Env> {
 
   private get config(): Config {
     const parsed = configOf(this.env);
-    if (!parsed.ok) throw new Error(`config_invalid: ${parsed.problems.map((p) => p.variable).join(', ')}`);
+    if (!parsed.ok)
+      throw new Error(`config_invalid: ${parsed.problems.map((p) => p.variable).join(', ')}`);
     return parsed.config;
   }
 
@@ -139,16 +166,27 @@ export class Scheduler extends DurableObject<Env> {
       this.ctx.storage.sql,
       this.outbound,
       () => ({
-        secrets: [this.config.CALLBACK_SIGNING_KEY, this.config.CALLBACK_SIGNING_KEY_NEXT].filter((k): k is string => !!k),
+        secrets: [this.config.CALLBACK_SIGNING_KEY, this.config.CALLBACK_SIGNING_KEY_NEXT].filter(
+          (k): k is string => !!k,
+        ),
         maxAttempts: this.config.CALLBACK_MAX_ATTEMPTS,
         timeoutMs: this.config.CALLBACK_TIMEOUT_MS,
       }),
-      (jobId, state) => updateJob(this.db, jobId, { callbackState: JSON.stringify(state), updatedAt: Date.now() }),
+      (jobId, state) =>
+        updateJob(this.db, jobId, { callbackState: JSON.stringify(state), updatedAt: Date.now() }),
       (stmts) => this.persist(stmts),
     );
     this.queue = this.store.meta('queue') ?? 'default';
-    for (const r of this.store.queuedEntries()) this.ready.push({ seq: r.seq, tenant: r.tenant, priority: r.priority, createdAt: r.created_at });
-    for (const status of ['scheduled', 'retrying'] as const) for (const { seq, key } of this.store.jobKeys(status, 'next_attempt_at')) this.timers.push(key, seq);
+    for (const r of this.store.queuedEntries())
+      this.ready.push({
+        seq: r.seq,
+        tenant: r.tenant,
+        priority: r.priority,
+        createdAt: r.created_at,
+      });
+    for (const status of ['scheduled', 'retrying'] as const)
+      for (const { seq, key } of this.store.jobKeys(status, 'next_attempt_at'))
+        this.timers.push(key, seq);
     for (const job of this.store.jobsWithStatus('running')) {
       this.leases.push(job.lease_deadline!, job.seq);
       this.slots(job.worker_id!).add(job.id);
@@ -165,7 +203,11 @@ export class Scheduler extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- jobs
 
-  async submit(queue: string, jobs: NewJob[], fieldPrefix = ''): Promise<Outcome<{ jobs: JobRow[] }>> {
+  async submit(
+    queue: string,
+    jobs: NewJob[],
+    fieldPrefix = '',
+  ): Promise<Outcome<{ jobs: JobRow[] }>> {
     this.bind(queue);
     // Dependencies this object does not know are looked up in D1 first; everything after that runs
     // in one turn, so no dependency can finish between being judged and being waited for.
@@ -181,25 +223,69 @@ export class Scheduler extends DurableObject<Env> {
         const scheduled = j.run_at !== null && j.run_at > now;
         const waiting = judged.pending[i].size > 0;
         const active: ActiveJob = {
-          seq: seq++, id: j.id, tenant: j.tenant, type: j.type, payload: j.payload, priority: j.priority,
-          status: waiting ? 'waiting' : scheduled ? 'scheduled' : 'queued', attempts: 0, failures: 0, lease_losses: 0, max_retries: j.max_retries,
-          timeout_sec: j.timeout_sec, executor: j.executor, token: null, worker_id: null, started_at: null, lease_deadline: null,
+          seq: seq++,
+          id: j.id,
+          tenant: j.tenant,
+          type: j.type,
+          payload: j.payload,
+          priority: j.priority,
+          status: waiting ? 'waiting' : scheduled ? 'scheduled' : 'queued',
+          attempts: 0,
+          failures: 0,
+          lease_losses: 0,
+          max_retries: j.max_retries,
+          timeout_sec: j.timeout_sec,
+          executor: j.executor,
+          token: null,
+          worker_id: null,
+          started_at: null,
+          lease_deadline: null,
           // A waiting job keeps its run_at here: it is queued no earlier once its dependencies are done.
-          next_attempt_at: scheduled || (waiting && j.run_at !== null) ? j.run_at : null, created_at: j.created_at, last_error: null,
-          concurrency_key: j.concurrency_key, concurrency_limit: j.concurrency_limit,
-          requires: j.requires ? JSON.stringify(j.requires) : null, backoff: j.backoff ? JSON.stringify(j.backoff) : null,
-          callback_url: j.callback_url ?? null, failure_callback_url: j.failure_callback_url ?? null, payload_blob: j.payload_blob ?? null,
+          next_attempt_at: scheduled || (waiting && j.run_at !== null) ? j.run_at : null,
+          created_at: j.created_at,
+          last_error: null,
+          concurrency_key: j.concurrency_key,
+          concurrency_limit: j.concurrency_limit,
+          requires: j.requires ? JSON.stringify(j.requires) : null,
+          backoff: j.backoff ? JSON.stringify(j.backoff) : null,
+          callback_url: j.callback_url ?? null,
+          failure_callback_url: j.failure_callback_url ?? null,
+          payload_blob: j.payload_blob ?? null,
         };
         this.store.insertJob(active);
         if (waiting) this.deps.wait(active.seq, judged.pending[i]);
         actives.push(active);
         rows.push({
-          id: j.id, tenant: j.tenant, queue, type: j.type, payload: j.payload, priority: j.priority, status: active.status,
-          attempts: 0, maxRetries: j.max_retries, timeoutSec: j.timeout_sec, executor: j.executor, createdAt: j.created_at,
-          updatedAt: now, startedAt: null, finishedAt: null, nextAttemptAt: active.next_attempt_at, workerId: null, result: null, error: null,
-          concurrencyKey: active.concurrency_key, concurrencyLimit: active.concurrency_limit, requires: active.requires, backoff: active.backoff,
-          replayOf: j.replay_of ?? null, callbackUrl: active.callback_url, failureCallbackUrl: active.failure_callback_url,
-          callbackState: null, progress: null, dependsOn: j.depends_on?.length ? JSON.stringify(j.depends_on) : null, payloadBlob: j.payload_blob ?? null,
+          id: j.id,
+          tenant: j.tenant,
+          queue,
+          type: j.type,
+          payload: j.payload,
+          priority: j.priority,
+          status: active.status,
+          attempts: 0,
+          maxRetries: j.max_retries,
+          timeoutSec: j.timeout_sec,
+          executor: j.executor,
+          createdAt: j.created_at,
+          updatedAt: now,
+          startedAt: null,
+          finishedAt: null,
+          nextAttemptAt: active.next_attempt_at,
+          workerId: null,
+          result: null,
+          error: null,
+          concurrencyKey: active.concurrency_key,
+          concurrencyLimit: active.concurrency_limit,
+          requires: active.requires,
+          backoff: active.backoff,
+          replayOf: j.replay_of ?? null,
+          callbackUrl: active.callback_url,
+          failureCallbackUrl: active.failure_callback_url,
+          callbackState: null,
+          progress: null,
+          dependsOn: j.depends_on?.length ? JSON.stringify(j.depends_on) : null,
+          payloadBlob: j.payload_blob ?? null,
         });
       }
       this.store.setMeta('seq', String(seq - 1));
@@ -211,11 +297,18 @@ export class Scheduler extends DurableObject<Env> {
       this.queueRecorded = true;
     } catch (e) {
       // D1 refused the insert: the jobs were never accepted, so they must not run either.
-      this.ctx.storage.transactionSync(() => actives.forEach((a) => {
-        this.store.deleteJob(a.seq);
-        this.deps.forget(a.seq);
-      }));
-      return { ok: false, status: 503, code: 'storage_unavailable', message: `could not store the jobs: ${String(e).slice(0, 200)}` };
+      this.ctx.storage.transactionSync(() =>
+        actives.forEach((a) => {
+          this.store.deleteJob(a.seq);
+          this.deps.forget(a.seq);
+        }),
+      );
+      return {
+        ok: false,
+        status: 503,
+        code: 'storage_unavailable',
+        message: `could not store the jobs: ${String(e).slice(0, 200)}`,
+      };
     }
     for (const a of actives) {
       if (a.status === 'queued') this.enqueue(a);
@@ -231,7 +324,13 @@ export class Scheduler extends DurableObject<Env> {
   async cancel(queue: string, jobId: string): Promise<Outcome<{ previous: string }>> {
     this.bind(queue);
     const job = this.store.jobById(jobId);
-    if (!job) return { ok: false, status: 409, code: 'not_active', message: 'the job is not active in its queue' };
+    if (!job)
+      return {
+        ok: false,
+        status: 409,
+        code: 'not_active',
+        message: 'the job is not active in its queue',
+      };
     const now = Date.now();
     const previous = job.status;
     if (job.status === 'running') this.killOnNode(job);
@@ -240,9 +339,21 @@ export class Scheduler extends DurableObject<Env> {
     this.store.deleteJob(job.seq);
     this.deps.forget(job.seq);
     this.telemetry.cancelled(now);
-    log({ event: 'job_cancelled', job_id: job.id, previous_status: previous, worker_id: job.worker_id, attempt: job.attempts });
+    log({
+      event: 'job_cancelled',
+      job_id: job.id,
+      previous_status: previous,
+      worker_id: job.worker_id,
+      attempt: job.attempts,
+    });
     await this.persist([
-      updateJob(this.db, job.id, { status: 'cancelled', finishedAt: now, updatedAt: now, nextAttemptAt: null, error: 'cancelled' }),
+      updateJob(this.db, job.id, {
+        status: 'cancelled',
+        finishedAt: now,
+        updatedAt: now,
+        nextAttemptAt: null,
+        error: 'cancelled',
+      }),
       ...this.finished(job, 'cancelled', null, 'cancelled', now),
     ]);
     this.kick();
@@ -250,17 +361,33 @@ export class Scheduler extends DurableObject<Env> {
     return { ok: true, previous };
   }
 
-  async reportResult(queue: string, jobId: string, report: ResultReport): Promise<Outcome<{ status: string }>> {
+  async reportResult(
+    queue: string,
+    jobId: string,
+    report: ResultReport,
+  ): Promise<Outcome<{ status: string }>> {
     this.bind(queue);
     const job = this.store.jobById(jobId);
-    const fenced = job && job.status === 'running' && job.attempts === report.attempt && job.token === report.token && job.worker_id === report.worker_id;
+    const fenced =
+      job &&
+      job.status === 'running' &&
+      job.attempts === report.attempt &&
+      job.token === report.token &&
+      job.worker_id === report.worker_id;
     if (!job || !fenced) {
-      log({ event: 'result_refused', job_id: jobId, worker_id: report.worker_id, attempt: report.attempt, current_attempt: job?.attempts ?? null });
+      log({
+        event: 'result_refused',
+        job_id: jobId,
+        worker_id: report.worker_id,
+        attempt: report.attempt,
+        current_attempt: job?.attempts ?? null,
+      });
       return {
         ok: false,
         status: 409,
         code: 'stale_attempt',
-        message: 'this attempt no longer holds the job (it was re-dispatched, timed out, cancelled or already finished)',
+        message:
+          'this attempt no longer holds the job (it was re-dispatched, timed out, cancelled or already finished)',
         details: { attempt: report.attempt, current_attempt: job?.attempts ?? null },
       };
     }
@@ -273,13 +400,33 @@ export class Scheduler extends DurableObject<Env> {
       job.status = transition(job.status, 'succeeded');
       this.release(job);
       this.store.deleteJob(job.seq);
-      stmt = updateJob(this.db, job.id, { status: 'succeeded', finishedAt: now, updatedAt: now, result: resultText, error: null, workerId: report.worker_id });
+      stmt = updateJob(this.db, job.id, {
+        status: 'succeeded',
+        finishedAt: now,
+        updatedAt: now,
+        result: resultText,
+        error: null,
+        workerId: report.worker_id,
+      });
       extra.push(...this.finished(job, 'succeeded', result, null, now));
       this.telemetry.completed(now - (job.started_at ?? now), now);
-      log({ event: 'job_completed', job_id: job.id, worker_id: report.worker_id, attempt: job.attempts, executor: report.executor, duration_ms: report.duration_ms });
+      log({
+        event: 'job_completed',
+        job_id: job.id,
+        worker_id: report.worker_id,
+        attempt: job.attempts,
+        executor: report.executor,
+        duration_ms: report.duration_ms,
+      });
     } else {
       const error = describeFailure(report, job.timeout_sec);
-      stmt = this.failAttempt(job, error, isPermanentExit(report.exit_code) && !report.timed_out, now, resultText);
+      stmt = this.failAttempt(
+        job,
+        error,
+        isPermanentExit(report.exit_code) && !report.timed_out,
+        now,
+        resultText,
+      );
     }
     // The slot is free in this object's state already: dispatch the next job while D1 commits.
     this.kick();
@@ -289,16 +436,37 @@ export class Scheduler extends DurableObject<Env> {
   }
 
   /** Progress and log lines from the attempt that holds the job; anything else is stale (409). */
-  async reportProgress(queue: string, jobId: string, report: ProgressReport): Promise<Outcome<{ logged: number }>> {
+  async reportProgress(
+    queue: string,
+    jobId: string,
+    report: ProgressReport,
+  ): Promise<Outcome<{ logged: number }>> {
     this.bind(queue);
     const job = this.store.jobById(jobId);
-    if (!job || job.status !== 'running' || job.attempts !== report.attempt || job.token !== report.token || job.worker_id !== report.worker_id) {
-      return { ok: false, status: 409, code: 'stale_attempt', message: 'this attempt no longer holds the job', details: { attempt: report.attempt, current_attempt: job?.attempts ?? null } };
+    if (
+      !job ||
+      job.status !== 'running' ||
+      job.attempts !== report.attempt ||
+      job.token !== report.token ||
+      job.worker_id !== report.worker_id
+    ) {
+      return {
+        ok: false,
+        status: 409,
+        code: 'stale_attempt',
+        message: 'this attempt no longer holds the job',
+        details: { attempt: report.attempt, current_attempt: job?.attempts ?? null },
+      };
     }
     const now = Date.now();
     const stmts: Stmt[] = [];
     if (report.percent !== undefined || report.message !== undefined) {
-      const progress = { percent: report.percent ?? null, message: report.message ?? null, attempt: report.attempt, at: now };
+      const progress = {
+        percent: report.percent ?? null,
+        message: report.message ?? null,
+        attempt: report.attempt,
+        at: now,
+      };
       stmts.push(updateJob(this.db, jobId, { progress: JSON.stringify(progress), updatedAt: now }));
     }
     stmts.push(...appendLogs(this.db, jobId, report.attempt, now, report.logs ?? []));
@@ -307,20 +475,31 @@ export class Scheduler extends DurableObject<Env> {
   }
 
   /** The head of the queue in dispatch order, for operators and tests. */
-  async peek(queue: string, limit: number): Promise<{ id: string; priority: number; type: string; tenant: string; created_at: number }[]> {
+  async peek(
+    queue: string,
+    limit: number,
+  ): Promise<{ id: string; priority: number; type: string; tenant: string; created_at: number }[]> {
     this.bind(queue);
     const out = [];
     for (const e of this.ready.peek(Date.now(), limit * 2 + 16)) {
       const job = this.store.jobBySeq(e.seq);
       if (!job || job.status !== 'queued') continue;
-      out.push({ id: job.id, priority: job.priority, type: job.type, tenant: job.tenant, created_at: job.created_at });
+      out.push({
+        id: job.id,
+        priority: job.priority,
+        type: job.type,
+        tenant: job.tenant,
+        created_at: job.created_at,
+      });
       if (out.length >= limit) break;
     }
     return out;
   }
 
   /** Counters and histograms for /metrics and the dashboard, with the queue's current stats. */
-  async telemetrySnapshot(queue: string): Promise<{ stats: QueueStats; telemetry: TelemetrySnapshot }> {
+  async telemetrySnapshot(
+    queue: string,
+  ): Promise<{ stats: QueueStats; telemetry: TelemetrySnapshot }> {
     const stats = await this.stats(queue);
     return { stats, telemetry: this.telemetry.snapshot(Date.now()) };
   }
@@ -357,23 +536,50 @@ export class Scheduler extends DurableObject<Env> {
     if (existing) this.handBackAll(existing.id, 'worker re-registered', true, now);
     if (existing) this.endPull(existing.id);
     const row: WorkerRow = {
-      id: reg.id, url: reg.url ?? '', capacity: reg.capacity, types: reg.types ?? null, executors: reg.executors, queues: reg.queues,
-      labels: reg.labels ?? {}, status: 'active', registered_at: now, last_heartbeat_at: now, mode: reg.mode,
+      id: reg.id,
+      url: reg.url ?? '',
+      capacity: reg.capacity,
+      types: reg.types ?? null,
+      executors: reg.executors,
+      queues: reg.queues,
+      labels: reg.labels ?? {},
+      status: 'active',
+      registered_at: now,
+      last_heartbeat_at: now,
+      mode: reg.mode,
     };
     this.store.saveWorker(row);
     this.unavailableUntil.delete(reg.id);
     this.dispatchFailures.delete(reg.id);
     this.retryUnroutable();
-    log({ event: 'worker_registered', worker_id: reg.id, mode: reg.mode, url: reg.url, capacity: reg.capacity, executors: reg.executors, queue });
+    log({
+      event: 'worker_registered',
+      worker_id: reg.id,
+      mode: reg.mode,
+      url: reg.url,
+      capacity: reg.capacity,
+      executors: reg.executors,
+      queue,
+    });
     this.kick();
     await this.armAlarm();
     return this.view(row, now);
   }
 
-  async heartbeat(queue: string, workerId: string, hb: WorkerHeartbeat): Promise<Outcome<{ answer: HeartbeatAnswer }>> {
+  async heartbeat(
+    queue: string,
+    workerId: string,
+    hb: WorkerHeartbeat,
+  ): Promise<Outcome<{ answer: HeartbeatAnswer }>> {
     this.bind(queue);
     const row = this.store.worker(workerId);
-    if (!row) return { ok: false, status: 404, code: 'worker_unknown', message: `worker ${workerId} is not registered (it may have been reaped): register again` };
+    if (!row)
+      return {
+        ok: false,
+        status: 404,
+        code: 'worker_unknown',
+        message: `worker ${workerId} is not registered (it may have been reaped): register again`,
+      };
     const now = Date.now();
     row.last_heartbeat_at = now;
     if (hb.draining && row.status !== 'draining') {
@@ -385,13 +591,24 @@ export class Scheduler extends DurableObject<Env> {
     this.store.saveWorker(row);
     const kill: Lease[] = hb.running.filter((l) => {
       const job = this.store.jobById(l.job_id);
-      return !(job && job.status === 'running' && job.worker_id === workerId && job.attempts === l.attempt && job.token === l.token);
+      return !(
+        job &&
+        job.status === 'running' &&
+        job.worker_id === workerId &&
+        job.attempts === l.attempt &&
+        job.token === l.token
+      );
     });
     this.reconcileLeases(workerId, hb, now);
     await this.armAlarm();
     return {
       ok: true,
-      answer: { status: row.status, drain: row.status === 'draining', kill, heartbeat_interval_sec: this.config.HEARTBEAT_INTERVAL_SEC },
+      answer: {
+        status: row.status,
+        drain: row.status === 'draining',
+        kill,
+        heartbeat_interval_sec: this.config.HEARTBEAT_INTERVAL_SEC,
+      },
     };
   }
 
@@ -414,7 +631,9 @@ export class Scheduler extends DurableObject<Env> {
       this.missedBeats.set(key, missed);
       if (missed < 2) continue;
       this.missedBeats.delete(key);
-      stmts.push(this.loseLease(job, `node ${workerId} no longer holds attempt ${job.attempts}`, now));
+      stmts.push(
+        this.loseLease(job, `node ${workerId} no longer holds attempt ${job.attempts}`, now),
+      );
     }
     void this.persist(stmts);
   }
@@ -423,7 +642,13 @@ export class Scheduler extends DurableObject<Env> {
   async deregisterWorker(queue: string, workerId: string): Promise<Outcome<{ requeued: number }>> {
     this.bind(queue);
     const row = this.store.worker(workerId);
-    if (!row) return { ok: false, status: 404, code: 'worker_unknown', message: `worker ${workerId} is not registered` };
+    if (!row)
+      return {
+        ok: false,
+        status: 404,
+        code: 'worker_unknown',
+        message: `worker ${workerId} is not registered`,
+      };
     const requeued = this.handBackAll(workerId, 'worker deregistered', false, Date.now());
     this.store.deleteWorker(workerId);
     this.running.delete(workerId);
@@ -450,26 +675,62 @@ export class Scheduler extends DurableObject<Env> {
    * handed to the one request still attached. Jobs handed to a request whose answer never reaches the
    * node are not listed in its heartbeats, so reconcileLeases puts them back in the queue.
    */
-  async lease(queue: string, workerId: string, req: { max_jobs?: number; wait_ms: number; request_id: string }): Promise<Outcome<{ jobs: DispatchedJob[]; capacity: number }>> {
+  async lease(
+    queue: string,
+    workerId: string,
+    req: { max_jobs?: number; wait_ms: number; request_id: string },
+  ): Promise<Outcome<{ jobs: DispatchedJob[]; capacity: number }>> {
     this.bind(queue);
     const row = this.store.worker(workerId);
-    if (!row) return { ok: false, status: 404, code: 'worker_unknown', message: `worker ${workerId} is not registered (it may have been reaped): register again` };
+    if (!row)
+      return {
+        ok: false,
+        status: 404,
+        code: 'worker_unknown',
+        message: `worker ${workerId} is not registered (it may have been reaped): register again`,
+      };
     if (row.mode !== 'pull') {
-      return { ok: false, status: 409, code: 'not_pull_mode', message: `worker ${workerId} registered in push mode: its jobs are pushed to ${row.url}/run; register with mode "pull" to lease them` };
+      return {
+        ok: false,
+        status: 409,
+        code: 'not_pull_mode',
+        message: `worker ${workerId} registered in push mode: its jobs are pushed to ${row.url}/run; register with mode "pull" to lease them`,
+      };
     }
-    if (row.status === 'draining') return { ok: false, status: 503, code: 'draining', message: `worker ${workerId} is draining and takes no new jobs` };
+    if (row.status === 'draining')
+      return {
+        ok: false,
+        status: 503,
+        code: 'draining',
+        message: `worker ${workerId} is draining and takes no new jobs`,
+      };
     if (req.max_jobs !== undefined && req.max_jobs > row.capacity) {
       const message = `at most the node's capacity, ${row.capacity}`;
-      return { ok: false, status: 400, code: 'validation_failed', message: `invalid body: max_jobs: ${message}`, details: { in: 'body', problems: [{ field: 'max_jobs', message }] } };
+      return {
+        ok: false,
+        status: 400,
+        code: 'validation_failed',
+        message: `invalid body: max_jobs: ${message}`,
+        details: { in: 'body', problems: [{ field: 'max_jobs', message }] },
+      };
     }
     this.endPull(workerId);
     const jobs = await new Promise<DispatchedJob[]>((resolve) => {
       const timer = setTimeout(() => this.endPull(workerId, req.request_id), req.wait_ms);
-      this.pullWaiters.set(workerId, { requestId: req.request_id, max: req.max_jobs ?? row.capacity, resolve, timer });
+      this.pullWaiters.set(workerId, {
+        requestId: req.request_id,
+        max: req.max_jobs ?? row.capacity,
+        resolve,
+        timer,
+      });
       this.kick();
     });
     // Signed blob URLs as a push dispatch carries them (blob-urls.ts).
-    return { ok: true, jobs: await withBlobUrls(jobs, this.config.WORKER_TOKEN, Date.now()), capacity: row.capacity };
+    return {
+      ok: true,
+      jobs: await withBlobUrls(jobs, this.config.WORKER_TOKEN, Date.now()),
+      capacity: row.capacity,
+    };
   }
 
   /** The API gave up on one of its lease requests (another queue answered first): end it, with what it already has. */
@@ -482,13 +743,24 @@ export class Scheduler extends DurableObject<Env> {
    * Leased jobs the API could not hand to the node (more than it asked for, across queues): back to
    * the queue in their place, at no cost, like a push node's `busy` rejection.
    */
-  async declineLeases(queue: string, workerId: string, leases: Lease[]): Promise<{ requeued: number }> {
+  async declineLeases(
+    queue: string,
+    workerId: string,
+    leases: Lease[],
+  ): Promise<{ requeued: number }> {
     this.bind(queue);
     const now = Date.now();
     const stmts: Stmt[] = [];
     for (const l of leases) {
       const job = this.store.jobById(l.job_id);
-      if (!job || job.status !== 'running' || job.worker_id !== workerId || job.attempts !== l.attempt || job.token !== l.token) continue;
+      if (
+        !job ||
+        job.status !== 'running' ||
+        job.worker_id !== workerId ||
+        job.attempts !== l.attempt ||
+        job.token !== l.token
+      )
+        continue;
       stmts.push(this.requeue(job, `node ${workerId} asked for fewer jobs`, now));
     }
     await this.persist(stmts);
@@ -510,7 +782,15 @@ export class Scheduler extends DurableObject<Env> {
   private deliverPulled(node: WorkerRow, jobs: DispatchedJob[]): void {
     // dispatchPass is synchronous and picks pull nodes only while they wait, so the waiter is there.
     this.endPull(node.id, undefined, jobs);
-    for (const j of jobs) log({ event: 'job_dispatched', job_id: j.job_id, worker_id: node.id, attempt: j.attempt, mode: 'pull', queue: this.queue });
+    for (const j of jobs)
+      log({
+        event: 'job_dispatched',
+        job_id: j.job_id,
+        worker_id: node.id,
+        attempt: j.attempt,
+        mode: 'pull',
+        queue: this.queue,
+      });
   }
 
   // ---------------------------------------------------------------- time
@@ -544,10 +824,16 @@ export class Scheduler extends DurableObject<Env> {
       await this.armAlarm();
       return { imported: 0 };
     }
-    if (this.config.RETENTION_DAYS > 0) this.deps.prune(now - this.config.RETENTION_DAYS * 86_400_000);
+    if (this.config.RETENTION_DAYS > 0)
+      this.deps.prune(now - this.config.RETENTION_DAYS * 86_400_000);
     const rows = await activeJobsOfQueue(this.db, queue, 500);
-    const dependsOn = (r: JobRow): string[] => (r.dependsOn ? (JSON.parse(r.dependsOn) as string[]) : []);
-    const looked = await this.lookUpDependencies(rows.filter((r) => r.status === 'waiting').map((r) => ({ id: r.id, depends_on: dependsOn(r) })));
+    const dependsOn = (r: JobRow): string[] =>
+      r.dependsOn ? (JSON.parse(r.dependsOn) as string[]) : [];
+    const looked = await this.lookUpDependencies(
+      rows
+        .filter((r) => r.status === 'waiting')
+        .map((r) => ({ id: r.id, depends_on: dependsOn(r) })),
+    );
     let imported = 0;
     let seq = this.store.nextSeq();
     for (const r of rows) {
@@ -562,21 +848,57 @@ export class Scheduler extends DurableObject<Env> {
       }
       if (failedDep !== null) {
         this.deps.record(r.id, r.tenant, 'cancelled', now);
-        await this.writer.write([updateJob(this.db, r.id, { status: 'cancelled', finishedAt: now, updatedAt: now, error: `dependency ${failedDep} did not succeed` })]);
+        await this.writer.write([
+          updateJob(this.db, r.id, {
+            status: 'cancelled',
+            finishedAt: now,
+            updatedAt: now,
+            error: `dependency ${failedDep} did not succeed`,
+          }),
+        ]);
         continue;
       }
       const job: ActiveJob = {
-        seq: seq++, id: r.id, tenant: r.tenant, type: r.type, payload: r.payload, priority: r.priority, status: pending.size ? 'waiting' : 'queued',
-        attempts: r.attempts, failures: 0, lease_losses: 0, max_retries: r.maxRetries, timeout_sec: r.timeoutSec,
-        executor: r.executor, token: null, worker_id: null, started_at: null, lease_deadline: null, next_attempt_at: null,
-        created_at: r.createdAt, last_error: r.error, concurrency_key: r.concurrencyKey, concurrency_limit: r.concurrencyLimit,
-        requires: r.requires, backoff: r.backoff, callback_url: r.callbackUrl, failure_callback_url: r.failureCallbackUrl, payload_blob: r.payloadBlob,
+        seq: seq++,
+        id: r.id,
+        tenant: r.tenant,
+        type: r.type,
+        payload: r.payload,
+        priority: r.priority,
+        status: pending.size ? 'waiting' : 'queued',
+        attempts: r.attempts,
+        failures: 0,
+        lease_losses: 0,
+        max_retries: r.maxRetries,
+        timeout_sec: r.timeoutSec,
+        executor: r.executor,
+        token: null,
+        worker_id: null,
+        started_at: null,
+        lease_deadline: null,
+        next_attempt_at: null,
+        created_at: r.createdAt,
+        last_error: r.error,
+        concurrency_key: r.concurrencyKey,
+        concurrency_limit: r.concurrencyLimit,
+        requires: r.requires,
+        backoff: r.backoff,
+        callback_url: r.callbackUrl,
+        failure_callback_url: r.failureCallbackUrl,
+        payload_blob: r.payloadBlob,
       };
       this.store.insertJob(job);
       if (pending.size) this.deps.wait(job.seq, pending);
       else this.enqueue(job);
       imported++;
-      await this.writer.write([updateJob(this.db, r.id, { status: job.status, updatedAt: now, workerId: null, nextAttemptAt: null })]);
+      await this.writer.write([
+        updateJob(this.db, r.id, {
+          status: job.status,
+          updatedAt: now,
+          workerId: null,
+          nextAttemptAt: null,
+        }),
+      ]);
     }
     if (imported) {
       this.store.setMeta('seq', String(seq - 1));
@@ -605,7 +927,13 @@ export class Scheduler extends DurableObject<Env> {
       this.running.delete(w.id);
       this.endPull(w.id);
       this.telemetry.reaped(now);
-      log({ event: 'worker_stale', worker_id: w.id, heartbeat_age_sec: (now - w.last_heartbeat_at) / 1000, requeued, queue: this.queue });
+      log({
+        event: 'worker_stale',
+        worker_id: w.id,
+        heartbeat_age_sec: (now - w.last_heartbeat_at) / 1000,
+        requeued,
+        queue: this.queue,
+      });
     }
   }
 
@@ -613,9 +941,23 @@ export class Scheduler extends DurableObject<Env> {
     const stmts: Stmt[] = [];
     while (this.leases.size > 0 && this.leases.peekKey() <= now) {
       const job = this.store.jobBySeq(this.leases.pop());
-      if (!job || job.status !== 'running' || job.lease_deadline === null || job.lease_deadline > now) continue;
+      if (
+        !job ||
+        job.status !== 'running' ||
+        job.lease_deadline === null ||
+        job.lease_deadline > now
+      )
+        continue;
       this.killOnNode(job);
-      stmts.push(this.failAttempt(job, `timed out: no result ${job.timeout_sec}s after dispatch to ${job.worker_id}`, false, now, null));
+      stmts.push(
+        this.failAttempt(
+          job,
+          `timed out: no result ${job.timeout_sec}s after dispatch to ${job.worker_id}`,
+          false,
+          now,
+          null,
+        ),
+      );
     }
     void this.persist(stmts);
   }
@@ -624,22 +966,37 @@ export class Scheduler extends DurableObject<Env> {
     const stmts: Stmt[] = [];
     while (this.timers.size > 0 && this.timers.peekKey() <= now) {
       const job = this.store.jobBySeq(this.timers.pop());
-      if (!job || (job.status !== 'scheduled' && job.status !== 'retrying') || (job.next_attempt_at ?? 0) > now) continue;
+      if (
+        !job ||
+        (job.status !== 'scheduled' && job.status !== 'retrying') ||
+        (job.next_attempt_at ?? 0) > now
+      )
+        continue;
       job.status = transition(job.status, 'queued');
       job.next_attempt_at = null;
       this.store.saveJob(job);
       this.enqueue(job);
-      stmts.push(updateJob(this.db, job.id, { status: 'queued', nextAttemptAt: null, updatedAt: now }));
+      stmts.push(
+        updateJob(this.db, job.id, { status: 'queued', nextAttemptAt: null, updatedAt: now }),
+      );
     }
     void this.persist(stmts);
   }
 
   private async armAlarm(): Promise<void> {
     const now = Date.now();
-    let next = Math.min(this.timers.peekKey(), this.leases.peekKey(), this.callbacks.nextAt(), this.outboxRetryAt ?? Infinity);
+    let next = Math.min(
+      this.timers.peekKey(),
+      this.leases.peekKey(),
+      this.callbacks.nextAt(),
+      this.outboxRetryAt ?? Infinity,
+    );
     const timeoutMs = this.config.WORKER_HEARTBEAT_TIMEOUT_SEC * 1000;
-    for (const w of this.store.workers()) next = Math.min(next, w.last_heartbeat_at + timeoutMs + 1);
-    if (this.ready.size > 0) for (const until of this.unavailableUntil.values()) if (until > now) next = Math.min(next, until);
+    for (const w of this.store.workers())
+      next = Math.min(next, w.last_heartbeat_at + timeoutMs + 1);
+    if (this.ready.size > 0)
+      for (const until of this.unavailableUntil.values())
+        if (until > now) next = Math.min(next, until);
     if (!Number.isFinite(next)) return;
     next = Math.max(next, now + 1);
     if (this.alarmAt !== null && this.alarmAt <= next && this.alarmAt > now) return;
@@ -678,8 +1035,17 @@ export class Scheduler extends DurableObject<Env> {
     if (this.ready.size === 0) return;
     const live = this.store.workers().filter((w) => w.status === 'active' && this.isLive(w, now));
     // A pull node is idle only while one of its lease requests waits here (pull-mode block below).
-    const nodes = live.filter((w) => (this.unavailableUntil.get(w.id) ?? 0) <= now && (w.mode !== 'pull' || this.pullWaiters.has(w.id)));
-    const free = new Map(nodes.map((w) => [w.id, Math.min(w.capacity - this.slots(w.id).size, this.pullWaiters.get(w.id)?.max ?? Infinity)]));
+    const nodes = live.filter(
+      (w) =>
+        (this.unavailableUntil.get(w.id) ?? 0) <= now &&
+        (w.mode !== 'pull' || this.pullWaiters.has(w.id)),
+    );
+    const free = new Map(
+      nodes.map((w) => [
+        w.id,
+        Math.min(w.capacity - this.slots(w.id).size, this.pullWaiters.get(w.id)?.max ?? Infinity),
+      ]),
+    );
     let totalFree = [...free.values()].reduce((s, n) => s + Math.max(0, n), 0);
     if (totalFree === 0) return;
     const groups = new Map<string, { node: WorkerRow; jobs: DispatchedJob[] }>();
@@ -725,11 +1091,26 @@ export class Scheduler extends DurableObject<Env> {
       this.leases.push(job.lease_deadline, job.seq);
       this.slots(chosen.id).add(job.id);
       this.gate.started(job.concurrency_key);
-      stmts.push(updateJob(this.db, job.id, { status: 'running', attempts: job.attempts, workerId: chosen.id, startedAt: now, nextAttemptAt: null, updatedAt: now }));
+      stmts.push(
+        updateJob(this.db, job.id, {
+          status: 'running',
+          attempts: job.attempts,
+          workerId: chosen.id,
+          startedAt: now,
+          nextAttemptAt: null,
+          updatedAt: now,
+        }),
+      );
       const group = groups.get(chosen.id) ?? { node: chosen, jobs: [] };
       group.jobs.push({
-        job_id: job.id, attempt: job.attempts, token: job.token, queue: this.queue, type: job.type,
-        payload: JSON.parse(job.payload), timeout_sec: job.timeout_sec, executor: job.executor,
+        job_id: job.id,
+        attempt: job.attempts,
+        token: job.token,
+        queue: this.queue,
+        type: job.type,
+        payload: JSON.parse(job.payload),
+        timeout_sec: job.timeout_sec,
+        executor: job.executor,
         ...(job.payload_blob ? { payload_blob: job.payload_blob } : {}),
       });
       groups.set(chosen.id, group);
@@ -752,7 +1133,12 @@ export class Scheduler extends DurableObject<Env> {
   }
 
   private enqueue(job: ActiveJob): void {
-    this.ready.push({ seq: job.seq, tenant: job.tenant, priority: job.priority, createdAt: job.created_at });
+    this.ready.push({
+      seq: job.seq,
+      tenant: job.tenant,
+      priority: job.priority,
+      createdAt: job.created_at,
+    });
   }
 
   private async send(node: WorkerRow, unsigned: DispatchedJob[]): Promise<void> {
@@ -769,12 +1155,26 @@ export class Scheduler extends DurableObject<Env> {
       const parsed = DispatchAnswer.safeParse(await res.json().catch(() => null));
       this.dispatchFailures.delete(node.id);
       const rejected = parsed.success ? parsed.data.rejected : [];
-      const rejectedIds = new Set(rejected.filter((r) => r.reason !== 'duplicate').map((r) => r.job_id));
+      const rejectedIds = new Set(
+        rejected.filter((r) => r.reason !== 'duplicate').map((r) => r.job_id),
+      );
       for (const j of jobs) {
         if (rejectedIds.has(j.job_id)) continue;
-        log({ event: 'job_dispatched', job_id: j.job_id, worker_id: node.id, attempt: j.attempt, latency_ms: now - started, queue: this.queue });
+        log({
+          event: 'job_dispatched',
+          job_id: j.job_id,
+          worker_id: node.id,
+          attempt: j.attempt,
+          latency_ms: now - started,
+          queue: this.queue,
+        });
       }
-      if (rejectedIds.size) this.handBack(jobs.filter((j) => rejectedIds.has(j.job_id)), `node ${node.id} declined`, now);
+      if (rejectedIds.size)
+        this.handBack(
+          jobs.filter((j) => rejectedIds.has(j.job_id)),
+          `node ${node.id} declined`,
+          now,
+        );
     } else if (res.status === 429 || res.status === 503) {
       // Busy or draining: not the job's fault, so no retry is spent; the node is skipped for a while.
       const wait = retryAfterMs(res.headers.get('retry-after'), now) ?? 1000;
@@ -782,22 +1182,37 @@ export class Scheduler extends DurableObject<Env> {
       this.handBack(jobs, `node ${node.id} answered ${res.status}`, now);
     } else {
       const text = (await res.text().catch(() => '')).slice(0, 200);
-      return this.dispatchFailed(node, jobs, `dispatch to ${node.id} failed: HTTP ${res.status} ${text}`.trim());
+      return this.dispatchFailed(
+        node,
+        jobs,
+        `dispatch to ${node.id} failed: HTTP ${res.status} ${text}`.trim(),
+      );
     }
     this.kick();
     await this.armAlarm();
   }
 
-  private async dispatchFailed(node: WorkerRow, jobs: DispatchedJob[], error: string): Promise<void> {
+  private async dispatchFailed(
+    node: WorkerRow,
+    jobs: DispatchedJob[],
+    error: string,
+  ): Promise<void> {
     const now = Date.now();
     const failures = (this.dispatchFailures.get(node.id) ?? 0) + 1;
     this.dispatchFailures.set(node.id, failures);
     this.unavailableUntil.set(node.id, now + retryDelayMs(failures - 1, this.backoff()));
-    log({ event: 'dispatch_failed', worker_id: node.id, jobs: jobs.length, error, queue: this.queue });
+    log({
+      event: 'dispatch_failed',
+      worker_id: node.id,
+      jobs: jobs.length,
+      error,
+      queue: this.queue,
+    });
     const stmts: Stmt[] = [];
     for (const j of jobs) {
       const job = this.store.jobById(j.job_id);
-      if (!job || job.status !== 'running' || job.attempts !== j.attempt || job.token !== j.token) continue;
+      if (!job || job.status !== 'running' || job.attempts !== j.attempt || job.token !== j.token)
+        continue;
       stmts.push(this.failAttempt(job, error, false, now, null));
     }
     await this.persist(stmts);
@@ -810,7 +1225,8 @@ export class Scheduler extends DurableObject<Env> {
     const stmts: Stmt[] = [];
     for (const j of jobs) {
       const job = this.store.jobById(j.job_id);
-      if (!job || job.status !== 'running' || job.attempts !== j.attempt || job.token !== j.token) continue;
+      if (!job || job.status !== 'running' || job.attempts !== j.attempt || job.token !== j.token)
+        continue;
       stmts.push(this.requeue(job, reason, now));
     }
     void this.persist(stmts);
@@ -819,14 +1235,22 @@ export class Scheduler extends DurableObject<Env> {
   /** Puts every job a node holds back in the queue; `leaseLost` counts it against the job's lease-loss bound. */
   private handBackAll(workerId: string, reason: string, leaseLost: boolean, now: number): number {
     const stmts: Stmt[] = [];
-    for (const job of this.store.runningJobsOf(workerId)) stmts.push(leaseLost ? this.loseLease(job, reason, now) : this.requeue(job, reason, now));
+    for (const job of this.store.runningJobsOf(workerId))
+      stmts.push(leaseLost ? this.loseLease(job, reason, now) : this.requeue(job, reason, now));
     void this.persist(stmts);
     return stmts.length;
   }
 
   /** The job's node lost it: back to the queue at no retry cost, up to MAX_LEASE_LOSSES times. */
   private loseLease(job: ActiveJob, reason: string, now: number): Stmt {
-    if (job.lease_losses + 1 >= this.config.MAX_LEASE_LOSSES) return this.failAttempt(job, `lost its lease ${job.lease_losses + 1} times (${reason})`, true, now, null);
+    if (job.lease_losses + 1 >= this.config.MAX_LEASE_LOSSES)
+      return this.failAttempt(
+        job,
+        `lost its lease ${job.lease_losses + 1} times (${reason})`,
+        true,
+        now,
+        null,
+      );
     job.lease_losses++;
     return this.requeue(job, reason, now);
   }
@@ -838,12 +1262,25 @@ export class Scheduler extends DurableObject<Env> {
     this.store.saveJob(job);
     this.enqueue(job);
     this.telemetry.requeued(now);
-    log({ event: 'job_requeued', job_id: job.id, worker_id: job.worker_id, attempt: job.attempts, reason, queue: this.queue });
+    log({
+      event: 'job_requeued',
+      job_id: job.id,
+      worker_id: job.worker_id,
+      attempt: job.attempts,
+      reason,
+      queue: this.queue,
+    });
     return updateJob(this.db, job.id, { status: 'queued', updatedAt: now, error: reason });
   }
 
   /** A failed attempt: back off and retry while the budget lasts, else the job fails for good. */
-  private failAttempt(job: ActiveJob, error: string, permanent: boolean, now: number, resultText: string | null): Stmt {
+  private failAttempt(
+    job: ActiveJob,
+    error: string,
+    permanent: boolean,
+    now: number,
+    resultText: string | null,
+  ): Stmt {
     const outcome = afterFailure(job.failures, job.max_retries, permanent);
     job.failures = outcome.failures;
     job.last_error = error.slice(0, 2000);
@@ -855,32 +1292,89 @@ export class Scheduler extends DurableObject<Env> {
       this.store.saveJob(job);
       this.timers.push(job.next_attempt_at, job.seq);
       this.telemetry.retried(now);
-      log({ event: 'job_retry_scheduled', job_id: job.id, worker_id: job.worker_id, attempt: job.attempts, failures: job.failures, next_attempt_at: job.next_attempt_at, error: job.last_error, queue: this.queue });
-      return updateJob(this.db, job.id, { ...patch, status: 'retrying', nextAttemptAt: job.next_attempt_at });
+      log({
+        event: 'job_retry_scheduled',
+        job_id: job.id,
+        worker_id: job.worker_id,
+        attempt: job.attempts,
+        failures: job.failures,
+        next_attempt_at: job.next_attempt_at,
+        error: job.last_error,
+        queue: this.queue,
+      });
+      return updateJob(this.db, job.id, {
+        ...patch,
+        status: 'retrying',
+        nextAttemptAt: job.next_attempt_at,
+      });
     }
     job.status = transition(job.status, 'failed');
     this.store.deleteJob(job.seq);
-    const callback = this.finished(job, 'failed', resultText ? (JSON.parse(resultText) as JobResult) : null, job.last_error, now);
+    const callback = this.finished(
+      job,
+      'failed',
+      resultText ? (JSON.parse(resultText) as JobResult) : null,
+      job.last_error,
+      now,
+    );
     // After the failure itself is written: the writer commits in order.
     if (callback.length) queueMicrotask(() => void this.persist(callback));
     this.telemetry.failed(now);
-    log({ event: 'job_failed', job_id: job.id, worker_id: job.worker_id, attempt: job.attempts, error: job.last_error, queue: this.queue });
-    return updateJob(this.db, job.id, { ...patch, status: 'failed', finishedAt: now, nextAttemptAt: null });
+    log({
+      event: 'job_failed',
+      job_id: job.id,
+      worker_id: job.worker_id,
+      attempt: job.attempts,
+      error: job.last_error,
+      queue: this.queue,
+    });
+    return updateJob(this.db, job.id, {
+      ...patch,
+      status: 'failed',
+      finishedAt: now,
+      nextAttemptAt: null,
+    });
   }
 
   /** A job reached a terminal state: queue its callback, if it has one, and start delivering. */
-  private finished(job: ActiveJob, status: 'succeeded' | 'failed' | 'cancelled', result: JobResult | null, error: string | null, now: number): Stmt[] {
+  private finished(
+    job: ActiveJob,
+    status: 'succeeded' | 'failed' | 'cancelled',
+    result: JobResult | null,
+    error: string | null,
+    now: number,
+  ): Stmt[] {
     this.deps.record(job.id, job.tenant, status, now);
-    return [...this.callbackFor(job, status, result, error, now), ...this.settleDependents(job.id, status, now)];
+    return [
+      ...this.callbackFor(job, status, result, error, now),
+      ...this.settleDependents(job.id, status, now),
+    ];
   }
 
-  private callbackFor(job: ActiveJob, status: 'succeeded' | 'failed' | 'cancelled', result: JobResult | null, error: string | null, now: number): Stmt[] {
-    const url = status === 'succeeded' ? job.callback_url : (job.failure_callback_url ?? job.callback_url);
+  private callbackFor(
+    job: ActiveJob,
+    status: 'succeeded' | 'failed' | 'cancelled',
+    result: JobResult | null,
+    error: string | null,
+    now: number,
+  ): Stmt[] {
+    const url =
+      status === 'succeeded' ? job.callback_url : (job.failure_callback_url ?? job.callback_url);
     if (!url) return [];
     const event = `job.${status}`;
     const payload = {
       event,
-      job: { id: job.id, tenant: job.tenant, queue: this.queue, type: job.type, status, attempts: job.attempts, result, error, finished_at: new Date(now).toISOString() },
+      job: {
+        id: job.id,
+        tenant: job.tenant,
+        queue: this.queue,
+        type: job.type,
+        status,
+        attempts: job.attempts,
+        result,
+        error,
+        finished_at: new Date(now).toISOString(),
+      },
     };
     const stmt = this.callbacks.enqueue(job.id, url, event, payload, now);
     queueMicrotask(() => void this.callbacks.deliverDue(Date.now()).then(() => this.armAlarm()));
@@ -890,10 +1384,14 @@ export class Scheduler extends DurableObject<Env> {
   // ---------------------------------------------------------------- dependencies
 
   /** D1's view of the dependencies this object neither holds nor remembers finishing. */
-  private async lookUpDependencies(jobs: { id: string; depends_on?: string[] | null }[]): Promise<Map<string, DependencyRow>> {
+  private async lookUpDependencies(
+    jobs: { id: string; depends_on?: string[] | null }[],
+  ): Promise<Map<string, DependencyRow>> {
     const own = new Set(jobs.map((j) => j.id));
     const unknown = new Set<string>();
-    for (const j of jobs) for (const id of j.depends_on ?? []) if (!own.has(id) && !this.store.jobById(id) && !this.deps.outcome(id)) unknown.add(id);
+    for (const j of jobs)
+      for (const id of j.depends_on ?? [])
+        if (!own.has(id) && !this.store.jobById(id) && !this.deps.outcome(id)) unknown.add(id);
     return dependencyRows(this.db, [...unknown]);
   }
 
@@ -906,22 +1404,36 @@ export class Scheduler extends DurableObject<Env> {
    * What each job still waits for. A dependency of another tenant, or one nobody knows, is not found;
    * one that already failed or was cancelled means the job could never run, so it is refused.
    */
-  private judgeDependencies(jobs: NewJob[], looked: Map<string, DependencyRow>, fieldPrefix: string): Outcome<{ pending: Set<string>[] }> {
+  private judgeDependencies(
+    jobs: NewJob[],
+    looked: Map<string, DependencyRow>,
+    fieldPrefix: string,
+  ): Outcome<{ pending: Set<string>[] }> {
     const own = new Set(jobs.map((j) => j.id));
     const pending = jobs.map(() => new Set<string>());
     for (const [i, job] of jobs.entries()) {
       for (const [k, id] of (job.depends_on ?? []).entries()) {
         const field = `${fieldPrefix ? `${fieldPrefix}.${i}.` : ''}depends_on.${k}`;
         const refuse = (status: 404 | 409, code: string, message: string): Refusal => ({
-          ok: false, status, code, message: `${field}: ${message}`, details: { problems: [{ field, message }] },
+          ok: false,
+          status,
+          code,
+          message: `${field}: ${message}`,
+          details: { problems: [{ field, message }] },
         });
         if (own.has(id)) {
           pending[i].add(id);
           continue;
         }
         const known = this.dependency(id, looked);
-        if (!known || known.tenant !== job.tenant) return refuse(404, 'dependency_not_found', `no job ${id}`);
-        if (known.status === 'failed' || known.status === 'cancelled') return refuse(409, 'dependency_failed', `job ${id} is ${known.status}, so this job could never run`);
+        if (!known || known.tenant !== job.tenant)
+          return refuse(404, 'dependency_not_found', `no job ${id}`);
+        if (known.status === 'failed' || known.status === 'cancelled')
+          return refuse(
+            409,
+            'dependency_failed',
+            `job ${id} is ${known.status}, so this job could never run`,
+          );
         if (known.status !== 'succeeded') pending[i].add(id);
       }
     }
@@ -950,8 +1462,22 @@ export class Scheduler extends DurableObject<Env> {
         this.store.deleteJob(seq);
         this.deps.record(waiter.id, waiter.tenant, 'cancelled', now);
         this.telemetry.cancelled(now);
-        log({ event: 'job_cancelled', job_id: waiter.id, previous_status: 'waiting', reason, queue: this.queue });
-        stmts.push(updateJob(this.db, waiter.id, { status: 'cancelled', finishedAt: now, updatedAt: now, nextAttemptAt: null, error: reason }));
+        log({
+          event: 'job_cancelled',
+          job_id: waiter.id,
+          previous_status: 'waiting',
+          reason,
+          queue: this.queue,
+        });
+        stmts.push(
+          updateJob(this.db, waiter.id, {
+            status: 'cancelled',
+            finishedAt: now,
+            updatedAt: now,
+            nextAttemptAt: null,
+            error: reason,
+          }),
+        );
         stmts.push(...this.callbackFor(waiter, 'cancelled', null, reason, now));
         todo.push([waiter.id, 'cancelled']);
       }
@@ -966,7 +1492,11 @@ export class Scheduler extends DurableObject<Env> {
       this.store.saveJob(job);
       this.timers.push(job.next_attempt_at, job.seq);
       void this.armAlarm();
-      return updateJob(this.db, job.id, { status: 'scheduled', nextAttemptAt: job.next_attempt_at, updatedAt: now });
+      return updateJob(this.db, job.id, {
+        status: 'scheduled',
+        nextAttemptAt: job.next_attempt_at,
+        updatedAt: now,
+      });
     }
     job.status = transition(job.status, 'queued');
     job.next_attempt_at = null;
@@ -983,7 +1513,11 @@ export class Scheduler extends DurableObject<Env> {
       // It was running: free its node slot and its concurrency-key slot.
       if (job.worker_id) this.running.get(job.worker_id)?.delete(job.id);
       this.gate.finished(job.concurrency_key);
-      for (let seq = this.gate.unpark(job.concurrency_key); seq !== -1; seq = this.gate.unpark(job.concurrency_key)) {
+      for (
+        let seq = this.gate.unpark(job.concurrency_key);
+        seq !== -1;
+        seq = this.gate.unpark(job.concurrency_key)
+      ) {
         const parked = this.store.jobBySeq(seq);
         if (parked && parked.status === 'queued') {
           this.enqueue(parked);
@@ -1003,8 +1537,18 @@ export class Scheduler extends DurableObject<Env> {
     // Best effort: if the node misses this, its next heartbeat is answered with the lease to kill.
     void this.outbound
       .post(node.url, '/cancel', { worker_id: node.id, jobs: [lease] }, { timeoutMs: 5000 })
-      .then((res) => log({ event: 'job_kill_sent', job_id: job.id, worker_id: node.id, attempt: lease.attempt, status: res.status }))
-      .catch((e) => log({ event: 'job_kill_failed', job_id: job.id, worker_id: node.id, error: errorText(e) }));
+      .then((res) =>
+        log({
+          event: 'job_kill_sent',
+          job_id: job.id,
+          worker_id: node.id,
+          attempt: lease.attempt,
+          status: res.status,
+        }),
+      )
+      .catch((e) =>
+        log({ event: 'job_kill_failed', job_id: job.id, worker_id: node.id, error: errorText(e) }),
+      );
   }
 
   /**
@@ -1022,7 +1566,12 @@ export class Scheduler extends DurableObject<Env> {
       await this.writer.write(stmts);
       this.outbox.remove(logged);
     } catch (e) {
-      log({ event: 'd1_update_deferred', queue: this.queue, statements: stmts.length, error: String(e).slice(0, 300) });
+      log({
+        event: 'd1_update_deferred',
+        queue: this.queue,
+        statements: stmts.length,
+        error: String(e).slice(0, 300),
+      });
       this.outboxRetryAt ??= Date.now() + OUTBOX_RETRY_MS;
       await this.armAlarm();
     }
@@ -1058,16 +1607,31 @@ export class Scheduler extends DurableObject<Env> {
 
   private view(w: WorkerRow, now: number): WorkerView {
     return {
-      id: w.id, mode: w.mode, url: w.url, status: w.status, capacity: w.capacity, running: this.slots(w.id).size, types: w.types,
-      executors: w.executors, queues: w.queues, labels: w.labels, registered_at: new Date(w.registered_at).toISOString(),
-      last_heartbeat_at: new Date(w.last_heartbeat_at).toISOString(), heartbeat_age_sec: Math.max(0, (now - w.last_heartbeat_at) / 1000),
+      id: w.id,
+      mode: w.mode,
+      url: w.url,
+      status: w.status,
+      capacity: w.capacity,
+      running: this.slots(w.id).size,
+      types: w.types,
+      executors: w.executors,
+      queues: w.queues,
+      labels: w.labels,
+      registered_at: new Date(w.registered_at).toISOString(),
+      last_heartbeat_at: new Date(w.last_heartbeat_at).toISOString(),
+      heartbeat_age_sec: Math.max(0, (now - w.last_heartbeat_at) / 1000),
     };
   }
 
   /** Stats, telemetry and autoscaling advice (telemetry.ts); a changed advice is logged and sent to SCALE_WEBHOOK_URL. */
   async observe(queue: string): Promise<{ stats: QueueStats; telemetry: TelemetrySnapshot }> {
     const stats = await this.stats(queue);
-    const { telemetry, announcement } = this.telemetry.observe(Date.now(), queue, stats, this.config);
+    const { telemetry, announcement } = this.telemetry.observe(
+      Date.now(),
+      queue,
+      stats,
+      this.config,
+    );
     if (announcement) this.ctx.waitUntil(announcement);
     return { stats, telemetry };
   }
@@ -1093,7 +1657,9 @@ function countValues(values: Iterable<string>): Record<string, number> {
 function canRun(node: WorkerRow, job: ActiveJob): boolean {
   if (node.types && !node.types.includes(job.type)) return false;
   if (job.executor && !node.executors.includes(job.executor)) return false;
-  if (job.requires) for (const selector of JSON.parse(job.requires) as string[]) if (!labelMatches(node.labels, selector)) return false;
+  if (job.requires)
+    for (const selector of JSON.parse(job.requires) as string[])
+      if (!labelMatches(node.labels, selector)) return false;
   return true;
 }
 
@@ -1105,8 +1671,10 @@ function labelMatches(labels: Record<string, string>, selector: string): boolean
 
 function unroutableReason(job: ActiveJob, live: WorkerRow[]): string {
   if (live.length === 0) return 'no live worker node';
-  if (!live.some((w) => !w.types || w.types.includes(job.type))) return `no live node runs type ${job.type}`;
-  if (job.executor && !live.some((w) => w.executors.includes(job.executor!))) return `no live node offers executor ${job.executor}`;
+  if (!live.some((w) => !w.types || w.types.includes(job.type)))
+    return `no live node runs type ${job.type}`;
+  if (job.executor && !live.some((w) => w.executors.includes(job.executor!)))
+    return `no live node offers executor ${job.executor}`;
   return `no live node has labels ${job.requires}`;
 }
 
@@ -1121,7 +1689,12 @@ function toResult(r: ResultReport): JobResult {
     }
   } else output = null;
   return {
-    executor: r.executor, exit_code: r.exit_code, duration_ms: Math.round(r.duration_ms), output, stderr: trim(r.stderr, MAX_STORED_STDERR), timed_out: r.timed_out,
+    executor: r.executor,
+    exit_code: r.exit_code,
+    duration_ms: Math.round(r.duration_ms),
+    output,
+    stderr: trim(r.stderr, MAX_STORED_STDERR),
+    timed_out: r.timed_out,
     // Only this fenced report links an output blob, so a stale attempt's upload is never shown.
     ...(r.output_blob ? { output_blob: { ...r.output_blob, attempt: r.attempt } } : {}),
   };
@@ -1133,7 +1706,8 @@ function describeFailure(r: ResultReport, timeoutSec: number): string {
   const last = r.stderr.trim().split('\n').pop() ?? '';
   try {
     const parsed = JSON.parse(last) as { error?: { code?: string; message?: string } };
-    if (parsed.error?.message) return `exit code ${r.exit_code}: ${parsed.error.code ?? 'error'}: ${parsed.error.message}`;
+    if (parsed.error?.message)
+      return `exit code ${r.exit_code}: ${parsed.error.code ?? 'error'}: ${parsed.error.message}`;
   } catch {
     /* not JSON: fall through */
   }

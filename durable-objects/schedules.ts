@@ -1,10 +1,23 @@
 import { DurableObject } from 'cloudflare:workers';
-import { cronTicker, nextTick, overlapDecision, planTick, tickKey, type OverlapPolicy } from '../src/core/schedule';
+import {
+  cronTicker,
+  nextTick,
+  overlapDecision,
+  planTick,
+  tickKey,
+  type OverlapPolicy,
+} from '../src/core/schedule';
 import { newJobId } from '../src/core/ids';
 import { configOf, type Config, type Env } from '../src/env';
 import { dbOf, type Db } from '../src/db/client';
 import { claimIdempotencyKey, releaseIdempotencyKey } from '../src/db/idempotency';
-import { deleteSchedule, jobExists, jobStatusOf, saveSchedule, type ScheduleRow } from '../src/db/schedules';
+import {
+  deleteSchedule,
+  jobExists,
+  jobStatusOf,
+  saveSchedule,
+  type ScheduleRow,
+} from '../src/db/schedules';
 import type { JobSubmit } from '../src/protocol/job';
 import { log } from '../src/log';
 import type { NewJob, Outcome, Refusal } from './scheduler';
@@ -69,7 +82,8 @@ export class ScheduleKeeper extends DurableObject<Env> {
 
   private get config(): Config {
     const parsed = configOf(this.env);
-    if (!parsed.ok) throw new Error(`config_invalid: ${parsed.problems.map((p) => p.variable).join(', ')}`);
+    if (!parsed.ok)
+      throw new Error(`config_invalid: ${parsed.problems.map((p) => p.variable).join(', ')}`);
     return parsed.config;
   }
 
@@ -85,26 +99,57 @@ export class ScheduleKeeper extends DurableObject<Env> {
     return this.exclusive(async () => {
       const now = Date.now();
       const row: ScheduleRow = {
-        id: s.id, tenant: s.tenant, name: s.name, cron: s.cron, timezone: s.timezone, job: JSON.stringify(s.job), overlap: s.overlap,
-        status: 'active', nextRunAt: nextTick(s, now), lastRunAt: null, lastJobId: null, runs: 0, skippedTicks: 0, missedTicks: 0,
-        createdAt: now, updatedAt: now,
+        id: s.id,
+        tenant: s.tenant,
+        name: s.name,
+        cron: s.cron,
+        timezone: s.timezone,
+        job: JSON.stringify(s.job),
+        overlap: s.overlap,
+        status: 'active',
+        nextRunAt: nextTick(s, now),
+        lastRunAt: null,
+        lastJobId: null,
+        runs: 0,
+        skippedTicks: 0,
+        missedTicks: 0,
+        createdAt: now,
+        updatedAt: now,
       };
       // D1 first: a schedule the API cannot list must not fire either.
       const refused = await this.mirror(row, true);
       if (refused) return refused;
       this.put(row);
       await this.arm(now);
-      log({ event: 'schedule_created', schedule_id: row.id, tenant: row.tenant, cron: row.cron, timezone: row.timezone, overlap: row.overlap, next_run_at: row.nextRunAt, request_id: requestId });
+      log({
+        event: 'schedule_created',
+        schedule_id: row.id,
+        tenant: row.tenant,
+        cron: row.cron,
+        timezone: row.timezone,
+        overlap: row.overlap,
+        next_run_at: row.nextRunAt,
+        request_id: requestId,
+      });
       return { ok: true, schedule: row };
     });
   }
 
-  pause(tenant: string, id: string, requestId?: string): Promise<Outcome<{ schedule: ScheduleRow }>> {
+  pause(
+    tenant: string,
+    id: string,
+    requestId?: string,
+  ): Promise<Outcome<{ schedule: ScheduleRow }>> {
     return this.exclusive(async () => {
       const row = this.row(id, tenant);
       if (!row) return notFound();
       if (row.status === 'paused') return { ok: true, schedule: row };
-      const next: ScheduleRow = { ...row, status: 'paused', nextRunAt: null, updatedAt: Date.now() };
+      const next: ScheduleRow = {
+        ...row,
+        status: 'paused',
+        nextRunAt: null,
+        updatedAt: Date.now(),
+      };
       const refused = await this.mirror(next, true);
       if (refused) return refused;
       this.put(next);
@@ -115,23 +160,42 @@ export class ScheduleKeeper extends DurableObject<Env> {
   }
 
   /** Resumes from the first tick after now: ticks that went by while paused are not caught up. */
-  resume(tenant: string, id: string, requestId?: string): Promise<Outcome<{ schedule: ScheduleRow }>> {
+  resume(
+    tenant: string,
+    id: string,
+    requestId?: string,
+  ): Promise<Outcome<{ schedule: ScheduleRow }>> {
     return this.exclusive(async () => {
       const row = this.row(id, tenant);
       if (!row) return notFound();
       if (row.status === 'active') return { ok: true, schedule: row };
       const now = Date.now();
-      const next: ScheduleRow = { ...row, status: 'active', nextRunAt: nextTick(row, now), updatedAt: now };
+      const next: ScheduleRow = {
+        ...row,
+        status: 'active',
+        nextRunAt: nextTick(row, now),
+        updatedAt: now,
+      };
       const refused = await this.mirror(next, true);
       if (refused) return refused;
       this.put(next);
       await this.arm(now);
-      log({ event: 'schedule_resumed', schedule_id: id, tenant, next_run_at: next.nextRunAt, request_id: requestId });
+      log({
+        event: 'schedule_resumed',
+        schedule_id: id,
+        tenant,
+        next_run_at: next.nextRunAt,
+        request_id: requestId,
+      });
       return { ok: true, schedule: next };
     });
   }
 
-  remove(tenant: string, id: string, requestId?: string): Promise<Outcome<{ schedule: ScheduleRow }>> {
+  remove(
+    tenant: string,
+    id: string,
+    requestId?: string,
+  ): Promise<Outcome<{ schedule: ScheduleRow }>> {
     return this.exclusive(async () => {
       const row = this.row(id, tenant);
       if (!row) return notFound();
@@ -160,7 +224,10 @@ export class ScheduleKeeper extends DurableObject<Env> {
   tick(now = Date.now()): Promise<TickReport> {
     return this.exclusive(async () => {
       const due = this.sql
-        .exec<{ row: string }>("SELECT row FROM schedules WHERE status = 'active' AND next_run_at <= ? ORDER BY next_run_at", now)
+        .exec<{ row: string }>(
+          "SELECT row FROM schedules WHERE status = 'active' AND next_run_at <= ? ORDER BY next_run_at",
+          now,
+        )
         .toArray()
         .map((r) => JSON.parse(r.row) as ScheduleRow);
       const report: TickReport = { due: due.length, fired: 0, skipped: 0, replayed: 0, failed: 0 };
@@ -173,7 +240,14 @@ export class ScheduleKeeper extends DurableObject<Env> {
             if (result !== 'idle') report[result]++;
           } catch (e) {
             report.failed++;
-            log({ event: 'schedule_fire_failed', schedule_id: row.id, tenant: row.tenant, next_run_at: row.nextRunAt, error: String(e).slice(0, 300), retry_in_ms: FIRE_RETRY_MS });
+            log({
+              event: 'schedule_fire_failed',
+              schedule_id: row.id,
+              tenant: row.tenant,
+              next_run_at: row.nextRunAt,
+              error: String(e).slice(0, 300),
+              retry_in_ms: FIRE_RETRY_MS,
+            });
           }
         }
       };
@@ -184,24 +258,60 @@ export class ScheduleKeeper extends DurableObject<Env> {
   }
 
   /** One due schedule: skip it (overlap), or submit its tick's job exactly once. */
-  private async fire(row: ScheduleRow, now: number): Promise<'fired' | 'skipped' | 'replayed' | 'idle'> {
+  private async fire(
+    row: ScheduleRow,
+    now: number,
+  ): Promise<'fired' | 'skipped' | 'replayed' | 'idle'> {
     const plan = planTick(row.nextRunAt!, now, cronTicker(row));
     if (!plan.due) return 'idle'; // unreachable: the due query selected next_run_at <= now
-    const base = { schedule_id: row.id, tenant: row.tenant, tick: new Date(plan.tick).toISOString() };
-    if (plan.missed > 0) log({ event: 'schedule_ticks_missed', ...base, missed: plan.missed, counted_all: !plan.missedCapped });
+    const base = {
+      schedule_id: row.id,
+      tenant: row.tenant,
+      tick: new Date(plan.tick).toISOString(),
+    };
+    if (plan.missed > 0)
+      log({
+        event: 'schedule_ticks_missed',
+        ...base,
+        missed: plan.missed,
+        counted_all: !plan.missedCapped,
+      });
 
     const job = JSON.parse(row.job) as JobSubmit;
     const key = tickKey(row.id, plan.tick);
     let jobId = newJobId(job.queue, now);
     // The claim decides this tick's job id once and for all; only a fresh claim decides on overlap.
-    const claim = await claimIdempotencyKey(this.db, row.tenant, key, TICK_HASH, [jobId], now, this.config.IDEMPOTENCY_TTL_SEC);
+    const claim = await claimIdempotencyKey(
+      this.db,
+      row.tenant,
+      key,
+      TICK_HASH,
+      [jobId],
+      now,
+      this.config.IDEMPOTENCY_TTL_SEC,
+    );
     let replayed = false;
     if (claim.claimed) {
-      const previous = row.overlap === 'forbid' && row.lastJobId ? await jobStatusOf(this.db, row.lastJobId) : null;
+      const previous =
+        row.overlap === 'forbid' && row.lastJobId
+          ? await jobStatusOf(this.db, row.lastJobId)
+          : null;
       if (overlapDecision(row.overlap, previous) === 'skip') {
         await releaseIdempotencyKey(this.db, row.tenant, key, TICK_HASH); // nothing was submitted under it
-        await this.record({ ...row, nextRunAt: plan.nextRunAt, skippedTicks: row.skippedTicks + 1, missedTicks: row.missedTicks + plan.missed, updatedAt: now });
-        log({ event: 'schedule_tick_skipped', ...base, reason: 'overlap_forbid', previous_job_id: row.lastJobId, previous_status: previous });
+        await this.record({
+          ...row,
+          nextRunAt: plan.nextRunAt,
+          skippedTicks: row.skippedTicks + 1,
+          missedTicks: row.missedTicks + plan.missed,
+          updatedAt: now,
+        });
+        log({
+          event: 'schedule_tick_skipped',
+          ...base,
+          reason: 'overlap_forbid',
+          previous_job_id: row.lastJobId,
+          previous_status: previous,
+        });
         return 'skipped';
       }
     } else {
@@ -218,20 +328,46 @@ export class ScheduleKeeper extends DurableObject<Env> {
       if (!outcome.ok) throw new Error(`submit refused: ${outcome.code}: ${outcome.message}`);
     }
     await this.record({
-      ...row, nextRunAt: plan.nextRunAt, lastRunAt: plan.tick, lastJobId: jobId, runs: row.runs + (row.lastJobId === jobId ? 0 : 1),
-      missedTicks: row.missedTicks + plan.missed, updatedAt: now,
+      ...row,
+      nextRunAt: plan.nextRunAt,
+      lastRunAt: plan.tick,
+      lastJobId: jobId,
+      runs: row.runs + (row.lastJobId === jobId ? 0 : 1),
+      missedTicks: row.missedTicks + plan.missed,
+      updatedAt: now,
     });
-    log({ event: replayed ? 'schedule_tick_replayed' : 'schedule_fired', ...base, job_id: jobId, queue: job.queue, missed: plan.missed, next_run_at: plan.nextRunAt });
+    log({
+      event: replayed ? 'schedule_tick_replayed' : 'schedule_fired',
+      ...base,
+      job_id: jobId,
+      queue: job.queue,
+      missed: plan.missed,
+      next_run_at: plan.nextRunAt,
+    });
     return replayed ? 'replayed' : 'fired';
   }
 
-  private async submit(row: ScheduleRow, job: JobSubmit, id: string, now: number): Promise<Outcome<object>> {
+  private async submit(
+    row: ScheduleRow,
+    job: JobSubmit,
+    id: string,
+    now: number,
+  ): Promise<Outcome<object>> {
     const newJob: NewJob = {
-      id, tenant: row.tenant, type: job.type, payload: JSON.stringify(job.payload), priority: job.priority, max_retries: job.max_retries,
-      timeout_sec: job.timeout_sec ?? this.config.DEFAULT_TIMEOUT_SEC, executor: job.executor ?? null, created_at: now,
+      id,
+      tenant: row.tenant,
+      type: job.type,
+      payload: JSON.stringify(job.payload),
+      priority: job.priority,
+      max_retries: job.max_retries,
+      timeout_sec: job.timeout_sec ?? this.config.DEFAULT_TIMEOUT_SEC,
+      executor: job.executor ?? null,
+      created_at: now,
       run_at: job.delay_sec !== undefined ? now + job.delay_sec * 1000 : null,
-      concurrency_key: job.concurrency_key ?? null, concurrency_limit: job.concurrency_key ? (job.concurrency_limit ?? 1) : null,
-      requires: job.requires?.length ? job.requires : null, backoff: job.backoff ?? null,
+      concurrency_key: job.concurrency_key ?? null,
+      concurrency_limit: job.concurrency_key ? (job.concurrency_limit ?? 1) : null,
+      requires: job.requires?.length ? job.requires : null,
+      backoff: job.backoff ?? null,
     };
     const scheduler = this.env.SCHEDULER.get(this.env.SCHEDULER.idFromName(`queue:${job.queue}`));
     return (await scheduler.submit(job.queue, [newJob])) as Outcome<object>;
@@ -240,7 +376,9 @@ export class ScheduleKeeper extends DurableObject<Env> {
   // ---------------------------------------------------------------- storage
 
   private row(id: string, tenant?: string): ScheduleRow | null {
-    const found = this.sql.exec<{ row: string }>('SELECT row FROM schedules WHERE id = ?', id).toArray()[0];
+    const found = this.sql
+      .exec<{ row: string }>('SELECT row FROM schedules WHERE id = ?', id)
+      .toArray()[0];
     if (!found) return null;
     const row = JSON.parse(found.row) as ScheduleRow;
     return tenant === undefined || row.tenant === tenant ? row : null;
@@ -249,7 +387,10 @@ export class ScheduleKeeper extends DurableObject<Env> {
   private put(row: ScheduleRow): void {
     this.sql.exec(
       'INSERT INTO schedules (id, status, next_run_at, row) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, next_run_at = excluded.next_run_at, row = excluded.row',
-      row.id, row.status, row.nextRunAt, JSON.stringify(row),
+      row.id,
+      row.status,
+      row.nextRunAt,
+      JSON.stringify(row),
     );
   }
 
@@ -281,7 +422,11 @@ export class ScheduleKeeper extends DurableObject<Env> {
    * due schedule fires at once.
    */
   private async arm(now: number, retryMs = 0): Promise<void> {
-    const next = this.sql.exec<{ at: number | null }>("SELECT MIN(next_run_at) AS at FROM schedules WHERE status = 'active'").one().at;
+    const next = this.sql
+      .exec<{ at: number | null }>(
+        "SELECT MIN(next_run_at) AS at FROM schedules WHERE status = 'active'",
+      )
+      .one().at;
     if (next === null) {
       await this.ctx.storage.deleteAlarm();
       return;
@@ -295,5 +440,10 @@ function notFound(): Refusal {
 }
 
 function unavailable(e: unknown): Refusal {
-  return { ok: false, status: 503, code: 'storage_unavailable', message: `could not store the schedule: ${String(e).slice(0, 200)}` };
+  return {
+    ok: false,
+    status: 503,
+    code: 'storage_unavailable',
+    message: `could not store the schedule: ${String(e).slice(0, 200)}`,
+  };
 }

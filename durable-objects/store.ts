@@ -52,9 +52,33 @@ export interface WorkerRow {
 }
 
 const JOB_COLUMNS = [
-  'seq', 'id', 'tenant', 'type', 'payload', 'priority', 'status', 'attempts', 'failures', 'lease_losses', 'max_retries',
-  'timeout_sec', 'executor', 'token', 'worker_id', 'started_at', 'lease_deadline', 'next_attempt_at', 'created_at', 'last_error',
-  'concurrency_key', 'concurrency_limit', 'requires', 'backoff', 'callback_url', 'failure_callback_url', 'payload_blob',
+  'seq',
+  'id',
+  'tenant',
+  'type',
+  'payload',
+  'priority',
+  'status',
+  'attempts',
+  'failures',
+  'lease_losses',
+  'max_retries',
+  'timeout_sec',
+  'executor',
+  'token',
+  'worker_id',
+  'started_at',
+  'lease_deadline',
+  'next_attempt_at',
+  'created_at',
+  'last_error',
+  'concurrency_key',
+  'concurrency_limit',
+  'requires',
+  'backoff',
+  'callback_url',
+  'failure_callback_url',
+  'payload_blob',
 ] as const;
 
 const SCHEMA = `
@@ -83,10 +107,22 @@ export class Store {
   constructor(private readonly sql: SqlStorage) {
     sql.exec(SCHEMA);
     // Columns added after the first release: storage written by an older version gains them here.
-    const have = new Set(sql.exec<{ name: string }>('PRAGMA table_info(jobs)').toArray().map((c) => c.name));
-    for (const col of ['callback_url', 'failure_callback_url', 'payload_blob']) if (!have.has(col)) sql.exec(`ALTER TABLE jobs ADD COLUMN ${col} TEXT`);
-    const workerCols = new Set(sql.exec<{ name: string }>('PRAGMA table_info(workers)').toArray().map((c) => c.name));
-    if (!workerCols.has('mode')) sql.exec("ALTER TABLE workers ADD COLUMN mode TEXT NOT NULL DEFAULT 'push'");
+    const have = new Set(
+      sql
+        .exec<{ name: string }>('PRAGMA table_info(jobs)')
+        .toArray()
+        .map((c) => c.name),
+    );
+    for (const col of ['callback_url', 'failure_callback_url', 'payload_blob'])
+      if (!have.has(col)) sql.exec(`ALTER TABLE jobs ADD COLUMN ${col} TEXT`);
+    const workerCols = new Set(
+      sql
+        .exec<{ name: string }>('PRAGMA table_info(workers)')
+        .toArray()
+        .map((c) => c.name),
+    );
+    if (!workerCols.has('mode'))
+      sql.exec("ALTER TABLE workers ADD COLUMN mode TEXT NOT NULL DEFAULT 'push'");
   }
 
   meta(key: string): string | null {
@@ -95,7 +131,11 @@ export class Store {
   }
 
   setMeta(key: string, value: string): void {
-    this.sql.exec('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v', key, value);
+    this.sql.exec(
+      'INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v',
+      key,
+      value,
+    );
   }
 
   nextSeq(): number {
@@ -106,21 +146,36 @@ export class Store {
 
   insertJob(job: ActiveJob): void {
     const placeholders = JOB_COLUMNS.map(() => '?').join(', ');
-    this.sql.exec(`INSERT INTO jobs (${JOB_COLUMNS.join(', ')}) VALUES (${placeholders})`, ...JOB_COLUMNS.map((c) => job[c]));
+    this.sql.exec(
+      `INSERT INTO jobs (${JOB_COLUMNS.join(', ')}) VALUES (${placeholders})`,
+      ...JOB_COLUMNS.map((c) => job[c]),
+    );
   }
 
   jobBySeq(seq: number): ActiveJob | null {
-    return (this.sql.exec<ActiveJob & Record<string, SqlStorageValue>>('SELECT * FROM jobs WHERE seq = ?', seq).toArray()[0] as ActiveJob) ?? null;
+    return (
+      (this.sql
+        .exec<ActiveJob & Record<string, SqlStorageValue>>('SELECT * FROM jobs WHERE seq = ?', seq)
+        .toArray()[0] as ActiveJob) ?? null
+    );
   }
 
   jobById(id: string): ActiveJob | null {
-    return (this.sql.exec<ActiveJob & Record<string, SqlStorageValue>>('SELECT * FROM jobs WHERE id = ?', id).toArray()[0] as ActiveJob) ?? null;
+    return (
+      (this.sql
+        .exec<ActiveJob & Record<string, SqlStorageValue>>('SELECT * FROM jobs WHERE id = ?', id)
+        .toArray()[0] as ActiveJob) ?? null
+    );
   }
 
   /** Writes back every column but the identity ones. */
   saveJob(job: ActiveJob): void {
     const cols = JOB_COLUMNS.filter((c) => c !== 'seq' && c !== 'id');
-    this.sql.exec(`UPDATE jobs SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE seq = ?`, ...cols.map((c) => job[c]), job.seq);
+    this.sql.exec(
+      `UPDATE jobs SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE seq = ?`,
+      ...cols.map((c) => job[c]),
+      job.seq,
+    );
   }
 
   deleteJob(seq: number): void {
@@ -128,32 +183,52 @@ export class Store {
   }
 
   jobsWithStatus(status: JobStatus): ActiveJob[] {
-    return this.sql.exec('SELECT * FROM jobs WHERE status = ? ORDER BY seq', status).toArray() as unknown as ActiveJob[];
+    return this.sql
+      .exec('SELECT * FROM jobs WHERE status = ? ORDER BY seq', status)
+      .toArray() as unknown as ActiveJob[];
   }
 
   /** (seq, key) pairs for rebuilding a heap, in seq order. */
-  jobKeys(status: JobStatus, keyColumn: 'priority' | 'next_attempt_at' | 'lease_deadline'): { seq: number; key: number }[] {
-    return this.sql.exec<{ seq: number; key: number }>(`SELECT seq, ${keyColumn} AS key FROM jobs WHERE status = ? ORDER BY seq`, status).toArray();
+  jobKeys(
+    status: JobStatus,
+    keyColumn: 'priority' | 'next_attempt_at' | 'lease_deadline',
+  ): { seq: number; key: number }[] {
+    return this.sql
+      .exec<{ seq: number; key: number }>(
+        `SELECT seq, ${keyColumn} AS key FROM jobs WHERE status = ? ORDER BY seq`,
+        status,
+      )
+      .toArray();
   }
 
   runningJobsOf(workerId: string): ActiveJob[] {
-    return this.sql.exec('SELECT * FROM jobs WHERE status = ? AND worker_id = ?', 'running', workerId).toArray() as unknown as ActiveJob[];
+    return this.sql
+      .exec('SELECT * FROM jobs WHERE status = ? AND worker_id = ?', 'running', workerId)
+      .toArray() as unknown as ActiveJob[];
   }
 
   countsByStatus(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const r of this.sql.exec<{ status: string; n: number }>('SELECT status, count(*) AS n FROM jobs GROUP BY status')) out[r.status] = r.n;
+    for (const r of this.sql.exec<{ status: string; n: number }>(
+      'SELECT status, count(*) AS n FROM jobs GROUP BY status',
+    ))
+      out[r.status] = r.n;
     return out;
   }
 
   queuedByPriority(): Record<string, number> {
     const out: Record<string, number> = { '0': 0, '1': 0, '2': 0 };
-    for (const r of this.sql.exec<{ priority: number; n: number }>("SELECT priority, count(*) AS n FROM jobs WHERE status = 'queued' GROUP BY priority")) out[String(r.priority)] = r.n;
+    for (const r of this.sql.exec<{ priority: number; n: number }>(
+      "SELECT priority, count(*) AS n FROM jobs WHERE status = 'queued' GROUP BY priority",
+    ))
+      out[String(r.priority)] = r.n;
     return out;
   }
 
   oldestQueuedCreatedAt(): number | null {
-    const row = this.sql.exec<{ t: number | null }>("SELECT min(created_at) AS t FROM jobs WHERE status = 'queued'").toArray()[0];
+    const row = this.sql
+      .exec<{ t: number | null }>("SELECT min(created_at) AS t FROM jobs WHERE status = 'queued'")
+      .toArray()[0];
     return row?.t ?? null;
   }
 
@@ -162,7 +237,10 @@ export class Store {
 
   workers(): WorkerRow[] {
     if (!this.workerCache) {
-      const rows = this.sql.exec<Record<string, SqlStorageValue>>('SELECT * FROM workers ORDER BY registered_at, id').toArray().map(toWorker);
+      const rows = this.sql
+        .exec<Record<string, SqlStorageValue>>('SELECT * FROM workers ORDER BY registered_at, id')
+        .toArray()
+        .map(toWorker);
       this.workerCache = new Map(rows.map((w) => [w.id, w]));
     }
     return [...this.workerCache.values()];
@@ -180,8 +258,17 @@ export class Store {
        ON CONFLICT (id) DO UPDATE SET url = excluded.url, capacity = excluded.capacity, types = excluded.types,
          executors = excluded.executors, queues = excluded.queues, labels = excluded.labels, status = excluded.status,
          registered_at = excluded.registered_at, last_heartbeat_at = excluded.last_heartbeat_at, mode = excluded.mode`,
-      w.id, w.url, w.capacity, w.types ? JSON.stringify(w.types) : null, JSON.stringify(w.executors), JSON.stringify(w.queues),
-      JSON.stringify(w.labels), w.status, w.registered_at, w.last_heartbeat_at, w.mode,
+      w.id,
+      w.url,
+      w.capacity,
+      w.types ? JSON.stringify(w.types) : null,
+      JSON.stringify(w.executors),
+      JSON.stringify(w.queues),
+      JSON.stringify(w.labels),
+      w.status,
+      w.registered_at,
+      w.last_heartbeat_at,
+      w.mode,
     );
     if (this.workerCache) {
       // A re-registration moves the node to the end of the round-robin order, as the SELECT would.

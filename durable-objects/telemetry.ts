@@ -3,9 +3,22 @@
  * follows from it. In memory: counters restart at zero when the object restarts, as Prometheus
  * counters may (rate() handles resets); the rings cover the last ten minutes.
  */
-import { Histogram, quantile, RUN_BUCKETS_SEC, WAIT_BUCKETS_SEC, type HistogramSnapshot } from '../src/core/histogram';
+import {
+  Histogram,
+  quantile,
+  RUN_BUCKETS_SEC,
+  WAIT_BUCKETS_SEC,
+  type HistogramSnapshot,
+} from '../src/core/histogram';
 import { SecondCounter, SecondGauge, trendOf } from '../src/core/series';
-import { evaluate, initialAutoscaleState, type AutoscalePolicy, type AutoscaleState, type Evaluation, type Recommendation } from '../src/core/autoscale';
+import {
+  evaluate,
+  initialAutoscaleState,
+  type AutoscalePolicy,
+  type AutoscaleState,
+  type Evaluation,
+  type Recommendation,
+} from '../src/core/autoscale';
 import type { Config } from '../src/env';
 import { announce } from './scale-webhook';
 
@@ -23,7 +36,16 @@ export const TREND_WINDOW_SEC = 60;
 /** Chart resolution: one point per this many seconds. */
 export const SERIES_STEP_SEC = 5;
 
-export const COUNTERS = ['submitted', 'dispatched', 'completed', 'failed', 'retried', 'requeued', 'reaped', 'cancelled'] as const;
+export const COUNTERS = [
+  'submitted',
+  'dispatched',
+  'completed',
+  'failed',
+  'retried',
+  'requeued',
+  'reaped',
+  'cancelled',
+] as const;
 export type CounterName = (typeof COUNTERS)[number];
 
 export interface Series {
@@ -51,9 +73,13 @@ export interface TelemetrySnapshot {
 }
 
 export class Telemetry {
-  private readonly counters: Record<CounterName, number> = Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Record<CounterName, number>;
+  private readonly counters: Record<CounterName, number> = Object.fromEntries(
+    COUNTERS.map((c) => [c, 0]),
+  ) as Record<CounterName, number>;
   private readonly wait = new Histogram(WAIT_BUCKETS_SEC);
-  private readonly waitByPriority = new Map<string, Histogram>(PRIORITIES.map((p) => [p, new Histogram(WAIT_BUCKETS_SEC)]));
+  private readonly waitByPriority = new Map<string, Histogram>(
+    PRIORITIES.map((p) => [p, new Histogram(WAIT_BUCKETS_SEC)]),
+  );
   private readonly run = new Histogram(RUN_BUCKETS_SEC);
   private readonly perSecond = {
     submitted: new SecondCounter(HISTORY_SEC),
@@ -119,7 +145,11 @@ export class Telemetry {
   /** Samples the depth and evaluates the autoscaling policy; `changed` says the advice is new. */
   advise(now: number, depth: number, liveWorkers: number, policy: AutoscalePolicy): Evaluation {
     this.sampleDepth(now, depth);
-    const evaluation = evaluate(this.autoscaleState, { now, depth, liveWorkers, trendPerSec: this.trend(now) }, policy);
+    const evaluation = evaluate(
+      this.autoscaleState,
+      { now, depth, liveWorkers, trendPerSec: this.trend(now) },
+      policy,
+    );
     this.autoscaleState = evaluation.state;
     return evaluation;
   }
@@ -129,22 +159,34 @@ export class Telemetry {
    * depth, advises, and when the advice changed returns the announcement (log line and webhook) for
    * the caller to keep alive with waitUntil.
    */
-  observe(now: number, queue: string, stats: ObservedStats, config: Config): { telemetry: TelemetrySnapshot; announcement: Promise<unknown> | null } {
+  observe(
+    now: number,
+    queue: string,
+    stats: ObservedStats,
+    config: Config,
+  ): { telemetry: TelemetrySnapshot; announcement: Promise<unknown> | null } {
     const depth = Object.values(stats.queued_by_priority).reduce((a, b) => a + b, 0);
     const advice = this.advise(now, depth, stats.workers.live, policyOf(config));
-    const announcement = advice.changed ? announce(queue, advice.recommendation, config).catch(() => false) : null;
+    const announcement = advice.changed
+      ? announce(queue, advice.recommendation, config).catch(() => false)
+      : null;
     return { telemetry: this.snapshot(now), announcement };
   }
 
   snapshot(now: number): TelemetrySnapshot {
-    const waitByPriority = Object.fromEntries([...this.waitByPriority].map(([p, h]) => [p, h.snapshot()]));
+    const waitByPriority = Object.fromEntries(
+      [...this.waitByPriority].map(([p, h]) => [p, h.snapshot()]),
+    );
     return {
       counters: { ...this.counters },
       wait: this.wait.snapshot(),
       wait_by_priority: waitByPriority,
       run: this.run.snapshot(),
       wait_quantiles: Object.fromEntries(
-        Object.entries(waitByPriority).map(([p, h]) => [p, { p50: quantile(h, 0.5), p95: quantile(h, 0.95), count: h.count }]),
+        Object.entries(waitByPriority).map(([p, h]) => [
+          p,
+          { p50: quantile(h, 0.5), p95: quantile(h, 0.95), count: h.count },
+        ]),
       ),
       last_minute: {
         submitted: this.perSecond.submitted.total(now, 60),
@@ -182,5 +224,11 @@ export class Telemetry {
 }
 
 export function policyOf(c: Config): AutoscalePolicy {
-  return { high: c.QUEUE_THRESHOLD_HIGH, low: c.QUEUE_THRESHOLD_LOW, minWorkers: c.MIN_WORKERS, maxWorkers: c.MAX_WORKERS, scaleDownStableSec: c.SCALE_DOWN_STABLE_SEC };
+  return {
+    high: c.QUEUE_THRESHOLD_HIGH,
+    low: c.QUEUE_THRESHOLD_LOW,
+    minWorkers: c.MIN_WORKERS,
+    maxWorkers: c.MAX_WORKERS,
+    scaleDownStableSec: c.SCALE_DOWN_STABLE_SEC,
+  };
 }

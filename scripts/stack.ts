@@ -21,22 +21,40 @@ function step(title: string, cmd: string, args: string[]): void {
   }
 }
 
-const checked = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'check-config.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+const checked = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', join(root, 'scripts', 'check-config.ts')],
+  { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] },
+);
 if (checked.status !== 0) process.exit(1);
-const config = JSON.parse(checked.stdout.toString()) as { vars: Record<string, string>; overrides: Record<string, string> };
+const config = JSON.parse(checked.stdout.toString()) as {
+  vars: Record<string, string>;
+  overrides: Record<string, string>;
+};
 
-if (!existsSync(join(root, 'wasm-runner', 'build', 'runner'))) step('building the native runner', 'npm', ['run', '--silent', 'build:runner']);
-step('applying local D1 migrations', bin('wrangler'), ['d1', 'migrations', 'apply', 'DB', '--local']);
+if (!existsSync(join(root, 'wasm-runner', 'build', 'runner')))
+  step('building the native runner', 'npm', ['run', '--silent', 'build:runner']);
+step('applying local D1 migrations', bin('wrangler'), [
+  'd1',
+  'migrations',
+  'apply',
+  'DB',
+  '--local',
+]);
 
 const children: ChildProcess[] = [];
 const varArgs = Object.entries(config.overrides).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
 console.log(`> starting the API (wrangler dev) on http://localhost:${apiPort}`);
-const api = spawn(bin('wrangler'), ['dev', '--port', String(apiPort), '--ip', '127.0.0.1', '--test-scheduled', ...varArgs], {
-  cwd: root,
-  env,
-  stdio: ['ignore', 'inherit', 'inherit'],
-  detached: true,
-});
+const api = spawn(
+  bin('wrangler'),
+  ['dev', '--port', String(apiPort), '--ip', '127.0.0.1', '--test-scheduled', ...varArgs],
+  {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
+  },
+);
 children.push(api);
 
 async function waitForHealth(): Promise<void> {
@@ -88,17 +106,21 @@ try {
 
 console.log(`> starting a worker node on http://localhost:${workerPort}`);
 // `node --import tsx` rather than the tsx wrapper, so SIGTERM reaches the node itself and it drains.
-const node = spawn(process.execPath, ['--import', 'tsx', join(root, 'worker-node', 'src', 'main.ts')], {
-  cwd: root,
-  stdio: ['ignore', 'inherit', 'inherit'],
-  env: {
-    ...env,
-    API_URL: process.env.API_URL ?? `http://localhost:${apiPort}`,
-    WORKER_ENDPOINT: process.env.WORKER_ENDPOINT ?? `http://localhost:${workerPort}`,
-    WORKER_PORT: String(workerPort),
-    WORKER_TOKEN: config.vars.WORKER_TOKEN,
+const node = spawn(
+  process.execPath,
+  ['--import', 'tsx', join(root, 'worker-node', 'src', 'main.ts')],
+  {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: {
+      ...env,
+      API_URL: process.env.API_URL ?? `http://localhost:${apiPort}`,
+      WORKER_ENDPOINT: process.env.WORKER_ENDPOINT ?? `http://localhost:${workerPort}`,
+      WORKER_PORT: String(workerPort),
+      WORKER_TOKEN: config.vars.WORKER_TOKEN,
+    },
   },
-});
+);
 children.push(node);
 node.on('exit', (code) => {
   if (!stopping) {

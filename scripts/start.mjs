@@ -13,12 +13,19 @@ const run = (cmd, args) => {
   if (r.status !== 0) process.exit(r.status ?? 1);
 };
 
-if (!existsSync(join(root, 'node_modules', '.bin', 'wrangler')) || !existsSync(join(root, 'node_modules', '.bin', 'tsx'))) {
+if (
+  !existsSync(join(root, 'node_modules', '.bin', 'wrangler')) ||
+  !existsSync(join(root, 'node_modules', '.bin', 'tsx'))
+) {
   console.log('> installing dependencies (npm ci)');
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 
-const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'stack.ts'), ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', join(root, 'scripts', 'stack.ts'), ...process.argv.slice(2)],
+  { cwd: root, stdio: 'inherit' },
+);
 // Ctrl-C reaches the whole process group, the stack included: it drains the node and stops wrangler.
 // A SIGTERM sent to this process alone is passed on.
 process.on('SIGINT', () => {});

@@ -16,7 +16,8 @@ export interface Env {
   [key: string]: unknown;
 }
 
-const int = (min: number, max: number, dflt: number) => z.coerce.number().int().min(min).max(max).default(dflt);
+const int = (min: number, max: number, dflt: number) =>
+  z.coerce.number().int().min(min).max(max).default(dflt);
 const bool = (dflt: boolean) =>
   z
     .enum(['true', 'false', '1', '0', ''])
@@ -25,7 +26,12 @@ const bool = (dflt: boolean) =>
 const csv = z
   .string()
   .default('')
-  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 
 /**
  * Every variable, with the original project's defaults. Parsed once per isolate; a deployed Worker
@@ -66,10 +72,16 @@ export const ConfigSchema = z
       .default('')
       .transform((v, ctx) => {
         const out: Record<string, number> = {};
-        for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+        for (const part of v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)) {
           const m = /^([A-Za-z0-9_.-]{1,64})=(\d{1,6})$/.exec(part);
           if (!m) {
-            ctx.addIssue({ code: 'custom', message: `"${part}" is not tenant=weight (a whole number)` });
+            ctx.addIssue({
+              code: 'custom',
+              message: `"${part}" is not tenant=weight (a whole number)`,
+            });
             return z.NEVER;
           }
           out[m[1]] = Number(m[2]);
@@ -79,14 +91,29 @@ export const ConfigSchema = z
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
   .superRefine((c, ctx) => {
-    if (c.MIN_WORKERS > c.MAX_WORKERS) ctx.addIssue({ code: 'custom', path: ['MIN_WORKERS'], message: `MIN_WORKERS (${c.MIN_WORKERS}) must be <= MAX_WORKERS (${c.MAX_WORKERS})` });
+    if (c.MIN_WORKERS > c.MAX_WORKERS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MIN_WORKERS'],
+        message: `MIN_WORKERS (${c.MIN_WORKERS}) must be <= MAX_WORKERS (${c.MAX_WORKERS})`,
+      });
     if (c.QUEUE_THRESHOLD_LOW > c.QUEUE_THRESHOLD_HIGH)
-      ctx.addIssue({ code: 'custom', path: ['QUEUE_THRESHOLD_LOW'], message: `QUEUE_THRESHOLD_LOW (${c.QUEUE_THRESHOLD_LOW}) must be <= QUEUE_THRESHOLD_HIGH (${c.QUEUE_THRESHOLD_HIGH})` });
-    if (c.BACKOFF_BASE_SEC > c.BACKOFF_MAX_SEC) ctx.addIssue({ code: 'custom', path: ['BACKOFF_BASE_SEC'], message: 'must be <= BACKOFF_MAX_SEC' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['QUEUE_THRESHOLD_LOW'],
+        message: `QUEUE_THRESHOLD_LOW (${c.QUEUE_THRESHOLD_LOW}) must be <= QUEUE_THRESHOLD_HIGH (${c.QUEUE_THRESHOLD_HIGH})`,
+      });
+    if (c.BACKOFF_BASE_SEC > c.BACKOFF_MAX_SEC)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['BACKOFF_BASE_SEC'],
+        message: 'must be <= BACKOFF_MAX_SEC',
+      });
   });
 export type Config = z.infer<typeof ConfigSchema>;
 
-export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: { variable: string; message: string }[] };
+export type ConfigResult =
+  { ok: true; config: Config } | { ok: false; problems: { variable: string; message: string }[] };
 
 export function parseConfig(vars: Record<string, unknown>): ConfigResult {
   const picked: Record<string, unknown> = {};
@@ -99,7 +126,10 @@ export function parseConfig(vars: Record<string, unknown>): ConfigResult {
   if (parsed.success) return { ok: true, config: parsed.data };
   return {
     ok: false,
-    problems: parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? 'config'), message: i.message })),
+    problems: parsed.error.issues.map((i) => ({
+      variable: String(i.path[0] ?? 'config'),
+      message: i.message,
+    })),
   };
 }
 
@@ -107,6 +137,7 @@ let cached: { vars: unknown; result: ConfigResult } | undefined;
 
 /** Parses once per isolate (env is the same object for every request of a deployment). */
 export function configOf(env: Env): ConfigResult {
-  if (cached?.vars !== env) cached = { vars: env, result: parseConfig(env as Record<string, unknown>) };
+  if (cached?.vars !== env)
+    cached = { vars: env, result: parseConfig(env as Record<string, unknown>) };
   return cached.result;
 }

@@ -12,7 +12,10 @@ import { scheduleKeeperOf } from '../durable-objects/schedules';
 export { Scheduler } from '../durable-objects/scheduler';
 
 /** RETENTION_DAYS: finished jobs older than that are deleted, 500 at a time, at most 20 batches a run. */
-async function pruneRetention(db: ReturnType<typeof dbOf>, config: ReturnType<typeof configOf>): Promise<number> {
+async function pruneRetention(
+  db: ReturnType<typeof dbOf>,
+  config: ReturnType<typeof configOf>,
+): Promise<number> {
   if (!config.ok || config.config.RETENTION_DAYS === 0) return 0;
   const before = Date.now() - config.config.RETENTION_DAYS * 86_400_000;
   let total = 0;
@@ -32,7 +35,11 @@ export default {
   fetch: app.fetch,
 
   /** Once a minute: the backstop for the alarms. Reap, expire, reconcile every queue; prune idempotency keys. */
-  async scheduled(_controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
+  async scheduled(
+    _controller: ScheduledController,
+    env: Env,
+    _ctx: ExecutionContext,
+  ): Promise<void> {
     if (!configOf(env).ok) return log({ event: 'cron_skipped', reason: 'config_invalid' });
     const db = dbOf(env.DB);
     const queues = await knownQueues(db);
@@ -40,13 +47,23 @@ export default {
     // A depth sample and an autoscaling re-evaluation at least once a minute, even when nobody polls.
     await Promise.all(queues.map((q) => schedulerFor(env, q).observe(q)));
     // Recurring schedules whose alarm was lost fire here; a tick is idempotent, so racing the alarm is harmless.
-    await scheduleKeeperOf(env).tick().catch((e: unknown) => log({ event: 'schedule_backstop_failed', error: String(e).slice(0, 300) }));
+    await scheduleKeeperOf(env)
+      .tick()
+      .catch((e: unknown) =>
+        log({ event: 'schedule_backstop_failed', error: String(e).slice(0, 300) }),
+      );
     await pruneIdempotencyKeys(db, Date.now());
     const pruned = await pruneRetention(db, configOf(env));
     const prunedBlobs = await pruneBlobs(db, env.BLOBS, Date.now()).catch((e: unknown) => {
       log({ event: 'blob_prune_failed', error: String(e).slice(0, 300) });
       return 0;
     });
-    log({ event: 'cron_reconciled', queues: queues.length, imported: results.reduce((s, r) => s + r.imported, 0), pruned, pruned_blobs: prunedBlobs });
+    log({
+      event: 'cron_reconciled',
+      queues: queues.length,
+      imported: results.reduce((s, r) => s + r.imported, 0),
+      pruned,
+      pruned_blobs: prunedBlobs,
+    });
   },
 } satisfies ExportedHandler<Env>;

@@ -12,8 +12,26 @@
 // their latency is mostly queueing; the paced phase is the latency figure. Timestamps are the
 // systems' own: cloud's created_at/started_at/finished_at, BullMQ's timestamp/processedOn/finishedOn.
 import { createServer } from 'node:http';
-import { jobTimes, startCloud, submitBatches, submitChunk, waitSucceeded, type JobBody, type JobTimes, type Stack } from '../lib/cloud';
-import { addBatches, addChunk, bullQueue, bullTimes, startBullWorkers, startRedis, waitCompleted, type BullJobBody } from '../lib/bullmq';
+import {
+  jobTimes,
+  startCloud,
+  submitBatches,
+  submitChunk,
+  waitSucceeded,
+  type JobBody,
+  type JobTimes,
+  type Stack,
+} from '../lib/cloud';
+import {
+  addBatches,
+  addChunk,
+  bullQueue,
+  bullTimes,
+  startBullWorkers,
+  startRedis,
+  waitCompleted,
+  type BullJobBody,
+} from '../lib/bullmq';
 import { machineLine, mean, percentile, round, sleep, table, writeResult } from '../lib/report';
 
 const K = Number(process.env.BENCH_NODES ?? 2);
@@ -35,7 +53,13 @@ interface Phase {
   rate_per_sec?: number;
 }
 
-function summarise(system: Phase['system'], work: string, times: JobTimes[], t0: number, rate?: number): Phase {
+function summarise(
+  system: Phase['system'],
+  work: string,
+  times: JobTimes[],
+  t0: number,
+  rate?: number,
+): Phase {
   const lat = times.map((j) => j.started - j.created);
   const end = Math.max(...times.map((j) => j.finished));
   const start = rate ? Math.min(...times.map((j) => j.created)) : t0;
@@ -46,7 +70,12 @@ function summarise(system: Phase['system'], work: string, times: JobTimes[], t0:
     work,
     jobs: times.length,
     jobs_per_sec: round(jps, 1),
-    latency_ms: { p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), mean: round(mean(lat), 1) },
+    latency_ms: {
+      p50: percentile(lat, 50),
+      p95: percentile(lat, 95),
+      p99: percentile(lat, 99),
+      mean: round(mean(lat), 1),
+    },
     slot_ms: round(slot, 1),
     slot_occupancy: round((jps * slot) / 1000 / (K * CAPACITY), 2),
     ...(rate ? { rate_per_sec: round(rate, 1) } : {}),
@@ -54,7 +83,11 @@ function summarise(system: Phase['system'], work: string, times: JobTimes[], t0:
 }
 
 /** Submits `make(i)` at `rate` jobs/s for `seconds`, every 50 ms whatever is due, as one batch. */
-async function paced(rate: number, seconds: number, send: (n: number, from: number) => Promise<void>): Promise<number> {
+async function paced(
+  rate: number,
+  seconds: number,
+  send: (n: number, from: number) => Promise<void>,
+): Promise<number> {
   const t0 = Date.now();
   let sent = 0;
   const total = Math.round(rate * seconds);
@@ -74,7 +107,12 @@ async function paced(rate: number, seconds: number, send: (n: number, from: numb
 
 const measured = (times: JobTimes[]) => times.filter((t) => t.payload !== 'warm');
 
-async function cloudPeak(stack: Stack, queue: string, work: string, body: (i: number) => JobBody): Promise<Phase> {
+async function cloudPeak(
+  stack: Stack,
+  queue: string,
+  work: string,
+  body: (i: number) => JobBody,
+): Promise<Phase> {
   const jobs = Array.from({ length: N_CLOUD }, (_, i) => ({ ...body(i), queue }));
   const t0 = Date.now();
   await submitBatches(stack, jobs);
@@ -85,7 +123,10 @@ async function cloudPeak(stack: Stack, queue: string, work: string, body: (i: nu
 async function cloudPaced(stack: Stack, rate: number): Promise<Phase> {
   const queue = 'e2e-paced';
   const n = await paced(rate, PACED_SEC, async (count, from) => {
-    await submitChunk(stack, Array.from({ length: count }, (_, i) => ({ type: 'echo', payload: { i: from + i }, queue })));
+    await submitChunk(
+      stack,
+      Array.from({ length: count }, (_, i) => ({ type: 'echo', payload: { i: from + i }, queue })),
+    );
   });
   await waitSucceeded(stack, queue, n, 300_000);
   return summarise('cloud', 'echo (paced)', measured(await jobTimes(stack, queue)), 0, rate);
@@ -130,10 +171,11 @@ function cloudBreakdown(stack: Stack, times: JobTimes[]) {
       // a line wrangler cut in two: skip it
     }
   }
-  const gaps = (from: string, to: string) => [...at.entries()].flatMap(([id, m]) => {
-    const a = from === 'started' ? byId.get(id)!.started : m[from];
-    return a !== undefined && m[to] !== undefined ? [m[to] - a] : [];
-  });
+  const gaps = (from: string, to: string) =>
+    [...at.entries()].flatMap(([id, m]) => {
+      const a = from === 'started' ? byId.get(id)!.started : m[from];
+      return a !== undefined && m[to] !== undefined ? [m[to] - a] : [];
+    });
   const med = (xs: number[]) => (xs.length ? round(percentile(xs, 50), 1) : null);
   return {
     dispatch_hop_ms: med(gaps('started', 'node_started')),
@@ -145,12 +187,21 @@ function cloudBreakdown(stack: Stack, times: JobTimes[]) {
 
 // ------------------------------------------------------------------------------- BullMQ phases
 
-async function bullPeak(port: number, name: string, work: string, mode: 'native' | 'noop', body: (i: number) => BullJobBody): Promise<Phase> {
+async function bullPeak(
+  port: number,
+  name: string,
+  work: string,
+  mode: 'native' | 'noop',
+  body: (i: number) => BullJobBody,
+): Promise<Phase> {
   const queue = bullQueue(port, name);
   const workers = await startBullWorkers(port, name, K, CAPACITY, mode);
   try {
     const t0 = Date.now();
-    await addBatches(queue, Array.from({ length: N_BULL }, (_, i) => body(i)));
+    await addBatches(
+      queue,
+      Array.from({ length: N_BULL }, (_, i) => body(i)),
+    );
     await waitCompleted(queue, N_BULL, 300_000);
     return summarise('bullmq', work, await bullTimes(queue), t0);
   } finally {
@@ -164,7 +215,12 @@ async function bullPaced(port: number, rate: number): Promise<Phase> {
   const queue = bullQueue(port, name);
   const workers = await startBullWorkers(port, name, K, CAPACITY, 'native');
   try {
-    const n = await paced(rate, PACED_SEC, (count, from) => addChunk(queue, Array.from({ length: count }, (_, i) => ({ type: 'echo', payload: { i: from + i } }))));
+    const n = await paced(rate, PACED_SEC, (count, from) =>
+      addChunk(
+        queue,
+        Array.from({ length: count }, (_, i) => ({ type: 'echo', payload: { i: from + i } })),
+      ),
+    );
     await waitCompleted(queue, n, 300_000);
     return summarise('bullmq', 'echo (paced)', await bullTimes(queue), 0, rate);
   } finally {
@@ -176,10 +232,14 @@ async function bullPaced(port: number, rate: number): Promise<Phase> {
 // ------------------------------------------------------------------------------- run
 
 console.log(machineLine());
-console.log(`K=${K} worker nodes / BullMQ workers, ${CAPACITY} slots each; ${N_CLOUD} cloud jobs, ${N_BULL} BullMQ jobs per peak phase; paced phases ${PACED_SEC} s`);
+console.log(
+  `K=${K} worker nodes / BullMQ workers, ${CAPACITY} slots each; ${N_CLOUD} cloud jobs, ${N_BULL} BullMQ jobs per peak phase; paced phases ${PACED_SEC} s`,
+);
 
 // The near-no-op target of cloud's `http` jobs.
-const target = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
+const target = createServer((_req, res) =>
+  res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'),
+);
 await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
 const targetUrl = `http://127.0.0.1:${(target.address() as { port: number }).port}/`;
 
@@ -188,55 +248,124 @@ let stack: Stack | undefined;
 const phases: Phase[] = [];
 const breakdown: Record<string, ReturnType<typeof cloudBreakdown>> = {};
 try {
-  stack = await startCloud({ nodes: K, capacity: CAPACITY, queues: QUEUES, nodeEnv: { HTTP_JOB_ALLOW_PRIVATE: 'true' } });
+  stack = await startCloud({
+    nodes: K,
+    capacity: CAPACITY,
+    queues: QUEUES,
+    nodeEnv: { HTTP_JOB_ALLOW_PRIVATE: 'true' },
+  });
   // Warm-up: the Durable Objects, D1 and the nodes' first spawn, outside every measurement.
   for (const q of QUEUES) await submitBatches(stack, [{ type: 'echo', payload: 'warm', queue: q }]);
   for (const q of QUEUES) await waitSucceeded(stack, q, 1, 60_000);
 
-  const say = (p: Phase) => console.log(`  ${p.system} ${p.work}: ${p.jobs_per_sec} jobs/s, latency p50 ${p.latency_ms.p50} ms p99 ${p.latency_ms.p99} ms`);
+  const say = (p: Phase) =>
+    console.log(
+      `  ${p.system} ${p.work}: ${p.jobs_per_sec} jobs/s, latency p50 ${p.latency_ms.p50} ms p99 ${p.latency_ms.p99} ms`,
+    );
   const echoBody = (i: number) => ({ type: 'echo', payload: { i } });
 
-  say(phases[phases.length] = await cloudPeak(stack, 'e2e-echo', 'echo (native runner)', echoBody));
+  say(
+    (phases[phases.length] = await cloudPeak(stack, 'e2e-echo', 'echo (native runner)', echoBody)),
+  );
   breakdown.echo = cloudBreakdown(stack, measured(await jobTimes(stack, 'e2e-echo')));
-  say(phases[phases.length] = await bullPeak(redis.port, 'e2e-echo', 'echo (native runner)', 'native', echoBody));
-  say(phases[phases.length] = await cloudPeak(stack, 'e2e-noop', 'noop', () => ({ type: 'http', payload: { url: targetUrl } })));
+  say(
+    (phases[phases.length] = await bullPeak(
+      redis.port,
+      'e2e-echo',
+      'echo (native runner)',
+      'native',
+      echoBody,
+    )),
+  );
+  say(
+    (phases[phases.length] = await cloudPeak(stack, 'e2e-noop', 'noop', () => ({
+      type: 'http',
+      payload: { url: targetUrl },
+    }))),
+  );
   breakdown.noop = cloudBreakdown(stack, measured(await jobTimes(stack, 'e2e-noop')));
-  say(phases[phases.length] = await bullPeak(redis.port, 'e2e-noop', 'noop', 'noop', echoBody));
-  say(phases[phases.length] = await cloudPeak(stack, 'e2e-wasm', 'echo (wasm warm pool)', (i) => ({ type: 'echo', payload: { i }, executor: 'wasm' })));
+  say((phases[phases.length] = await bullPeak(redis.port, 'e2e-noop', 'noop', 'noop', echoBody)));
+  say(
+    (phases[phases.length] = await cloudPeak(stack, 'e2e-wasm', 'echo (wasm warm pool)', (i) => ({
+      type: 'echo',
+      payload: { i },
+      executor: 'wasm',
+    }))),
+  );
 
   breakdown.wasm = cloudBreakdown(stack, measured(await jobTimes(stack, 'e2e-wasm')));
   const cloudPeakJps = phases[0].jobs_per_sec;
   const bullPeakJps = phases[1].jobs_per_sec;
-  say(phases[phases.length] = await cloudPaced(stack, cloudPeakJps / 2));
-  say(phases[phases.length] = await bullPaced(redis.port, bullPeakJps / 2));
+  say((phases[phases.length] = await cloudPaced(stack, cloudPeakJps / 2)));
+  say((phases[phases.length] = await bullPaced(redis.port, bullPeakJps / 2)));
 } finally {
   await stack?.stop();
   await redis.stop();
   target.close();
 }
 
-const find = (system: string, work: string) => phases.find((p) => p.system === system && p.work === work)!;
-const ratio = (work: string) => round(find('cloud', work).jobs_per_sec / find('bullmq', work).jobs_per_sec, 3);
+const find = (system: string, work: string) =>
+  phases.find((p) => p.system === system && p.work === work)!;
+const ratio = (work: string) =>
+  round(find('cloud', work).jobs_per_sec / find('bullmq', work).jobs_per_sec, 3);
 const echoRatio = ratio('echo (native runner)');
 const noopRatio = ratio('noop');
 const pacedCloud = find('cloud', 'echo (paced)');
 
 console.log('');
-console.log(table([
-  ['system', 'work', 'jobs', 'jobs/s', 'p50 ms', 'p95 ms', 'p99 ms', 'slot ms', 'busy'],
-  ...phases.map((p) => [p.system, p.work + (p.rate_per_sec ? ` @${p.rate_per_sec}/s` : ''), p.jobs, p.jobs_per_sec, p.latency_ms.p50, p.latency_ms.p95, p.latency_ms.p99, p.slot_ms, p.slot_occupancy]),
-]));
+console.log(
+  table([
+    ['system', 'work', 'jobs', 'jobs/s', 'p50 ms', 'p95 ms', 'p99 ms', 'slot ms', 'busy'],
+    ...phases.map((p) => [
+      p.system,
+      p.work + (p.rate_per_sec ? ` @${p.rate_per_sec}/s` : ''),
+      p.jobs,
+      p.jobs_per_sec,
+      p.latency_ms.p50,
+      p.latency_ms.p95,
+      p.latency_ms.p99,
+      p.slot_ms,
+      p.slot_occupancy,
+    ]),
+  ]),
+);
 console.log('');
-console.log(`cloud / BullMQ jobs/s: echo ${echoRatio}, noop ${noopRatio} (cloud noop = http job to loopback)`);
-console.log('where a cloud slot\'s time goes (medians, ms):');
-console.log(table([['work', 'dispatch hop', 'run', 'report in', 'report out'], ...Object.entries(breakdown).map(([w, b]) => [w, b.dispatch_hop_ms ?? '-', b.run_ms ?? '-', b.report_in_ms ?? '-', b.report_out_ms ?? '-'])]));
+console.log(
+  `cloud / BullMQ jobs/s: echo ${echoRatio}, noop ${noopRatio} (cloud noop = http job to loopback)`,
+);
+console.log("where a cloud slot's time goes (medians, ms):");
+console.log(
+  table([
+    ['work', 'dispatch hop', 'run', 'report in', 'report out'],
+    ...Object.entries(breakdown).map(([w, b]) => [
+      w,
+      b.dispatch_hop_ms ?? '-',
+      b.run_ms ?? '-',
+      b.report_in_ms ?? '-',
+      b.report_out_ms ?? '-',
+    ]),
+  ]),
+);
 const goals = {
   throughput_at_least_bullmq: { ratio: echoRatio, met: echoRatio >= 1 },
   throughput_at_least_half_bullmq: { ratio: echoRatio, met: echoRatio >= 0.5 },
-  latency_p50_under_10ms_at_half_peak: { p50_ms: pacedCloud.latency_ms.p50, met: pacedCloud.latency_ms.p50 < 10 },
-  latency_p99_under_50ms_at_half_peak: { p99_ms: pacedCloud.latency_ms.p99, met: pacedCloud.latency_ms.p99 < 50 },
+  latency_p50_under_10ms_at_half_peak: {
+    p50_ms: pacedCloud.latency_ms.p50,
+    met: pacedCloud.latency_ms.p50 < 10,
+  },
+  latency_p99_under_50ms_at_half_peak: {
+    p99_ms: pacedCloud.latency_ms.p99,
+    met: pacedCloud.latency_ms.p99 < 50,
+  },
 };
-for (const [name, g] of Object.entries(goals)) console.log(`goal ${name}: ${g.met ? 'met' : 'NOT met'} (${JSON.stringify(g)})`);
-const path = writeResult('e2e', { nodes: K, capacity: CAPACITY, phases, ratios: { echo: echoRatio, noop: noopRatio }, cloud_breakdown_ms: breakdown, goals });
+for (const [name, g] of Object.entries(goals))
+  console.log(`goal ${name}: ${g.met ? 'met' : 'NOT met'} (${JSON.stringify(g)})`);
+const path = writeResult('e2e', {
+  nodes: K,
+  capacity: CAPACITY,
+  phases,
+  ratios: { echo: echoRatio, noop: noopRatio },
+  cloud_breakdown_ms: breakdown,
+  goals,
+});
 console.log(`wrote ${path}`);
-

@@ -13,8 +13,14 @@ const worker = new Worker(
   async (job) => {
     if (mode === 'noop') return null;
     const data = job.data as { type: string; payload: unknown };
-    const r = await native.run({ jobId: String(job.id), type: data.type, payload: data.payload, timeoutMs: 300_000 });
-    if (r.exit_code !== 0) throw new Error(`runner exited ${r.exit_code}: ${r.stderr.slice(0, 200)}`);
+    const r = await native.run({
+      jobId: String(job.id),
+      type: data.type,
+      payload: data.payload,
+      timeoutMs: 300_000,
+    });
+    if (r.exit_code !== 0)
+      throw new Error(`runner exited ${r.exit_code}: ${r.stderr.slice(0, 200)}`);
     return r.stdout;
   },
   { connection: { host: '127.0.0.1', port: Number(port) }, concurrency: Number(concurrency) },

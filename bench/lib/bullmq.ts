@@ -15,13 +15,26 @@ export async function startRedis(): Promise<Redis> {
     throw new Error('redis-server is not installed: apt-get install -y redis-server');
   }
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore', detached: true });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore', detached: true },
+  );
   let exited = false;
   child.on('exit', () => (exited = true));
-  await waitFor('redis-server to answer', () => {
-    if (exited) throw new Error('redis-server exited');
-    return spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG';
-  }, 10_000, 50);
+  await waitFor(
+    'redis-server to answer',
+    () => {
+      if (exited) throw new Error('redis-server exited');
+      return (
+        spawnSync('redis-cli', ['-p', String(port), 'ping'], {
+          encoding: 'utf8',
+        }).stdout?.trim() === 'PONG'
+      );
+    },
+    10_000,
+    50,
+  );
   return { port, stop: () => killAndWait(child) };
 }
 
@@ -30,24 +43,47 @@ export interface BullWorkers {
 }
 
 /** K worker processes on `queue`, each with `concurrency` slots; resolves once all are connected. */
-export async function startBullWorkers(port: number, queue: string, k: number, concurrency: number, mode: 'native' | 'noop'): Promise<BullWorkers> {
+export async function startBullWorkers(
+  port: number,
+  queue: string,
+  k: number,
+  concurrency: number,
+  mode: 'native' | 'noop',
+): Promise<BullWorkers> {
   const children: ChildProcess[] = [];
   for (let i = 0; i < k; i++) {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/lib/bullmq-worker.ts', String(port), queue, String(concurrency), mode], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      detached: true,
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'bench/lib/bullmq-worker.ts',
+        String(port),
+        queue,
+        String(concurrency),
+        mode,
+      ],
+      {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+        detached: true,
+      },
+    );
     children.push(child);
   }
-  await Promise.all(children.map((c) => new Promise<void>((resolve, reject) => {
-    let out = '';
-    c.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      if (out.includes('ready')) resolve();
-    });
-    c.on('exit', (code) => reject(new Error(`bullmq worker exited ${code}`)));
-  })));
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((resolve, reject) => {
+          let out = '';
+          c.stdout!.setEncoding('utf8').on('data', (d: string) => {
+            out += d;
+            if (out.includes('ready')) resolve();
+          });
+          c.on('exit', (code) => reject(new Error(`bullmq worker exited ${code}`)));
+        }),
+    ),
+  );
   return { stop: async () => void (await Promise.all(children.map(killAndWait))) };
 }
 
@@ -62,7 +98,11 @@ export interface BullJobBody {
 }
 
 /** queue.addBulk, 100 jobs a call, `concurrency` calls in flight: the same batching as cloud's submit. */
-export async function addBatches(queue: Queue, jobs: BullJobBody[], concurrency = 4): Promise<void> {
+export async function addBatches(
+  queue: Queue,
+  jobs: BullJobBody[],
+  concurrency = 4,
+): Promise<void> {
   const chunks: BullJobBody[][] = [];
   for (let i = 0; i < jobs.length; i += 100) chunks.push(jobs.slice(i, i + 100));
   let next = 0;
@@ -74,15 +114,26 @@ export async function addBatches(queue: Queue, jobs: BullJobBody[], concurrency 
 
 export async function addChunk(queue: Queue, jobs: BullJobBody[]): Promise<void> {
   // BullMQ: priority 0 means "no priority" (plain FIFO); 1 is the highest. Cloud's 0|1|2 map to 1|2|3.
-  await queue.addBulk(jobs.map((j) => ({ name: j.type, data: j, opts: j.priority === undefined ? {} : { priority: j.priority + 1 } })));
+  await queue.addBulk(
+    jobs.map((j) => ({
+      name: j.type,
+      data: j,
+      opts: j.priority === undefined ? {} : { priority: j.priority + 1 },
+    })),
+  );
 }
 
 export async function waitCompleted(queue: Queue, n: number, timeoutMs: number): Promise<void> {
-  await waitFor(`${n} BullMQ jobs to complete`, async () => {
-    const c = await queue.getJobCounts('completed', 'failed');
-    if (c.failed > 0) throw new Error(`${c.failed} BullMQ jobs failed`);
-    return c.completed >= n;
-  }, timeoutMs, 50);
+  await waitFor(
+    `${n} BullMQ jobs to complete`,
+    async () => {
+      const c = await queue.getJobCounts('completed', 'failed');
+      if (c.failed > 0) throw new Error(`${c.failed} BullMQ jobs failed`);
+      return c.completed >= n;
+    },
+    timeoutMs,
+    50,
+  );
 }
 
 /** Every completed job with the same timestamps cloud reports: created, started (processedOn), finished. */

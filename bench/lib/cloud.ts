@@ -36,13 +36,18 @@ export async function startCloud(o: CloudOptions): Promise<Stack> {
 export type JobBody = Record<string, unknown>;
 
 /** POST /jobs/batch, 100 jobs a request, `concurrency` requests in flight. Returns the job ids. */
-export async function submitBatches(stack: Stack, jobs: JobBody[], concurrency = 4): Promise<string[]> {
+export async function submitBatches(
+  stack: Stack,
+  jobs: JobBody[],
+  concurrency = 4,
+): Promise<string[]> {
   const chunks: JobBody[][] = [];
   for (let i = 0; i < jobs.length; i += 100) chunks.push(jobs.slice(i, i + 100));
   const ids: string[][] = new Array(chunks.length);
   let next = 0;
   const lane = async () => {
-    for (let i = next++; i < chunks.length; i = next++) ids[i] = await submitChunk(stack, chunks[i]);
+    for (let i = next++; i < chunks.length; i = next++)
+      ids[i] = await submitChunk(stack, chunks[i]);
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, chunks.length) }, lane));
   return ids.flat();
@@ -57,13 +62,22 @@ export async function submitChunk(stack: Stack, jobs: JobBody[]): Promise<string
     const r = await call<{ ids: string[] }>(stack, 'POST', '/jobs/batch', { jobs }, key);
     if (r.status === 201 || r.status === 200) return r.body.ids;
     // 503 storage_unavailable under load is the API's own back-pressure: retry it a few times.
-    if (r.status !== 503 || tries >= 5) throw new Error(`POST /jobs/batch answered ${r.status}: ${JSON.stringify(r.body).slice(0, 500)}`);
+    if (r.status !== 503 || tries >= 5)
+      throw new Error(
+        `POST /jobs/batch answered ${r.status}: ${JSON.stringify(r.body).slice(0, 500)}`,
+      );
     await sleep(200 * (tries + 1));
   }
 }
 
 /** stack.call, retried on a dropped connection (wrangler dev under load closes one now and then). */
-export async function call<T = any>(stack: Stack, method: string, path: string, body?: unknown, headers?: Record<string, string>) {
+export async function call<T = any>(
+  stack: Stack,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers?: Record<string, string>,
+) {
   for (let tries = 0; ; tries++) {
     try {
       return await stack.call<T>(method, path, body, headers);
@@ -75,20 +89,35 @@ export async function call<T = any>(stack: Stack, method: string, path: string, 
 }
 
 async function count(stack: Stack, queue: string, status: string): Promise<number> {
-  const r = await call<{ total: number }>(stack, 'GET', `/jobs?queue=${encodeURIComponent(queue)}&status=${status}&limit=1`);
+  const r = await call<{ total: number }>(
+    stack,
+    'GET',
+    `/jobs?queue=${encodeURIComponent(queue)}&status=${status}&limit=1`,
+  );
   if (r.status !== 200) throw new Error(`GET /jobs answered ${r.status}`);
   return r.body.total;
 }
 
 /** Waits until `n` jobs of `queue` succeeded; throws if any failed or the deadline passes. */
-export async function waitSucceeded(stack: Stack, queue: string, n: number, timeoutMs: number, intervalMs = 200): Promise<void> {
-  await waitFor(`${n} jobs of ${queue} to succeed`, async () => {
-    const done = await count(stack, queue, 'succeeded');
-    if (done >= n) return true;
-    const failed = await count(stack, queue, 'failed');
-    if (failed > 0) throw new Error(`${failed} jobs of ${queue} failed`);
-    return false;
-  }, timeoutMs, intervalMs);
+export async function waitSucceeded(
+  stack: Stack,
+  queue: string,
+  n: number,
+  timeoutMs: number,
+  intervalMs = 200,
+): Promise<void> {
+  await waitFor(
+    `${n} jobs of ${queue} to succeed`,
+    async () => {
+      const done = await count(stack, queue, 'succeeded');
+      if (done >= n) return true;
+      const failed = await count(stack, queue, 'failed');
+      if (failed > 0) throw new Error(`${failed} jobs of ${queue} failed`);
+      return false;
+    },
+    timeoutMs,
+    intervalMs,
+  );
 }
 
 export interface JobTimes {
@@ -105,7 +134,11 @@ export interface JobTimes {
 export async function jobTimes(stack: Stack, queue: string): Promise<JobTimes[]> {
   const out: JobTimes[] = [];
   for (let offset = 0; ; offset += 500) {
-    const r = await call<{ jobs: any[]; total: number }>(stack, 'GET', `/jobs?queue=${encodeURIComponent(queue)}&limit=500&offset=${offset}`);
+    const r = await call<{ jobs: any[]; total: number }>(
+      stack,
+      'GET',
+      `/jobs?queue=${encodeURIComponent(queue)}&limit=500&offset=${offset}`,
+    );
     if (r.status !== 200) throw new Error(`GET /jobs answered ${r.status}`);
     for (const j of r.body.jobs) {
       out.push({

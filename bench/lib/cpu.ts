@@ -5,7 +5,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 const TICK = 100; // USER_HZ on Linux
 
 function machineTicks(): { busy: number; total: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const f = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
   const idle = f[3] + (f[4] ?? 0);
   const total = f.reduce((a, b) => a + b, 0);
   return { busy: total - idle, total };
@@ -34,7 +39,12 @@ export function wranglerGroup(port: string): number | undefined {
     if (!/^\d+$/.test(d)) continue;
     try {
       const args = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
-      if (!args.some((a) => a.includes('wrangler')) || !args.includes('dev') || !args.includes(port)) continue;
+      if (
+        !args.some((a) => a.includes('wrangler')) ||
+        !args.includes('dev') ||
+        !args.includes(port)
+      )
+        continue;
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
     } catch {
@@ -65,6 +75,10 @@ export function cpuMeter(groups: Record<string, number | undefined>): () => CpuR
       const ticks = (g1.get(pgid) ?? 0) - (g0.get(pgid) ?? 0);
       cores[name] = Math.round((ticks / TICK / sec) * 100) / 100;
     }
-    return { machine_busy: Math.round(((m1.busy - m0.busy) / Math.max(1, m1.total - m0.total)) * 100) / 100, cores_used: cores };
+    return {
+      machine_busy:
+        Math.round(((m1.busy - m0.busy) / Math.max(1, m1.total - m0.total)) * 100) / 100,
+      cores_used: cores,
+    };
   };
 }

@@ -34,7 +34,10 @@ export function machineLine(m = machine()): string {
 export function writeResult(name: string, body: Record<string, unknown>): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const path = `${RESULTS_DIR}${name}.json`;
-  writeFileSync(path, `${JSON.stringify({ machine: machine(), at: new Date().toISOString(), ...body }, null, 2)}\n`);
+  writeFileSync(
+    path,
+    `${JSON.stringify({ machine: machine(), at: new Date().toISOString(), ...body }, null, 2)}\n`,
+  );
   return path;
 }
 
@@ -56,8 +59,13 @@ export const mean = (xs: number[]) => (xs.length ? xs.reduce((a, x) => a + x, 0)
 export function table(rows: (string | number)[][]): string {
   const cells = rows.map((r) => r.map(String));
   const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+  const line = (r: string[]) =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [
+    line(cells[0]),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...cells.slice(1).map(line),
+  ].join('\n');
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -5,7 +5,14 @@
 // Run twice with the same arrivals, each in its own queue: FIFO (every job priority 1) and with
 // priorities (long 2, short 0). Mean and p95 of wait (created -> started) and completion
 // (created -> finished) per class, and the change in the short class's mean completion time.
-import { jobTimes, startCloud, submitChunk, waitSucceeded, type JobTimes, type Stack } from '../lib/cloud';
+import {
+  jobTimes,
+  startCloud,
+  submitChunk,
+  waitSucceeded,
+  type JobTimes,
+  type Stack,
+} from '../lib/cloud';
 import { machineLine, mean, percentile, round, sleep, table, writeResult } from '../lib/report';
 
 const NODES = 2;
@@ -38,9 +45,19 @@ function stats(times: JobTimes[]): ClassStats {
 
 async function run(stack: Stack, queue: string, withPriorities: boolean) {
   const long = { type: 'sleep', payload: { ms: LONG_MS }, priority: withPriorities ? 2 : 1, queue };
-  const short = { type: 'sleep', payload: { ms: SHORT_MS }, priority: withPriorities ? 0 : 1, queue };
+  const short = {
+    type: 'sleep',
+    payload: { ms: SHORT_MS },
+    priority: withPriorities ? 0 : 1,
+    queue,
+  };
   const t0 = Date.now();
-  const submits: Promise<string[]>[] = [submitChunk(stack, Array.from({ length: LONG_N }, () => long))];
+  const submits: Promise<string[]>[] = [
+    submitChunk(
+      stack,
+      Array.from({ length: LONG_N }, () => long),
+    ),
+  ];
   for (let i = 0; i < SHORT_N; i++) {
     await sleep(Math.max(0, t0 + i * SHORT_EVERY_MS - Date.now()));
     submits.push(submitChunk(stack, [short]));
@@ -49,11 +66,17 @@ async function run(stack: Stack, queue: string, withPriorities: boolean) {
   await waitSucceeded(stack, queue, LONG_N + SHORT_N, 120_000);
   const times = (await jobTimes(stack, queue)).filter((t) => t.type === 'sleep'); // not the warm-up echo
   const isShort = (t: JobTimes) => (t.payload as { ms: number }).ms === SHORT_MS;
-  return { short: stats(times.filter(isShort)), long: stats(times.filter((t) => !isShort(t))), all: stats(times) };
+  return {
+    short: stats(times.filter(isShort)),
+    long: stats(times.filter((t) => !isShort(t))),
+    all: stats(times),
+  };
 }
 
 console.log(machineLine());
-console.log(`${NODES} nodes x ${CAPACITY} slots; long: ${LONG_N} x sleep ${LONG_MS} ms at t=0; short: ${SHORT_N} x sleep ${SHORT_MS} ms, one every ${SHORT_EVERY_MS} ms`);
+console.log(
+  `${NODES} nodes x ${CAPACITY} slots; long: ${LONG_N} x sleep ${LONG_MS} ms at t=0; short: ${SHORT_N} x sleep ${SHORT_MS} ms, one every ${SHORT_EVERY_MS} ms`,
+);
 const queues = ['prio-fifo', 'prio-priority'];
 const stack = await startCloud({ nodes: NODES, capacity: CAPACITY, queues });
 let fifo: Awaited<ReturnType<typeof run>>;
@@ -73,18 +96,35 @@ const shortGain = improvement(fifo.short.completion_mean_ms, prio.short.completi
 const allGain = improvement(fifo.all.completion_mean_ms, prio.all.completion_mean_ms);
 const longCost = improvement(fifo.long.completion_mean_ms, prio.long.completion_mean_ms);
 console.log('');
-console.log(table([
-  ['run', 'class', 'jobs', 'wait mean', 'wait p95', 'completion mean', 'completion p95'],
-  ...(['fifo', 'priority'] as const).flatMap((name) => {
-    const r = name === 'fifo' ? fifo : prio;
-    return (['short', 'long', 'all'] as const).map((c) => [name, c, r[c].jobs, r[c].wait_mean_ms, r[c].wait_p95_ms, r[c].completion_mean_ms, r[c].completion_p95_ms]);
-  }),
-]));
+console.log(
+  table([
+    ['run', 'class', 'jobs', 'wait mean', 'wait p95', 'completion mean', 'completion p95'],
+    ...(['fifo', 'priority'] as const).flatMap((name) => {
+      const r = name === 'fifo' ? fifo : prio;
+      return (['short', 'long', 'all'] as const).map((c) => [
+        name,
+        c,
+        r[c].jobs,
+        r[c].wait_mean_ms,
+        r[c].wait_p95_ms,
+        r[c].completion_mean_ms,
+        r[c].completion_p95_ms,
+      ]);
+    }),
+  ]),
+);
 console.log('');
-console.log(`short/high class mean completion: ${fifo.short.completion_mean_ms} ms FIFO -> ${prio.short.completion_mean_ms} ms with priorities: ${shortGain}% lower (the original project claimed ~35%)`);
+console.log(
+  `short/high class mean completion: ${fifo.short.completion_mean_ms} ms FIFO -> ${prio.short.completion_mean_ms} ms with priorities: ${shortGain}% lower (the original project claimed ~35%)`,
+);
 console.log(`all jobs mean completion: ${allGain}% lower; long/low class: ${-longCost}% higher`);
 const path = writeResult('priority', {
-  workload: { nodes: NODES, capacity: CAPACITY, long: { n: LONG_N, ms: LONG_MS }, short: { n: SHORT_N, ms: SHORT_MS, every_ms: SHORT_EVERY_MS } },
+  workload: {
+    nodes: NODES,
+    capacity: CAPACITY,
+    long: { n: LONG_N, ms: LONG_MS },
+    short: { n: SHORT_N, ms: SHORT_MS, every_ms: SHORT_EVERY_MS },
+  },
   fifo,
   priority: prio,
   short_mean_completion_improvement_pct: shortGain,

@@ -36,7 +36,8 @@ const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** di
 
 async function time(executor: Executor, req: ExecRequest): Promise<{ ms: number; stdout: string }> {
   const r = await executor.run(req);
-  if (r.exit_code !== 0) throw new Error(`${executor.name} ${req.type} failed (${r.exit_code}): ${r.stderr}`);
+  if (r.exit_code !== 0)
+    throw new Error(`${executor.name} ${req.type} failed (${r.exit_code}): ${r.stderr}`);
   return { ms: r.duration_ms, stdout: r.stdout };
 }
 
@@ -47,17 +48,31 @@ const wasmWarm = await WasmExecutor.create({ wasmPath: ensureWasmModule(), idleT
 const rows = [];
 try {
   for (const job of JOBS) {
-    const req: ExecRequest = { jobId: 'bench', type: job.type, payload: job.payload, timeoutMs: 120_000 };
-    const samples: Record<'native' | 'cold' | 'warm', number[]> = { native: [], cold: [], warm: [] };
+    const req: ExecRequest = {
+      jobId: 'bench',
+      type: job.type,
+      payload: job.payload,
+      timeoutMs: 120_000,
+    };
+    const samples: Record<'native' | 'cold' | 'warm', number[]> = {
+      native: [],
+      cold: [],
+      warm: [],
+    };
     const outputs = new Set<string>();
     for (let i = 0; i < RUNS; i++) {
-      for (const [key, executor] of [['native', native], ['cold', wasmCold], ['warm', wasmWarm]] as const) {
+      for (const [key, executor] of [
+        ['native', native],
+        ['cold', wasmCold],
+        ['warm', wasmWarm],
+      ] as const) {
         const { ms, stdout } = await time(executor, req);
         samples[key].push(ms);
         outputs.add(stdout);
       }
     }
-    if (outputs.size !== 1) throw new Error(`${job.type}: builds disagree: ${[...outputs].join(' | ')}`);
+    if (outputs.size !== 1)
+      throw new Error(`${job.type}: builds disagree: ${[...outputs].join(' | ')}`);
     const nativeMs = median(samples.native);
     rows.push({
       type: job.type,
@@ -85,14 +100,26 @@ const geomeanCold = round(geomean(rows.map((r) => r.ratio_cold)));
 const worstWarm = Math.max(...rows.map((r) => r.ratio_warm));
 const met = geomeanWarm <= GOAL_GEOMEAN && worstWarm <= GOAL_MAX;
 
-console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory_gib} GiB, node ${machine.node}, ${machine.platform}`);
+console.log(
+  `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory_gib} GiB, node ${machine.node}, ${machine.platform}`,
+);
 console.log(`median of ${RUNS} runs, milliseconds per job (including spawn / thread hand-off)\n`);
 const header = ['type', 'native', 'wasm cold', 'wasm warm', 'cold/native', 'warm/native'];
-const lines = rows.map((r) => [r.type, r.native_ms.toFixed(1), r.wasm_cold_ms.toFixed(1), r.wasm_warm_ms.toFixed(1), r.ratio_cold.toFixed(2), r.ratio_warm.toFixed(2)]);
+const lines = rows.map((r) => [
+  r.type,
+  r.native_ms.toFixed(1),
+  r.wasm_cold_ms.toFixed(1),
+  r.wasm_warm_ms.toFixed(1),
+  r.ratio_cold.toFixed(2),
+  r.ratio_warm.toFixed(2),
+]);
 lines.push(['geomean', '', '', '', geomeanCold.toFixed(2), geomeanWarm.toFixed(2)]);
 const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-for (const l of [header, ...lines]) console.log(l.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
-console.log(`\ngoal (warm): geomean <= ${GOAL_GEOMEAN}, every type <= ${GOAL_MAX}: ${met ? 'met' : 'NOT met'}`);
+for (const l of [header, ...lines])
+  console.log(l.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+console.log(
+  `\ngoal (warm): geomean <= ${GOAL_GEOMEAN}, every type <= ${GOAL_MAX}: ${met ? 'met' : 'NOT met'}`,
+);
 
 const outPath = fileURLToPath(new URL('../results/runner.json', import.meta.url));
 mkdirSync(fileURLToPath(new URL('../results/', import.meta.url)), { recursive: true });

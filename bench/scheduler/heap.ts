@@ -21,7 +21,11 @@ function usedBytes(): number {
 
 interface Subject {
   name: string;
-  make(): { push(priority: number, seq: number, createdAt: number): void; pop(): number; size(): number };
+  make(): {
+    push(priority: number, seq: number, createdAt: number): void;
+    pop(): number;
+    size(): number;
+  };
 }
 
 interface Entry {
@@ -42,14 +46,22 @@ const SUBJECTS: Subject[] = [
     make() {
       // Strict priority (no aging), one tenant: the Durable Object's common case.
       const q = new ReadyQueue({ maxStarvationMs: () => 0, weightOf: () => 1 });
-      return { push: (p, seq, createdAt) => q.push({ seq, tenant: 'default', priority: p, createdAt }), pop: () => q.pop(0)?.seq ?? -1, size: () => q.size };
+      return {
+        push: (p, seq, createdAt) => q.push({ seq, tenant: 'default', priority: p, createdAt }),
+        pop: () => q.pop(0)?.seq ?? -1,
+        size: () => q.size,
+      };
     },
   },
   {
     name: 'tinyqueue',
     make() {
       const q = new TinyQueue<Entry>([], (a, b) => a.key - b.key || a.seq - b.seq);
-      return { push: (p, seq) => q.push({ key: p, seq }), pop: () => q.pop()?.seq ?? -1, size: () => q.length };
+      return {
+        push: (p, seq) => q.push({ key: p, seq }),
+        pop: () => q.pop()?.seq ?? -1,
+        size: () => q.length,
+      };
     },
   },
 ];

@@ -66,7 +66,11 @@ export async function rebuildBench(n: number, log: (s: string) => void): Promise
   let restarted: { pid: number } | undefined;
   try {
     const t0 = Date.now();
-    const jobs = Array.from({ length: n }, (_, i) => ({ type: 'echo', payload: { i }, queue: QUEUE }));
+    const jobs = Array.from({ length: n }, (_, i) => ({
+      type: 'echo',
+      payload: { i },
+      queue: QUEUE,
+    }));
     for (let i = 0; i < n; i += 10_000) {
       await submitBatches(stack, jobs.slice(i, i + 10_000), 4);
       log(`  queued ${Math.min(n, i + 10_000)} / ${n} (${round((Date.now() - t0) / 1000, 1)} s)`);
@@ -76,29 +80,64 @@ export async function rebuildBench(n: number, log: (s: string) => void): Promise
     if (before.depth !== n) throw new Error(`queue depth ${before.depth}, expected ${n}`);
 
     const port = new URL(stack.api).port;
-    const wrangler = processes().find((p) => p.args.includes('dev') && p.args.some((a) => a.includes('wrangler')) && p.args.includes(port) && p.args.includes('--persist-to'));
+    const wrangler = processes().find(
+      (p) =>
+        p.args.includes('dev') &&
+        p.args.some((a) => a.includes('wrangler')) &&
+        p.args.includes(port) &&
+        p.args.includes('--persist-to'),
+    );
     if (!wrangler) throw new Error('could not find the wrangler dev process of the stack');
     const state = wrangler.args[wrangler.args.indexOf('--persist-to') + 1];
     process.kill(-wrangler.pgid, 'SIGKILL');
-    await waitFor('wrangler dev to exit', () => !processes().some((p) => p.pgid === wrangler.pgid), 15_000);
+    await waitFor(
+      'wrangler dev to exit',
+      () => !processes().some((p) => p.pgid === wrangler.pgid),
+      15_000,
+    );
     cpSync(state, copy, { recursive: true });
     await stack.stop();
 
     // The restart: same state, same settings as the harness, a new port.
     const newPort = await freePort();
     const inspector = await freePort();
-    const args = ['wrangler', 'dev', '--port', String(newPort), '--ip', '127.0.0.1', '--inspector-port', String(inspector), '--persist-to', copy, '--show-interactive-dev-session=false'];
-    for (const [k, v] of Object.entries({ ...FAST_VARS, WORKER_TOKEN: E2E_TOKEN })) args.push('--var', `${k}:${v}`);
-    const child = spawn('npx', args, { cwd: REPO_ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' }, stdio: 'ignore', detached: true });
+    const args = [
+      'wrangler',
+      'dev',
+      '--port',
+      String(newPort),
+      '--ip',
+      '127.0.0.1',
+      '--inspector-port',
+      String(inspector),
+      '--persist-to',
+      copy,
+      '--show-interactive-dev-session=false',
+    ];
+    for (const [k, v] of Object.entries({ ...FAST_VARS, WORKER_TOKEN: E2E_TOKEN }))
+      args.push('--var', `${k}:${v}`);
+    const child = spawn('npx', args, {
+      cwd: REPO_ROOT,
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' },
+      stdio: 'ignore',
+      detached: true,
+    });
     restarted = { pid: child.pid! };
     const api = `http://127.0.0.1:${newPort}`;
-    await waitFor('restarted wrangler dev to answer GET /health', async () => (await fetch(`${api}/health`)).status === 200, 120_000, 250);
+    await waitFor(
+      'restarted wrangler dev to answer GET /health',
+      async () => (await fetch(`${api}/health`)).status === 200,
+      120_000,
+      250,
+    );
     // The Worker is warm now; an empty queue's object shows the fixed cost of a cold Durable Object.
     const emptyFirst = await timed(api, '/queues/empty-after-restart?limit=1');
     const emptyWarm = await timed(api, '/queues/empty-after-restart?limit=1');
     const first = await timed(api, `/queues/${QUEUE}?limit=1`);
     const warm = await timed(api, `/queues/${QUEUE}?limit=1`);
-    const after = (await (await fetch(`${api}/queues/${QUEUE}?limit=1`)).json()) as { depth: number };
+    const after = (await (await fetch(`${api}/queues/${QUEUE}?limit=1`)).json()) as {
+      depth: number;
+    };
     return {
       queued: n,
       submit_sec: round(submitSec, 1),
@@ -117,7 +156,11 @@ export async function rebuildBench(n: number, log: (s: string) => void): Promise
       } catch {
         // gone
       }
-      await waitFor('restarted wrangler to exit', () => !processes().some((p) => p.pgid === restarted!.pid), 15_000).catch(() => undefined);
+      await waitFor(
+        'restarted wrangler to exit',
+        () => !processes().some((p) => p.pgid === restarted!.pid),
+        15_000,
+      ).catch(() => undefined);
     }
     rmSync(copy, { recursive: true, force: true });
   }

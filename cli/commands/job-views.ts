@@ -1,6 +1,14 @@
 /** How jobs read to a person: the list table, the dead-letter table and the detail of one job. */
 import type { Job } from '../../src/protocol/job';
-import { ago, compactJson, formatDuration, prettyJson, renderFields, renderTable, type Column } from '../format';
+import {
+  ago,
+  compactJson,
+  formatDuration,
+  prettyJson,
+  renderFields,
+  renderTable,
+  type Column,
+} from '../format';
 import { progressBar, type JobProgress } from '../wait';
 
 const tries = (j: Job) => `${j.attempts}/${j.max_retries + 1}`;
@@ -31,8 +39,15 @@ export function deadLetterTable(jobs: Job[], now: number): string {
 }
 
 /** `1-20 of 153` under a page of a list, so a person knows there is more (and to use --offset). */
-export function pageFooter(page: { total: number; offset: number }, shown: number, noun: string): string {
-  if (shown === 0) return page.total === 0 ? `no ${noun}\n` : `no ${noun} at offset ${page.offset} (of ${page.total})\n`;
+export function pageFooter(
+  page: { total: number; offset: number },
+  shown: number,
+  noun: string,
+): string {
+  if (shown === 0)
+    return page.total === 0
+      ? `no ${noun}\n`
+      : `no ${noun} at offset ${page.offset} (of ${page.total})\n`;
   return `${page.offset + 1}-${page.offset + shown} of ${page.total} ${noun}\n`;
 }
 
@@ -51,7 +66,12 @@ export function jobDetail(job: Job & { progress?: JobProgress | null }, now: num
     ['created', `${job.created_at} (${ago(job.created_at, now)})`],
     ['started', job.started_at ? `${job.started_at} (${ago(job.started_at, now)})` : undefined],
     ['finished', job.finished_at ? `${job.finished_at} (${ago(job.finished_at, now)})` : undefined],
-    ['next attempt', job.next_attempt_at && (job.status === 'scheduled' || job.status === 'retrying') ? `${job.next_attempt_at} (${ago(job.next_attempt_at, now)})` : undefined],
+    [
+      'next attempt',
+      job.next_attempt_at && (job.status === 'scheduled' || job.status === 'retrying')
+        ? `${job.next_attempt_at} (${ago(job.next_attempt_at, now)})`
+        : undefined,
+    ],
     ['progress', job.progress && job.status === 'running' ? progressBar(job.progress) : undefined],
     ['executor', r?.executor ?? undefined],
     ['exit code', r ? `${r.exit_code}${r.timed_out ? ' (timed out)' : ''}` : undefined],
@@ -59,8 +79,13 @@ export function jobDetail(job: Job & { progress?: JobProgress | null }, now: num
     ['error', job.error ?? undefined],
     ['payload', compactJson(job.payload)],
   ]);
-  const output = r && r.output !== undefined && r.output !== null && r.output !== '' ? `output:\n${indent(prettyJson(r.output))}` : '';
-  const stderr = r?.stderr ? `stderr:\n${indent(r.stderr.endsWith('\n') ? r.stderr : `${r.stderr}\n`)}` : '';
+  const output =
+    r && r.output !== undefined && r.output !== null && r.output !== ''
+      ? `output:\n${indent(prettyJson(r.output))}`
+      : '';
+  const stderr = r?.stderr
+    ? `stderr:\n${indent(r.stderr.endsWith('\n') ? r.stderr : `${r.stderr}\n`)}`
+    : '';
   return fields + output + stderr;
 }
 

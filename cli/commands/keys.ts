@@ -28,37 +28,61 @@ export function keyTable(keys: ApiKeyView[]): string {
 }
 
 export function registerKeys(program: Command, run: Runner): void {
-  const keys = program.command('keys').description('tenant API keys (admin: needs CLOUD_ADMIN_TOKEN)');
+  const keys = program
+    .command('keys')
+    .description('tenant API keys (admin: needs CLOUD_ADMIN_TOKEN)');
 
   keys
     .command('create')
     .description('create an API key for a tenant; the key is shown only now')
     .requiredOption('--tenant <tenant>', 'the tenant the key acts for')
     .option('--name <name>', 'a name to recognise the key by')
-    .action(run(async (ctx: Ctx, flags: { tenant: string; name?: string }) => {
-      const answer = await ctx.client.call<{ key: string; api_key: ApiKeyView }>('POST', '/admin/keys', { auth: 'admin', body: { tenant: flags.tenant, ...(flags.name ? { name: flags.name } : {}) } });
-      if (ctx.json) return printJson(ctx.io, answer);
-      ctx.io.err(`created key ${answer.api_key.id} for tenant ${answer.api_key.tenant}; it is shown only now:\n`);
-      ctx.io.out(`${answer.key}\n`);
-    }));
+    .action(
+      run(async (ctx: Ctx, flags: { tenant: string; name?: string }) => {
+        const answer = await ctx.client.call<{ key: string; api_key: ApiKeyView }>(
+          'POST',
+          '/admin/keys',
+          {
+            auth: 'admin',
+            body: { tenant: flags.tenant, ...(flags.name ? { name: flags.name } : {}) },
+          },
+        );
+        if (ctx.json) return printJson(ctx.io, answer);
+        ctx.io.err(
+          `created key ${answer.api_key.id} for tenant ${answer.api_key.tenant}; it is shown only now:\n`,
+        );
+        ctx.io.out(`${answer.key}\n`);
+      }),
+    );
 
   keys
     .command('list', { isDefault: true })
     .description('list API keys, never their secrets (the default)')
     .option('--tenant <tenant>', "only this tenant's keys")
-    .action(run(async (ctx: Ctx, flags: { tenant?: string }) => {
-      const answer = await ctx.client.call<{ api_keys: ApiKeyView[] }>('GET', '/admin/keys', { auth: 'admin', query: { tenant: flags.tenant } });
-      if (ctx.json) return printJson(ctx.io, answer);
-      ctx.io.out(answer.api_keys.length ? keyTable(answer.api_keys) : 'no API keys\n');
-    }));
+    .action(
+      run(async (ctx: Ctx, flags: { tenant?: string }) => {
+        const answer = await ctx.client.call<{ api_keys: ApiKeyView[] }>('GET', '/admin/keys', {
+          auth: 'admin',
+          query: { tenant: flags.tenant },
+        });
+        if (ctx.json) return printJson(ctx.io, answer);
+        ctx.io.out(answer.api_keys.length ? keyTable(answer.api_keys) : 'no API keys\n');
+      }),
+    );
 
   keys
     .command('revoke')
     .description('revoke an API key: it is refused from the next request on')
     .argument('<id>', 'key id (the part after ck_ in the key)')
-    .action(run(async (ctx: Ctx, id: string) => {
-      const answer = await ctx.client.call<{ revoked: true }>('DELETE', `/admin/keys/${encodeURIComponent(id)}`, { auth: 'admin' });
-      if (ctx.json) return printJson(ctx.io, answer);
-      ctx.io.out(`revoked ${id}\n`);
-    }));
+    .action(
+      run(async (ctx: Ctx, id: string) => {
+        const answer = await ctx.client.call<{ revoked: true }>(
+          'DELETE',
+          `/admin/keys/${encodeURIComponent(id)}`,
+          { auth: 'admin' },
+        );
+        if (ctx.json) return printJson(ctx.io, answer);
+        ctx.io.out(`revoked ${id}\n`);
+      }),
+    );
 }

@@ -16,7 +16,13 @@ export interface StatsView {
   jobs_by_status?: Record<string, number>;
   success_rate: number | null;
   oldest_queued_age_sec?: number | null;
-  throughput?: { submitted: number; dispatched: number; succeeded: number; failed: number; finished_per_sec: number };
+  throughput?: {
+    submitted: number;
+    dispatched: number;
+    succeeded: number;
+    failed: number;
+    finished_per_sec: number;
+  };
   wait_by_priority?: Record<string, { p50: number | null; p95: number | null; count: number }>;
   autoscale?: { action: string; reason: string; current_workers: number; desired_workers: number };
   uptime_sec?: number;
@@ -27,7 +33,8 @@ const pairs = (r: Record<string, number> | undefined) =>
   Object.entries(r ?? {})
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
-const secs = (s: number | null | undefined) => (s === null || s === undefined ? '-' : formatDuration(s * 1000));
+const secs = (s: number | null | undefined) =>
+  s === null || s === undefined ? '-' : formatDuration(s * 1000);
 
 export function renderStats(s: StatsView): string {
   const waits = Object.entries(s.wait_by_priority ?? {})
@@ -36,14 +43,27 @@ export function renderStats(s: StatsView): string {
     .join(', ');
   const t = s.throughput;
   return renderFields([
-    ['queue depth', `${s.queue_depth}${s.queue_depth_by_priority ? ` (by priority: ${pairs(s.queue_depth_by_priority)})` : ''}`],
+    [
+      'queue depth',
+      `${s.queue_depth}${s.queue_depth_by_priority ? ` (by priority: ${pairs(s.queue_depth_by_priority)})` : ''}`,
+    ],
     ['oldest queued', secs(s.oldest_queued_age_sec)],
     ['workers', `${s.live_workers} live of ${s.workers}`],
     ['jobs', pairs(s.jobs_by_status) || '-'],
     ['success rate', percent(s.success_rate)],
-    ['last minute', t ? `${t.submitted} submitted, ${t.dispatched} dispatched, ${t.succeeded} succeeded, ${t.failed} failed (${t.finished_per_sec}/s)` : undefined],
+    [
+      'last minute',
+      t
+        ? `${t.submitted} submitted, ${t.dispatched} dispatched, ${t.succeeded} succeeded, ${t.failed} failed (${t.finished_per_sec}/s)`
+        : undefined,
+    ],
     ['queue wait', waits || undefined],
-    ['autoscale', s.autoscale ? `${s.autoscale.action} (${s.autoscale.current_workers} → ${s.autoscale.desired_workers}): ${s.autoscale.reason}` : undefined],
+    [
+      'autoscale',
+      s.autoscale
+        ? `${s.autoscale.action} (${s.autoscale.current_workers} → ${s.autoscale.desired_workers}): ${s.autoscale.reason}`
+        : undefined,
+    ],
     ['queues', s.queues?.join(', ') || undefined],
     ['uptime', s.uptime_sec === undefined ? undefined : secs(s.uptime_sec)],
   ]);
@@ -53,9 +73,11 @@ export function registerStats(program: Command, run: Runner): void {
   program
     .command('stats')
     .description('queue depth, workers, jobs by status, success rate, throughput')
-    .action(run(async (ctx: Ctx) => {
-      const answer = await ctx.client.call<StatsView>('GET', '/stats');
-      if (ctx.json) return printJson(ctx.io, answer);
-      ctx.io.out(renderStats(answer));
-    }));
+    .action(
+      run(async (ctx: Ctx) => {
+        const answer = await ctx.client.call<StatsView>('GET', '/stats');
+        if (ctx.json) return printJson(ctx.io, answer);
+        ctx.io.out(renderStats(answer));
+      }),
+    );
 }

@@ -20,19 +20,39 @@ export function registerSubmit(program: Command, run: Runner): void {
   const cmd = program
     .command('submit')
     .description('submit a job; with --wait, follow it to its end and print its result')
-    .argument('[payload]', 'the payload: JSON when it parses as JSON, otherwise sent as a string (default null)');
+    .argument(
+      '[payload]',
+      'the payload: JSON when it parses as JSON, otherwise sent as a string (default null)',
+    );
   addJobOptions(cmd)
-    .option('--idempotency-key <key>', 'repeat-safe submission: the same key and payload give the same job')
-    .option('--depends-on <ids...>', 'job ids of the same queue that must succeed first (the job is waiting until then)')
-    .option('-w, --wait', 'wait for the job to end, show its progress on stderr, print its result; exit 1 unless it succeeded')
-    .addOption(new Option('--wait-timeout <sec>', 'with --wait: stop waiting after this many seconds (exit 3; the job goes on)').argParser(parseInteger))
-    .addHelpText('after', `
+    .option(
+      '--idempotency-key <key>',
+      'repeat-safe submission: the same key and payload give the same job',
+    )
+    .option(
+      '--depends-on <ids...>',
+      'job ids of the same queue that must succeed first (the job is waiting until then)',
+    )
+    .option(
+      '-w, --wait',
+      'wait for the job to end, show its progress on stderr, print its result; exit 1 unless it succeeded',
+    )
+    .addOption(
+      new Option(
+        '--wait-timeout <sec>',
+        'with --wait: stop waiting after this many seconds (exit 3; the job goes on)',
+      ).argParser(parseInteger),
+    )
+    .addHelpText(
+      'after',
+      `
 Examples:
   cloud submit hello
   cloud submit '{"limit":10000000}' --type primes --priority high --wait
   cloud submit --type fail --payload '{"code":1}' --max-retries 0 --wait   # exits 1
   id=$(cloud submit --payload-file job.json --json | jq -r .job.id)
-  cloud submit --type echo done --depends-on "$id" --wait   # runs once $id has succeeded`)
+  cloud submit --type echo done --depends-on "$id" --wait   # runs once $id has succeeded`,
+    )
     .action(run(submit));
 }
 
@@ -40,7 +60,8 @@ async function submit(ctx: Ctx, payloadArg: string | undefined, flags: SubmitFla
   const body = jobBody(payloadArg, flags);
   if (flags.dependsOn?.length) body.depends_on = flags.dependsOn;
   // A payload file over the inline limit goes up as a blob first; the job names it instead.
-  const serialised = flags.payloadFile !== undefined ? new TextEncoder().encode(JSON.stringify(body.payload)) : null;
+  const serialised =
+    flags.payloadFile !== undefined ? new TextEncoder().encode(JSON.stringify(body.payload)) : null;
   if (serialised && serialised.byteLength > INLINE_PAYLOAD_LIMIT) {
     const blob = await uploadBlob(ctx.client, serialised);
     delete body.payload;
@@ -52,7 +73,9 @@ async function submit(ctx: Ctx, payloadArg: string | undefined, flags: SubmitFla
   if (!flags.wait) {
     if (ctx.json) return printJson(ctx.io, answer);
     const j = answer.job;
-    ctx.io.out(`submitted ${j.id} (${j.status}, type ${j.type}, priority ${j.priority}, queue ${j.queue})\n`);
+    ctx.io.out(
+      `submitted ${j.id} (${j.status}, type ${j.type}, priority ${j.priority}, queue ${j.queue})\n`,
+    );
     return;
   }
 
@@ -60,12 +83,23 @@ async function submit(ctx: Ctx, payloadArg: string | undefined, flags: SubmitFla
   progress.update(answer.job);
   let job: Job;
   try {
-    job = await waitForJob(ctx, answer.job.id, { timeoutMs: flags.waitTimeout === undefined ? undefined : flags.waitTimeout * 1000, onJob: (j) => progress.update(j) });
+    job = await waitForJob(ctx, answer.job.id, {
+      timeoutMs: flags.waitTimeout === undefined ? undefined : flags.waitTimeout * 1000,
+      onJob: (j) => progress.update(j),
+    });
   } finally {
     progress.finish();
   }
   if (ctx.json) printJson(ctx.io, { job });
   else if (job.status === 'succeeded' && job.result) ctx.io.out(prettyJson(job.result.output));
-  if (job.status === 'failed') throw new JobEnded(`job ${job.id} failed after ${job.attempts} attempt${job.attempts === 1 ? '' : 's'}: ${job.error ?? 'no error message'}`, EXIT.FAILED);
-  if (job.status === 'cancelled') throw new JobEnded(`job ${job.id} was cancelled${job.error ? `: ${job.error}` : ''}`, EXIT.FAILED);
+  if (job.status === 'failed')
+    throw new JobEnded(
+      `job ${job.id} failed after ${job.attempts} attempt${job.attempts === 1 ? '' : 's'}: ${job.error ?? 'no error message'}`,
+      EXIT.FAILED,
+    );
+  if (job.status === 'cancelled')
+    throw new JobEnded(
+      `job ${job.id} was cancelled${job.error ? `: ${job.error}` : ''}`,
+      EXIT.FAILED,
+    );
 }

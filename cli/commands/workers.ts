@@ -23,9 +23,13 @@ export function registerWorkers(program: Command, run: Runner): void {
   program
     .command('workers')
     .description('registered worker nodes: status, running/capacity, heartbeat age, executors')
-    .action(run(async (ctx: Ctx) => {
-      const answer = await ctx.client.call<{ workers: WorkerView[] }>('GET', '/workers');
-      if (ctx.json) return printJson(ctx.io, answer);
-      ctx.io.out(answer.workers.length ? workerTable(answer.workers) : 'no worker nodes registered\n');
-    }));
+    .action(
+      run(async (ctx: Ctx) => {
+        const answer = await ctx.client.call<{ workers: WorkerView[] }>('GET', '/workers');
+        if (ctx.json) return printJson(ctx.io, answer);
+        ctx.io.out(
+          answer.workers.length ? workerTable(answer.workers) : 'no worker nodes registered\n',
+        );
+      }),
+    );
 }

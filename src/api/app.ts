@@ -32,7 +32,11 @@ export function createApp() {
   const app = new OpenAPIHono<AppEnv>({
     // Every zod failure becomes a 400 naming the field and the reason.
     defaultHook: (result) => {
-      if (!result.success) throw validationError(result.error.issues, TARGET_NAMES[result.target as keyof typeof TARGET_NAMES] ?? 'body');
+      if (!result.success)
+        throw validationError(
+          result.error.issues,
+          TARGET_NAMES[result.target as keyof typeof TARGET_NAMES] ?? 'body',
+        );
     },
   });
 
@@ -65,30 +69,85 @@ export function createApp() {
     .route('/', blobRoutes)
     .route('/', docsRoutes(app));
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'workerToken', { type: 'http', scheme: 'bearer', description: 'WORKER_TOKEN' });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', { type: 'http', scheme: 'bearer', description: 'An API key (ck_...), or X-API-Key' });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'workerToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'WORKER_TOKEN',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key (ck_...), or X-API-Key',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'ADMIN_TOKEN',
+  });
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
-    info: { title: 'cloud', version: '0.1.0', description: 'An edge-native distributed job scheduler' },
+    info: {
+      title: 'cloud',
+      version: '0.1.0',
+      description: 'An edge-native distributed job scheduler',
+    },
   });
 
-  app.notFound((c) => c.json({ error: { code: 'route_not_found', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404));
+  app.notFound((c) =>
+    c.json(
+      {
+        error: {
+          code: 'route_not_found',
+          message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}`,
+        },
+      },
+      404,
+    ),
+  );
 
   app.onError((err, c) => {
     if (err instanceof ApiError) {
       for (const [k, v] of Object.entries(err.headers ?? {})) c.header(k, v);
-      return c.json({ error: { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) } }, err.status);
+      return c.json(
+        {
+          error: {
+            code: err.code,
+            message: err.message,
+            ...(err.details !== undefined ? { details: err.details } : {}),
+          },
+        },
+        err.status,
+      );
     }
     if (err instanceof HTTPException) {
       const malformed = /json/i.test(err.message);
       return c.json(
-        { error: { code: malformed ? 'invalid_json' : 'bad_request', message: malformed ? `the body is not valid JSON: ${err.message}` : err.message, details: { problems: [{ field: '(body)', message: err.message }] } } },
+        {
+          error: {
+            code: malformed ? 'invalid_json' : 'bad_request',
+            message: malformed ? `the body is not valid JSON: ${err.message}` : err.message,
+            details: { problems: [{ field: '(body)', message: err.message }] },
+          },
+        },
         err.status as ContentfulStatusCode,
       );
     }
-    log({ event: 'internal_error', request_id: c.get('requestId'), error: String(err), stack: err instanceof Error ? err.stack : undefined });
-    return c.json({ error: { code: 'internal_error', message: 'an internal error occurred', details: { request_id: c.get('requestId') } } }, 500);
+    log({
+      event: 'internal_error',
+      request_id: c.get('requestId'),
+      error: String(err),
+      stack: err instanceof Error ? err.stack : undefined,
+    });
+    return c.json(
+      {
+        error: {
+          code: 'internal_error',
+          message: 'an internal error occurred',
+          details: { request_id: c.get('requestId') },
+        },
+      },
+      500,
+    );
   });
 
   return routes;

@@ -18,6 +18,9 @@ export function schedulerFor(env: Env, queue: string) {
 }
 
 /** The tenant filter for reads: the admin sees every tenant's jobs. */
-export function readScope(c: { get(key: 'admin'): boolean; get(key: 'tenant'): string }): string | null {
+export function readScope(c: {
+  get(key: 'admin'): boolean;
+  get(key: 'tenant'): string;
+}): string | null {
   return c.get('admin') ? null : c.get('tenant');
 }

@@ -33,11 +33,17 @@ export function fieldProblems(issues: z.core.$ZodIssue[], prefix = ''): FieldPro
   });
 }
 
-export function validationError(issues: z.core.$ZodIssue[], where: 'body' | 'query' | 'path' | 'header'): ApiError {
+export function validationError(
+  issues: z.core.$ZodIssue[],
+  where: 'body' | 'query' | 'path' | 'header',
+): ApiError {
   const problems = fieldProblems(issues);
   const summary = problems
     .slice(0, 5)
     .map((p) => `${p.field}: ${p.message}`)
     .join('; ');
-  return new ApiError(400, 'validation_failed', `invalid ${where}: ${summary}`, { in: where, problems });
+  return new ApiError(400, 'validation_failed', `invalid ${where}: ${summary}`, {
+    in: where,
+    problems,
+  });
 }

@@ -28,15 +28,25 @@ export interface Observation {
  * advice), the merged worker registry and D1's counts by status: what /stats, /metrics and the
  * dashboard are drawn from.
  */
-export async function observeAll(env: AppEnv['Bindings'], tenant: string | null): Promise<Observation> {
+export async function observeAll(
+  env: AppEnv['Bindings'],
+  tenant: string | null,
+): Promise<Observation> {
   const db = dbOf(env.DB);
   const queues = await knownQueues(db);
   const [shards, workers, byStatus] = await Promise.all([
-    Promise.all(queues.map(async (q) => ({ queue: q, ...(await schedulerFor(env, q).observe(q)) }))),
+    Promise.all(
+      queues.map(async (q) => ({ queue: q, ...(await schedulerFor(env, q).observe(q)) })),
+    ),
     allWorkers(env),
     countByStatus(db, tenant),
   ]);
-  return { now: Date.now(), queues: shards, workers, jobsByStatus: Object.fromEntries(JOB_STATUSES.map((s) => [s, byStatus[s] ?? 0])) };
+  return {
+    now: Date.now(),
+    queues: shards,
+    workers,
+    jobsByStatus: Object.fromEntries(JOB_STATUSES.map((s) => [s, byStatus[s] ?? 0])),
+  };
 }
 
 export function depthOf(stats: QueueStats): number {
@@ -45,16 +55,22 @@ export function depthOf(stats: QueueStats): number {
 
 /** The advice for the whole pool: scale up if any queue needs it, down only if every queue can spare a worker. */
 export function overallAdvice(o: Observation): Recommendation & { queue: string | null } {
-  const recs = o.queues.flatMap((q) => (q.telemetry.autoscale ? [{ queue: q.queue, recommendation: q.telemetry.autoscale }] : []));
+  const recs = o.queues.flatMap((q) =>
+    q.telemetry.autoscale ? [{ queue: q.queue, recommendation: q.telemetry.autoscale }] : [],
+  );
   return combine(recs, o.now);
 }
 
 /** Wait (queued to running) p50/p95 per priority over every queue, seconds. */
-export function waitQuantiles(o: Observation): Record<string, { p50: number | null; p95: number | null; count: number }> {
+export function waitQuantiles(
+  o: Observation,
+): Record<string, { p50: number | null; p95: number | null; count: number }> {
   const out: Record<string, { p50: number | null; p95: number | null; count: number }> = {};
   for (const p of ['0', '1', '2']) {
     const h = mergeHistograms(o.queues.map((q) => q.telemetry.wait_by_priority[p]).filter(Boolean));
-    out[p] = h ? { p50: round3(quantile(h, 0.5)), p95: round3(quantile(h, 0.95)), count: h.count } : { p50: null, p95: null, count: 0 };
+    out[p] = h
+      ? { p50: round3(quantile(h, 0.5)), p95: round3(quantile(h, 0.95)), count: h.count }
+      : { p50: null, p95: null, count: 0 };
   }
   return out;
 }
@@ -63,7 +79,13 @@ export function waitQuantiles(o: Observation): Record<string, { p50: number | nu
 export function mergeSeries(parts: Series[]): Series | null {
   if (parts.length === 0) return null;
   const base = parts.reduce((a, b) => (b.start > a.start ? b : a));
-  const out: Series = { start: base.start, step: base.step, finished: base.finished.map(() => 0), submitted: base.submitted.map(() => 0), depth: base.depth.map(() => null) };
+  const out: Series = {
+    start: base.start,
+    step: base.step,
+    finished: base.finished.map(() => 0),
+    submitted: base.submitted.map(() => 0),
+    depth: base.depth.map(() => null),
+  };
   for (const p of parts) {
     const shift = (p.start - base.start) / base.step;
     for (let i = 0; i < out.finished.length; i++) {

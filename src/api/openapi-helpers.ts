@@ -14,7 +14,12 @@ const REASONS: Record<number, string> = {
 
 /** The error responses of a route, all in the one error shape. */
 export function errors(...codes: (keyof typeof REASONS)[]) {
-  return Object.fromEntries(codes.map((code) => [code, { description: REASONS[code], content: { 'application/json': { schema: ErrorBody } } }]));
+  return Object.fromEntries(
+    codes.map((code) => [
+      code,
+      { description: REASONS[code], content: { 'application/json': { schema: ErrorBody } } },
+    ]),
+  );
 }
 
 export function jsonBody<T extends ZodType>(schema: T) {

@@ -34,21 +34,63 @@ export async function submitJobs(
   const queue = bodies[0].queue;
   const newJobs: NewJob[] = bodies.map((b, i) => {
     const field = (name: string) => (fieldPrefix ? `${fieldPrefix}.${i}.${name}` : name);
-    if (b.queue !== queue) throw new ApiError(400, 'validation_failed', `${field('queue')}: every job of a batch must use the same queue`, { problems: [{ field: field('queue'), message: 'every job of a batch must use the same queue' }] });
+    if (b.queue !== queue)
+      throw new ApiError(
+        400,
+        'validation_failed',
+        `${field('queue')}: every job of a batch must use the same queue`,
+        {
+          problems: [
+            { field: field('queue'), message: 'every job of a batch must use the same queue' },
+          ],
+        },
+      );
     // A blob job stores a null payload; the node fetches the blob instead (routes/blobs.ts).
     const payload = JSON.stringify(b.payload ?? null);
     const bytes = encoder.encode(payload).length;
     if (bytes > MAX_PAYLOAD_BYTES) {
-      throw new ApiError(413, 'payload_too_large', `${field('payload')}: ${bytes} bytes serialised, the inline limit is ${MAX_PAYLOAD_BYTES}; upload it with PUT /blobs (up to 100 MiB) and give payload_blob`, { problems: [{ field: field('payload'), message: `at most ${MAX_PAYLOAD_BYTES} bytes inline; larger payloads go through PUT /blobs and payload_blob` }] });
+      throw new ApiError(
+        413,
+        'payload_too_large',
+        `${field('payload')}: ${bytes} bytes serialised, the inline limit is ${MAX_PAYLOAD_BYTES}; upload it with PUT /blobs (up to 100 MiB) and give payload_blob`,
+        {
+          problems: [
+            {
+              field: field('payload'),
+              message: `at most ${MAX_PAYLOAD_BYTES} bytes inline; larger payloads go through PUT /blobs and payload_blob`,
+            },
+          ],
+        },
+      );
     }
-    const runAt = b.run_at !== undefined ? Date.parse(b.run_at) : b.delay_sec !== undefined ? now + b.delay_sec * 1000 : null;
+    const runAt =
+      b.run_at !== undefined
+        ? Date.parse(b.run_at)
+        : b.delay_sec !== undefined
+          ? now + b.delay_sec * 1000
+          : null;
     return {
-      id: newJobId(queue, now), tenant, type: b.type, payload, priority: b.priority, max_retries: b.max_retries,
-      timeout_sec: b.timeout_sec ?? config.DEFAULT_TIMEOUT_SEC, executor: b.executor ?? null, created_at: now, run_at: runAt,
-      concurrency_key: b.concurrency_key ?? null, concurrency_limit: b.concurrency_key ? (b.concurrency_limit ?? 1) : null,
-      requires: b.requires?.length ? b.requires : null, backoff: b.backoff ?? null, replay_of: opts.replayOf?.[i] ?? null,
+      id: newJobId(queue, now),
+      tenant,
+      type: b.type,
+      payload,
+      priority: b.priority,
+      max_retries: b.max_retries,
+      timeout_sec: b.timeout_sec ?? config.DEFAULT_TIMEOUT_SEC,
+      executor: b.executor ?? null,
+      created_at: now,
+      run_at: runAt,
+      concurrency_key: b.concurrency_key ?? null,
+      concurrency_limit: b.concurrency_key ? (b.concurrency_limit ?? 1) : null,
+      requires: b.requires?.length ? b.requires : null,
+      backoff: b.backoff ?? null,
+      replay_of: opts.replayOf?.[i] ?? null,
       callback_url: checkCallback(b.callback_url, field('callback_url'), config),
-      failure_callback_url: checkCallback(b.failure_callback_url, field('failure_callback_url'), config),
+      failure_callback_url: checkCallback(
+        b.failure_callback_url,
+        field('failure_callback_url'),
+        config,
+      ),
       payload_blob: b.payload_blob ?? null,
     };
   });
@@ -61,35 +103,82 @@ export async function submitJobs(
   const key = c.req.header('x-idempotency-key');
   let requestHash = '';
   if (key !== undefined) {
-    if (!IDEMPOTENCY_KEY.test(key)) throw new ApiError(400, 'validation_failed', 'X-Idempotency-Key: 1 to 255 printable ASCII characters', { problems: [{ field: 'X-Idempotency-Key', message: '1 to 255 printable ASCII characters' }] });
+    if (!IDEMPOTENCY_KEY.test(key))
+      throw new ApiError(
+        400,
+        'validation_failed',
+        'X-Idempotency-Key: 1 to 255 printable ASCII characters',
+        {
+          problems: [
+            { field: 'X-Idempotency-Key', message: '1 to 255 printable ASCII characters' },
+          ],
+        },
+      );
     requestHash = await sha256(JSON.stringify(bodies));
     const ids = newJobs.map((j) => j.id);
     const deadline = Date.now() + IN_FLIGHT_WAIT_MS;
     for (;;) {
-      const claim = await claimIdempotencyKey(db, tenant, key, requestHash, ids, Date.now(), config.IDEMPOTENCY_TTL_SEC);
+      const claim = await claimIdempotencyKey(
+        db,
+        tenant,
+        key,
+        requestHash,
+        ids,
+        Date.now(),
+        config.IDEMPOTENCY_TTL_SEC,
+      );
       if (claim.claimed) break;
       if (claim.requestHash !== requestHash) {
-        throw new ApiError(409, 'idempotency_key_reused', 'X-Idempotency-Key was already used with a different request body', { job_ids: claim.jobIds });
+        throw new ApiError(
+          409,
+          'idempotency_key_reused',
+          'X-Idempotency-Key was already used with a different request body',
+          { job_ids: claim.jobIds },
+        );
       }
       const rows = await getJobsByIds(db, tenant, claim.jobIds);
       if (rows.length === claim.jobIds.length) {
         const byId = new Map(rows.map((r) => [r.id, r]));
-        log({ event: 'job_submit_replayed', request_id: c.get('requestId'), job_ids: claim.jobIds });
+        log({
+          event: 'job_submit_replayed',
+          request_id: c.get('requestId'),
+          job_ids: claim.jobIds,
+        });
         return { status: 200, jobs: claim.jobIds.map((id) => jobView(byId.get(id)!)) };
       }
       // The first request with this key is still storing its jobs: wait for it (or for its key to be released).
-      if (Date.now() > deadline) throw new ApiError(409, 'idempotency_in_progress', 'a request with this X-Idempotency-Key is still in progress; retry shortly', undefined, { 'Retry-After': '1' });
+      if (Date.now() > deadline)
+        throw new ApiError(
+          409,
+          'idempotency_in_progress',
+          'a request with this X-Idempotency-Key is still in progress; retry shortly',
+          undefined,
+          { 'Retry-After': '1' },
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
   }
 
-  const outcome = (await schedulerFor(c.env, queue).submit(queue, newJobs, fieldPrefix)) as Outcome<{ jobs: JobRow[] }>;
+  const outcome = (await schedulerFor(c.env, queue).submit(
+    queue,
+    newJobs,
+    fieldPrefix,
+  )) as Outcome<{ jobs: JobRow[] }>;
   if (!outcome.ok) {
     if (key !== undefined) await releaseIdempotencyKey(db, tenant, key, requestHash);
     throw new ApiError(outcome.status, outcome.code, outcome.message, outcome.details);
   }
   for (const r of outcome.jobs) {
-    log({ event: 'job_submitted', job_id: r.id, queue: r.queue, type: r.type, priority: r.priority, status: r.status, tenant, request_id: c.get('requestId') });
+    log({
+      event: 'job_submitted',
+      job_id: r.id,
+      queue: r.queue,
+      type: r.type,
+      priority: r.priority,
+      status: r.status,
+      tenant,
+      request_id: c.get('requestId'),
+    });
   }
   return { status: 201, jobs: outcome.jobs.map(jobView) };
 }
@@ -99,22 +188,34 @@ export async function submitJobs(
  * of the same queue (one queue is one scheduler, which alone sees every dependency finish). A cycle
  * among the batch's members is refused; the scheduler judges the ids that already exist.
  */
-function resolveDependencies(bodies: JobSubmit[], jobs: NewJob[], fieldPrefix: string, queue: string): void {
+function resolveDependencies(
+  bodies: JobSubmit[],
+  jobs: NewJob[],
+  fieldPrefix: string,
+  queue: string,
+): void {
   const edges = bodies.map(() => [] as number[]);
   for (const [i, b] of bodies.entries()) {
     if (!b.depends_on?.length) continue;
     const ids = new Set<string>();
     for (const [k, ref] of b.depends_on.entries()) {
       const field = `${fieldPrefix ? `${fieldPrefix}.${i}.` : ''}depends_on.${k}`;
-      const bad = (message: string, code = 'validation_failed') => new ApiError(400, code, `${field}: ${message}`, { problems: [{ field, message }] });
+      const bad = (message: string, code = 'validation_failed') =>
+        new ApiError(400, code, `${field}: ${message}`, { problems: [{ field, message }] });
       if (typeof ref === 'number') {
-        if (!fieldPrefix) throw bad('an index names a job of the same batch: submit them together with POST /jobs/batch');
+        if (!fieldPrefix)
+          throw bad(
+            'an index names a job of the same batch: submit them together with POST /jobs/batch',
+          );
         if (ref >= bodies.length) throw bad(`the batch has no job at index ${ref}`);
         if (ref === i) throw bad('a job cannot depend on itself', 'dependency_cycle');
         edges[i].push(ref);
         ids.add(jobs[ref].id);
       } else {
-        if (queueOfJobId(ref) !== queue) throw bad(`must be a job of queue ${queue}: a job can only wait for jobs of its own queue`);
+        if (queueOfJobId(ref) !== queue)
+          throw bad(
+            `must be a job of queue ${queue}: a job can only wait for jobs of its own queue`,
+          );
         ids.add(ref);
       }
     }
@@ -124,16 +225,34 @@ function resolveDependencies(bodies: JobSubmit[], jobs: NewJob[], fieldPrefix: s
   if (cycle) {
     const field = `${fieldPrefix}.${cycle[0]}.depends_on`;
     const message = `jobs ${cycle.join(' -> ')} -> ${cycle[0]} wait for each other`;
-    throw new ApiError(400, 'dependency_cycle', `${field}: ${message}`, { problems: [{ field, message }] });
+    throw new ApiError(400, 'dependency_cycle', `${field}: ${message}`, {
+      problems: [{ field, message }],
+    });
   }
 }
 
 /** Callback URLs follow the worker URL rules, and need a signing key to be configured. */
-function checkCallback(url: string | undefined, field: string, config: AppEnv['Variables']['config']): string | null {
+function checkCallback(
+  url: string | undefined,
+  field: string,
+  config: AppEnv['Variables']['config'],
+): string | null {
   if (url === undefined) return null;
-  if (!config.CALLBACK_SIGNING_KEY) throw new ApiError(400, 'callbacks_disabled', `${field}: callbacks need CALLBACK_SIGNING_KEY to be set on the scheduler`, { problems: [{ field, message: 'callbacks are not configured' }] });
-  const checked = checkOutboundUrl(url, { allowlist: config.WORKER_URL_ALLOWLIST, allowPrivate: config.ALLOW_PRIVATE_WORKER_URLS });
-  if (!checked.ok) throw new ApiError(400, 'validation_failed', `${field}: ${checked.reason}`, { problems: [{ field, message: checked.reason }] });
+  if (!config.CALLBACK_SIGNING_KEY)
+    throw new ApiError(
+      400,
+      'callbacks_disabled',
+      `${field}: callbacks need CALLBACK_SIGNING_KEY to be set on the scheduler`,
+      { problems: [{ field, message: 'callbacks are not configured' }] },
+    );
+  const checked = checkOutboundUrl(url, {
+    allowlist: config.WORKER_URL_ALLOWLIST,
+    allowPrivate: config.ALLOW_PRIVATE_WORKER_URLS,
+  });
+  if (!checked.ok)
+    throw new ApiError(400, 'validation_failed', `${field}: ${checked.reason}`, {
+      problems: [{ field, message: checked.reason }],
+    });
   return checked.url.toString();
 }
 

@@ -4,7 +4,12 @@ import type { CallbackState } from '../../durable-objects/callbacks';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-function progressView(p: { percent: number | null; message: string | null; attempt: number; at: number }): NonNullable<Job['progress']> {
+function progressView(p: {
+  percent: number | null;
+  message: string | null;
+  attempt: number;
+  at: number;
+}): NonNullable<Job['progress']> {
   return { percent: p.percent, message: p.message, attempt: p.attempt, at: iso(p.at)! };
 }
 

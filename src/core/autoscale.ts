@@ -50,7 +50,11 @@ export interface AutoscaleState {
   workersSeen: number | null;
 }
 
-export const initialAutoscaleState = (): AutoscaleState => ({ last: null, lowSince: null, workersSeen: null });
+export const initialAutoscaleState = (): AutoscaleState => ({
+  last: null,
+  lowSince: null,
+  workersSeen: null,
+});
 
 export interface Evaluation {
   recommendation: Recommendation;
@@ -59,7 +63,11 @@ export interface Evaluation {
   state: AutoscaleState;
 }
 
-export function evaluate(state: AutoscaleState, input: AutoscaleInput, policy: AutoscalePolicy): Evaluation {
+export function evaluate(
+  state: AutoscaleState,
+  input: AutoscaleInput,
+  policy: AutoscalePolicy,
+): Evaluation {
   const { now, depth, liveWorkers: live } = input;
   const trend = input.trendPerSec;
   const { high, low, minWorkers: min, maxWorkers: max } = policy;
@@ -96,21 +104,37 @@ export function evaluate(state: AutoscaleState, input: AutoscaleInput, policy: A
     desired = max;
     reason = `${live} live workers, above MAX_WORKERS (${max})`;
   } else if (depth > high) {
-    if (live >= max) hold(`queue depth ${depth} exceeds QUEUE_THRESHOLD_HIGH (${high}) but workers are at MAX_WORKERS (${max})`);
-    else if (!wasUp && trend !== null && trend < 0 && projected <= high) hold(`queue depth ${depth} exceeds QUEUE_THRESHOLD_HIGH (${high}) but is draining (${fmtTrend(trend)}); projected ${Math.round(projected)} in ${TREND_HORIZON_SEC}s`);
+    if (live >= max)
+      hold(
+        `queue depth ${depth} exceeds QUEUE_THRESHOLD_HIGH (${high}) but workers are at MAX_WORKERS (${max})`,
+      );
+    else if (!wasUp && trend !== null && trend < 0 && projected <= high)
+      hold(
+        `queue depth ${depth} exceeds QUEUE_THRESHOLD_HIGH (${high}) but is draining (${fmtTrend(trend)}); projected ${Math.round(projected)} in ${TREND_HORIZON_SEC}s`,
+      );
     else up(`queue depth ${depth} exceeds QUEUE_THRESHOLD_HIGH (${high})`);
   } else if (wasUp && live < max && (depth > release || (depth > low && projected > release))) {
-    up(`queue depth ${depth} has not yet settled below ${release} (hysteresis under QUEUE_THRESHOLD_HIGH ${high})`);
+    up(
+      `queue depth ${depth} has not yet settled below ${release} (hysteresis under QUEUE_THRESHOLD_HIGH ${high})`,
+    );
   } else if (depth > low && trend !== null && trend > 0 && projected > high && live < max) {
-    up(`queue depth ${depth} rising ${fmtTrend(trend)}: projected ${Math.round(projected)} in ${TREND_HORIZON_SEC}s exceeds QUEUE_THRESHOLD_HIGH (${high})`);
+    up(
+      `queue depth ${depth} rising ${fmtTrend(trend)}: projected ${Math.round(projected)} in ${TREND_HORIZON_SEC}s exceeds QUEUE_THRESHOLD_HIGH (${high})`,
+    );
   } else if (depth < low && lowSince !== null) {
     const stableFor = (now - lowSince) / 1000;
-    if (live <= min) hold(`queue depth ${depth} below QUEUE_THRESHOLD_LOW (${low}); workers at MIN_WORKERS (${min})`);
+    if (live <= min)
+      hold(
+        `queue depth ${depth} below QUEUE_THRESHOLD_LOW (${low}); workers at MIN_WORKERS (${min})`,
+      );
     else if (stableFor >= policy.scaleDownStableSec) {
       action = 'scale_down';
       desired = Math.max(min, live - 1);
       reason = `queue depth below QUEUE_THRESHOLD_LOW (${low}) for ${Math.floor(stableFor)}s (SCALE_DOWN_STABLE_SEC ${policy.scaleDownStableSec})`;
-    } else hold(`queue depth ${depth} below QUEUE_THRESHOLD_LOW (${low}) for ${Math.floor(stableFor)}s of ${policy.scaleDownStableSec}s`);
+    } else
+      hold(
+        `queue depth ${depth} below QUEUE_THRESHOLD_LOW (${low}) for ${Math.floor(stableFor)}s of ${policy.scaleDownStableSec}s`,
+      );
   } else hold(`queue depth ${depth} within thresholds (${low}..${high})`);
 
   const last = state.last;
@@ -131,17 +155,53 @@ export function evaluate(state: AutoscaleState, input: AutoscaleInput, policy: A
  * One recommendation for several queues sharing the worker pool: scale up if any queue needs it,
  * down only if every queue can spare a worker, else hold.
  */
-export function combine(recs: { queue: string; recommendation: Recommendation }[], now: number): Recommendation & { queue: string | null } {
+export function combine(
+  recs: { queue: string; recommendation: Recommendation }[],
+  now: number,
+): Recommendation & { queue: string | null } {
   const ups = recs.filter((r) => r.recommendation.action === 'scale_up');
-  const pick = ups.length ? ups.reduce((a, b) => (b.recommendation.desired_workers - b.recommendation.current_workers > a.recommendation.desired_workers - a.recommendation.current_workers ? b : a)) : null;
-  if (pick) return { ...pick.recommendation, reason: `${pick.queue}: ${pick.recommendation.reason}`, queue: pick.queue };
+  const pick = ups.length
+    ? ups.reduce((a, b) =>
+        b.recommendation.desired_workers - b.recommendation.current_workers >
+        a.recommendation.desired_workers - a.recommendation.current_workers
+          ? b
+          : a,
+      )
+    : null;
+  if (pick)
+    return {
+      ...pick.recommendation,
+      reason: `${pick.queue}: ${pick.recommendation.reason}`,
+      queue: pick.queue,
+    };
   if (recs.length > 0 && recs.every((r) => r.recommendation.action === 'scale_down')) {
     const first = recs[0];
-    return { ...first.recommendation, reason: recs.length === 1 ? first.recommendation.reason : `every queue can spare a worker (${first.queue}: ${first.recommendation.reason})`, queue: recs.length === 1 ? first.queue : null };
+    return {
+      ...first.recommendation,
+      reason:
+        recs.length === 1
+          ? first.recommendation.reason
+          : `every queue can spare a worker (${first.queue}: ${first.recommendation.reason})`,
+      queue: recs.length === 1 ? first.queue : null,
+    };
   }
   const holding = recs.find((r) => r.recommendation.action === 'hold');
-  if (holding) return { ...holding.recommendation, reason: `${holding.queue}: ${holding.recommendation.reason}`, queue: holding.queue };
-  return { action: 'hold', reason: recs.length ? 'queues disagree' : 'no queues yet', current_workers: 0, desired_workers: 0, queue_depth: 0, trend_per_min: null, since: now, queue: null };
+  if (holding)
+    return {
+      ...holding.recommendation,
+      reason: `${holding.queue}: ${holding.recommendation.reason}`,
+      queue: holding.queue,
+    };
+  return {
+    action: 'hold',
+    reason: recs.length ? 'queues disagree' : 'no queues yet',
+    current_workers: 0,
+    desired_workers: 0,
+    queue_depth: 0,
+    trend_per_min: null,
+    since: now,
+    queue: null,
+  };
 }
 
 function fmtTrend(perSec: number): string {

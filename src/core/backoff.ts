@@ -11,8 +11,13 @@ export interface BackoffPolicy {
   jitter?: boolean;
 }
 
-export function retryDelayMs(failures: number, policy: BackoffPolicy, random: () => number = Math.random): number {
-  const raw = policy.type === 'fixed' ? policy.baseSec : policy.baseSec * 2 ** Math.max(0, failures);
+export function retryDelayMs(
+  failures: number,
+  policy: BackoffPolicy,
+  random: () => number = Math.random,
+): number {
+  const raw =
+    policy.type === 'fixed' ? policy.baseSec : policy.baseSec * 2 ** Math.max(0, failures);
   const exp = Math.min(policy.maxSec, raw);
   const sec = policy.jitter ? exp / 2 + (exp / 2) * random() : exp;
   return Math.round(sec * 1000);

@@ -31,4 +31,3 @@ export function findCycle(edges: number[][]): number[] | null {
   }
   return null;
 }
-

@@ -5,10 +5,14 @@
  */
 
 /** Seconds from queued to running: sub-second when nodes are idle, minutes when the queue backs up. */
-export const WAIT_BUCKETS_SEC: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
+export const WAIT_BUCKETS_SEC: readonly number[] = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600,
+];
 
 /** Seconds from dispatch to result: jobs may run up to timeout_sec (at most 86400). */
-export const RUN_BUCKETS_SEC: readonly number[] = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400];
+export const RUN_BUCKETS_SEC: readonly number[] = [
+  0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400,
+];
 
 export interface HistogramSnapshot {
   /** Upper bounds, ascending; the implicit last bucket is +Inf. */
@@ -26,7 +30,9 @@ export class Histogram {
   private count = 0;
 
   constructor(private readonly bounds: readonly number[]) {
-    for (let i = 1; i < bounds.length; i++) if (!(bounds[i] > bounds[i - 1])) throw new Error('histogram bounds must be strictly ascending');
+    for (let i = 1; i < bounds.length; i++)
+      if (!(bounds[i] > bounds[i - 1]))
+        throw new Error('histogram bounds must be strictly ascending');
     this.buckets = new Array(bounds.length + 1).fill(0);
   }
 
@@ -58,9 +64,15 @@ export class Histogram {
 export function mergeHistograms(parts: HistogramSnapshot[]): HistogramSnapshot | null {
   if (parts.length === 0) return null;
   const bounds = parts[0].bounds;
-  const out: HistogramSnapshot = { bounds: [...bounds], counts: new Array(bounds.length).fill(0), sum: 0, count: 0 };
+  const out: HistogramSnapshot = {
+    bounds: [...bounds],
+    counts: new Array(bounds.length).fill(0),
+    sum: 0,
+    count: 0,
+  };
   for (const p of parts) {
-    if (p.bounds.length !== bounds.length || p.bounds.some((b, i) => b !== bounds[i])) throw new Error('cannot merge histograms with different bounds');
+    if (p.bounds.length !== bounds.length || p.bounds.some((b, i) => b !== bounds[i]))
+      throw new Error('cannot merge histograms with different bounds');
     p.counts.forEach((n, i) => (out.counts[i] += n));
     out.sum += p.sum;
     out.count += p.count;

@@ -24,5 +24,7 @@ export function queueOfJobId(id: string): string {
 
 /** A fencing token for one dispatch attempt: 128 random bits, hex. */
 export function newToken(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
+    b.toString(16).padStart(2, '0'),
+  ).join('');
 }

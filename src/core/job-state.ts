@@ -22,7 +22,10 @@ export function canTransition(from: JobStatus, to: JobStatus): boolean {
 }
 
 export class IllegalTransition extends Error {
-  constructor(readonly from: JobStatus, readonly to: JobStatus) {
+  constructor(
+    readonly from: JobStatus,
+    readonly to: JobStatus,
+  ) {
     super(`illegal job transition ${from} -> ${to}`);
   }
 }
@@ -37,9 +40,14 @@ export function isTerminal(status: JobStatus): boolean {
 }
 
 /** What the scheduler does after a failed attempt (failed dispatch, non-zero exit, timeout). */
-export type FailureOutcome = { next: 'retrying'; failures: number } | { next: 'failed'; failures: number };
+export type FailureOutcome =
+  { next: 'retrying'; failures: number } | { next: 'failed'; failures: number };
 
-export function afterFailure(failuresSoFar: number, maxRetries: number, permanent: boolean): FailureOutcome {
+export function afterFailure(
+  failuresSoFar: number,
+  maxRetries: number,
+  permanent: boolean,
+): FailureOutcome {
   const failures = failuresSoFar + 1;
   if (permanent || failures > maxRetries) return { next: 'failed', failures };
   return { next: 'retrying', failures };

@@ -37,7 +37,9 @@ export class Exposition {
   histogram(name: string, help: string): (h: HistogramSnapshot, labels?: Labels) => void {
     const f = this.declare(name, help, 'histogram');
     return (h, labels = {}) => {
-      h.bounds.forEach((le, i) => f.lines.push(sample(`${name}_bucket`, { ...labels, le: formatNumber(le) }, h.counts[i])));
+      h.bounds.forEach((le, i) =>
+        f.lines.push(sample(`${name}_bucket`, { ...labels, le: formatNumber(le) }, h.counts[i])),
+      );
       f.lines.push(sample(`${name}_bucket`, { ...labels, le: '+Inf' }, h.count));
       f.lines.push(sample(`${name}_sum`, labels, h.sum));
       f.lines.push(sample(`${name}_count`, labels, h.count));

@@ -74,7 +74,8 @@ export class ReadyQueue {
   pop(now: number): ReadyEntry | null {
     if (this.count === 0) return null;
     let top = PRIORITIES - 1;
-    for (const t of this.tenants.values()) for (let p = 0; p < top; p++) if (t.heaps[p].size > 0) top = p;
+    for (const t of this.tenants.values())
+      for (let p = 0; p < top; p++) if (t.heaps[p].size > 0) top = p;
     // Rule 1: the lowest class any tenant offers, and each tenant's best heap.
     let bestClass = Infinity;
     const offers: { name: string; t: TenantQueue; p: number; cls: number }[] = [];
@@ -100,7 +101,8 @@ export class ReadyQueue {
       chosen.t.credit -= total;
     } else {
       // Only weight-0 tenants have work of this class: oldest head first.
-      for (const o of eligible) if (o.t.heaps[o.p].peekKey() < chosen.t.heaps[chosen.p].peekKey()) chosen = o;
+      for (const o of eligible)
+        if (o.t.heaps[o.p].peekKey() < chosen.t.heaps[chosen.p].peekKey()) chosen = o;
     }
     const heap = chosen.t.heaps[chosen.p];
     const createdAt = heap.peekKey();
@@ -132,7 +134,10 @@ export class ReadyQueue {
   classOf(priority: number, createdAt: number, now: number, top = 0): number {
     const half = this.policy.maxStarvationMs() / 2;
     if (half <= 0) return priority;
-    return Math.max(Math.min(top, priority), priority - Math.floor(Math.max(0, now - createdAt) / half));
+    return Math.max(
+      Math.min(top, priority),
+      priority - Math.floor(Math.max(0, now - createdAt) / half),
+    );
   }
 
   private bestOf(t: TenantQueue, now: number, top: number): { p: number; cls: number } {
@@ -145,7 +150,11 @@ export class ReadyQueue {
       // Rule 3: within the class, the oldest job, then the lowest seq.
       const key = createdAt;
       const seq = h.peekSeq();
-      if (cls < best.cls || (cls === best.cls && (key < best.key || (key === best.key && seq < best.seq)))) best = { p, cls, key, seq };
+      if (
+        cls < best.cls ||
+        (cls === best.cls && (key < best.key || (key === best.key && seq < best.seq)))
+      )
+        best = { p, cls, key, seq };
     }
     return best;
   }

@@ -32,7 +32,11 @@ export interface Ticker {
 function compile(spec: CronSpec): Cron {
   // 5 fields (minute precision) or 6 (seconds first); no year field. domAndDow false: a day-of-month
   // and a day-of-week both restricted match either, as in Vixie cron and Kubernetes.
-  return new Cron(spec.cron.trim(), { timezone: spec.timezone, mode: '5-or-6-parts', domAndDow: false });
+  return new Cron(spec.cron.trim(), {
+    timezone: spec.timezone,
+    mode: '5-or-6-parts',
+    domAndDow: false,
+  });
 }
 
 /** Why a time zone is refused, or null when Intl knows it. */
@@ -123,7 +127,10 @@ export type OverlapDecision = 'fire' | 'skip';
  * schedule's previous job is not terminal (scheduled, queued, running or retrying). A previous job
  * that cannot be found (`null`) does not hold the schedule back.
  */
-export function overlapDecision(policy: OverlapPolicy, previousJobStatus: JobStatus | null): OverlapDecision {
+export function overlapDecision(
+  policy: OverlapPolicy,
+  previousJobStatus: JobStatus | null,
+): OverlapDecision {
   if (policy === 'allow' || previousJobStatus === null) return 'fire';
   return TERMINAL_STATUSES.includes(previousJobStatus) ? 'fire' : 'skip';
 }

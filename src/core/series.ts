@@ -72,7 +72,11 @@ export class SecondGauge {
     const out: (number | null)[] = [];
     let carry: number | null = null;
     // Find the value in force at fromSec: the latest retained sample before it.
-    for (let s = fromSec - 1; s > fromSec - this.capacity && s > this.lastSecond - this.capacity; s--) {
+    for (
+      let s = fromSec - 1;
+      s > fromSec - this.capacity && s > this.lastSecond - this.capacity;
+      s--
+    ) {
       const i = ((s % this.capacity) + this.capacity) % this.capacity;
       if (this.seconds[i] === s) {
         carry = this.values[i];

@@ -11,7 +11,13 @@ const keyCache = new Map<string, Promise<CryptoKey>>();
 function hmacKey(secret: string): Promise<CryptoKey> {
   let key = keyCache.get(secret);
   if (!key) {
-    key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+    key = crypto.subtle.importKey(
+      'raw',
+      encoder.encode(secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign', 'verify'],
+    );
     keyCache.set(secret, key);
   }
   return key;
@@ -38,8 +44,16 @@ function signedBytes(timestampMs: number, body: string | Uint8Array): Uint8Array
   return out;
 }
 
-export async function sign(secret: string, timestampMs: number, body: string | Uint8Array): Promise<string> {
-  const mac = await crypto.subtle.sign('HMAC', await hmacKey(secret), signedBytes(timestampMs, body));
+export async function sign(
+  secret: string,
+  timestampMs: number,
+  body: string | Uint8Array,
+): Promise<string> {
+  const mac = await crypto.subtle.sign(
+    'HMAC',
+    await hmacKey(secret),
+    signedBytes(timestampMs, body),
+  );
   return `v1=${toHex(mac)}`;
 }
 
@@ -70,7 +84,9 @@ export async function verify(
   const data = signedBytes(ts, body);
   for (const secret of secrets) {
     const key = await hmacKey(secret);
-    for (const mac of macs) if (await crypto.subtle.verify('HMAC', key, mac as Uint8Array<ArrayBuffer>, data)) return { ok: true };
+    for (const mac of macs)
+      if (await crypto.subtle.verify('HMAC', key, mac as Uint8Array<ArrayBuffer>, data))
+        return { ok: true };
   }
   return { ok: false, reason: 'mismatch' };
 }

@@ -10,7 +10,9 @@ export interface Bucket {
   at: number;
 }
 
-export type Take = { ok: true; remaining: number; bucket: Bucket } | { ok: false; retryAfterSec: number; remaining: number; bucket: Bucket };
+export type Take =
+  | { ok: true; remaining: number; bucket: Bucket }
+  | { ok: false; retryAfterSec: number; remaining: number; bucket: Bucket };
 
 export function take(bucket: Bucket | null, cost: number, limitPerMin: number, now: number): Take {
   const perMs = limitPerMin / 60_000;
@@ -18,8 +20,14 @@ export function take(bucket: Bucket | null, cost: number, limitPerMin: number, n
   const elapsed = Math.max(0, now - prev.at);
   const tokens = Math.min(limitPerMin, prev.tokens + elapsed * perMs);
   const current = { tokens, at: Math.max(now, prev.at) };
-  if (cost <= tokens) return { ok: true, remaining: Math.floor(tokens - cost), bucket: { tokens: tokens - cost, at: current.at } };
+  if (cost <= tokens)
+    return {
+      ok: true,
+      remaining: Math.floor(tokens - cost),
+      bucket: { tokens: tokens - cost, at: current.at },
+    };
   // More than a minute's allowance can never fit: say so with a full minute, the most honest wait.
-  const retryAfterSec = cost > limitPerMin ? 60 : Math.max(1, Math.ceil((cost - tokens) / perMs / 1000));
+  const retryAfterSec =
+    cost > limitPerMin ? 60 : Math.max(1, Math.ceil((cost - tokens) / perMs / 1000));
   return { ok: false, retryAfterSec, remaining: Math.floor(tokens), bucket: current };
 }

@@ -60,11 +60,19 @@ export function checkOutboundUrl(raw: string, policy: UrlPolicy): UrlCheck {
   } catch {
     return { ok: false, reason: 'not a valid absolute URL' };
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, reason: `scheme ${url.protocol.slice(0, -1)} is not allowed; use http or https` };
-  if (url.username || url.password) return { ok: false, reason: 'credentials in the URL are not allowed' };
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return {
+      ok: false,
+      reason: `scheme ${url.protocol.slice(0, -1)} is not allowed; use http or https`,
+    };
+  if (url.username || url.password)
+    return { ok: false, reason: 'credentials in the URL are not allowed' };
 
   // WHATWG URL parsing already normalises hex, octal and integer IPv4 forms (0x7f.1 -> 127.0.0.1).
-  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+  const host = url.hostname
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
   if (!host) return { ok: false, reason: 'the URL has no host' };
   const addr = parseIp(host);
 
@@ -78,7 +86,8 @@ export function checkOutboundUrl(raw: string, policy: UrlPolicy): UrlCheck {
     const why = blockedAddressReason(addr);
     return why ? { ok: false, reason: `address ${host} is ${why}` } : { ok: true, url };
   }
-  if (BLOCKED_NAMES.has(host) || host.endsWith('.localhost')) return { ok: false, reason: `host ${host} is a local or metadata name` };
+  if (BLOCKED_NAMES.has(host) || host.endsWith('.localhost'))
+    return { ok: false, reason: `host ${host} is a local or metadata name` };
   return { ok: true, url };
 }
 
@@ -86,7 +95,10 @@ export function checkOutboundUrl(raw: string, policy: UrlPolicy): UrlCheck {
  * The connect-time half of the policy: is this resolved address one we may talk to?
  * Only meaningful without an allowlist (an allowlisted name is trusted by whoever listed it).
  */
-export function checkOutboundAddress(ip: string, policy: UrlPolicy): { ok: true } | { ok: false; reason: string } {
+export function checkOutboundAddress(
+  ip: string,
+  policy: UrlPolicy,
+): { ok: true } | { ok: false; reason: string } {
   if (policy.allowPrivate || (policy.allowlist && policy.allowlist.length > 0)) return { ok: true };
   const addr = parseIp(ip.replace(/^\[|\]$/g, '').toLowerCase());
   if (!addr) return { ok: false, reason: `resolved address ${ip} is not an IP address` };
@@ -117,14 +129,20 @@ function allowlistMatches(rawEntry: string, host: string, addr: Addr | null): bo
 }
 
 function blockedAddressReason(addr: Addr): string | null {
-  if (addr.v === 4) return BLOCKED_V4.some((c) => inCidr(addr, c)) ? 'loopback, private, link-local or reserved' : null;
+  if (addr.v === 4)
+    return BLOCKED_V4.some((c) => inCidr(addr, c))
+      ? 'loopback, private, link-local or reserved'
+      : null;
   for (const prefix of EMBEDS_V4) {
     if (inCidr(addr, prefix) && addr.bits !== 0n && addr.bits !== 1n) {
       const v4: Addr = { v: 4, bits: addr.bits & 0xffffffffn };
-      if (BLOCKED_V4.some((c) => inCidr(v4, c))) return 'an IPv6 form of a loopback, private, link-local or reserved IPv4 address';
+      if (BLOCKED_V4.some((c) => inCidr(v4, c)))
+        return 'an IPv6 form of a loopback, private, link-local or reserved IPv4 address';
     }
   }
-  return BLOCKED_V6.some((c) => inCidr(addr, c)) ? 'loopback, unique-local, link-local or reserved' : null;
+  return BLOCKED_V6.some((c) => inCidr(addr, c))
+    ? 'loopback, unique-local, link-local or reserved'
+    : null;
 }
 
 function inCidr(addr: Addr, cidr: Cidr): boolean {

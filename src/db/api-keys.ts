@@ -17,6 +17,10 @@ export async function listApiKeys(db: Db, tenant?: string): Promise<ApiKeyRow[]>
 
 /** Revokes a key; true when it existed and was live. */
 export async function revokeApiKey(db: Db, id: string, nowMs: number): Promise<boolean> {
-  const res = await db.update(apiKeys).set({ revokedAt: nowMs }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).run();
+  const res = await db
+    .update(apiKeys)
+    .set({ revokedAt: nowMs })
+    .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+    .run();
   return res.meta.changes > 0;
 }

@@ -8,7 +8,13 @@ export const UNREFERENCED_BLOB_TTL_MS = 86_400_000;
 
 export async function insertBlob(db: Db, row: BlobRow): Promise<void> {
   // An output uploaded again by the same attempt (a retried upload) replaces its row.
-  await db.insert(blobs).values(row).onConflictDoUpdate({ target: blobs.id, set: { size: row.size, sha256: row.sha256, createdAt: row.createdAt } });
+  await db
+    .insert(blobs)
+    .values(row)
+    .onConflictDoUpdate({
+      target: blobs.id,
+      set: { size: row.size, sha256: row.sha256, createdAt: row.createdAt },
+    });
 }
 
 /** The tenant's uploads among `ids`; another tenant's blob is as absent as an unknown one. */
@@ -16,15 +22,35 @@ export async function payloadBlobsOf(db: Db, tenant: string, ids: string[]): Pro
   const out: BlobRow[] = [];
   // D1 binds at most 100 parameters per statement.
   for (let i = 0; i < ids.length; i += 90) {
-    out.push(...(await db.select().from(blobs).where(and(eq(blobs.kind, 'payload'), eq(blobs.tenant, tenant), inArray(blobs.id, ids.slice(i, i + 90)))).all()));
+    out.push(
+      ...(await db
+        .select()
+        .from(blobs)
+        .where(
+          and(
+            eq(blobs.kind, 'payload'),
+            eq(blobs.tenant, tenant),
+            inArray(blobs.id, ids.slice(i, i + 90)),
+          ),
+        )
+        .all()),
+    );
   }
   return out;
 }
 
 /** `tenant` null: any tenant (the admin, and the signed download). */
-export async function payloadBlob(db: Db, tenant: string | null, id: string): Promise<BlobRow | undefined> {
+export async function payloadBlob(
+  db: Db,
+  tenant: string | null,
+  id: string,
+): Promise<BlobRow | undefined> {
   const scope = tenant === null ? undefined : eq(blobs.tenant, tenant);
-  return db.select().from(blobs).where(and(eq(blobs.kind, 'payload'), eq(blobs.id, id), scope)).get();
+  return db
+    .select()
+    .from(blobs)
+    .where(and(eq(blobs.kind, 'payload'), eq(blobs.id, id), scope))
+    .get();
 }
 
 /**
@@ -33,7 +59,12 @@ export async function payloadBlob(db: Db, tenant: string | null, id: string): Pr
  * Deleted from R2 first and then from D1, so a run cut short is finished by the next one. At most
  * `batch` (under D1's 100 bound parameters) per call.
  */
-export async function pruneBlobs(db: Db, bucket: R2Bucket, nowMs: number, batch = 90): Promise<number> {
+export async function pruneBlobs(
+  db: Db,
+  bucket: R2Bucket,
+  nowMs: number,
+  batch = 90,
+): Promise<number> {
   const rows = await db
     .select({ id: blobs.id, kind: blobs.kind, jobId: blobs.jobId })
     .from(blobs)
@@ -45,7 +76,21 @@ export async function pruneBlobs(db: Db, bucket: R2Bucket, nowMs: number, batch 
     .limit(batch)
     .all();
   if (rows.length === 0) return 0;
-  await bucket.delete(rows.map((r) => (r.kind === 'payload' ? payloadKey(r.id) : outputKey(r.jobId!, Number(r.id.slice(r.id.lastIndexOf('/') + 1))))));
-  await db.delete(blobs).where(inArray(blobs.id, rows.map((r) => r.id))).run();
+  await bucket.delete(
+    rows.map((r) =>
+      r.kind === 'payload'
+        ? payloadKey(r.id)
+        : outputKey(r.jobId!, Number(r.id.slice(r.id.lastIndexOf('/') + 1))),
+    ),
+  );
+  await db
+    .delete(blobs)
+    .where(
+      inArray(
+        blobs.id,
+        rows.map((r) => r.id),
+      ),
+    )
+    .run();
   return rows.length;
 }

@@ -10,14 +10,24 @@ export interface DeadLetterQuery {
 }
 
 /** Failed jobs (retries exhausted, or a permanent failure), newest first. `tenant` null: every tenant. */
-export async function listDeadLetters(db: Db, tenant: string | null, q: DeadLetterQuery): Promise<{ rows: JobRow[]; total: number }> {
+export async function listDeadLetters(
+  db: Db,
+  tenant: string | null,
+  q: DeadLetterQuery,
+): Promise<{ rows: JobRow[]; total: number }> {
   const conds: (SQL | undefined)[] = [eq(jobs.status, 'failed')];
   if (tenant !== null) conds.push(eq(jobs.tenant, tenant));
   if (q.queue) conds.push(eq(jobs.queue, q.queue));
   if (q.type) conds.push(eq(jobs.type, q.type));
   const where = and(...conds);
   const [rows, totals] = await db.batch([
-    db.select().from(jobs).where(where).orderBy(desc(jobs.finishedAt), desc(jobs.id)).limit(q.limit).offset(q.offset),
+    db
+      .select()
+      .from(jobs)
+      .where(where)
+      .orderBy(desc(jobs.finishedAt), desc(jobs.id))
+      .limit(q.limit)
+      .offset(q.offset),
     db.select({ n: count() }).from(jobs).where(where),
   ]);
   return { rows, total: totals[0]?.n ?? 0 };
@@ -36,4 +46,3 @@ export async function pruneFinishedJobs(db: Db, beforeMs: number, batch: number)
     .run();
   return res.meta.changes;
 }
-

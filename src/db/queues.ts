@@ -9,5 +9,8 @@ export async function knownQueues(db: Db): Promise<string[]> {
 
 export async function recordQueues(db: Db, names: string[], nowMs: number): Promise<void> {
   if (names.length === 0) return;
-  await db.insert(queues).values(names.map((name) => ({ name, createdAt: nowMs }))).onConflictDoNothing();
+  await db
+    .insert(queues)
+    .values(names.map((name) => ({ name, createdAt: nowMs })))
+    .onConflictDoNothing();
 }

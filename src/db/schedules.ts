@@ -28,16 +28,34 @@ export const schedules = sqliteTable('schedules', {
 });
 export type ScheduleRow = typeof schedules.$inferSelect;
 
-export async function getSchedule(db: Db, tenant: string, id: string): Promise<ScheduleRow | undefined> {
-  return db.select().from(schedules).where(and(eq(schedules.tenant, tenant), eq(schedules.id, id))).get();
+export async function getSchedule(
+  db: Db,
+  tenant: string,
+  id: string,
+): Promise<ScheduleRow | undefined> {
+  return db
+    .select()
+    .from(schedules)
+    .where(and(eq(schedules.tenant, tenant), eq(schedules.id, id)))
+    .get();
 }
 
-export async function listSchedules(db: Db, tenant: string, q: ScheduleListQuery): Promise<{ rows: ScheduleRow[]; total: number }> {
+export async function listSchedules(
+  db: Db,
+  tenant: string,
+  q: ScheduleListQuery,
+): Promise<{ rows: ScheduleRow[]; total: number }> {
   const conds: SQL[] = [eq(schedules.tenant, tenant)];
   if (q.status) conds.push(eq(schedules.status, q.status));
   const where = and(...conds);
   const [rows, totals] = await db.batch([
-    db.select().from(schedules).where(where).orderBy(desc(schedules.createdAt), desc(schedules.id)).limit(q.limit).offset(q.offset),
+    db
+      .select()
+      .from(schedules)
+      .where(where)
+      .orderBy(desc(schedules.createdAt), desc(schedules.id))
+      .limit(q.limit)
+      .offset(q.offset),
     db.select({ n: count() }).from(schedules).where(where),
   ]);
   return { rows, total: totals[0]?.n ?? 0 };
@@ -46,7 +64,11 @@ export async function listSchedules(db: Db, tenant: string, q: ScheduleListQuery
 /** Writes the whole row: a mirror write that failed once is repaired by the next one. */
 export async function saveSchedule(db: Db, row: ScheduleRow): Promise<void> {
   const { id: _id, ...rest } = row;
-  await db.insert(schedules).values(row).onConflictDoUpdate({ target: schedules.id, set: rest }).run();
+  await db
+    .insert(schedules)
+    .values(row)
+    .onConflictDoUpdate({ target: schedules.id, set: rest })
+    .run();
 }
 
 export async function deleteSchedule(db: Db, id: string): Promise<void> {
@@ -61,6 +83,10 @@ export async function jobStatusOf(db: Db, jobId: string): Promise<JobStatus | nu
 
 /** Jobs of a schedule's tick key that D1 already holds (a tick whose key was claimed before a crash). */
 export async function jobExists(db: Db, jobId: string): Promise<boolean> {
-  const row = await db.select({ one: sql<number>`1` }).from(jobs).where(eq(jobs.id, jobId)).get();
+  const row = await db
+    .select({ one: sql<number>`1` })
+    .from(jobs)
+    .where(eq(jobs.id, jobId))
+    .get();
   return row !== undefined;
 }

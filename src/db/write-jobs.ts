@@ -8,14 +8,26 @@ export type Stmt = BatchItem<'sqlite'>;
 /** Multi-row inserts kept under D1's 100 bound parameters per statement. */
 export function insertJobs(db: Db, rows: JobRow[]): Stmt[] {
   const out: Stmt[] = [];
-  for (let i = 0; i < rows.length; i += JOB_ROWS_PER_INSERT) out.push(db.insert(jobs).values(rows.slice(i, i + JOB_ROWS_PER_INSERT)));
+  for (let i = 0; i < rows.length; i += JOB_ROWS_PER_INSERT)
+    out.push(db.insert(jobs).values(rows.slice(i, i + JOB_ROWS_PER_INSERT)));
   return out;
 }
 
 /** Log lines of a running attempt, 20 rows (80 bound parameters) per statement. */
-export function appendLogs(db: Db, jobId: string, attempt: number, ts: number, lines: string[]): Stmt[] {
+export function appendLogs(
+  db: Db,
+  jobId: string,
+  attempt: number,
+  ts: number,
+  lines: string[],
+): Stmt[] {
   const out: Stmt[] = [];
-  for (let i = 0; i < lines.length; i += 20) out.push(db.insert(jobLogs).values(lines.slice(i, i + 20).map((line) => ({ jobId, attempt, ts, line }))));
+  for (let i = 0; i < lines.length; i += 20)
+    out.push(
+      db
+        .insert(jobLogs)
+        .values(lines.slice(i, i + 20).map((line) => ({ jobId, attempt, ts, line }))),
+    );
   return out;
 }
 
@@ -23,7 +35,9 @@ export function upsertQueue(db: Db, name: string, nowMs: number): Stmt {
   return db.insert(queues).values({ name, createdAt: nowMs }).onConflictDoNothing();
 }
 
-export type JobPatch = Partial<Omit<JobRow, 'id' | 'tenant' | 'queue' | 'createdAt'>> & { updatedAt: number };
+export type JobPatch = Partial<Omit<JobRow, 'id' | 'tenant' | 'queue' | 'createdAt'>> & {
+  updatedAt: number;
+};
 
 export function updateJob(db: Db, id: string, patch: JobPatch): Stmt {
   return db.update(jobs).set(patch).where(eq(jobs.id, id));
@@ -34,6 +48,8 @@ export function activeJobsOfQueue(db: Db, queue: string, limit: number) {
   return db
     .select()
     .from(jobs)
-    .where(sql`${jobs.queue} = ${queue} AND ${jobs.status} IN ('waiting', 'scheduled', 'queued', 'running', 'retrying')`)
+    .where(
+      sql`${jobs.queue} = ${queue} AND ${jobs.status} IN ('waiting', 'scheduled', 'queued', 'running', 'retrying')`,
+    )
     .limit(limit);
 }

@@ -14,7 +14,10 @@ export const BLOB_URL_SLACK_SEC = 15 * 60;
 /** `blob_<ulid>`: time-ordered like job ids. */
 export const BlobId = z
   .string()
-  .regex(/^blob_[0-9A-HJKMNP-TV-Z]{26}$/, 'a blob id such as blob_01JD2K7Q6V9X8Y7Z6W5T4S3R2Q (from PUT /blobs)')
+  .regex(
+    /^blob_[0-9A-HJKMNP-TV-Z]{26}$/,
+    'a blob id such as blob_01JD2K7Q6V9X8Y7Z6W5T4S3R2Q (from PUT /blobs)',
+  )
   .openapi({ example: 'blob_01JD2K7Q6V9X8Y7Z6W5T4S3R2Q' });
 
 export const BlobView = z
@@ -38,5 +41,6 @@ export type OutputBlob = z.infer<typeof OutputBlob>;
 /** R2 keys: uploads by id; outputs by job and attempt, so a stale attempt cannot overwrite the current one. */
 export const payloadKey = (id: string) => `payloads/${id}`;
 export const outputKey = (jobId: string, attempt: number) => `outputs/${jobId}/${attempt}`;
-export const outputPath = (jobId: string, attempt: number) => `/blobs/result/${encodeURIComponent(jobId)}/${attempt}`;
+export const outputPath = (jobId: string, attempt: number) =>
+  `/blobs/result/${encodeURIComponent(jobId)}/${attempt}`;
 export const payloadPath = (id: string) => `/blobs/${id}`;

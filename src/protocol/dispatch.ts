@@ -19,7 +19,10 @@ export const DispatchedJob = Lease.extend({
 export type DispatchedJob = z.infer<typeof DispatchedJob>;
 
 /** Body of `POST {node}/run`; several jobs for one node travel in one request. */
-export const DispatchRequest = z.strictObject({ worker_id: WorkerId, jobs: z.array(DispatchedJob).min(1).max(256) });
+export const DispatchRequest = z.strictObject({
+  worker_id: WorkerId,
+  jobs: z.array(DispatchedJob).min(1).max(256),
+});
 export type DispatchRequest = z.infer<typeof DispatchRequest>;
 
 /** A node answers 202 with the jobs it took; the rest go back to the queue without costing a retry. */
@@ -30,7 +33,10 @@ export const DispatchAnswer = z.object({
 export type DispatchAnswer = z.infer<typeof DispatchAnswer>;
 
 /** Body of `POST {node}/cancel`: stop these attempts. */
-export const CancelRequest = z.strictObject({ worker_id: WorkerId, jobs: z.array(Lease).min(1).max(256) });
+export const CancelRequest = z.strictObject({
+  worker_id: WorkerId,
+  jobs: z.array(Lease).min(1).max(256),
+});
 export type CancelRequest = z.infer<typeof CancelRequest>;
 
 const MAX_OUTPUT = 1024 * 1024 + 64;
@@ -41,14 +47,28 @@ export const ResultReport = z
     worker_id: WorkerId,
     attempt: z.number().int().min(1),
     token: z.string().min(1).max(128),
-    exit_code: z.number().int().min(-1).max(255).openapi({ description: 'The runner exit code (137 when the node killed it); -1 when the node could not run it at all (`error` says why)' }),
+    exit_code: z.number().int().min(-1).max(255).openapi({
+      description:
+        'The runner exit code (137 when the node killed it); -1 when the node could not run it at all (`error` says why)',
+    }),
     stdout: z.string().max(MAX_OUTPUT),
     stderr: z.string().max(MAX_OUTPUT),
-    duration_ms: z.number().min(0).max(864e5 * 365).openapi({ description: 'Wall time of the run in ms (fractions are rounded)' }),
+    duration_ms: z
+      .number()
+      .min(0)
+      .max(864e5 * 365)
+      .openapi({ description: 'Wall time of the run in ms (fractions are rounded)' }),
     executor: ExecutorName.nullable(),
     timed_out: z.boolean().default(false),
-    error: z.string().max(4096).optional().openapi({ description: 'Why the node could not run the job at all' }),
-    output_blob: OutputBlob.optional().openapi({ description: 'The whole stdout was uploaded to this attempt\'s result_upload_url; stdout holds its start' }),
+    error: z
+      .string()
+      .max(4096)
+      .optional()
+      .openapi({ description: 'Why the node could not run the job at all' }),
+    output_blob: OutputBlob.optional().openapi({
+      description:
+        "The whole stdout was uploaded to this attempt's result_upload_url; stdout holds its start",
+    }),
   })
   .openapi('ResultReport');
 export type ResultReport = z.infer<typeof ResultReport>;

@@ -9,19 +9,22 @@ export const DEFAULT_LEASE_WAIT_SEC = 25;
 /** Body of `POST /workers/:id/lease`, the long poll of a pull node. */
 export const LeaseRequest = z
   .strictObject({
-    max_jobs: z.number().int().min(1).max(1024).optional().openapi({ description: 'At most this many jobs (at most the node\'s capacity); default: its free capacity as the scheduler sees it' }),
+    max_jobs: z.number().int().min(1).max(1024).optional().openapi({
+      description:
+        "At most this many jobs (at most the node's capacity); default: its free capacity as the scheduler sees it",
+    }),
     wait_sec: z
       .number()
       .min(0)
       .max(MAX_LEASE_WAIT_SEC)
       .default(DEFAULT_LEASE_WAIT_SEC)
-      .openapi({ description: `How long to wait for work before answering with no jobs (0 to ${MAX_LEASE_WAIT_SEC}, default ${DEFAULT_LEASE_WAIT_SEC})` }),
-    queues: z
-      .array(QueueName)
-      .min(1)
-      .max(32)
-      .optional()
-      .openapi({ description: 'The queues the node registered for: only their schedulers are asked. Default: every queue in use' }),
+      .openapi({
+        description: `How long to wait for work before answering with no jobs (0 to ${MAX_LEASE_WAIT_SEC}, default ${DEFAULT_LEASE_WAIT_SEC})`,
+      }),
+    queues: z.array(QueueName).min(1).max(32).optional().openapi({
+      description:
+        'The queues the node registered for: only their schedulers are asked. Default: every queue in use',
+    }),
   })
   .openapi('LeaseRequest');
 export type LeaseRequest = z.infer<typeof LeaseRequest>;
@@ -34,7 +37,14 @@ export type LeaseRequest = z.infer<typeof LeaseRequest>;
 export const LeaseAnswer = z
   .object({
     jobs: z
-      .array(DispatchedJob.extend({ payload: z.json().openapi('JsonValue').openapi({ description: 'The job payload, as submitted' }) }).openapi('LeasedJob'))
+      .array(
+        DispatchedJob.extend({
+          payload: z
+            .json()
+            .openapi('JsonValue')
+            .openapi({ description: 'The job payload, as submitted' }),
+        }).openapi('LeasedJob'),
+      )
       .openapi({ description: 'Empty when wait_sec passed with no work' }),
   })
   .openapi('LeaseAnswer');

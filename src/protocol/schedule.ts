@@ -10,7 +10,10 @@ export type ScheduleStatus = z.infer<typeof ScheduleStatus>;
 
 export const OverlapPolicy = z
   .enum(OVERLAP_POLICIES, { error: 'must be "allow" or "forbid"' })
-  .openapi({ description: "Kubernetes CronJob's concurrencyPolicy: `forbid` skips a tick while the schedule's previous job is not terminal" });
+  .openapi({
+    description:
+      "Kubernetes CronJob's concurrencyPolicy: `forbid` skips a tick while the schedule's previous job is not terminal",
+  });
 
 export const ScheduleId = z
   .string()
@@ -24,7 +27,11 @@ export const CronExpression = z
     const problem = cronProblem(v);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
-  .openapi({ description: 'Five fields (minute hour day-of-month month day-of-week), or six with seconds first; @hourly and friends', example: '*/5 * * * *' });
+  .openapi({
+    description:
+      'Five fields (minute hour day-of-month month day-of-week), or six with seconds first; @hourly and friends',
+    example: '*/5 * * * *',
+  });
 
 export const TimeZone = z
   .string()
@@ -59,22 +66,30 @@ export const Schedule = z
     name: z.string().nullable(),
     cron: z.string(),
     timezone: z.string(),
-    job: JobSubmit.openapi({ description: 'The job submitted at every tick, with its defaults filled in' }),
+    job: JobSubmit.openapi({
+      description: 'The job submitted at every tick, with its defaults filled in',
+    }),
     overlap: OverlapPolicy,
     status: ScheduleStatus,
     next_run_at: Timestamp.openapi({ description: 'The next tick; null while paused' }),
-    last_run_at: Timestamp.openapi({ description: 'The tick (scheduled moment) of the last job this schedule submitted' }),
+    last_run_at: Timestamp.openapi({
+      description: 'The tick (scheduled moment) of the last job this schedule submitted',
+    }),
     last_job_id: JobId.nullable(),
     runs: z.number().int().openapi({ description: 'Jobs submitted so far' }),
     skipped_ticks: z.number().int().openapi({ description: 'Ticks skipped by overlap=forbid' }),
-    missed_ticks: z.number().int().openapi({ description: 'Ticks that went by while the schedule could not fire (only the latest of a run of missed ticks is fired)' }),
+    missed_ticks: z.number().int().openapi({
+      description:
+        'Ticks that went by while the schedule could not fire (only the latest of a run of missed ticks is fired)',
+    }),
     created_at: z.string().datetime(),
     updated_at: z.string().datetime(),
   })
   .openapi('Schedule');
 export type Schedule = z.infer<typeof Schedule>;
 
-const intParam = (min: number, max: number, dflt: number) => z.coerce.number().int().min(min).max(max).default(dflt);
+const intParam = (min: number, max: number, dflt: number) =>
+  z.coerce.number().int().min(min).max(max).default(dflt);
 
 export const ScheduleListQuery = z.strictObject({
   limit: intParam(1, 500, 50),
@@ -84,7 +99,14 @@ export const ScheduleListQuery = z.strictObject({
 export type ScheduleListQuery = z.infer<typeof ScheduleListQuery>;
 
 export const ScheduleList = z
-  .object({ schedules: z.array(Schedule), total: z.number().int(), limit: z.number().int(), offset: z.number().int() })
+  .object({
+    schedules: z.array(Schedule),
+    total: z.number().int(),
+    limit: z.number().int(),
+    offset: z.number().int(),
+  })
   .openapi('ScheduleList');
 
-export const ScheduleIdParam = z.object({ id: ScheduleId.openapi({ param: { name: 'id', in: 'path' } }) });
+export const ScheduleIdParam = z.object({
+  id: ScheduleId.openapi({ param: { name: 'id', in: 'path' } }),
+});

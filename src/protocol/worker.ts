@@ -9,31 +9,47 @@ export type WorkerStatus = z.infer<typeof WorkerStatus>;
  * `push`: the scheduler POSTs dispatches to the node's `url`. `pull`: the node has no reachable URL
  * (behind NAT, a laptop) and long-polls `POST /workers/{id}/lease` for its jobs instead.
  */
-export const WorkerMode = z.enum(['push', 'pull']).openapi({ description: '`push` (default): the scheduler POSTs jobs to `{url}/run`; `pull`: the node long-polls `POST /workers/{id}/lease`' });
+export const WorkerMode = z.enum(['push', 'pull']).openapi({
+  description:
+    '`push` (default): the scheduler POSTs jobs to `{url}/run`; `pull`: the node long-polls `POST /workers/{id}/lease`',
+});
 export type WorkerMode = z.infer<typeof WorkerMode>;
 
 export const WorkerRegister = z
   .strictObject({
     id: WorkerId,
     mode: WorkerMode.default('push'),
-    url: z
-      .string()
-      .url()
-      .max(2048)
-      .optional()
-      .openapi({ description: 'Where the scheduler pushes dispatches: `{url}/run`. Required in push mode, not allowed in pull mode', example: 'http://localhost:9090' }),
+    url: z.string().url().max(2048).optional().openapi({
+      description:
+        'Where the scheduler pushes dispatches: `{url}/run`. Required in push mode, not allowed in pull mode',
+      example: 'http://localhost:9090',
+    }),
     capacity: z.number().int().min(1).max(1024).default(1),
-    types: z.array(JobType).max(256).optional().openapi({ description: 'Job types this node runs; omitted means every type' }),
+    types: z
+      .array(JobType)
+      .max(256)
+      .optional()
+      .openapi({ description: 'Job types this node runs; omitted means every type' }),
     executors: z.array(ExecutorName).min(1).max(2).default(['native']),
     queues: z.array(QueueName).min(1).max(32).default(['default']),
     labels: z.record(z.string().max(64), z.string().max(256)).optional(),
   })
   .superRefine((r, ctx) => {
     if (r.mode === 'push' && r.url === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: 'required for a push node (mode "push", the default); a node nobody can reach registers with mode "pull"' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message:
+          'required for a push node (mode "push", the default); a node nobody can reach registers with mode "pull"',
+      });
     }
     if (r.mode === 'pull' && r.url !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: 'not allowed for a pull node: the scheduler never connects to it (it long-polls POST /workers/{id}/lease)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message:
+          'not allowed for a pull node: the scheduler never connects to it (it long-polls POST /workers/{id}/lease)',
+      });
     }
   })
   .openapi('WorkerRegister');
@@ -42,7 +58,11 @@ export type WorkerRegister = z.infer<typeof WorkerRegister>;
 export type WorkerRegisterBody = z.input<typeof WorkerRegister>;
 
 /** A lease the node holds: the job, the attempt (fencing epoch) and the token of that attempt. */
-export const Lease = z.strictObject({ job_id: JobId, attempt: z.number().int().min(1), token: z.string().min(1).max(128) });
+export const Lease = z.strictObject({
+  job_id: JobId,
+  attempt: z.number().int().min(1),
+  token: z.string().min(1).max(128),
+});
 export type Lease = z.infer<typeof Lease>;
 
 export const WorkerHeartbeat = z
@@ -57,7 +77,10 @@ export const HeartbeatAnswer = z
   .object({
     status: WorkerStatus,
     drain: z.boolean().openapi({ description: 'The scheduler asks the node to drain' }),
-    kill: z.array(Lease).openapi({ description: 'Leases the node reported that are no longer its own: stop them and do not report them' }),
+    kill: z.array(Lease).openapi({
+      description:
+        'Leases the node reported that are no longer its own: stop them and do not report them',
+    }),
     heartbeat_interval_sec: z.number(),
   })
   .openapi('HeartbeatAnswer');
@@ -67,7 +90,10 @@ export const WorkerView = z
   .object({
     id: WorkerId,
     // Optional in the type only so that older fixtures still type-check; every answer carries it.
-    mode: WorkerMode.openapi({ description: '`push`: the scheduler POSTs dispatches to `url`; `pull`: the node long-polls POST /workers/:id/lease' }),
+    mode: WorkerMode.openapi({
+      description:
+        '`push`: the scheduler POSTs dispatches to `url`; `pull`: the node long-polls POST /workers/:id/lease',
+    }),
     url: z.string().openapi({ description: 'The push URL; empty for a pull node' }),
     status: WorkerStatus,
     capacity: z.number().int(),
@@ -83,4 +109,6 @@ export const WorkerView = z
   .openapi('Worker');
 export type WorkerView = z.infer<typeof WorkerView>;
 
-export const WorkerIdParam = z.object({ id: WorkerId.openapi({ param: { name: 'id', in: 'path' } }) });
+export const WorkerIdParam = z.object({
+  id: WorkerId.openapi({ param: { name: 'id', in: 'path' } }),
+});

@@ -16,8 +16,10 @@ import { REPO_ROOT } from '../e2e/node-process';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CI = process.env.CI === 'true';
 const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && CI) throw new Error(`Chromium is required in CI: not found at ${CHROMIUM} (set CHROMIUM_PATH)`);
-if (!haveChromium) console.log(`skipping the browser test: no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`);
+if (!haveChromium && CI)
+  throw new Error(`Chromium is required in CI: not found at ${CHROMIUM} (set CHROMIUM_PATH)`);
+if (!haveChromium)
+  console.log(`skipping the browser test: no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`);
 
 describe.skipIf(!haveChromium)('dashboard in a real browser', () => {
   let stack: Stack;
@@ -31,7 +33,14 @@ describe.skipIf(!haveChromium)('dashboard in a real browser', () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-background-networking',
+        '--disable-gpu',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
     // A CSP violation or a script error shows up here: the page must load clean.
@@ -51,12 +60,16 @@ describe.skipIf(!haveChromium)('dashboard in a real browser', () => {
     await page.waitForSelector('#conn[data-state="live"]', { timeout: 15_000 });
     await page.waitForSelector('#workers tr[data-worker-id="browser-node-1"]', { timeout: 15_000 });
     expect(await page.textContent('#live')).toBe('1');
-    expect(await page.getAttribute('#advice', 'data-action')).toMatch(/^(scale_up|scale_down|hold)$/);
+    expect(await page.getAttribute('#advice', 'data-action')).toMatch(
+      /^(scale_up|scale_down|hold)$/,
+    );
   });
 
   it('submits a job with the form and shows it go from queued to succeeded', async () => {
     // Both slots of the node busy for a few seconds, so the new job visibly waits in the queue.
-    const busy = await Promise.all([0, 1].map(() => stack.submit({ type: 'sleep', payload: { ms: 5000 }, priority: 0 })));
+    const busy = await Promise.all(
+      [0, 1].map(() => stack.submit({ type: 'sleep', payload: { ms: 5000 }, priority: 0 })),
+    );
     for (const j of busy) await stack.waitForJob(j.id, 'running', 15_000);
     await page.fill('#f-type', 'echo');
     await page.fill('#f-payload', '{"hello":"browser"}');
@@ -73,7 +86,12 @@ describe.skipIf(!haveChromium)('dashboard in a real browser', () => {
     expect(await page.textContent(`${row} .status`)).toBe('succeeded');
     expect(await page.textContent(`${row} .prio`)).toBe('P0');
     const job = await stack.job(id);
-    expect(job).toMatchObject({ status: 'succeeded', priority: 0, payload: { hello: 'browser' }, timeout_sec: 30 });
+    expect(job).toMatchObject({
+      status: 'succeeded',
+      priority: 0,
+      payload: { hello: 'browser' },
+      timeout_sec: 30,
+    });
 
     // Open it: the details show the attempt, the result and no error.
     await page.click(`${row} button.link`);
@@ -89,11 +107,17 @@ describe.skipIf(!haveChromium)('dashboard in a real browser', () => {
     await page.selectOption('#f-priority', '2');
     await page.fill('#f-delay', '600');
     await page.click('#f-submit');
-    await page.waitForFunction(() => /\(scheduled\)/.test(document.getElementById('submit-result')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => /\(scheduled\)/.test(document.getElementById('submit-result')?.textContent ?? ''),
+      undefined,
+      { timeout: 10_000 },
+    );
     const id = (await page.getAttribute('#submit-result', 'data-job-id'))!;
     await page.fill('#f-delay', '');
     const row = `#jobs tr[data-job-id="${id}"]`;
-    await page.waitForSelector(`${row}[data-status="scheduled"] button.cancel`, { timeout: 10_000 });
+    await page.waitForSelector(`${row}[data-status="scheduled"] button.cancel`, {
+      timeout: 10_000,
+    });
     await page.click(`${row} button.cancel`);
     await page.waitForSelector(`${row}[data-status="cancelled"]`, { timeout: 10_000 });
     expect(await page.$(`${row} button.cancel`)).toBeNull();
@@ -103,21 +127,46 @@ describe.skipIf(!haveChromium)('dashboard in a real browser', () => {
   it('filters the job list and draws the chart; saves the screenshot', async () => {
     // A few waves of jobs, a poll apart, so the chart and the list have something to show.
     for (let wave = 0; wave < 3; wave++) {
-      await stack.call('POST', '/jobs/batch', { jobs: Array.from({ length: 4 + wave * 3 }, (_, i) => ({ payload: { wave, i }, priority: i % 3 })) });
-      await waitFor(`wave ${wave} to finish`, async () => (await stack.call('GET', '/stats')).body.queue_depth === 0, 30_000, 250);
+      await stack.call('POST', '/jobs/batch', {
+        jobs: Array.from({ length: 4 + wave * 3 }, (_, i) => ({
+          payload: { wave, i },
+          priority: i % 3,
+        })),
+      });
+      await waitFor(
+        `wave ${wave} to finish`,
+        async () => (await stack.call('GET', '/stats')).body.queue_depth === 0,
+        30_000,
+        250,
+      );
       await new Promise((r) => setTimeout(r, 5000)); // the chart's resolution: the next wave lands in the next point
     }
     await page.selectOption('#filter-status', 'cancelled');
-    await waitFor('only cancelled rows', async () => {
-      const statuses = await page.$$eval('#jobs tbody tr', (rows) => rows.map((r) => r.getAttribute('data-status')));
-      return statuses.length > 0 && statuses.every((s) => s === 'cancelled');
-    }, 10_000);
+    await waitFor(
+      'only cancelled rows',
+      async () => {
+        const statuses = await page.$$eval('#jobs tbody tr', (rows) =>
+          rows.map((r) => r.getAttribute('data-status')),
+        );
+        return statuses.length > 0 && statuses.every((s) => s === 'cancelled');
+      },
+      10_000,
+    );
     await page.selectOption('#filter-status', '');
-    await waitFor('all jobs to finish', async () => (await stack.call('GET', '/stats')).body.jobs_by_status.succeeded >= 20, 60_000, 250);
-    await waitFor('the chart to show finished jobs', async () => {
-      const h = (await stack.call('GET', '/stats/history')).body;
-      return h.finished.some((n: number) => n > 0);
-    }, 10_000);
+    await waitFor(
+      'all jobs to finish',
+      async () => (await stack.call('GET', '/stats')).body.jobs_by_status.succeeded >= 20,
+      60_000,
+      250,
+    );
+    await waitFor(
+      'the chart to show finished jobs',
+      async () => {
+        const h = (await stack.call('GET', '/stats/history')).body;
+        return h.finished.some((n: number) => n > 0);
+      },
+      10_000,
+    );
     await page.waitForTimeout(2500); // one more poll, so the screenshot shows the final state
     const drawn = await page.$eval('#chart', (c) => (c as HTMLCanvasElement).toDataURL().length);
     expect(drawn).toBeGreaterThan(5000);
@@ -131,7 +180,9 @@ describe.skipIf(!haveChromium)('dashboard in a real browser', () => {
     expect(res.status).toBe(200);
     const text = res.body as string;
     expect(text).toMatch(/^jobs_dispatched_total\{queue="default"\} [1-9]/m);
-    expect(text).toMatch(/^job_dispatch_latency_seconds_count\{queue="default",priority="0"\} [1-9]/m);
+    expect(text).toMatch(
+      /^job_dispatch_latency_seconds_count\{queue="default",priority="0"\} [1-9]/m,
+    );
     expect(text).toMatch(/^job_run_seconds_count\{queue="default"\} [1-9]/m);
     expect(text).toMatch(/^worker_heartbeat_age_seconds\{worker="browser-node-1"\} /m);
     if (spawnSync('promtool', ['--version']).error) {

@@ -68,8 +68,18 @@ const LEASE_ENDED = new Set(['job_requeued', 'job_retry_scheduled']);
 export function check(input: CheckInput): CheckResult {
   const violations: string[] = [];
   const counts: Counts = {
-    accepted: input.accepted.length, succeeded: 0, failed: 0, lost: 0, stuck: 0, stale_accepted: 0,
-    dup_recorded: 0, dup_exec: 0, unexplained: 0, explained_by_restart: 0, late_refused: 0, late_accepted: 0,
+    accepted: input.accepted.length,
+    succeeded: 0,
+    failed: 0,
+    lost: 0,
+    stuck: 0,
+    stale_accepted: 0,
+    dup_recorded: 0,
+    dup_exec: 0,
+    unexplained: 0,
+    explained_by_restart: 0,
+    late_refused: 0,
+    late_accepted: 0,
   };
   const ours = new Set(input.accepted);
 
@@ -85,8 +95,14 @@ export function check(input: CheckInput): CheckResult {
     else if (job.status === 'failed') counts.failed++;
   }
 
-  const dispatchesOf = groupBy(input.dispatches.filter((d) => ours.has(d.job_id)), (d) => d.job_id);
-  const reportsOf = groupBy(input.reports.filter((r) => ours.has(r.job_id)), (r) => r.job_id);
+  const dispatchesOf = groupBy(
+    input.dispatches.filter((d) => ours.has(d.job_id)),
+    (d) => d.job_id,
+  );
+  const reportsOf = groupBy(
+    input.reports.filter((r) => ours.has(r.job_id)),
+    (r) => r.job_id,
+  );
   for (const [id, reports] of reportsOf) {
     const sent = dispatchesOf.get(id) ?? [];
     let newestAccepted = 0;
@@ -98,27 +114,46 @@ export function check(input: CheckInput): CheckResult {
       const newer = sent.find((d) => d.attempt > r.attempt && d.at < r.at);
       if (newer || r.attempt < newestAccepted) {
         counts.stale_accepted++;
-        violations.push(`stale_accepted: ${id} attempt ${r.attempt} from ${r.worker_id} answered ${r.statuses.join('/')}, ` +
-          (newer ? `but attempt ${newer.attempt} was dispatched to ${newer.worker_id} ${r.at - newer.at} ms before` : `after attempt ${newestAccepted} was accepted`));
+        violations.push(
+          `stale_accepted: ${id} attempt ${r.attempt} from ${r.worker_id} answered ${r.statuses.join('/')}, ` +
+            (newer
+              ? `but attempt ${newer.attempt} was dispatched to ${newer.worker_id} ${r.at - newer.at} ms before`
+              : `after attempt ${newestAccepted} was accepted`),
+        );
       }
       newestAccepted = Math.max(newestAccepted, r.attempt);
     }
     if (successes > 1) {
       counts.dup_recorded++;
-      violations.push(`dup_recorded: ${id} had ${successes} success reports answered 2xx (${reports.map((r) => `#${r.attempt}:${r.statuses.join('/') || 'lost'}`).join(' ')})`);
+      violations.push(
+        `dup_recorded: ${id} had ${successes} success reports answered 2xx (${reports.map((r) => `#${r.attempt}:${r.statuses.join('/') || 'lost'}`).join(' ')})`,
+      );
     }
   }
 
-  const apiOf = groupBy(input.apiEvents.filter((e) => typeof e.job_id === 'string' && ours.has(e.job_id)), (e) => e.job_id as string);
+  const apiOf = groupBy(
+    input.apiEvents.filter((e) => typeof e.job_id === 'string' && ours.has(e.job_id)),
+    (e) => e.job_id as string,
+  );
   for (const [id, events] of apiOf) {
     const done = events.filter((e) => e.event === 'job_completed');
-    if (done.length > 1 && !(reportsOf.get(id) ?? []).some((r) => r.exit_code === 0 && r.statuses.filter((s) => s < 300).length > 1)) {
+    if (
+      done.length > 1 &&
+      !(reportsOf.get(id) ?? []).some(
+        (r) => r.exit_code === 0 && r.statuses.filter((s) => s < 300).length > 1,
+      )
+    ) {
       counts.dup_recorded++;
-      violations.push(`dup_recorded: ${id} has ${done.length} job_completed lines in the API log (attempts ${done.map((e) => e.attempt).join(', ')})`);
+      violations.push(
+        `dup_recorded: ${id} has ${done.length} job_completed lines in the API log (attempts ${done.map((e) => e.attempt).join(', ')})`,
+      );
     }
   }
 
-  for (const [id, runs] of groupBy(input.nodeCompletions.filter((c) => ours.has(c.job_id)), (c) => c.job_id)) {
+  for (const [id, runs] of groupBy(
+    input.nodeCompletions.filter((c) => ours.has(c.job_id)),
+    (c) => c.job_id,
+  )) {
     const attempts = [...new Set(runs.map((r) => r.attempt))].sort((a, b) => a - b);
     if (attempts.length < 2) continue;
     counts.dup_exec++;
@@ -126,14 +161,19 @@ export function check(input: CheckInput): CheckResult {
     // lease (reaped, re-registered, not in two heartbeats) is `job_requeued`, a failed or timed-out
     // attempt is `job_retry_scheduled`, each with the attempt it ended.
     const events = apiOf.get(id) ?? [];
-    const logged = (a: number) => events.some((e) => LEASE_ENDED.has(e.event) && Number(e.attempt) === a);
+    const logged = (a: number) =>
+      events.some((e) => LEASE_ENDED.has(e.event) && Number(e.attempt) === a);
     const earlier = attempts.slice(0, -1);
-    const explained = earlier.every((a) => logged(a) || (input.apiRestarted && (input.final.get(id)?.attempts ?? 0) > a));
+    const explained = earlier.every(
+      (a) => logged(a) || (input.apiRestarted && (input.final.get(id)?.attempts ?? 0) > a),
+    );
     if (explained && !earlier.every(logged)) counts.explained_by_restart++;
     if (!explained) {
       counts.unexplained++;
-      violations.push(`unexplained duplicate: ${id} completed on nodes under attempts ${attempts.join(', ')} ` +
-        `with no lease loss or failed attempt logged by the API (events: ${events.map((e) => `${e.event}#${e.attempt}`).join(' ') || 'none'})`);
+      violations.push(
+        `unexplained duplicate: ${id} completed on nodes under attempts ${attempts.join(', ')} ` +
+          `with no lease loss or failed attempt logged by the API (events: ${events.map((e) => `${e.event}#${e.attempt}`).join(' ') || 'none'})`,
+      );
     }
   }
 
@@ -141,7 +181,9 @@ export function check(input: CheckInput): CheckResult {
     if (l.status === 409) counts.late_refused++;
     else {
       counts.late_accepted++;
-      violations.push(`late report accepted: ${l.job_id} attempt ${l.attempt} answered ${l.status} after its node was reaped`);
+      violations.push(
+        `late report accepted: ${l.job_id} attempt ${l.attempt} answered ${l.status} after its node was reaped`,
+      );
     }
   }
   return { counts, violations };

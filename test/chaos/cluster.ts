@@ -55,7 +55,15 @@ export class ChaosCluster {
   async startNode(id: string, queue: string, capacity: number): Promise<ChaosNode> {
     const port = await freePort();
     const proxy = await startDispatchProxy(port);
-    const node: ChaosNode = { id, queue, port, capacity, proxy, proc: this.spawn(id, queue, capacity, port, proxy.url), history: [] };
+    const node: ChaosNode = {
+      id,
+      queue,
+      port,
+      capacity,
+      proxy,
+      proc: this.spawn(id, queue, capacity, port, proxy.url),
+      history: [],
+    };
     node.history.push(node.proc);
     this.nodes.push(node);
     await node.proc.waitForLog('worker_registered', undefined, 60_000);
@@ -86,29 +94,48 @@ export class ChaosCluster {
 
   /** Removes a phase's nodes: killed, then deregistered so no shard keeps dispatching to them. */
   async retire(nodes: ChaosNode[]): Promise<void> {
-    await Promise.all(nodes.map(async (n) => {
-      await n.proc.kill();
-      await this.stack.call('DELETE', `/workers/${encodeURIComponent(n.id)}`, undefined, { authorization: `Bearer ${this.token}` }).catch(() => undefined);
-      await n.proxy.close();
-    }));
+    await Promise.all(
+      nodes.map(async (n) => {
+        await n.proc.kill();
+        await this.stack
+          .call('DELETE', `/workers/${encodeURIComponent(n.id)}`, undefined, {
+            authorization: `Bearer ${this.token}`,
+          })
+          .catch(() => undefined);
+        await n.proxy.close();
+      }),
+    );
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.nodes.map(async (n) => {
-      n.proc.signal('SIGCONT');
-      await n.proc.kill();
-      await n.proxy.close().catch(() => undefined);
-    }));
+    await Promise.all(
+      this.nodes.map(async (n) => {
+        n.proc.signal('SIGCONT');
+        await n.proc.kill();
+        await n.proxy.close().catch(() => undefined);
+      }),
+    );
     await this.apiProxy.close().catch(() => undefined);
     await this.stack.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 
   async waitUnlisted(id: string, timeoutMs: number): Promise<void> {
-    await waitFor(`${id} to leave GET /workers`, async () => !(await this.stack.workers()).some((w) => w.id === id), timeoutMs, 200);
+    await waitFor(
+      `${id} to leave GET /workers`,
+      async () => !(await this.stack.workers()).some((w) => w.id === id),
+      timeoutMs,
+      200,
+    );
   }
 
-  private spawn(id: string, queue: string, capacity: number, port: number, endpoint: string): NodeProcess {
+  private spawn(
+    id: string,
+    queue: string,
+    capacity: number,
+    port: number,
+    endpoint: string,
+  ): NodeProcess {
     return startNodeProcess({
       port,
       id,

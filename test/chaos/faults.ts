@@ -51,15 +51,21 @@ export const nodeKill: Fault = {
     while (!signal.aborted) {
       await pause(300 + ctx.random() * 1200, signal);
       if (signal.aborted) break;
-      const node = pick(ctx.nodes.filter((n) => !down.has(n)), ctx.random);
+      const node = pick(
+        ctx.nodes.filter((n) => !down.has(n)),
+        ctx.random,
+      );
       if (!node) continue;
       ctx.note(`SIGKILL ${node.id}`);
       const back = ctx.random() * 1200;
-      down.set(node, (async () => {
-        await ctx.cluster.crashNode(node, false);
-        await pause(300 + back);
-        await ctx.cluster.crashNode(node, true);
-      })().finally(() => down.delete(node)));
+      down.set(
+        node,
+        (async () => {
+          await ctx.cluster.crashNode(node, false);
+          await pause(300 + back);
+          await ctx.cluster.crashNode(node, true);
+        })().finally(() => down.delete(node)),
+      );
     }
     await Promise.all(down.values());
   },
@@ -134,13 +140,22 @@ export const nodePause: Fault = {
     await pause(1000, signal);
     if (signal.aborted) return;
     // The node holding the most leases right now, so there is something to be late with.
-    const busy = new Map((await ctx.cluster.stack.workers().catch(() => [])).map((w) => [w.id, w.running]));
+    const busy = new Map(
+      (await ctx.cluster.stack.workers().catch(() => [])).map((w) => [w.id, w.running]),
+    );
     const node = [...ctx.nodes].sort((a, b) => (busy.get(b.id) ?? 0) - (busy.get(a.id) ?? 0))[0];
-    const reported = new Set(ctx.cluster.apiProxy.reports.filter((r) => r.worker_id === node.id).map((r) => `${r.job_id}#${r.attempt}`));
+    const reported = new Set(
+      ctx.cluster.apiProxy.reports
+        .filter((r) => r.worker_id === node.id)
+        .map((r) => `${r.job_id}#${r.attempt}`),
+    );
     ctx.note(`SIGSTOP ${node.id}`);
     node.proc.signal('SIGSTOP');
     const stoppedAt = Date.now();
-    const held = node.proxy.dispatches.filter((d) => d.fault === null && !reported.has(`${d.job_id}#${d.attempt}`) && stoppedAt - d.at < 10_000);
+    const held = node.proxy.dispatches.filter(
+      (d) =>
+        d.fault === null && !reported.has(`${d.job_id}#${d.attempt}`) && stoppedAt - d.at < 10_000,
+    );
     try {
       await ctx.cluster.waitUnlisted(node.id, ctx.heartbeatTimeoutSec * 1000 + 20_000);
     } catch (err) {
@@ -151,16 +166,34 @@ export const nodePause: Fault = {
     node.proc.signal('SIGCONT');
     const resumedAt = Date.now();
     for (const d of held) {
-      const r = await ctx.cluster.stack.call('POST', `/jobs/${encodeURIComponent(d.job_id)}/result`,
-        { worker_id: node.id, attempt: d.attempt, token: d.token, exit_code: 0, stdout: '{"late":true}', stderr: '', duration_ms: 1, executor: 'native', timed_out: false },
-        { authorization: `Bearer ${ctx.cluster.token}` });
+      const r = await ctx.cluster.stack.call(
+        'POST',
+        `/jobs/${encodeURIComponent(d.job_id)}/result`,
+        {
+          worker_id: node.id,
+          attempt: d.attempt,
+          token: d.token,
+          exit_code: 0,
+          stdout: '{"late":true}',
+          stderr: '',
+          duration_ms: 1,
+          executor: 'native',
+          timed_out: false,
+        },
+        { authorization: `Bearer ${ctx.cluster.token}` },
+      );
       ctx.lateReports.push({ job_id: d.job_id, attempt: d.attempt, status: r.status });
     }
     // The node's own late reports of those attempts, once it has had a moment to send them.
     await pause(2000);
     const leases = new Set(held.map((d) => `${d.job_id}#${d.attempt}`));
     for (const r of ctx.cluster.apiProxy.reports) {
-      if (r.worker_id === node.id && r.at >= resumedAt && leases.has(`${r.job_id}#${r.attempt}`) && r.statuses.length) {
+      if (
+        r.worker_id === node.id &&
+        r.at >= resumedAt &&
+        leases.has(`${r.job_id}#${r.attempt}`) &&
+        r.statuses.length
+      ) {
         ctx.lateReports.push({ job_id: r.job_id, attempt: r.attempt, status: r.statuses[0] });
       }
     }
@@ -180,7 +213,10 @@ export const alarmHookPresent = (): boolean =>
  */
 export const alarmFailOnce: Fault = {
   name: 'alarm-fail',
-  skip: () => (alarmHookPresent() ? undefined : `needs the ${ALARM_HOOK} hook in durable-objects/scheduler.ts alarm() (see test/chaos/README.md)`),
+  skip: () =>
+    alarmHookPresent()
+      ? undefined
+      : `needs the ${ALARM_HOOK} hook in durable-objects/scheduler.ts alarm() (see test/chaos/README.md)`,
   async run(ctx) {
     const queue = ctx.nodes[0]?.queue;
     // The queue's first alarm fails. It is due within a heartbeat timeout of the nodes' first
@@ -188,14 +224,26 @@ export const alarmFailOnce: Fault = {
     // machine): wait for it past the end of the load, within a bound, rather than miss it.
     const deadline = Date.now() + ctx.heartbeatTimeoutSec * 1000 + 10_000;
     while (Date.now() < deadline) {
-      const hit = parseApiLog(ctx.cluster.apiChunks()).some((e) => e.event === 'alarm_fault_injected' && e.queue === queue);
+      const hit = parseApiLog(ctx.cluster.apiChunks()).some(
+        (e) => e.event === 'alarm_fault_injected' && e.queue === queue,
+      );
       if (hit) return ctx.note(`the alarm of queue ${queue} failed once`);
       await pause(250);
     }
   },
 };
 
-export const ALL_FAULTS: Fault[] = [nodeKill, apiRestart, dispatch500, dispatchHang, dispatchDrop, reportLost, reportTwice, nodePause, alarmFailOnce];
+export const ALL_FAULTS: Fault[] = [
+  nodeKill,
+  apiRestart,
+  dispatch500,
+  dispatchHang,
+  dispatchDrop,
+  reportLost,
+  reportTwice,
+  nodePause,
+  alarmFailOnce,
+];
 
 /** Everything at once, at the same rates: the wire faults armed and the process faults looping. */
 export function mixed(faults: Fault[]): Fault {

@@ -36,7 +36,13 @@ export interface DispatchRecord {
   fault: DispatchFault;
 }
 
-const HOP_HEADERS = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive']);
+const HOP_HEADERS = new Set([
+  'host',
+  'connection',
+  'content-length',
+  'transfer-encoding',
+  'keep-alive',
+]);
 
 async function readBody(req: IncomingMessage): Promise<string> {
   let body = '';
@@ -46,11 +52,17 @@ async function readBody(req: IncomingMessage): Promise<string> {
 
 function forwardHeaders(req: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !HOP_HEADERS.has(k)) out[k] = v;
+  for (const [k, v] of Object.entries(req.headers))
+    if (typeof v === 'string' && !HOP_HEADERS.has(k)) out[k] = v;
   return out;
 }
 
-async function relay(target: string, req: IncomingMessage, body: string, timeoutMs: number): Promise<{ status: number; text: string; headers: Headers }> {
+async function relay(
+  target: string,
+  req: IncomingMessage,
+  body: string,
+  timeoutMs: number,
+): Promise<{ status: number; text: string; headers: Headers }> {
   const res = await fetch(target + (req.url ?? '/'), {
     method: req.method,
     headers: forwardHeaders(req),
@@ -62,7 +74,9 @@ async function relay(target: string, req: IncomingMessage, body: string, timeout
 }
 
 function answer(res: ServerResponse, up: { status: number; text: string; headers: Headers }): void {
-  const out: Record<string, string> = { 'content-type': up.headers.get('content-type') ?? 'application/json' };
+  const out: Record<string, string> = {
+    'content-type': up.headers.get('content-type') ?? 'application/json',
+  };
   const retry = up.headers.get('retry-after');
   if (retry) out['retry-after'] = retry;
   res.writeHead(up.status, out).end(up.text);
@@ -97,8 +111,13 @@ export async function startApiProxy(upstream: () => string): Promise<ApiProxy> {
       if (!m) return answer(res, await relay(upstream(), req, body, 15_000));
       const parsed = JSON.parse(body) as { worker_id: string; attempt: number; exit_code: number };
       const rec: ReportRecord = {
-        job_id: decodeURIComponent(m[1]), worker_id: parsed.worker_id, attempt: parsed.attempt, exit_code: parsed.exit_code,
-        at: Date.now(), statuses: [], fault: null,
+        job_id: decodeURIComponent(m[1]),
+        worker_id: parsed.worker_id,
+        attempt: parsed.attempt,
+        exit_code: parsed.exit_code,
+        at: Date.now(),
+        statuses: [],
+        fault: null,
       };
       rec.fault = proxy.resultFault(rec);
       proxy.reports.push(rec);
@@ -108,7 +127,8 @@ export async function startApiProxy(upstream: () => string): Promise<ApiProxy> {
       }
       const first = await relay(upstream(), req, body, 15_000);
       rec.statuses.push(first.status);
-      if (rec.fault === 'twice') rec.statuses.push((await relay(upstream(), req, body, 15_000)).status);
+      if (rec.fault === 'twice')
+        rec.statuses.push((await relay(upstream(), req, body, 15_000)).status);
       answer(res, first);
     } catch {
       res.destroy(); // the API is down (restarting): look like it to the node, which retries
@@ -131,7 +151,13 @@ export interface DispatchProxy {
 
 export async function startDispatchProxy(targetPort: number): Promise<DispatchProxy> {
   const target = `http://127.0.0.1:${targetPort}`;
-  const proxy: DispatchProxy = { url: '', dispatches: [], dispatchFault: () => null, hangMs: 3_000, close: async () => {} };
+  const proxy: DispatchProxy = {
+    url: '',
+    dispatches: [],
+    dispatchFault: () => null,
+    hangMs: 3_000,
+    close: async () => {},
+  };
   const late = new Set<NodeJS.Timeout>();
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
@@ -139,14 +165,27 @@ export async function startDispatchProxy(targetPort: number): Promise<DispatchPr
     const fault = isRun ? proxy.dispatchFault() : null;
     if (isRun) {
       try {
-        const d = JSON.parse(body) as { worker_id: string; jobs: Array<{ job_id: string; attempt: number; token: string }> };
-        for (const j of d.jobs) proxy.dispatches.push({ job_id: j.job_id, attempt: j.attempt, token: j.token, worker_id: d.worker_id, at: Date.now(), fault });
+        const d = JSON.parse(body) as {
+          worker_id: string;
+          jobs: Array<{ job_id: string; attempt: number; token: string }>;
+        };
+        for (const j of d.jobs)
+          proxy.dispatches.push({
+            job_id: j.job_id,
+            attempt: j.attempt,
+            token: j.token,
+            worker_id: d.worker_id,
+            at: Date.now(),
+            fault,
+          });
       } catch {
         // not ours to judge: the node refuses it
       }
     }
     if (fault === '500') {
-      res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"code":"chaos","message":"injected 500"}}');
+      res
+        .writeHead(500, { 'content-type': 'application/json' })
+        .end('{"error":{"code":"chaos","message":"injected 500"}}');
       return;
     }
     if (fault === 'drop') {

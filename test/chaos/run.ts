@@ -24,7 +24,9 @@ const result = await runSuite({
 console.log(`\n${formatTable(result.rows)}\n`);
 const skipped = result.rows.filter((r) => r.skipped);
 for (const r of skipped) console.log(`skipped ${r.fault}: ${r.skipped}`);
-console.log(`${result.rows.reduce((s, r) => s + (r.accepted ?? 0), 0)} jobs in ${Math.round((Date.now() - started) / 1000)} s, seed ${seed}`);
+console.log(
+  `${result.rows.reduce((s, r) => s + (r.accepted ?? 0), 0)} jobs in ${Math.round((Date.now() - started) / 1000)} s, seed ${seed}`,
+);
 if (result.violations.length) {
   console.log(`\n${result.violations.length} violation(s):`);
   for (const v of result.violations) console.log(`  ${v}`);

@@ -54,15 +54,22 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const random = mulberry32(opts.seed);
   const faults = ALL_FAULTS.filter((f) => !opts.only || opts.only.includes(f.name));
-  const phases: Array<{ fault: Fault; jobs: number }> = faults.map((f) => ({ fault: f, jobs: opts.jobsPerFault }));
-  if (!opts.only || opts.only.includes('mixed')) phases.push({ fault: mixed(ALL_FAULTS), jobs: opts.jobsMixed });
+  const phases: Array<{ fault: Fault; jobs: number }> = faults.map((f) => ({
+    fault: f,
+    jobs: opts.jobsPerFault,
+  }));
+  if (!opts.only || opts.only.includes('mixed'))
+    phases.push({ fault: mixed(ALL_FAULTS), jobs: opts.jobsMixed });
 
   const rows: PhaseRow[] = [];
   const violations: string[] = [];
-  const cluster = await ChaosCluster.start(alarmHookPresent() ? { ...CHAOS_VARS, FAULT_ALARM_FAIL_ONCE: '1' } : CHAOS_VARS);
+  const cluster = await ChaosCluster.start(
+    alarmHookPresent() ? { ...CHAOS_VARS, FAULT_ALARM_FAIL_ONCE: '1' } : CHAOS_VARS,
+  );
   // Interrupted (Ctrl-C, a CI timeout): the API and the nodes run in their own process groups, so
   // nothing else would stop them.
-  const interrupted = (sig: NodeJS.Signals) => void cluster.stop().finally(() => process.exit(128 + (sig === 'SIGINT' ? 2 : 15)));
+  const interrupted = (sig: NodeJS.Signals) =>
+    void cluster.stop().finally(() => process.exit(128 + (sig === 'SIGINT' ? 2 : 15)));
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
     for (const { fault, jobs } of phases) {
@@ -84,15 +91,24 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
 }
 
 async function runPhase(
-  cluster: ChaosCluster, fault: Fault, n: number, opts: SuiteOptions, random: () => number, log: (l: string) => void,
+  cluster: ChaosCluster,
+  fault: Fault,
+  n: number,
+  opts: SuiteOptions,
+  random: () => number,
+  log: (l: string) => void,
 ): Promise<{ row: PhaseRow; violations: string[] }> {
   const queue = `chaos-${fault.name}`;
   const nodes: ChaosNode[] = [];
-  for (let i = 0; i < opts.nodes; i++) nodes.push(await cluster.startNode(`${fault.name}-n${i}`, queue, opts.capacity));
+  for (let i = 0; i < opts.nodes; i++)
+    nodes.push(await cluster.startNode(`${fault.name}-n${i}`, queue, opts.capacity));
   const started = Date.now();
   let injected = 0;
   const ctx: PhaseContext = {
-    cluster, nodes, random, lateReports: [],
+    cluster,
+    nodes,
+    random,
+    lateReports: [],
     dispatchTimeoutMs: Number(CHAOS_VARS.DISPATCH_TIMEOUT_MS),
     heartbeatTimeoutSec: Number(CHAOS_VARS.WORKER_HEARTBEAT_TIMEOUT_SEC),
     note: (line) => {
@@ -121,8 +137,13 @@ async function runPhase(
     final,
     reports: cluster.apiProxy.reports.slice(reportsBefore),
     dispatches: nodes.flatMap((node) => node.proxy.dispatches),
-    nodeCompletions: nodes.flatMap((node) => node.history.flatMap((p) => p.events('job_completed')))
-      .map((l) => ({ job_id: String(l.job_id), attempt: Number(l.attempt), worker_id: String(l.worker_id ?? '') })),
+    nodeCompletions: nodes
+      .flatMap((node) => node.history.flatMap((p) => p.events('job_completed')))
+      .map((l) => ({
+        job_id: String(l.job_id),
+        attempt: Number(l.attempt),
+        worker_id: String(l.worker_id ?? ''),
+      })),
     apiEvents: parseApiLog(cluster.apiChunks()),
     apiRestarted: cluster.apiRestarts > restartsBefore,
     lateReports: ctx.lateReports,
@@ -131,7 +152,11 @@ async function runPhase(
   injected += nodes.reduce((s, node) => s + node.proxy.dispatches.filter((d) => d.fault).length, 0);
   injected += cluster.apiProxy.reports.slice(reportsBefore).filter((r) => r.fault).length;
   const row: PhaseRow = {
-    fault: fault.name, seconds: Math.round((Date.now() - started) / 1000), injected, indeterminate: submitted.indeterminate, ...result.counts,
+    fault: fault.name,
+    seconds: Math.round((Date.now() - started) / 1000),
+    injected,
+    indeterminate: submitted.indeterminate,
+    ...result.counts,
   };
   log(`[chaos] ${fault.name}: ${JSON.stringify(row)}`);
   return { row, violations: [...submitted.errors, ...result.violations] };
@@ -149,22 +174,39 @@ interface Submitted {
  * idempotency key, so a submission whose answer was lost (the API crashed) is retried safely until
  * it gets one: 201, or 200 with the job the first try created.
  */
-async function submitAll(cluster: ChaosCluster, queue: string, n: number, rate: number, random: () => number): Promise<Submitted> {
+async function submitAll(
+  cluster: ChaosCluster,
+  queue: string,
+  n: number,
+  rate: number,
+  random: () => number,
+): Promise<Submitted> {
   const out: Submitted = { ids: [], indeterminate: 0, errors: [] };
   const one = async (i: number) => {
     const token = `${queue}-${i}-${Math.floor(random() * 1e9).toString(36)}`;
-    const body = { type: 'sleep', payload: { ms: 50 + Math.floor(random() * 600), token }, max_retries: 10, timeout_sec: 5, queue };
+    const body = {
+      type: 'sleep',
+      payload: { ms: 50 + Math.floor(random() * 600), token },
+      max_retries: 10,
+      timeout_sec: 5,
+      queue,
+    };
     const deadline = Date.now() + 90_000;
     while (Date.now() < deadline) {
       try {
         // A request to an API that dies mid-answer can hang: give up on it and ask again.
-        const r = await withTimeout(cluster.stack.call<{ job: Job }>('POST', '/jobs', body, { 'x-idempotency-key': token }), 15_000);
+        const r = await withTimeout(
+          cluster.stack.call<{ job: Job }>('POST', '/jobs', body, { 'x-idempotency-key': token }),
+          15_000,
+        );
         if (r.status === 201 || r.status === 200) {
           out.ids.push(r.body.job.id);
           return;
         }
         if (r.status < 500 && r.status !== 409 && r.status !== 429) {
-          out.errors.push(`submit ${token} answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
+          out.errors.push(
+            `submit ${token} answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`,
+          );
           return;
         }
       } catch {
@@ -187,11 +229,21 @@ async function submitAll(cluster: ChaosCluster, queue: string, n: number, rate: 
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let t: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms)))]).finally(() => clearTimeout(t));
+  return Promise.race([
+    p,
+    new Promise<never>(
+      (_, reject) => (t = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms)),
+    ),
+  ]).finally(() => clearTimeout(t));
 }
 
 /** Polls the queue's jobs until every accepted one is terminal (then once more), or the deadline. */
-async function quiesce(cluster: ChaosCluster, queue: string, ids: string[], timeoutMs: number): Promise<Map<string, { id: string; status: string; attempts: number }>> {
+async function quiesce(
+  cluster: ChaosCluster,
+  queue: string,
+  ids: string[],
+  timeoutMs: number,
+): Promise<Map<string, { id: string; status: string; attempts: number }>> {
   const deadline = Date.now() + timeoutMs;
   let final = new Map<string, { id: string; status: string; attempts: number }>();
   let quietSince: number | null = null;
@@ -213,30 +265,68 @@ async function quiesce(cluster: ChaosCluster, queue: string, ids: string[], time
   // Ids missing from the listing are asked for one by one: only a 404 makes a job lost.
   for (const id of ids) {
     if (final.has(id)) continue;
-    const r = await cluster.stack.call<{ job: Job }>('GET', `/jobs/${encodeURIComponent(id)}`).catch(() => null);
-    if (r?.status === 200) final.set(id, { id, status: r.body.job.status, attempts: r.body.job.attempts });
+    const r = await cluster.stack
+      .call<{ job: Job }>('GET', `/jobs/${encodeURIComponent(id)}`)
+      .catch(() => null);
+    if (r?.status === 200)
+      final.set(id, { id, status: r.body.job.status, attempts: r.body.job.attempts });
     // An API that cannot answer has not forgotten the job: that is stuck (not terminal), not lost.
-    else if (r?.status !== 404) final.set(id, { id, status: `unknown (GET answered ${r?.status ?? 'nothing'})`, attempts: 0 });
+    else if (r?.status !== 404)
+      final.set(id, {
+        id,
+        status: `unknown (GET answered ${r?.status ?? 'nothing'})`,
+        attempts: 0,
+      });
   }
   return final;
 }
 
-async function listQueue(cluster: ChaosCluster, queue: string): Promise<Map<string, { id: string; status: string; attempts: number }>> {
+async function listQueue(
+  cluster: ChaosCluster,
+  queue: string,
+): Promise<Map<string, { id: string; status: string; attempts: number }>> {
   const out = new Map<string, { id: string; status: string; attempts: number }>();
   for (let offset = 0; ; offset += 500) {
-    const r = await cluster.stack.call<{ jobs: Job[]; total: number }>('GET', `/jobs?queue=${queue}&limit=500&offset=${offset}`);
+    const r = await cluster.stack.call<{ jobs: Job[]; total: number }>(
+      'GET',
+      `/jobs?queue=${queue}&limit=500&offset=${offset}`,
+    );
     if (r.status !== 200) throw new Error(`GET /jobs answered ${r.status}`);
-    for (const j of r.body.jobs) out.set(j.id, { id: j.id, status: j.status, attempts: j.attempts });
+    for (const j of r.body.jobs)
+      out.set(j.id, { id: j.id, status: j.status, attempts: j.attempts });
     if (r.body.jobs.length < 500) return out;
   }
 }
 
 /** The per-fault table, one row per phase. */
 export function formatTable(rows: PhaseRow[]): string {
-  const cols: Array<keyof PhaseRow> = ['fault', 'injected', 'accepted', 'succeeded', 'failed', 'lost', 'stuck', 'stale_accepted', 'dup_recorded', 'dup_exec', 'unexplained', 'late_refused', 'late_accepted', 'indeterminate', 'seconds'];
-  const cells = rows.map((r) => cols.map((c) => (r.skipped && c !== 'fault' ? (c === 'accepted' ? 'skipped' : '') : String(r[c] ?? ''))));
-  const width = cols.map((c, i) => Math.max(String(c).length, ...cells.map((row) => row[i].length)));
-  const line = (vals: string[]) => vals.map((v, i) => (i === 0 ? v.padEnd(width[i]) : v.padStart(width[i]))).join('  ');
+  const cols: Array<keyof PhaseRow> = [
+    'fault',
+    'injected',
+    'accepted',
+    'succeeded',
+    'failed',
+    'lost',
+    'stuck',
+    'stale_accepted',
+    'dup_recorded',
+    'dup_exec',
+    'unexplained',
+    'late_refused',
+    'late_accepted',
+    'indeterminate',
+    'seconds',
+  ];
+  const cells = rows.map((r) =>
+    cols.map((c) =>
+      r.skipped && c !== 'fault' ? (c === 'accepted' ? 'skipped' : '') : String(r[c] ?? ''),
+    ),
+  );
+  const width = cols.map((c, i) =>
+    Math.max(String(c).length, ...cells.map((row) => row[i].length)),
+  );
+  const line = (vals: string[]) =>
+    vals.map((v, i) => (i === 0 ? v.padEnd(width[i]) : v.padStart(width[i]))).join('  ');
   return [line(cols.map(String)), ...cells.map(line)].join('\n');
 }
 

@@ -12,7 +12,11 @@ const NEXT = 'next-callback-key-0123456789';
 let stack: Stack;
 let receiver: Server;
 let port: number;
-const received: { path: string; headers: Record<string, string | string[] | undefined>; body: string }[] = [];
+const received: {
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}[] = [];
 let failuresLeft = 0;
 
 beforeAll(async () => {
@@ -40,21 +44,40 @@ afterAll(async () => {
 describe('callbacks', () => {
   it('delivers a signed callback, retrying with backoff until the receiver takes it', async () => {
     failuresLeft = 2;
-    const job = await stack.submit({ type: 'fib', payload: { n: 10 }, callback_url: `http://127.0.0.1:${port}/hooks/ok` });
+    const job = await stack.submit({
+      type: 'fib',
+      payload: { n: 10 },
+      callback_url: `http://127.0.0.1:${port}/hooks/ok`,
+    });
     const done = await stack.waitForJob(job.id, (j) => j.callback?.status === 'delivered', 30_000);
-    expect(done.callback).toMatchObject({ attempts: 3, last_status: 204, event: 'job.succeeded', url: `http://127.0.0.1:${port}/hooks/ok` });
+    expect(done.callback).toMatchObject({
+      attempts: 3,
+      last_status: 204,
+      event: 'job.succeeded',
+      url: `http://127.0.0.1:${port}/hooks/ok`,
+    });
     const deliveries = received.filter((r) => r.path === '/hooks/ok');
     expect(deliveries).toHaveLength(3);
     const last = deliveries[2];
     const body = JSON.parse(last.body);
-    expect(body).toMatchObject({ event: 'job.succeeded', job: { id: job.id, status: 'succeeded', result: { exit_code: 0, output: { result: { value: 55 } } } } });
+    expect(body).toMatchObject({
+      event: 'job.succeeded',
+      job: {
+        id: job.id,
+        status: 'succeeded',
+        result: { exit_code: 0, output: { result: { value: 55 } } },
+      },
+    });
     const ts = String(last.headers['x-cloud-timestamp']);
     const sig = String(last.headers['x-cloud-signature']);
     expect(sig.split(',').map((s) => s.trim())).toHaveLength(2);
     // A receiver that knows only the current key, or only the next one, accepts it: rotation without downtime.
     expect(await verify([CURRENT], ts, sig, last.body, Date.now())).toEqual({ ok: true });
     expect(await verify([NEXT], ts, sig, last.body, Date.now())).toEqual({ ok: true });
-    expect(await verify(['some-other-key-0123456789'], ts, sig, last.body, Date.now())).toEqual({ ok: false, reason: 'mismatch' });
+    expect(await verify(['some-other-key-0123456789'], ts, sig, last.body, Date.now())).toEqual({
+      ok: false,
+      reason: 'mismatch',
+    });
     // Backoff: 2 s, then 4 s.
     const times = deliveries.map((d) => Number(d.headers['x-cloud-timestamp']));
     expect(times[1] - times[0]).toBeGreaterThanOrEqual(1500);
@@ -63,16 +86,29 @@ describe('callbacks', () => {
 
   it('sends a failed job to its failure_callback_url', async () => {
     failuresLeft = 0;
-    const job = await stack.submit({ type: 'fail', payload: { code: 7, message: 'nope' }, max_retries: 0, callback_url: `http://127.0.0.1:${port}/hooks/ok`, failure_callback_url: `http://127.0.0.1:${port}/hooks/failed` });
+    const job = await stack.submit({
+      type: 'fail',
+      payload: { code: 7, message: 'nope' },
+      max_retries: 0,
+      callback_url: `http://127.0.0.1:${port}/hooks/ok`,
+      failure_callback_url: `http://127.0.0.1:${port}/hooks/failed`,
+    });
     const done = await stack.waitForJob(job.id, (j) => j.callback?.status === 'delivered', 30_000);
     expect(done.status).toBe('failed');
-    const hit = received.find((r) => r.path === '/hooks/failed' && JSON.parse(r.body).job.id === job.id);
+    const hit = received.find(
+      (r) => r.path === '/hooks/failed' && JSON.parse(r.body).job.id === job.id,
+    );
     expect(JSON.parse(hit!.body)).toMatchObject({ event: 'job.failed', job: { status: 'failed' } });
-    expect(received.some((r) => r.path === '/hooks/ok' && JSON.parse(r.body).job.id === job.id)).toBe(false);
+    expect(
+      received.some((r) => r.path === '/hooks/ok' && JSON.parse(r.body).job.id === job.id),
+    ).toBe(false);
   });
 
   it('refuses a callback URL with credentials, naming the field', async () => {
-    const r = await stack.call('POST', '/jobs', { payload: 1, callback_url: 'http://user:pw@127.0.0.1/x' });
+    const r = await stack.call('POST', '/jobs', {
+      payload: 1,
+      callback_url: 'http://user:pw@127.0.0.1/x',
+    });
     expect(r.status).toBe(400);
     expect(r.body.error.message).toContain('callback_url');
   });

@@ -25,6 +25,9 @@ it('no job lost, stuck, doubly recorded or overwritten by a stale attempt, under
   console.info(`chaos (seed ${seed})\n${table}`);
   expect(result.violations, `${table}\n\n${notes.join('\n')}`).toEqual([]);
   const ran = result.rows.filter((r) => !r.skipped);
-  expect(ran.every((r) => (r.injected ?? 0) > 0), `a fault that never fired proves nothing\n${table}`).toBe(true);
+  expect(
+    ran.every((r) => (r.injected ?? 0) > 0),
+    `a fault that never fired proves nothing\n${table}`,
+  ).toBe(true);
   expect(ran.reduce((s, r) => s + (r.accepted ?? 0), 0)).toBeGreaterThanOrEqual(130);
 }, 300_000);

@@ -26,12 +26,23 @@ interface Run {
 
 /** The CLI as a child process, with only the CLOUD_* variables given here (none from the caller's shell). */
 function cloud(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CLOUD_')));
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('CLOUD_')),
+  );
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/cloud.mjs', ...args], { cwd: REPO_ROOT, env: { ...base, NO_COLOR: '1', CLOUD_API_URL: stack.api, ...env }, timeout: 90_000 }, (err, out, errText) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, out, err: errText });
-    });
+    execFile(
+      process.execPath,
+      ['bin/cloud.mjs', ...args],
+      {
+        cwd: REPO_ROOT,
+        env: { ...base, NO_COLOR: '1', CLOUD_API_URL: stack.api, ...env },
+        timeout: 90_000,
+      },
+      (err, out, errText) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ code, out, err: errText });
+      },
+    );
   });
 }
 
@@ -39,7 +50,9 @@ const json = (r: Run) => {
   try {
     return JSON.parse(r.out);
   } catch {
-    throw new Error(`stdout is not one JSON document (exit ${r.code}):\n${r.out}\nstderr:\n${r.err}`);
+    throw new Error(
+      `stdout is not one JSON document (exit ${r.code}):\n${r.out}\nstderr:\n${r.err}`,
+    );
   }
 };
 
@@ -49,7 +62,9 @@ describe('cloud CLI', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^ID +STATUS +RUNNING +HEARTBEAT/);
     expect(r.out).toContain(node.id);
-    expect(json(await cloud(['workers', '--json'])).workers.map((w: { id: string }) => w.id)).toContain(node.id);
+    expect(
+      json(await cloud(['workers', '--json'])).workers.map((w: { id: string }) => w.id),
+    ).toContain(node.id);
   });
 
   it('submit --depends-on waits for the named job; a failed dependency makes --wait exit 1', async () => {
@@ -58,14 +73,34 @@ describe('cloud CLI', () => {
     expect(r.code, r.err).toBe(0);
     expect(JSON.parse(r.out)).toEqual({ type: 'echo', result: 'after' });
     const started = Date.parse((await stack.job(first.id)).finished_at!);
-    const jobs = json(await cloud(['list', '--json', '--type', 'echo'])).jobs as { payload: unknown; started_at: string }[];
-    expect(Date.parse(jobs.find((j) => j.payload === 'after')!.started_at)).toBeGreaterThanOrEqual(started);
+    const jobs = json(await cloud(['list', '--json', '--type', 'echo'])).jobs as {
+      payload: unknown;
+      started_at: string;
+    }[];
+    expect(Date.parse(jobs.find((j) => j.payload === 'after')!.started_at)).toBeGreaterThanOrEqual(
+      started,
+    );
 
     // The failing job waits for a slow one, so it cannot have failed before the last submission.
     const slow = json(await cloud(['submit', '{"ms":3000}', '--type', 'sleep', '--json'])).job;
-    const failing = json(await cloud(['submit', '{"code":3}', '--type', 'fail', '--max-retries', '0', '--depends-on', slow.id, '--json'])).job;
+    const failing = json(
+      await cloud([
+        'submit',
+        '{"code":3}',
+        '--type',
+        'fail',
+        '--max-retries',
+        '0',
+        '--depends-on',
+        slow.id,
+        '--json',
+      ]),
+    ).job;
     const doomed = await cloud(['submit', 'x', '--depends-on', failing.id, '--wait']);
-    expect([doomed.code, doomed.err]).toEqual([1, expect.stringContaining(`dependency ${failing.id} failed`)]);
+    expect([doomed.code, doomed.err]).toEqual([
+      1,
+      expect.stringContaining(`dependency ${failing.id} failed`),
+    ]);
   });
 
   it('submit --wait follows the job and prints its result, exit 0', async () => {
@@ -76,7 +111,17 @@ describe('cloud CLI', () => {
   });
 
   it('a failing job exits 1 with --wait, lands in dead-letters and can be replayed', async () => {
-    const r = await cloud(['submit', '--type', 'fail', '--payload', '{"code":1}', '--max-retries', '0', '--wait', '--json']);
+    const r = await cloud([
+      'submit',
+      '--type',
+      'fail',
+      '--payload',
+      '{"code":1}',
+      '--max-retries',
+      '0',
+      '--wait',
+      '--json',
+    ]);
     expect(r.code, r.err).toBe(1);
     const failed = json(r).job;
     expect(failed.status).toBe('failed');
@@ -92,7 +137,15 @@ describe('cloud CLI', () => {
   });
 
   it('get, list and cancel print JSON with --json; a second cancel exits 1', async () => {
-    const submitted = await cloud(['submit', 'later', '--delay', '600', '--queue', 'cli', '--json']);
+    const submitted = await cloud([
+      'submit',
+      'later',
+      '--delay',
+      '600',
+      '--queue',
+      'cli',
+      '--json',
+    ]);
     expect(submitted.code, submitted.err).toBe(0);
     const id = json(submitted).job.id;
 
@@ -139,16 +192,33 @@ describe('cloud CLI', () => {
     expect(listed.out).toMatch(/acme +live/);
     expect(listed.out).not.toContain(key);
 
-    expect((await cloud(['keys', 'list'], { CLOUD_ADMIN_TOKEN: 'wrong-admin-token-0123' })).code).toBe(4);
+    expect(
+      (await cloud(['keys', 'list'], { CLOUD_ADMIN_TOKEN: 'wrong-admin-token-0123' })).code,
+    ).toBe(4);
     expect((await cloud(['keys', 'revoke', key.split('_')[1]], admin)).code).toBe(0);
     expect((await cloud(['list'], { CLOUD_API_KEY: key })).code).toBe(4);
   });
 
   it('schedules create, list and delete', async () => {
-    const created = await cloud(['schedules', 'create', '--cron', '0 0 1 1 *', '--name', 'cli-yearly', '--type', 'sleep', '{"ms":1}', '--json']);
+    const created = await cloud([
+      'schedules',
+      'create',
+      '--cron',
+      '0 0 1 1 *',
+      '--name',
+      'cli-yearly',
+      '--type',
+      'sleep',
+      '{"ms":1}',
+      '--json',
+    ]);
     expect(created.code, created.err).toBe(0);
     const schedule = json(created).schedule;
-    expect(schedule).toMatchObject({ name: 'cli-yearly', status: 'active', job: { type: 'sleep', payload: { ms: 1 } } });
+    expect(schedule).toMatchObject({
+      name: 'cli-yearly',
+      status: 'active',
+      job: { type: 'sleep', payload: { ms: 1 } },
+    });
 
     const listed = await cloud(['schedules', 'list']);
     expect(listed.code).toBe(0);
@@ -156,6 +226,8 @@ describe('cloud CLI', () => {
 
     const deleted = await cloud(['schedules', 'delete', schedule.id]);
     expect(deleted.code, deleted.err).toBe(0);
-    expect(json(await cloud(['schedules', 'list', '--json'])).schedules.map((s: { id: string }) => s.id)).not.toContain(schedule.id);
+    expect(
+      json(await cloud(['schedules', 'list', '--json'])).schedules.map((s: { id: string }) => s.id),
+    ).not.toContain(schedule.id);
   });
 });

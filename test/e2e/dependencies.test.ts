@@ -9,7 +9,11 @@ import { startStack, type Stack } from './harness';
 
 let stack: Stack;
 const run = Date.now();
-const QUEUES = { diamond: `deps-diamond-${run}`, fail: `deps-fail-${run}`, later: `deps-later-${run}` };
+const QUEUES = {
+  diamond: `deps-diamond-${run}`,
+  fail: `deps-fail-${run}`,
+  later: `deps-later-${run}`,
+};
 
 beforeAll(async () => {
   stack = await startStack();
@@ -33,7 +37,9 @@ describe('job dependencies', () => {
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     const ids = res.body.jobs.map((j) => j.id);
     expect(res.body.jobs.map((j) => j.status)).toEqual(['queued', 'waiting', 'waiting', 'waiting']);
-    const [a, b, c, d] = await Promise.all(ids.map((id) => stack.waitForJob(id, 'succeeded', 30_000)));
+    const [a, b, c, d] = await Promise.all(
+      ids.map((id) => stack.waitForJob(id, 'succeeded', 30_000)),
+    );
     // The node has four slots: only the dependencies kept these apart.
     expect(ms(b.started_at)).toBeGreaterThanOrEqual(ms(a.finished_at));
     expect(ms(c.started_at)).toBeGreaterThanOrEqual(ms(a.finished_at));
@@ -42,7 +48,12 @@ describe('job dependencies', () => {
     expect(d.depends_on).toEqual([ids[1], ids[2]]);
 
     // A dependency that already succeeded is satisfied at once.
-    const after = await stack.submit({ type: 'echo', payload: 'after', queue, depends_on: [ids[3]] });
+    const after = await stack.submit({
+      type: 'echo',
+      payload: 'after',
+      queue,
+      depends_on: [ids[3]],
+    });
     expect(after.status).not.toBe('waiting');
     await stack.waitForJob(after.id, 'succeeded', 15_000);
   });
@@ -63,10 +74,16 @@ describe('job dependencies', () => {
     const c = await stack.waitForJob(child.id, 'cancelled', 15_000);
     expect(c.error).toBe(`dependency ${failing.id} failed`);
     expect(c.attempts).toBe(0);
-    expect((await stack.waitForJob(grandchild.id, 'cancelled', 15_000)).error).toBe(`dependency ${child.id} was cancelled`);
+    expect((await stack.waitForJob(grandchild.id, 'cancelled', 15_000)).error).toBe(
+      `dependency ${child.id} was cancelled`,
+    );
     await stack.waitForJob(independent.id, 'succeeded', 15_000);
 
-    const refused = await stack.call('POST', '/jobs', { payload: 'x', queue, depends_on: [failing.id] });
+    const refused = await stack.call('POST', '/jobs', {
+      payload: 'x',
+      queue,
+      depends_on: [failing.id],
+    });
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe('dependency_failed');
   });
@@ -75,7 +92,13 @@ describe('job dependencies', () => {
     const queue = QUEUES.later;
     const first = await stack.submit({ type: 'sleep', payload: { ms: 500 }, queue });
     const runAt = new Date(Date.now() + 2500).toISOString();
-    const second = await stack.submit({ type: 'echo', payload: 'second', queue, depends_on: [first.id], run_at: runAt });
+    const second = await stack.submit({
+      type: 'echo',
+      payload: 'second',
+      queue,
+      depends_on: [first.id],
+      run_at: runAt,
+    });
     expect(second.status).toBe('waiting');
     const done = await stack.waitForJob(second.id, 'succeeded', 20_000);
     expect(ms(done.started_at)).toBeGreaterThanOrEqual(ms(runAt));

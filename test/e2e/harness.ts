@@ -13,7 +13,15 @@ import type { Job, JobStatus } from '../../src/protocol/job';
 import type { WorkerView } from '../../src/protocol/worker';
 import { freePort, REPO_ROOT, startNodeProcess, waitFor, type NodeProcess } from './node-process';
 
-export { fakeJobId, freePort, rawPost, signedPost, waitFor, type LogLine, type NodeProcess } from './node-process';
+export {
+  fakeJobId,
+  freePort,
+  rawPost,
+  signedPost,
+  waitFor,
+  type LogLine,
+  type NodeProcess,
+} from './node-process';
 
 export const E2E_TOKEN = 'e2e-worker-token-0123456789';
 
@@ -50,10 +58,19 @@ export interface Stack {
   readonly nodes: NodeProcess[];
   /** wrangler's own output, for diagnosing a failure. */
   readonly apiLog: string[];
-  call<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiAnswer<T>>;
+  call<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<ApiAnswer<T>>;
   submit(body: Record<string, unknown>): Promise<Job>;
   job(id: string): Promise<Job>;
-  waitForJob(id: string, until: JobStatus | JobStatus[] | ((j: Job) => boolean), timeoutMs?: number): Promise<Job>;
+  waitForJob(
+    id: string,
+    until: JobStatus | JobStatus[] | ((j: Job) => boolean),
+    timeoutMs?: number,
+  ): Promise<Job>;
   workers(): Promise<WorkerView[]>;
   startNode(opts?: NodeOptions): Promise<NodeProcess>;
   stop(): Promise<void>;
@@ -73,21 +90,43 @@ export interface StackOptions {
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const token = opts.token ?? E2E_TOKEN;
   const dir = opts.persistTo ?? mkdtempSync(join(tmpdir(), 'cloud-e2e-'));
-  const migrate = spawnSync('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', dir], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...QUIET_ENV },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  if (migrate.status !== 0) throw new Error(`migrations failed (${migrate.status}):\n${migrate.stdout}\n${migrate.stderr}`);
+  const migrate = spawnSync(
+    'npx',
+    ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', dir],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...QUIET_ENV },
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
+  if (migrate.status !== 0)
+    throw new Error(`migrations failed (${migrate.status}):\n${migrate.stdout}\n${migrate.stderr}`);
 
   const port = await freePort();
   const inspector = await freePort();
   const vars = { ...FAST_VARS, ...opts.vars, WORKER_TOKEN: token };
-  const args = ['wrangler', 'dev', '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', String(inspector), '--persist-to', dir, '--show-interactive-dev-session=false'];
+  const args = [
+    'wrangler',
+    'dev',
+    '--port',
+    String(port),
+    '--ip',
+    '127.0.0.1',
+    '--inspector-port',
+    String(inspector),
+    '--persist-to',
+    dir,
+    '--show-interactive-dev-session=false',
+  ];
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   const apiLog: string[] = [];
-  const wrangler: ChildProcess = spawn('npx', args, { cwd: REPO_ROOT, env: { ...process.env, ...QUIET_ENV }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const wrangler: ChildProcess = spawn('npx', args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...QUIET_ENV },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const collect = (chunk: Buffer) => {
     apiLog.push(chunk.toString());
     if (DEBUG) process.stderr.write(`[api] ${chunk}`);
@@ -100,10 +139,18 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const api = `http://127.0.0.1:${port}`;
   const nodes: NodeProcess[] = [];
 
-  const call = async <T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiAnswer<T>> => {
+  const call = async <T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiAnswer<T>> => {
     const res = await fetch(api + path, {
       method,
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
@@ -124,22 +171,32 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     call,
     async submit(body) {
       const r = await call<{ job: Job }>('POST', '/jobs', body);
-      if (r.status !== 201) throw new Error(`POST /jobs answered ${r.status}: ${JSON.stringify(r.body)}`);
+      if (r.status !== 201)
+        throw new Error(`POST /jobs answered ${r.status}: ${JSON.stringify(r.body)}`);
       return r.body.job;
     },
     async job(id) {
       const r = await call<{ job: Job }>('GET', `/jobs/${id}`);
-      if (r.status !== 200) throw new Error(`GET /jobs/${id} answered ${r.status}: ${JSON.stringify(r.body)}`);
+      if (r.status !== 200)
+        throw new Error(`GET /jobs/${id} answered ${r.status}: ${JSON.stringify(r.body)}`);
       return r.body.job;
     },
     async waitForJob(id, until, timeoutMs = 30_000) {
-      const test = typeof until === 'function' ? until : (j: Job) => (Array.isArray(until) ? until : [until]).includes(j.status);
+      const test =
+        typeof until === 'function'
+          ? until
+          : (j: Job) => (Array.isArray(until) ? until : [until]).includes(j.status);
       let last: Job | undefined;
       try {
-        return await waitFor(`job ${id} to reach ${typeof until === 'function' ? 'the condition' : String(until)}`, async () => {
-          last = await stack.job(id);
-          return test(last) ? last : undefined;
-        }, timeoutMs, 200);
+        return await waitFor(
+          `job ${id} to reach ${typeof until === 'function' ? 'the condition' : String(until)}`,
+          async () => {
+            last = await stack.job(id);
+            return test(last) ? last : undefined;
+          },
+          timeoutMs,
+          200,
+        );
       } catch (err) {
         throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(last)}`);
       }
@@ -167,7 +224,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       nodes.push(node);
       if (o.waitListed !== false) {
         await node.waitForLog('worker_registered', undefined, 60_000);
-        await waitFor(`${node.id} in GET /workers`, async () => (await stack.workers()).some((w) => w.id === node.id), 15_000);
+        await waitFor(
+          `${node.id} in GET /workers`,
+          async () => (await stack.workers()).some((w) => w.id === node.id),
+          15_000,
+        );
       }
       return node;
     },
@@ -180,10 +241,16 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
 
   try {
-    await waitFor('wrangler dev to answer GET /health', async () => {
-      if (wranglerExit !== null) throw new Error(`wrangler exited ${wranglerExit}:\n${apiLog.join('').slice(-3000)}`);
-      return (await fetch(`${api}/health`)).status === 200;
-    }, 120_000, 250);
+    await waitFor(
+      'wrangler dev to answer GET /health',
+      async () => {
+        if (wranglerExit !== null)
+          throw new Error(`wrangler exited ${wranglerExit}:\n${apiLog.join('').slice(-3000)}`);
+        return (await fetch(`${api}/health`)).status === 200;
+      },
+      120_000,
+      250,
+    );
   } catch (err) {
     await stack.stop();
     throw err;
@@ -202,7 +269,10 @@ function killGroup(child: ChildProcess): void {
 
 /** Dispatch order as the node logged it: job ids in job_started order. */
 export function startedOrder(node: NodeProcess, ids?: Set<string>): string[] {
-  return node.events('job_started').map((l) => String(l.job_id)).filter((id) => !ids || ids.has(id));
+  return node
+    .events('job_started')
+    .map((l) => String(l.job_id))
+    .filter((id) => !ids || ids.has(id));
 }
 
 export interface RecordingProxy {
@@ -224,11 +294,19 @@ export async function startRecordingProxy(targetPort: number): Promise<Recording
     for await (const chunk of req) body += chunk;
     requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', body });
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !['host', 'connection', 'content-length'].includes(k)) headers[k] = v;
+    for (const [k, v] of Object.entries(req.headers))
+      if (typeof v === 'string' && !['host', 'connection', 'content-length'].includes(k))
+        headers[k] = v;
     try {
-      const upstream = await fetch(`http://127.0.0.1:${targetPort}${req.url}`, { method: req.method, headers, body: req.method === 'GET' ? undefined : body });
+      const upstream = await fetch(`http://127.0.0.1:${targetPort}${req.url}`, {
+        method: req.method,
+        headers,
+        body: req.method === 'GET' ? undefined : body,
+      });
       const text = await upstream.text();
-      const out: Record<string, string> = { 'content-type': upstream.headers.get('content-type') ?? 'application/json' };
+      const out: Record<string, string> = {
+        'content-type': upstream.headers.get('content-type') ?? 'application/json',
+      };
       const retry = upstream.headers.get('retry-after');
       if (retry) out['retry-after'] = retry;
       res.writeHead(upstream.status, out).end(text);
@@ -261,7 +339,10 @@ export interface BadNode {
  * A node that registers and heartbeats through the real API like any other, but answers every
  * dispatch with `status` (500 by default): the scheduler must treat that as a failed dispatch.
  */
-export async function startBadNode(stack: Stack, opts: { id?: string; status?: number } = {}): Promise<BadNode> {
+export async function startBadNode(
+  stack: Stack,
+  opts: { id?: string; status?: number } = {},
+): Promise<BadNode> {
   const { createServer } = await import('node:http');
   const dispatches: BadNode['dispatches'] = [];
   const server = createServer(async (req, res) => {
@@ -271,27 +352,41 @@ export async function startBadNode(stack: Stack, opts: { id?: string; status?: n
     if (req.url === '/run') {
       let jobIds: string[] = [];
       try {
-        jobIds = (JSON.parse(body) as { jobs: Array<{ job_id: string }> }).jobs.map((j) => j.job_id);
+        jobIds = (JSON.parse(body) as { jobs: Array<{ job_id: string }> }).jobs.map(
+          (j) => j.job_id,
+        );
       } catch {
         // recorded with no ids
       }
       dispatches.push({ at, jobIds });
     }
-    res.writeHead(opts.status ?? 500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'broken', message: 'this node is broken on purpose' } }));
+    res
+      .writeHead(opts.status ?? 500, { 'content-type': 'application/json' })
+      .end(
+        JSON.stringify({ error: { code: 'broken', message: 'this node is broken on purpose' } }),
+      );
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   const id = opts.id ?? `bad-node-${(server.address() as { port: number }).port}`;
   const auth = { authorization: `Bearer ${stack.token}` };
   const register = async () => {
-    const r = await stack.call('POST', '/workers/register', { id, url, capacity: 1, executors: ['native', 'wasm'] }, auth);
-    if (r.status !== 201) throw new Error(`bad node registration answered ${r.status}: ${JSON.stringify(r.body)}`);
+    const r = await stack.call(
+      'POST',
+      '/workers/register',
+      { id, url, capacity: 1, executors: ['native', 'wasm'] },
+      auth,
+    );
+    if (r.status !== 201)
+      throw new Error(`bad node registration answered ${r.status}: ${JSON.stringify(r.body)}`);
   };
   await register();
   let stopped = false;
   const beat = async () => {
     while (!stopped) {
-      const r = await stack.call('POST', `/workers/${id}/heartbeat`, { running: [], draining: false }, auth).catch(() => null);
+      const r = await stack
+        .call('POST', `/workers/${id}/heartbeat`, { running: [], draining: false }, auth)
+        .catch(() => null);
       if (r?.status === 404 && !stopped) await register().catch(() => undefined);
       await new Promise((res) => setTimeout(res, 700));
     }

@@ -15,7 +15,11 @@ describe('timeouts, cancel and graceful shutdown', () => {
   afterEach(async () => {
     await node?.kill();
     node = undefined;
-    await waitFor('the node to leave the registry', async () => (await stack.workers()).length === 0, 20_000);
+    await waitFor(
+      'the node to leave the registry',
+      async () => (await stack.workers()).length === 0,
+      20_000,
+    );
   });
   afterAll(async () => {
     await stack?.stop();
@@ -23,7 +27,12 @@ describe('timeouts, cancel and graceful shutdown', () => {
 
   it('kills a job that outlives its timeout and reports it as timed out', async () => {
     node = await stack.startNode();
-    const job = await stack.submit({ type: 'sleep', payload: { ms: 30_000 }, timeout_sec: 1, max_retries: 0 });
+    const job = await stack.submit({
+      type: 'sleep',
+      payload: { ms: 30_000 },
+      timeout_sec: 1,
+      max_retries: 0,
+    });
     const done = await stack.waitForJob(job.id, ['succeeded', 'failed'], 30_000);
     expect(done.status).toBe('failed');
     expect(done.result).toMatchObject({ timed_out: true });
@@ -43,7 +52,11 @@ describe('timeouts, cancel and graceful shutdown', () => {
     const done = await stack.waitForJob(job.id, ['cancelled', 'succeeded', 'failed']);
     expect(done.status).toBe('cancelled');
     await node.waitForLog('job_cancelled', (l) => l.job_id === job.id, 15_000);
-    await waitFor('the node to be idle', async () => ((await (await fetch(`${node!.url}/health`)).json()) as { running: number }).running === 0);
+    await waitFor(
+      'the node to be idle',
+      async () =>
+        ((await (await fetch(`${node!.url}/health`)).json()) as { running: number }).running === 0,
+    );
     expect(node.events('result_reported').filter((l) => l.job_id === job.id)).toEqual([]);
   });
 
@@ -57,7 +70,9 @@ describe('timeouts, cancel and graceful shutdown', () => {
     expect(await node.exited).toBe(0);
     const done = await stack.job(job.id);
     expect(done).toMatchObject({ status: 'succeeded', worker_id: node.id });
-    const order = node.logs.map((l) => l.event).filter((e) => ['worker_draining', 'result_reported', 'worker_deregistered'].includes(e));
+    const order = node.logs
+      .map((l) => l.event)
+      .filter((e) => ['worker_draining', 'result_reported', 'worker_deregistered'].includes(e));
     expect(order).toEqual(['worker_draining', 'result_reported', 'worker_deregistered']);
     expect((await stack.workers()).map((w) => w.id)).not.toContain(node.id);
   });

@@ -16,5 +16,8 @@ it('sustains a steady rate with no errors and bounded memory', async () => {
   // Steady: the stack kept up with the target rate rather than queueing ever more.
   expect(report.submit_rate, text).toBeGreaterThan(15 * 0.9);
   expect(report.dispatch_ms.p50, text).toBeLessThan(2_000);
-  expect(report.memory.filter((m) => !m.ok), text).toEqual([]);
+  expect(
+    report.memory.filter((m) => !m.ok),
+    text,
+  ).toEqual([]);
 }, 180_000);

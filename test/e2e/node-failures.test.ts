@@ -7,7 +7,14 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DispatchRequest } from '../../src/protocol/dispatch';
-import { freePort, startBadNode, startRecordingProxy, startStack, waitFor, type Stack } from './harness';
+import {
+  freePort,
+  startBadNode,
+  startRecordingProxy,
+  startStack,
+  waitFor,
+  type Stack,
+} from './harness';
 
 describe('node failures', () => {
   let stack: Stack;
@@ -30,7 +37,10 @@ describe('node failures', () => {
     const portA = await freePort();
     const proxy = await startRecordingProxy(portA);
     cleanups.push(() => proxy.close());
-    const a = await stack.startNode({ id: 'victim', env: { WORKER_PORT: String(portA), WORKER_ENDPOINT: proxy.url } });
+    const a = await stack.startNode({
+      id: 'victim',
+      env: { WORKER_PORT: String(portA), WORKER_ENDPOINT: proxy.url },
+    });
 
     const job = await stack.submit({ type: 'sleep', payload: { ms: 2_000 }, max_retries: 3 });
     await stack.waitForJob(job.id, (j) => j.status === 'running' && j.worker_id === a.id);
@@ -51,30 +61,54 @@ describe('node failures', () => {
     const late = await stack.call(
       'POST',
       `/jobs/${job.id}/result`,
-      { worker_id: a.id, attempt: dispatch.attempt, token: dispatch.token, exit_code: 0, stdout: '{"late":true}', stderr: '', duration_ms: 2000, executor: 'native', timed_out: false },
+      {
+        worker_id: a.id,
+        attempt: dispatch.attempt,
+        token: dispatch.token,
+        exit_code: 0,
+        stdout: '{"late":true}',
+        stderr: '',
+        duration_ms: 2000,
+        executor: 'native',
+        timed_out: false,
+      },
       { authorization: `Bearer ${stack.token}` },
     );
     expect(late.status).toBe(409);
     expect(late.body.error.code).toBe('stale_attempt');
-    expect(await stack.job(job.id)).toMatchObject({ status: 'succeeded', worker_id: b.id, result: done.result });
+    expect(await stack.job(job.id)).toMatchObject({
+      status: 'succeeded',
+      worker_id: b.id,
+      result: done.result,
+    });
   });
 
   it('a node answering 500 to dispatch: retried with growing delays, then succeeds on a healthy node', async () => {
     const bad = await startBadNode(stack);
     cleanups.push(() => bad.stop());
     const job = await stack.submit({ type: 'echo', payload: 'persist', max_retries: 6 });
-    await waitFor('three dispatches to the bad node', () => bad.dispatchesOf(job.id).length >= 3, 30_000);
+    await waitFor(
+      'three dispatches to the bad node',
+      () => bad.dispatchesOf(job.id).length >= 3,
+      30_000,
+    );
     const at = bad.dispatchesOf(job.id);
     const gaps = at.slice(1).map((t, i) => t - at[i]);
     expect(gaps[0], `gaps between dispatches: ${gaps.join(', ')} ms`).toBeGreaterThan(1_000);
-    expect(gaps[1], `gaps between dispatches: ${gaps.join(', ')} ms`).toBeGreaterThan(gaps[0] + 500);
+    expect(gaps[1], `gaps between dispatches: ${gaps.join(', ')} ms`).toBeGreaterThan(
+      gaps[0] + 500,
+    );
     const mid = await stack.job(job.id);
     expect(mid.status).not.toBe('failed');
     expect(mid.error ?? '').toMatch(/500/);
 
     const healthy = await stack.startNode({ id: 'healthy' });
     const done = await stack.waitForJob(job.id, ['succeeded', 'failed'], 60_000);
-    expect(done).toMatchObject({ status: 'succeeded', worker_id: healthy.id, result: { exit_code: 0 } });
+    expect(done).toMatchObject({
+      status: 'succeeded',
+      worker_id: healthy.id,
+      result: { exit_code: 0 },
+    });
   });
 
   it('a node answering 500 with no healthy node: failed after max_retries, with the error', async () => {

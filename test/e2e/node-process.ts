@@ -14,7 +14,12 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export type LogLine = Record<string, unknown> & { event: string };
 
 /** Polls `probe` until it returns something truthy; throws with `what` after the deadline. */
-export async function waitFor<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 15_000, intervalMs = 100): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | Promise<T>,
+  timeoutMs = 15_000,
+  intervalMs = 100,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -24,7 +29,10 @@ export async function waitFor<T>(what: string, probe: () => T | Promise<T>, time
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
@@ -58,9 +66,20 @@ export interface NodeProcess {
   kill(): Promise<void>;
 }
 
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGSTOP: 19 };
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGKILL: 9,
+  SIGTERM: 15,
+  SIGSTOP: 19,
+};
 
-export function startNodeProcess(opts: { port: number; env: Record<string, string>; id?: string; echo?: boolean }): NodeProcess {
+export function startNodeProcess(opts: {
+  port: number;
+  env: Record<string, string>;
+  id?: string;
+  echo?: boolean;
+}): NodeProcess {
   const id = opts.id ?? `test-node-${opts.port}`;
   const url = `http://127.0.0.1:${opts.port}`;
   const child = spawn(process.execPath, ['--import', 'tsx', 'worker-node/src/main.ts'], {
@@ -118,11 +137,16 @@ export function startNodeProcess(opts: { port: number; env: Record<string, strin
     },
     events: (event) => logs.filter((l) => l.event === event),
     waitForLog: (event, match = () => true, timeoutMs = 15_000) =>
-      waitFor(`log ${event} from ${id}`, () => {
-        const hit = logs.find((l) => l.event === event && match(l));
-        if (!hit && exitCode !== null) throw new Error(`${id} exited ${exitCode}; stderr: ${stderr.join('').slice(-2000)}`);
-        return hit;
-      }, timeoutMs),
+      waitFor(
+        `log ${event} from ${id}`,
+        () => {
+          const hit = logs.find((l) => l.event === event && match(l));
+          if (!hit && exitCode !== null)
+            throw new Error(`${id} exited ${exitCode}; stderr: ${stderr.join('').slice(-2000)}`);
+          return hit;
+        },
+        timeoutMs,
+      ),
     signal: (sig) => {
       if (exitCode === null && child.pid) process.kill(child.pid, sig);
     },
@@ -144,16 +168,32 @@ export async function signedPost(
   url: string,
   body: unknown,
   secret: string,
-  opts: { timestampMs?: number; tamper?: (raw: string) => string; headers?: Record<string, string> } = {},
+  opts: {
+    timestampMs?: number;
+    tamper?: (raw: string) => string;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<{ status: number; body: any; headers: Headers }> {
   const raw = typeof body === 'string' ? body : JSON.stringify(body);
   const ts = opts.timestampMs ?? Date.now();
   const signature = await sign(secret, ts, raw);
-  return rawPost(url, opts.tamper ? opts.tamper(raw) : raw, { [TIMESTAMP_HEADER]: String(ts), [SIGNATURE_HEADER]: signature, ...opts.headers });
+  return rawPost(url, opts.tamper ? opts.tamper(raw) : raw, {
+    [TIMESTAMP_HEADER]: String(ts),
+    [SIGNATURE_HEADER]: signature,
+    ...opts.headers,
+  });
 }
 
-export async function rawPost(url: string, raw: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: raw });
+export async function rawPost(
+  url: string,
+  raw: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: raw,
+  });
   const text = await res.text();
   let parsed: unknown = text;
   try {

@@ -19,7 +19,13 @@ describe('readiness and dispatch order', () => {
   it('registering without the worker token is refused with 401', async () => {
     const body = { id: 'intruder', url: 'http://127.0.0.1:9', executors: ['native'] };
     expect((await stack.call('POST', '/workers/register', body)).status).toBe(401);
-    expect((await stack.call('POST', '/workers/register', body, { authorization: 'Bearer wrong-token-123' })).status).toBe(401);
+    expect(
+      (
+        await stack.call('POST', '/workers/register', body, {
+          authorization: 'Bearer wrong-token-123',
+        })
+      ).status,
+    ).toBe(401);
     expect((await stack.workers()).map((w) => w.id)).not.toContain('intruder');
   });
 
@@ -35,13 +41,19 @@ describe('readiness and dispatch order', () => {
       const priority = [1, 2, 0, 1, 0, 2][i % 6] as 0 | 1 | 2;
       jobs.push(await stack.submit({ type: 'echo', payload: { i }, priority, max_retries: 0 }));
     }
-    const expected = [...jobs].sort((a, b) => a.priority - b.priority || jobs.indexOf(a) - jobs.indexOf(b)).map((j) => j.id);
+    const expected = [...jobs]
+      .sort((a, b) => a.priority - b.priority || jobs.indexOf(a) - jobs.indexOf(b))
+      .map((j) => j.id);
 
     const node = await stack.startNode({ capacity: 1 });
     expect((await stack.call('GET', '/ready')).status).toBe(200);
 
-    const done = await Promise.all(jobs.map((j) => stack.waitForJob(j.id, ['succeeded', 'failed'], 120_000)));
-    expect(done.filter((j) => j.status !== 'succeeded').map((j) => [j.id, j.status, j.error])).toEqual([]);
+    const done = await Promise.all(
+      jobs.map((j) => stack.waitForJob(j.id, ['succeeded', 'failed'], 120_000)),
+    );
+    expect(
+      done.filter((j) => j.status !== 'succeeded').map((j) => [j.id, j.status, j.error]),
+    ).toEqual([]);
     expect(done.every((j) => j.worker_id === node.id && j.result?.exit_code === 0)).toBe(true);
 
     // Two witnesses of the order: the node's own job_started log and the API's started_at.

@@ -22,7 +22,17 @@ describe('pull mode', () => {
 
   /** A pull node: the harness's push settings blanked (empty counts as unset), short polls. */
   const startPullNode = (id: string, capacity = 1): Promise<NodeProcess> =>
-    stack.startNode({ id, capacity, env: { WORKER_MODE: 'pull', WORKER_ENDPOINT: '', WORKER_PORT: '', WORKER_BIND: '', LEASE_WAIT_SEC: '5' } });
+    stack.startNode({
+      id,
+      capacity,
+      env: {
+        WORKER_MODE: 'pull',
+        WORKER_ENDPOINT: '',
+        WORKER_PORT: '',
+        WORKER_BIND: '',
+        LEASE_WAIT_SEC: '5',
+      },
+    });
 
   it('a push node and a pull node on the same queue both run jobs, and every job succeeds', async () => {
     const push = await stack.startNode({ id: 'pusher', capacity: 1 });
@@ -33,16 +43,34 @@ describe('pull mode', () => {
     expect(pull.events('worker_pulling')).toHaveLength(1);
 
     const jobs = [];
-    for (let i = 0; i < 8; i++) jobs.push(await stack.submit({ type: 'sleep', payload: { ms: 400 } }));
-    const done = await Promise.all(jobs.map((j) => stack.waitForJob(j.id, ['succeeded', 'failed'], 60_000)));
+    for (let i = 0; i < 8; i++)
+      jobs.push(await stack.submit({ type: 'sleep', payload: { ms: 400 } }));
+    const done = await Promise.all(
+      jobs.map((j) => stack.waitForJob(j.id, ['succeeded', 'failed'], 60_000)),
+    );
     expect(done.map((j) => j.status)).toEqual(Array(8).fill('succeeded'));
     const ranOn = new Set(done.map((j) => j.worker_id));
     expect(ranOn).toEqual(new Set(['pusher', 'puller']));
     // The pull node got its jobs by lease and reported them like any node.
     const pulled = done.filter((j) => j.worker_id === 'puller').map((j) => j.id);
-    expect(pull.events('job_received').filter((l) => l.via === 'lease').map((l) => l.job_id).sort()).toEqual([...pulled].sort());
-    expect(pull.events('result_reported').map((l) => l.job_id).sort()).toEqual([...pulled].sort());
-    for (const j of done) expect(j.result).toMatchObject({ exit_code: 0, output: { type: 'sleep', result: { slept_ms: 400 } } });
+    expect(
+      pull
+        .events('job_received')
+        .filter((l) => l.via === 'lease')
+        .map((l) => l.job_id)
+        .sort(),
+    ).toEqual([...pulled].sort());
+    expect(
+      pull
+        .events('result_reported')
+        .map((l) => l.job_id)
+        .sort(),
+    ).toEqual([...pulled].sort());
+    for (const j of done)
+      expect(j.result).toMatchObject({
+        exit_code: 0,
+        output: { type: 'sleep', result: { slept_ms: 400 } },
+      });
   });
 
   it('SIGTERM mid-job: the pull node stops leasing, finishes and reports the job, deregisters and exits 0', async () => {
@@ -56,7 +84,11 @@ describe('pull mode', () => {
     const late = await stack.submit({ type: 'echo', payload: 'after the drain' });
 
     expect(await pull.exited).toBe(0);
-    expect(await stack.job(job.id)).toMatchObject({ status: 'succeeded', worker_id: 'drainer', attempts: 1 });
+    expect(await stack.job(job.id)).toMatchObject({
+      status: 'succeeded',
+      worker_id: 'drainer',
+      attempts: 1,
+    });
     expect(pull.events('result_reported').map((l) => l.job_id)).toEqual([job.id]);
     expect(pull.events('worker_deregistered')).toHaveLength(1);
     expect(pull.events('job_received').map((l) => l.job_id)).toEqual([job.id]);
@@ -65,7 +97,10 @@ describe('pull mode', () => {
 
     // The job the drainer did not take runs on the next node.
     await startPullNode('next');
-    expect(await stack.waitForJob(late.id, ['succeeded', 'failed'], 30_000)).toMatchObject({ status: 'succeeded', worker_id: 'next' });
+    expect(await stack.waitForJob(late.id, ['succeeded', 'failed'], 30_000)).toMatchObject({
+      status: 'succeeded',
+      worker_id: 'next',
+    });
   });
 
   it('SIGKILL mid-job: after the heartbeat timeout the job is re-queued and succeeds on the other node', async () => {

@@ -25,6 +25,9 @@ describe('round-robin between idle nodes', () => {
       ran.push(done.worker_id!);
     }
     expect(new Set(ran)).toEqual(new Set([a.id, b.id]));
-    for (let i = 1; i < ran.length; i++) expect(ran[i], `dispatch ${i} went to the same node as ${i - 1}: ${ran.join(', ')}`).not.toBe(ran[i - 1]);
+    for (let i = 1; i < ran.length; i++)
+      expect(ran[i], `dispatch ${i} went to the same node as ${i - 1}: ${ran.join(', ')}`).not.toBe(
+        ran[i - 1],
+      );
   });
 });

@@ -18,25 +18,41 @@ describe('recurring schedules', () => {
 
   it('an every-second schedule fires three ticks whose jobs succeed on a real node', async () => {
     const node = await stack.startNode({ capacity: 2 });
-    const created = await stack.call('POST', '/schedules', { cron: '* * * * * *', name: 'e2e heartbeat', job: { type: 'echo', payload: { from: 'schedule' }, max_retries: 0 } });
+    const created = await stack.call('POST', '/schedules', {
+      cron: '* * * * * *',
+      name: 'e2e heartbeat',
+      job: { type: 'echo', payload: { from: 'schedule' }, max_retries: 0 },
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const id: string = created.body.schedule.id;
 
     const jobsOfSchedule = async (): Promise<Job[]> => {
       const r = await stack.call<{ jobs: Job[] }>('GET', '/jobs?limit=500');
-      return r.body.jobs.filter((j) => (j.payload as { from?: string } | null)?.from === 'schedule');
+      return r.body.jobs.filter(
+        (j) => (j.payload as { from?: string } | null)?.from === 'schedule',
+      );
     };
-    const succeeded = await waitFor('three jobs of the schedule to succeed', async () => {
-      const done = (await jobsOfSchedule()).filter((j) => j.status === 'succeeded');
-      return done.length >= 3 ? done : undefined;
-    }, 60_000, 250);
+    const succeeded = await waitFor(
+      'three jobs of the schedule to succeed',
+      async () => {
+        const done = (await jobsOfSchedule()).filter((j) => j.status === 'succeeded');
+        return done.length >= 3 ? done : undefined;
+      },
+      60_000,
+      250,
+    );
 
     const paused = await stack.call('POST', `/schedules/${id}/pause`);
     expect(paused.status).toBe(200);
     expect(paused.body.schedule.status).toBe('paused');
 
     expect(new Set(succeeded.map((j) => j.id)).size).toBe(succeeded.length);
-    for (const j of succeeded) expect(j).toMatchObject({ type: 'echo', worker_id: node.id, result: { exit_code: 0, output: { type: 'echo', result: { from: 'schedule' } } } });
+    for (const j of succeeded)
+      expect(j).toMatchObject({
+        type: 'echo',
+        worker_id: node.id,
+        result: { exit_code: 0, output: { type: 'echo', result: { from: 'schedule' } } },
+      });
     // One job per tick: the jobs were created at distinct seconds.
     const seconds = succeeded.map((j) => Math.floor(Date.parse(j.created_at) / 1000));
     expect(new Set(seconds).size).toBe(seconds.length);

@@ -29,7 +29,11 @@ export async function raw(req: RawRequest): Promise<RawAnswer> {
   const headers = new Headers();
   if (req.body !== undefined) headers.set('content-type', 'application/json');
   for (const [k, v] of Object.entries(req.headers ?? {})) headers.set(k, v);
-  const res = await SELF.fetch(`http://cloud.test${req.path}`, { method: req.method, headers, body: req.body as BodyInit | undefined });
+  const res = await SELF.fetch(`http://cloud.test${req.path}`, {
+    method: req.method,
+    headers,
+    body: req.body as BodyInit | undefined,
+  });
   const text = await res.text();
   let body: unknown = text;
   try {
@@ -40,8 +44,12 @@ export async function raw(req: RawRequest): Promise<RawAnswer> {
   return { status: res.status, body, headers: res.headers, text };
 }
 
-export const json = (method: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
-  raw({ method, path, body: typeof body === 'string' ? body : JSON.stringify(body), headers });
+export const json = (
+  method: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+) => raw({ method, path, body: typeof body === 'string' ? body : JSON.stringify(body), headers });
 
 /** What a refused request must not change. Volatile fields (ages) are left out. */
 export interface Snapshot {
@@ -67,11 +75,21 @@ export function lightSnapshotWorkers(include: boolean): void {
 export async function lightSnapshot(): Promise<LightSnapshot> {
   const [jobs, workers] = await Promise.all([
     raw({ method: 'GET', path: '/jobs?limit=1', headers: ADMIN_AUTH }),
-    lightWithWorkers ? raw({ method: 'GET', path: '/workers', headers: ADMIN_AUTH }) : Promise.resolve({ status: 200, text: '', body: { workers: [] } } as unknown as RawAnswer),
+    lightWithWorkers
+      ? raw({ method: 'GET', path: '/workers', headers: ADMIN_AUTH })
+      : Promise.resolve({ status: 200, text: '', body: { workers: [] } } as unknown as RawAnswer),
   ]);
-  for (const r of [jobs, workers]) if (r.status !== 200) throw new Error(`snapshot read failed: ${r.status} ${r.text.slice(0, 300)}`);
+  for (const r of [jobs, workers])
+    if (r.status !== 200)
+      throw new Error(`snapshot read failed: ${r.status} ${r.text.slice(0, 300)}`);
   const j = jobs.body as { total: number; jobs: unknown[] };
-  return { jobs: j.total, newest: j.jobs[0] ?? null, workers: (workers.body as { workers: Record<string, unknown>[] }).workers.map(({ heartbeat_age_sec: _age, ...w }) => w) };
+  return {
+    jobs: j.total,
+    newest: j.jobs[0] ?? null,
+    workers: (workers.body as { workers: Record<string, unknown>[] }).workers.map(
+      ({ heartbeat_age_sec: _age, ...w }) => w,
+    ),
+  };
 }
 
 /** What differs between two snapshots, in a few lines: ids added, removed or changed, and how. */
@@ -84,17 +102,24 @@ export function snapshotDiff(before: Snapshot, after: Snapshot): string {
       const y = ma.get(id);
       if (!y) lines.push(`${what} added: ${JSON.stringify(x).slice(0, 300)}`);
       else {
-        const fields = Object.keys({ ...(x as object), ...(y as object) }).filter((k) => JSON.stringify((x as any)[k]) !== JSON.stringify((y as any)[k]));
-        if (fields.length) lines.push(`${what} ${id} changed: ${fields.map((f) => `${f} ${JSON.stringify((y as any)[f])?.slice(0, 80)} -> ${JSON.stringify((x as any)[f])?.slice(0, 80)}`).join(', ')}`);
+        const fields = Object.keys({ ...(x as object), ...(y as object) }).filter(
+          (k) => JSON.stringify((x as any)[k]) !== JSON.stringify((y as any)[k]),
+        );
+        if (fields.length)
+          lines.push(
+            `${what} ${id} changed: ${fields.map((f) => `${f} ${JSON.stringify((y as any)[f])?.slice(0, 80)} -> ${JSON.stringify((x as any)[f])?.slice(0, 80)}`).join(', ')}`,
+          );
       }
     }
     for (const id of ma.keys()) if (!mb.has(id)) lines.push(`${what} removed: ${id}`);
   };
-  if (before.jobs.total !== after.jobs.total) lines.push(`job total ${before.jobs.total} -> ${after.jobs.total}`);
+  if (before.jobs.total !== after.jobs.total)
+    lines.push(`job total ${before.jobs.total} -> ${after.jobs.total}`);
   compare('job', before.jobs.page, after.jobs.page);
   compare('worker', before.workers, after.workers);
   compare('api key', before.apiKeys, after.apiKeys);
-  if (before.schedules.total !== after.schedules.total) lines.push(`schedule total ${before.schedules.total} -> ${after.schedules.total}`);
+  if (before.schedules.total !== after.schedules.total)
+    lines.push(`schedule total ${before.schedules.total} -> ${after.schedules.total}`);
   compare('schedule', before.schedules.page, after.schedules.page);
   return lines.join('\n') || '(no difference)';
 }
@@ -106,12 +131,16 @@ export async function snapshot(): Promise<Snapshot> {
     raw({ method: 'GET', path: '/admin/keys', headers: ADMIN_AUTH }),
     raw({ method: 'GET', path: '/schedules?limit=500' }),
   ]);
-  for (const r of [jobs, workers, keys, schedules]) if (r.status !== 200) throw new Error(`snapshot read failed: ${r.status} ${r.text.slice(0, 300)}`);
+  for (const r of [jobs, workers, keys, schedules])
+    if (r.status !== 200)
+      throw new Error(`snapshot read failed: ${r.status} ${r.text.slice(0, 300)}`);
   const j = jobs.body as { total: number; jobs: Record<string, unknown>[] };
   const s = schedules.body as { total: number; schedules: Record<string, unknown>[] };
   return {
     jobs: { total: j.total, page: j.jobs },
-    workers: (workers.body as { workers: Record<string, unknown>[] }).workers.map(({ heartbeat_age_sec: _age, ...w }) => w),
+    workers: (workers.body as { workers: Record<string, unknown>[] }).workers.map(
+      ({ heartbeat_age_sec: _age, ...w }) => w,
+    ),
     apiKeys: (keys.body as { api_keys: unknown[] }).api_keys,
     schedules: { total: s.total, page: s.schedules },
   };

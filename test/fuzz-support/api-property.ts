@@ -8,7 +8,16 @@
  */
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import { lightSnapshot, raw, snapshot, snapshotDiff, type LightSnapshot, type RawAnswer, type RawRequest, type Snapshot } from './api-client';
+import {
+  lightSnapshot,
+  raw,
+  snapshot,
+  snapshotDiff,
+  type LightSnapshot,
+  type RawAnswer,
+  type RawRequest,
+  type Snapshot,
+} from './api-client';
 import { assertErrorShape } from './error-shape';
 import { fuzzParams } from './config';
 
@@ -31,7 +40,11 @@ export interface Baseline {
   created: Set<string>;
 }
 
-export const takeBaseline = async (): Promise<Baseline> => ({ light: await lightSnapshot(), full: await snapshot(), created: new Set() });
+export const takeBaseline = async (): Promise<Baseline> => ({
+  light: await lightSnapshot(),
+  full: await snapshot(),
+  created: new Set(),
+});
 
 /** `after` without the jobs accepted requests created, to compare with a snapshot taken before them. */
 function withoutCreated(after: Snapshot, created: Set<string>): Snapshot {
@@ -40,17 +53,29 @@ function withoutCreated(after: Snapshot, created: Set<string>): Snapshot {
 }
 
 export function describeRequest(req: RawRequest): string {
-  const body = req.body === undefined ? '' : typeof req.body === 'string' ? req.body : `bytes[${Array.from(req.body.slice(0, 80)).join(',')}${req.body.length > 80 ? ',...' : ''}] (${req.body.length} bytes)`;
+  const body =
+    req.body === undefined
+      ? ''
+      : typeof req.body === 'string'
+        ? req.body
+        : `bytes[${Array.from(req.body.slice(0, 80)).join(',')}${req.body.length > 80 ? ',...' : ''}] (${req.body.length} bytes)`;
   const headers = req.headers ? ` ${JSON.stringify(req.headers).slice(0, 200)}` : '';
   return `${req.method} ${req.path.slice(0, 200)}${req.path.length > 200 ? `... (${req.path.length} chars)` : ''}${headers} ${body.slice(0, 400)}${body.length > 400 ? `... (${body.length} chars)` : ''}`;
 }
 
 /** Sends one request and applies the pass rule; returns the answer. */
-export async function sendChecked(req: RawRequest, baseline: Baseline, opts: RefusalOptions = {}): Promise<RawAnswer> {
+export async function sendChecked(
+  req: RawRequest,
+  baseline: Baseline,
+  opts: RefusalOptions = {},
+): Promise<RawAnswer> {
   const res = await raw(req);
   const what = describeRequest(req);
   assertErrorShape(what, res);
-  if (opts.allowed && !opts.allowed(res.status, req)) throw new Error(`status ${res.status} not allowed here\n  ${what} -> ${res.text.slice(0, 400)}`);
+  if (opts.allowed && !opts.allowed(res.status, req))
+    throw new Error(
+      `status ${res.status} not allowed here\n  ${what} -> ${res.text.slice(0, 400)}`,
+    );
   await opts.check?.(req, res);
   // Reads change nothing whatever they answer; writes change nothing when refused.
   if (res.status >= 400 || req.method === 'GET' || req.method === 'HEAD') {
@@ -61,7 +86,9 @@ export async function sendChecked(req: RawRequest, baseline: Baseline, opts: Ref
       // Re-baseline (below), so the shrinking runs that follow are judged on their own change only.
       const light = `light snapshot before ${JSON.stringify(baseline.light).slice(0, 600)}\nafter ${JSON.stringify(after).slice(0, 600)}`;
       Object.assign(baseline, { light: after, full, created: new Set() });
-      throw new Error(`a refused request (${res.status} ${res.text.slice(0, 160)}) changed state\n  ${what}\n${diff.slice(0, 1500)}\n${light}`);
+      throw new Error(
+        `a refused request (${res.status} ${res.text.slice(0, 160)}) changed state\n  ${what}\n${diff.slice(0, 1500)}\n${light}`,
+      );
     }
   } else {
     const created = await opts.onAccepted?.(req, res);
@@ -80,7 +107,12 @@ export async function expectUnchanged(baseline: Baseline): Promise<void> {
 }
 
 /** Runs `runs` generated requests through sendChecked, then compares the full snapshot. */
-export async function checkRequests(name: string, requests: fc.Arbitrary<RawRequest>, runs: number, opts: RefusalOptions = {}): Promise<void> {
+export async function checkRequests(
+  name: string,
+  requests: fc.Arbitrary<RawRequest>,
+  runs: number,
+  opts: RefusalOptions = {},
+): Promise<void> {
   const baseline = await takeBaseline();
   await fc.assert(
     fc.asyncProperty(requests, async (req) => {

@@ -7,28 +7,100 @@
 import fc from 'fast-check';
 import { envVar } from './config';
 
-export const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c));
+export const loneSurrogate = fc
+  .integer({ min: 0xd800, max: 0xdfff })
+  .map((c) => String.fromCharCode(c));
 
 /** Strings that have broken parsers, path routers, databases and loggers. */
 export const nastyString: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.string({ unit: 'grapheme', maxLength: 40 }),
   fc.constantFrom(
-    '', ' ', '\u0000', '\u0000abc', '\t\n\r', '\u2028\u2029', '\ufeff', '\ufffd', '\u202e', 'é', 'e\u0301', '😀', '𝕏',
-    '../../etc/passwd', '..', '.', '%00', '%2e%2e%2f', '%ZZ', '%', '\\', '/', '//', '?', '#', '&', '=',
-    "' OR 1=1 --", '"; DROP TABLE jobs; --', '<script>alert(1)</script>', '${7*7}', '{{7*7}}',
-    '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'null', 'undefined', 'NaN', 'Infinity', '-0', '1e309',
-    'default', 'echo', 'native', 'wasm', 'true',
+    '',
+    ' ',
+    '\u0000',
+    '\u0000abc',
+    '\t\n\r',
+    '\u2028\u2029',
+    '\ufeff',
+    '\ufffd',
+    '\u202e',
+    'é',
+    'e\u0301',
+    '😀',
+    '𝕏',
+    '../../etc/passwd',
+    '..',
+    '.',
+    '%00',
+    '%2e%2e%2f',
+    '%ZZ',
+    '%',
+    '\\',
+    '/',
+    '//',
+    '?',
+    '#',
+    '&',
+    '=',
+    "' OR 1=1 --",
+    '"; DROP TABLE jobs; --',
+    '<script>alert(1)</script>',
+    '${7*7}',
+    '{{7*7}}',
+    '__proto__',
+    'constructor',
+    'prototype',
+    'toString',
+    'hasOwnProperty',
+    'null',
+    'undefined',
+    'NaN',
+    'Infinity',
+    '-0',
+    '1e309',
+    'default',
+    'echo',
+    'native',
+    'wasm',
+    'true',
   ),
-  fc.tuple(fc.string({ maxLength: 5 }), loneSurrogate, fc.string({ maxLength: 5 })).map(([a, s, b]) => a + s + b),
-  fc.tuple(fc.constantFrom('x', 'é', '😀', 'a b', '\u0000'), fc.integer({ min: 100, max: 2000 })).map(([c, n]) => c.repeat(n)),
+  fc
+    .tuple(fc.string({ maxLength: 5 }), loneSurrogate, fc.string({ maxLength: 5 }))
+    .map(([a, s, b]) => a + s + b),
+  fc
+    .tuple(fc.constantFrom('x', 'é', '😀', 'a b', '\u0000'), fc.integer({ min: 100, max: 2000 }))
+    .map(([c, n]) => c.repeat(n)),
 );
 
 /** Numbers at and past every boundary the schemas draw: negative, fractional, huge, tiny. */
 export const nastyNumber: fc.Arbitrary<number> = fc.oneof(
   fc.integer(),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
-  fc.constantFrom(0, -0, -1, 0.5, 1.5, -1.5, 1e-300, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), Number.MAX_SAFE_INTEGER, 1e21, 1e308, -1e308, Number.MAX_VALUE, Number.MIN_VALUE, 86_401, 1025, 10_001, 31_536_001),
+  fc.constantFrom(
+    0,
+    -0,
+    -1,
+    0.5,
+    1.5,
+    -1.5,
+    1e-300,
+    2 ** 31,
+    2 ** 32,
+    2 ** 53,
+    2 ** 53 + 2,
+    -(2 ** 53),
+    Number.MAX_SAFE_INTEGER,
+    1e21,
+    1e308,
+    -1e308,
+    Number.MAX_VALUE,
+    Number.MIN_VALUE,
+    86_401,
+    1025,
+    10_001,
+    31_536_001,
+  ),
 );
 
 /**
@@ -37,7 +109,27 @@ export const nastyNumber: fc.Arbitrary<number> = fc.oneof(
  * at that one bug instead of finding the next. FUZZ_KNOWN=1 puts it back.
  */
 export const KNOWN_BAD_KEYS: readonly string[] = [];
-export const junkKey = fc.oneof(nastyString.filter((k) => !KNOWN_BAD_KEYS.includes(k)), fc.constantFrom('payload', 'type', 'priority', 'queue', 'jobs', 'id', 'url', 'running', 'worker_id', 'attempt', 'token', 'exit_code', 'cron', 'job', 'tenant', 'name'));
+export const junkKey = fc.oneof(
+  nastyString.filter((k) => !KNOWN_BAD_KEYS.includes(k)),
+  fc.constantFrom(
+    'payload',
+    'type',
+    'priority',
+    'queue',
+    'jobs',
+    'id',
+    'url',
+    'running',
+    'worker_id',
+    'attempt',
+    'token',
+    'exit_code',
+    'cron',
+    'job',
+    'tenant',
+    'name',
+  ),
+);
 
 /** Any JSON value, hostile in every leaf; depth and width kept small so a run stays fast. */
 export const junkJson: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
@@ -81,12 +173,47 @@ export const deepDepth = fc.constantFrom(129, 500, 1000, 2000, KNOWN_DEEP_OVERFL
 /** Text that is not JSON, or JSON that JavaScript's parser accepts only with a surprise. */
 export const malformedJsonText: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom(
-    '', ' ', '{', '}', '[', '{"payload":', '{"payload":1,}', '{payload:1}', "{'payload':1}", '{"payload":NaN}', '{"payload":Infinity}',
-    '{"payload":-Infinity}', '{"payload":undefined}', '{"payload":1e99999}', '{"payload":-1e99999}', '{"payload":01}', '{"payload":-}', '{"payload":.5}',
-    '{"payload":"\\x41"}', '{"payload":"\\u12"}', '{"payload":"\\ud800"}', '{"payload":"\\udc00\\ud800"}', '{"payload":"a\u0000b"}',
-    '{"payload":"tab\tin string"}', '\ufeff{"payload":1}', '{"payload":1} trailing', '{"payload":1}{"payload":2}', '// c\n{"payload":1}',
-    '{"payload":1 /* c */}', 'null', 'true', '0', '"just a string"', '[]', '[{}]', '{"payload":1,"payload":2}', '{"__proto__":{"payload":1}}',
-    '{"constructor":{"prototype":{"x":1}}}', 'nul', 'tru', '"unterminated',
+    '',
+    ' ',
+    '{',
+    '}',
+    '[',
+    '{"payload":',
+    '{"payload":1,}',
+    '{payload:1}',
+    "{'payload':1}",
+    '{"payload":NaN}',
+    '{"payload":Infinity}',
+    '{"payload":-Infinity}',
+    '{"payload":undefined}',
+    '{"payload":1e99999}',
+    '{"payload":-1e99999}',
+    '{"payload":01}',
+    '{"payload":-}',
+    '{"payload":.5}',
+    '{"payload":"\\x41"}',
+    '{"payload":"\\u12"}',
+    '{"payload":"\\ud800"}',
+    '{"payload":"\\udc00\\ud800"}',
+    '{"payload":"a\u0000b"}',
+    '{"payload":"tab\tin string"}',
+    '\ufeff{"payload":1}',
+    '{"payload":1} trailing',
+    '{"payload":1}{"payload":2}',
+    '// c\n{"payload":1}',
+    '{"payload":1 /* c */}',
+    'null',
+    'true',
+    '0',
+    '"just a string"',
+    '[]',
+    '[{}]',
+    '{"payload":1,"payload":2}',
+    '{"__proto__":{"payload":1}}',
+    '{"constructor":{"prototype":{"x":1}}}',
+    'nul',
+    'tru',
+    '"unterminated',
   ),
   fc.json().map((t) => t.slice(0, Math.max(0, t.length - 1))),
   fc.tuple(fc.json(), fc.string({ maxLength: 3 })).map(([t, junk]) => t + junk),
@@ -96,7 +223,19 @@ export const malformedJsonText: fc.Arbitrary<string> = fc.oneof(
 /** A JSON body as raw bytes with invalid UTF-8 inside a string (0xff, overlong, encoded surrogates, cut sequences). */
 export const invalidUtf8Body = (prefix: string) =>
   fc
-    .tuple(fc.constantFrom([0xff], [0xfe], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xf0, 0x9f, 0x98], [0x80], [0xf8, 0x88, 0x80, 0x80, 0x80]), fc.string({ maxLength: 5 }))
+    .tuple(
+      fc.constantFrom(
+        [0xff],
+        [0xfe],
+        [0xc0, 0x80],
+        [0xed, 0xa0, 0x80],
+        [0xe2, 0x82],
+        [0xf0, 0x9f, 0x98],
+        [0x80],
+        [0xf8, 0x88, 0x80, 0x80, 0x80],
+      ),
+      fc.string({ maxLength: 5 }),
+    )
     .map(([bad, text]) => {
       const enc = new TextEncoder();
       const head = enc.encode(`${prefix}"${text}`);
@@ -116,30 +255,45 @@ export function pctEncode(s: string): string {
   let out = '';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    const pair = c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+    const pair =
+      c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
     if (pair) {
       out += encodeURIComponent(s.slice(i, i + 2));
       i++;
     } else if (c >= 0xd800 && c <= 0xdfff) {
-      out += [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
+      out += [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)]
+        .map((b) => `%${b.toString(16).toUpperCase()}`)
+        .join('');
     } else out += encodeURIComponent(s[i]);
   }
   return out;
 }
 
 /** Like encodeURI: leaves `/`, `?`, `&`, `=` and friends as they are, so they reach the router raw. */
-export const rawEncode = (s: string) => pctEncode(s).replace(/%(25|2F|3F|26|3D|3A|40|2C|3B|24|2B|21|27|28|29|2A|7E)/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+export const rawEncode = (s: string) =>
+  pctEncode(s).replace(/%(25|2F|3F|26|3D|3A|40|2C|3B|24|2B|21|27|28|29|2A|7E)/g, (_, h: string) =>
+    String.fromCharCode(parseInt(h, 16)),
+  );
 
-export type Mutation = { kind: 'set'; field: string; value: unknown } | { kind: 'delete'; field: string } | { kind: 'unknown'; field: string; value: unknown };
+export type Mutation =
+  | { kind: 'set'; field: string; value: unknown }
+  | { kind: 'delete'; field: string }
+  | { kind: 'unknown'; field: string; value: unknown };
 
 /** One way to break a valid body: a field of the wrong value, a missing field, or an unknown one. */
 export function mutation(fields: readonly string[]): fc.Arbitrary<Mutation> {
   return fc.oneof(
-    fc.record({ kind: fc.constant('set' as const), field: fc.constantFrom(...fields), value: junkJson }),
+    fc.record({
+      kind: fc.constant('set' as const),
+      field: fc.constantFrom(...fields),
+      value: junkJson,
+    }),
     fc.record({ kind: fc.constant('delete' as const), field: fc.constantFrom(...fields) }),
     fc.record({
       kind: fc.constant('unknown' as const),
-      field: nastyString.filter((k) => !fields.includes(k) && k !== '__proto__' && !KNOWN_BAD_KEYS.includes(k)),
+      field: nastyString.filter(
+        (k) => !fields.includes(k) && k !== '__proto__' && !KNOWN_BAD_KEYS.includes(k),
+      ),
       value: junkJson,
     }),
   );
@@ -149,7 +303,13 @@ export function mutation(fields: readonly string[]): fc.Arbitrary<Mutation> {
 export function applyMutation(body: Record<string, unknown>, m: Mutation): Record<string, unknown> {
   const out: Record<string, unknown> = { ...body };
   if (m.kind === 'delete') delete out[m.field];
-  else Object.defineProperty(out, m.field, { value: m.value, enumerable: true, writable: true, configurable: true });
+  else
+    Object.defineProperty(out, m.field, {
+      value: m.value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   return out;
 }
 
@@ -157,8 +317,24 @@ export function applyMutation(body: Record<string, unknown>, m: Mutation): Recor
 export const payloadValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.jsonValue({ maxDepth: 4, stringUnit: 'binary' }),
   fc.jsonValue({ maxDepth: 3, stringUnit: 'grapheme' }),
-  fc.array(fc.oneof(loneSurrogate, fc.string({ unit: 'binary', maxLength: 8 })), { maxLength: 6 }).map((parts) => parts.join('')),
-  fc.constantFrom(0, -0, 1e308, -1e-308, 5e-324, 2 ** 53 + 2, 0.1, '', null, [], {}, { '': '' }, { __proto__x: 1 }),
+  fc
+    .array(fc.oneof(loneSurrogate, fc.string({ unit: 'binary', maxLength: 8 })), { maxLength: 6 })
+    .map((parts) => parts.join('')),
+  fc.constantFrom(
+    0,
+    -0,
+    1e308,
+    -1e-308,
+    5e-324,
+    2 ** 53 + 2,
+    0.1,
+    '',
+    null,
+    [],
+    {},
+    { '': '' },
+    { __proto__x: 1 },
+  ),
 );
 
 const labelSelector = fc.stringMatching(/^[A-Za-z0-9_./-]{1,64}(=[A-Za-z0-9_./:-]{0,128})?$/);
@@ -176,9 +352,21 @@ export function validJobSubmit(queue: string): fc.Arbitrary<Record<string, unkno
         executor: fc.constantFrom('native', 'wasm'),
         delay_sec: fc.integer({ min: 0, max: 31_536_000 }),
         run_at: fc
-          .tuple(fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T00:00:00Z'), noInvalidDate: true }), fc.constantFrom('Z', '+00:00', '+05:30', '-08:00'))
+          .tuple(
+            fc.date({
+              min: new Date('2000-01-01T00:00:00Z'),
+              max: new Date('2099-12-31T00:00:00Z'),
+              noInvalidDate: true,
+            }),
+            fc.constantFrom('Z', '+00:00', '+05:30', '-08:00'),
+          )
           .map(([d, off]) => (off === 'Z' ? d.toISOString() : d.toISOString().replace('Z', off))),
-        concurrency_key: fc.oneof(fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 })).filter((s) => s.length >= 1 && s.length <= 128),
+        concurrency_key: fc
+          .oneof(
+            fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }),
+            fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }),
+          )
+          .filter((s) => s.length >= 1 && s.length <= 128),
         concurrency_limit: fc.integer({ min: 1, max: 10_000 }),
         requires: fc.array(labelSelector, { maxLength: 16 }),
         backoff: fc.record(
@@ -196,7 +384,8 @@ export function validJobSubmit(queue: string): fc.Arbitrary<Record<string, unkno
     .map((b) => {
       const body: Record<string, unknown> = { ...b, queue };
       if (body.delay_sec !== undefined && body.run_at !== undefined) delete body.run_at;
-      if (body.concurrency_limit !== undefined && body.concurrency_key === undefined) delete body.concurrency_limit;
+      if (body.concurrency_limit !== undefined && body.concurrency_key === undefined)
+        delete body.concurrency_limit;
       return body;
     });
 }

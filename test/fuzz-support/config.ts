@@ -17,7 +17,8 @@ export const DEFAULT_SEED = 20_260_601;
 /** A FUZZ_* variable, from Vite's env (workerd) or process.env (Node). */
 export function envVar(name: string): string | undefined {
   const meta = (import.meta as unknown as { env?: Record<string, unknown> }).env ?? {};
-  const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+  const proc =
+    (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
   const v = meta[`VITE_${name}`] ?? meta[name] ?? proc[`VITE_${name}`] ?? proc[name];
   return typeof v === 'string' && v !== '' ? v : undefined;
 }

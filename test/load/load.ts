@@ -69,7 +69,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
   // A busy two-core machine can delay a beat by seconds: a 3 s timeout would reap healthy nodes.
   const stack = await startStack({ vars: { ...FAST_VARS, WORKER_HEARTBEAT_TIMEOUT_SEC: '30' } });
   try {
-    for (let i = 0; i < opts.nodes; i++) await stack.startNode({ id: `load-n${i}`, capacity: opts.capacity });
+    for (let i = 0; i < opts.nodes; i++)
+      await stack.startNode({ id: `load-n${i}`, capacity: opts.capacity });
     const groups = processGroups(stack);
     const samples = new Map<string, number[]>(groups.map((g) => [g.name, []]));
     const sample = () => groups.forEach((g) => samples.get(g.name)!.push(groupRssMb(g.pgid)));
@@ -86,10 +87,13 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
     let warmSampled = false;
     let lastSample = t0;
     const pending: Promise<void>[] = [];
-    log(`[load] ${total} jobs at ${opts.rate}/s for ${opts.seconds} s on ${opts.nodes} nodes x ${opts.capacity} slots`);
+    log(
+      `[load] ${total} jobs at ${opts.rate}/s for ${opts.seconds} s on ${opts.nodes} nodes x ${opts.capacity} slots`,
+    );
     for (let i = 0; i < total; i++) {
       const due = t0 + (i * 1000) / opts.rate;
-      while (Date.now() < due || inflight >= maxInflight) await new Promise((r) => setTimeout(r, Math.max(1, Math.min(20, due - Date.now()))));
+      while (Date.now() < due || inflight >= maxInflight)
+        await new Promise((r) => setTimeout(r, Math.max(1, Math.min(20, due - Date.now()))));
       if (!warmSampled && Date.now() - t0 >= WARMUP_SEC * 1000) {
         // The baseline of the memory bound.
         groups.forEach((g) => samples.get(g.name)!.splice(0, Infinity, groupRssMb(g.pgid)));
@@ -99,10 +103,17 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
         lastSample = Date.now();
       }
       inflight++;
-      const body = i % 2 ? { type: 'echo', payload: { n: i } } : { type: 'sleep', payload: { ms: 20 } };
+      const body =
+        i % 2 ? { type: 'echo', payload: { n: i } } : { type: 'sleep', payload: { ms: 20 } };
       const started = performance.now();
       const key = `load-${t0}-${i}`;
-      const post = () => stack.call<{ job: Job }>('POST', '/jobs', { ...body, max_retries: 3 }, { 'x-idempotency-key': key });
+      const post = () =>
+        stack.call<{ job: Job }>(
+          'POST',
+          '/jobs',
+          { ...body, max_retries: 3 },
+          { 'x-idempotency-key': key },
+        );
       pending.push(
         post()
           .then(async (r) => {
@@ -115,7 +126,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
             }
             submitMs.push(performance.now() - started);
             if (r.status === 201 || r.status === 200) ids.push(r.body.job.id);
-            else errors.push(`submit answered ${r.status}: ${JSON.stringify(r.body).slice(0, 200)}`);
+            else
+              errors.push(`submit answered ${r.status}: ${JSON.stringify(r.body).slice(0, 200)}`);
           })
           .catch((e) => void errors.push(`submit failed: ${String(e)}`))
           .finally(() => inflight--),
@@ -126,19 +138,32 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
     log(`[load] submitted ${ids.length} in ${((submitEnd - t0) / 1000).toFixed(1)} s; draining`);
 
     let jobs: Job[] = [];
-    await waitFor('every job to finish', async () => {
-      // /stats is one cheap call; the full listing only once it says nothing is active.
-      const by = (await stack.call<{ jobs_by_status: Record<string, number> }>('GET', '/stats')).body.jobs_by_status;
-      if (!by || ['waiting', 'scheduled', 'queued', 'running', 'retrying'].some((s) => (by[s] ?? 0) > 0)) return false;
-      jobs = await listAll(stack);
-      return ids.every((id) => jobs.find((j) => j.id === id && ['succeeded', 'failed', 'cancelled'].includes(j.status)));
-    }, Math.max(60_000, opts.seconds * 1000), 1000).catch((e) => void errors.push(String(e)));
+    await waitFor(
+      'every job to finish',
+      async () => {
+        // /stats is one cheap call; the full listing only once it says nothing is active.
+        const by = (await stack.call<{ jobs_by_status: Record<string, number> }>('GET', '/stats'))
+          .body.jobs_by_status;
+        if (
+          !by ||
+          ['waiting', 'scheduled', 'queued', 'running', 'retrying'].some((s) => (by[s] ?? 0) > 0)
+        )
+          return false;
+        jobs = await listAll(stack);
+        return ids.every((id) =>
+          jobs.find((j) => j.id === id && ['succeeded', 'failed', 'cancelled'].includes(j.status)),
+        );
+      },
+      Math.max(60_000, opts.seconds * 1000),
+      1000,
+    ).catch((e) => void errors.push(String(e)));
     const drainEnd = Date.now();
     sample();
 
     const byId = new Map(jobs.map((j) => [j.id, j]));
     const mine = ids.map((id) => byId.get(id)).filter((j): j is Job => !!j);
-    for (const j of mine) if (j.status !== 'succeeded') errors.push(`${j.id} ended ${j.status}: ${j.error}`);
+    for (const j of mine)
+      if (j.status !== 'succeeded') errors.push(`${j.id} ended ${j.status}: ${j.error}`);
     const succeeded = mine.filter((j) => j.status === 'succeeded');
     const firstAttempt = succeeded.filter((j) => j.attempts === 1 && j.started_at);
     const lastFinish = Math.max(...succeeded.map((j) => Date.parse(j.finished_at ?? j.updated_at)));
@@ -148,7 +173,15 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
       const start = s[0];
       const end = s[s.length - 1];
       const bound = Math.max(MEMORY_BOUND_MB, start * MEMORY_BOUND_RATIO);
-      return { process: g.name, start_mb: start, peak_mb: Math.max(...s), end_mb: end, growth_mb: round(end - start), bound_mb: round(bound), ok: end - start <= bound };
+      return {
+        process: g.name,
+        start_mb: start,
+        peak_mb: Math.max(...s),
+        end_mb: end,
+        growth_mb: round(end - start),
+        bound_mb: round(bound),
+        ok: end - start <= bound,
+      };
     });
     return {
       target_rate: opts.rate,
@@ -161,8 +194,12 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
       dev_reloads: devReloads,
       error_samples: errors.slice(0, 10),
       submit_ms: percentiles(submitMs),
-      dispatch_ms: percentiles(firstAttempt.map((j) => Date.parse(j.started_at!) - Date.parse(j.created_at))),
-      end_to_end_ms: percentiles(succeeded.map((j) => Date.parse(j.finished_at ?? j.updated_at) - Date.parse(j.created_at))),
+      dispatch_ms: percentiles(
+        firstAttempt.map((j) => Date.parse(j.started_at!) - Date.parse(j.created_at)),
+      ),
+      end_to_end_ms: percentiles(
+        succeeded.map((j) => Date.parse(j.finished_at ?? j.updated_at) - Date.parse(j.created_at)),
+      ),
       drain_sec: round((drainEnd - submitEnd) / 1000),
       memory,
     };
@@ -198,7 +235,10 @@ function processGroups(stack: Stack): Group[] {
     }
   }
   if (!wrangler) throw new Error(`no wrangler process with --port ${port}`);
-  return [{ name: 'api (wrangler+workerd)', pgid: wrangler }, ...stack.nodes.map((n) => ({ name: n.id, pgid: n.child.pid! }))];
+  return [
+    { name: 'api (wrangler+workerd)', pgid: wrangler },
+    ...stack.nodes.map((n) => ({ name: n.id, pgid: n.child.pid! })),
+  ];
 }
 
 function groupRssMb(pgid: number): number {
@@ -212,7 +252,9 @@ function groupRssMb(pgid: number): number {
 }
 
 function pids(): number[] {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
 }
 
 function readProc(pid: number, file: string): string {
@@ -243,7 +285,10 @@ function round(x: number): number {
 
 export function formatLoad(r: LoadReport): string {
   const pct = (p: Percentiles) => `p50 ${p.p50}  p90 ${p.p90}  p99 ${p.p99}  max ${p.max}`;
-  const mem = r.memory.map((m) => `  ${m.process.padEnd(24)} start ${String(m.start_mb).padStart(6)} MB  peak ${String(m.peak_mb).padStart(6)} MB  end ${String(m.end_mb).padStart(6)} MB  growth ${String(m.growth_mb).padStart(6)} MB (bound ${m.bound_mb})  ${m.ok ? 'ok' : 'OVER'}`);
+  const mem = r.memory.map(
+    (m) =>
+      `  ${m.process.padEnd(24)} start ${String(m.start_mb).padStart(6)} MB  peak ${String(m.peak_mb).padStart(6)} MB  end ${String(m.end_mb).padStart(6)} MB  growth ${String(m.growth_mb).padStart(6)} MB (bound ${m.bound_mb})  ${m.ok ? 'ok' : 'OVER'}`,
+  );
   return [
     `target ${r.target_rate} jobs/s for ${r.seconds} s: submitted ${r.submitted} at ${r.submit_rate}/s, succeeded ${r.succeeded}, throughput ${r.throughput} jobs/s, drain ${r.drain_sec} s`,
     `errors ${r.errors}, dev-server reloads retried ${r.dev_reloads}${r.error_samples.length ? `: ${r.error_samples.join('; ')}` : ''}`,

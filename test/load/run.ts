@@ -15,7 +15,9 @@ console.log(`\n${formatLoad(report)}\n`);
 if (process.env.LOAD_JSON) console.log(JSON.stringify(report));
 const over = report.memory.filter((m) => !m.ok);
 if (report.errors > 0 || over.length > 0 || report.submitted === 0) {
-  console.log(`FAILED: ${report.errors} error(s)${over.length ? `, memory over the bound: ${over.map((m) => m.process).join(', ')}` : ''}`);
+  console.log(
+    `FAILED: ${report.errors} error(s)${over.length ? `, memory over the bound: ${over.map((m) => m.process).join(', ')}` : ''}`,
+  );
   process.exit(1);
 }
 console.log('ok');

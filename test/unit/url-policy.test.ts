@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { checkOutboundAddress, checkOutboundUrl, isValidAllowlistEntry } from '../../src/core/url-policy';
+import {
+  checkOutboundAddress,
+  checkOutboundUrl,
+  isValidAllowlistEntry,
+} from '../../src/core/url-policy';
 
 const open = { allowPrivate: false };
 
@@ -54,8 +58,14 @@ describe('checkOutboundUrl without an allowlist', () => {
   });
 
   it('says why it refused', () => {
-    expect(checkOutboundUrl('http://10.0.0.1/', open)).toEqual({ ok: false, reason: expect.stringContaining('10.0.0.1') });
-    expect(checkOutboundUrl('gopher://x/', open)).toEqual({ ok: false, reason: expect.stringContaining('gopher') });
+    expect(checkOutboundUrl('http://10.0.0.1/', open)).toEqual({
+      ok: false,
+      reason: expect.stringContaining('10.0.0.1'),
+    });
+    expect(checkOutboundUrl('gopher://x/', open)).toEqual({
+      ok: false,
+      reason: expect.stringContaining('gopher'),
+    });
   });
 
   it('returns the parsed URL when allowed', () => {
@@ -73,7 +83,13 @@ describe('checkOutboundUrl without an allowlist', () => {
 });
 
 describe('checkOutboundUrl with an allowlist', () => {
-  const allowlist = ['hooks.example.com', '*.internal.example', '10.0.0.0/8', '2001:db8::/32', '127.0.0.1'];
+  const allowlist = [
+    'hooks.example.com',
+    '*.internal.example',
+    '10.0.0.0/8',
+    '2001:db8::/32',
+    '127.0.0.1',
+  ];
   const cases: Array<[string, boolean]> = [
     ['https://hooks.example.com/', true],
     ['https://HOOKS.example.com./', true],
@@ -96,8 +112,12 @@ describe('checkOutboundUrl with an allowlist', () => {
   });
 
   it('an empty allowlist means no allowlist', () => {
-    expect(checkOutboundUrl('https://example.com/', { allowlist: [], allowPrivate: false }).ok).toBe(true);
-    expect(checkOutboundUrl('http://10.0.0.1/', { allowlist: [], allowPrivate: false }).ok).toBe(false);
+    expect(
+      checkOutboundUrl('https://example.com/', { allowlist: [], allowPrivate: false }).ok,
+    ).toBe(true);
+    expect(checkOutboundUrl('http://10.0.0.1/', { allowlist: [], allowPrivate: false }).ok).toBe(
+      false,
+    );
   });
 });
 
@@ -118,7 +138,9 @@ describe('checkOutboundAddress (connect time)', () => {
 
   it('trusts the allowlist and allowPrivate', () => {
     expect(checkOutboundAddress('127.0.0.1', { allowPrivate: true }).ok).toBe(true);
-    expect(checkOutboundAddress('10.0.0.1', { allowlist: ['internal.example'], allowPrivate: false }).ok).toBe(true);
+    expect(
+      checkOutboundAddress('10.0.0.1', { allowlist: ['internal.example'], allowPrivate: false }).ok,
+    ).toBe(true);
   });
 });
 

@@ -4,7 +4,9 @@ import { createClient } from '../../src/client';
 
 /** The typed client (Hono's hc over AppType) against the real Worker. */
 describe('typed client', () => {
-  const api = createClient('http://cloud.test', { fetch: (input: RequestInfo | URL, init?: RequestInit) => SELF.fetch(input, init) });
+  const api = createClient('http://cloud.test', {
+    fetch: (input: RequestInfo | URL, init?: RequestInit) => SELF.fetch(input, init),
+  });
 
   it('calls typed routes and reads typed answers', async () => {
     const metrics = await api.metrics.$get();

@@ -41,7 +41,8 @@ describe('GET /docs', () => {
     expect(html).not.toMatch(/<script/);
     const doc = (await api('GET', '/openapi.json')).body;
     for (const [path, item] of Object.entries<Record<string, unknown>>(doc.paths)) {
-      for (const method of Object.keys(item)) expect(html).toContain(`data-method="${method}" data-path="${path}"`);
+      for (const method of Object.keys(item))
+        expect(html).toContain(`data-method="${method}" data-path="${path}"`);
     }
     expect(html).toContain('id="schema-JobSubmit"');
   });

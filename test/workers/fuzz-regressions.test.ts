@@ -9,17 +9,25 @@ import { deepJson } from '../fuzz-support/arbitraries';
 import { assertErrorShape } from '../fuzz-support/error-shape';
 
 const Q = 'fuzz-regress';
-const jobTotal = async () => (await raw({ method: 'GET', path: '/jobs?limit=1', headers: ADMIN_AUTH })).body.total as number;
+const jobTotal = async () =>
+  (await raw({ method: 'GET', path: '/jobs?limit=1', headers: ADMIN_AUTH })).body.total as number;
 
 describe('fuzz regressions', () => {
   it('refuses a payload nested 3000 levels deep with a 4xx, not a 500 (zod z.json() recursion)', async () => {
     const before = await jobTotal();
-    for (const body of [`{"payload":${deepJson(3000, 'array')},"queue":"${Q}"}`, `{"payload":${deepJson(10_000, 'object')},"queue":"${Q}"}`]) {
+    for (const body of [
+      `{"payload":${deepJson(3000, 'array')},"queue":"${Q}"}`,
+      `{"payload":${deepJson(10_000, 'object')},"queue":"${Q}"}`,
+    ]) {
       const res = await raw({ method: 'POST', path: '/jobs', body });
       assertErrorShape('POST /jobs deep payload', res);
       expect(res.status).toBe(400);
     }
-    const sched = await raw({ method: 'POST', path: '/schedules', body: `{"cron":"0 0 1 1 *","job":{"payload":${deepJson(3000, 'array')}}}` });
+    const sched = await raw({
+      method: 'POST',
+      path: '/schedules',
+      body: `{"cron":"0 0 1 1 *","job":{"payload":${deepJson(3000, 'array')}}}`,
+    });
     assertErrorShape('POST /schedules deep payload', sched);
     expect(await jobTotal()).toBe(before);
   });
@@ -34,13 +42,23 @@ describe('fuzz regressions', () => {
 
   it('refuses a body that is not valid UTF-8 instead of storing U+FFFD in its place', async () => {
     const enc = new TextEncoder();
-    const bytes = (head: string, tail: string) => new Uint8Array([...enc.encode(head), 0xff, ...enc.encode(tail)]);
+    const bytes = (head: string, tail: string) =>
+      new Uint8Array([...enc.encode(head), 0xff, ...enc.encode(tail)]);
     const before = await jobTotal();
-    const job = await raw({ method: 'POST', path: '/jobs', body: bytes('{"payload":"a', `","queue":"${Q}"}`) });
+    const job = await raw({
+      method: 'POST',
+      path: '/jobs',
+      body: bytes('{"payload":"a', `","queue":"${Q}"}`),
+    });
     expect(job.status, JSON.stringify(job.body)).toBe(400);
     expect(job.body.error.code).toBe('invalid_json');
     expect(await jobTotal()).toBe(before);
-    const key = await raw({ method: 'POST', path: '/admin/keys', body: bytes('{"tenant":"fuzz-utf8","name":"H', '"}'), headers: ADMIN_AUTH });
+    const key = await raw({
+      method: 'POST',
+      path: '/admin/keys',
+      body: bytes('{"tenant":"fuzz-utf8","name":"H', '"}'),
+      headers: ADMIN_AUTH,
+    });
     expect(key.status, JSON.stringify(key.body)).toBe(400);
   });
 });

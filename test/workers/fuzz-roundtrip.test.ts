@@ -14,7 +14,11 @@ import { fuzzParams } from '../fuzz-support/config';
 vi.setConfig({ testTimeout: 60_000 });
 
 const Q = 'fuzz-roundtrip';
-const post = (path: string, body: unknown) => ({ method: 'POST', path, body: JSON.stringify(body) });
+const post = (path: string, body: unknown) => ({
+  method: 'POST',
+  path,
+  body: JSON.stringify(body),
+});
 
 describe('fuzz valid POST /jobs', () => {
   it('valid job bodies are accepted with 201 and read back equal', async () => {
@@ -40,12 +44,19 @@ describe('fuzz valid POST /jobs', () => {
           concurrency_key: b.concurrency_key ?? null,
           concurrency_limit: b.concurrency_key === undefined ? null : (b.concurrency_limit ?? 1),
           requires: b.requires ?? [],
-          backoff: b.backoff === undefined ? null : { type: 'exponential', jitter: false, ...b.backoff },
+          backoff:
+            b.backoff === undefined ? null : { type: 'exponential', jitter: false, ...b.backoff },
         });
-        const runAt = b.run_at !== undefined ? Date.parse(b.run_at) : b.delay_sec ? Date.parse(job.created_at) + b.delay_sec * 1000 : null;
+        const runAt =
+          b.run_at !== undefined
+            ? Date.parse(b.run_at)
+            : b.delay_sec
+              ? Date.parse(job.created_at) + b.delay_sec * 1000
+              : null;
         if (runAt !== null && runAt > Date.now() + 5000) {
           expect(job.status, what).toBe('scheduled');
-          if (b.run_at !== undefined) expect(job.next_attempt_at, what).toBe(new Date(runAt).toISOString());
+          if (b.run_at !== undefined)
+            expect(job.next_attempt_at, what).toBe(new Date(runAt).toISOString());
         }
         if (runAt === null) expect(job.status, what).toBe('queued');
       }),

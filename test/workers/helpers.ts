@@ -2,7 +2,12 @@ import { SELF } from 'cloudflare:test';
 
 export const WORKER_TOKEN = 'test-worker-token';
 
-export async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+export async function api(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
   const init: RequestInit = { method, headers: { ...headers } };
   if (body !== undefined) {
     init.body = typeof body === 'string' ? body : JSON.stringify(body);
@@ -19,7 +24,8 @@ export async function api(method: string, path: string, body?: unknown, headers:
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
-export const submit = (body: unknown, headers?: Record<string, string>) => api('POST', '/jobs', body, headers);
+export const submit = (body: unknown, headers?: Record<string, string>) =>
+  api('POST', '/jobs', body, headers);
 
 /** A small factory of job bodies, in the style of Graphile's makeSelectionOfJobs(). */
 export function jobBody(overrides: Record<string, unknown> = {}) {
@@ -27,7 +33,11 @@ export function jobBody(overrides: Record<string, unknown> = {}) {
 }
 
 /** Polls `fn` until it returns a value, with a deadline: tests wait on a condition, never a bare sleep. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -15,7 +15,9 @@ describe('X-Idempotency-Key', () => {
 
   it('answers the same key with a different body with 409', async () => {
     const queue = `idem-b-${Date.now()}`;
-    expect((await submit({ payload: 'a', queue }, { 'x-idempotency-key': 'k-b' })).status).toBe(201);
+    expect((await submit({ payload: 'a', queue }, { 'x-idempotency-key': 'k-b' })).status).toBe(
+      201,
+    );
     const clash = await submit({ payload: 'b', queue }, { 'x-idempotency-key': 'k-b' });
     expect(clash.status).toBe(409);
     expect(clash.body.error.code).toBe('idempotency_key_reused');
@@ -25,7 +27,9 @@ describe('X-Idempotency-Key', () => {
   it('creates exactly one job for concurrent repeats', async () => {
     const queue = `idem-c-${Date.now()}`;
     const body = { payload: 'once', queue };
-    const answers = await Promise.all(Array.from({ length: 12 }, () => submit(body, { 'x-idempotency-key': 'k-concurrent' })));
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () => submit(body, { 'x-idempotency-key': 'k-concurrent' })),
+    );
     const statuses = answers.map((a) => a.status).sort();
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
     expect(statuses.filter((s) => s === 200)).toHaveLength(11);
@@ -42,7 +46,12 @@ describe('X-Idempotency-Key', () => {
 
   it('works for batches: a repeated batch returns the same ids', async () => {
     const queue = `idem-e-${Date.now()}`;
-    const body = { jobs: [{ payload: 1, queue }, { payload: 2, queue }] };
+    const body = {
+      jobs: [
+        { payload: 1, queue },
+        { payload: 2, queue },
+      ],
+    };
     const first = await api('POST', '/jobs/batch', body, { 'x-idempotency-key': 'batch-e' });
     const again = await api('POST', '/jobs/batch', body, { 'x-idempotency-key': 'batch-e' });
     expect(first.status).toBe(201);

@@ -6,7 +6,17 @@ describe('POST /jobs', () => {
     const res = await submit({ payload: 'hello' });
     expect(res.status).toBe(201);
     const job = res.body.job;
-    expect(job).toMatchObject({ queue: 'default', type: 'echo', payload: 'hello', priority: 1, status: 'queued', attempts: 0, max_retries: 3, timeout_sec: 300, tenant: 'default' });
+    expect(job).toMatchObject({
+      queue: 'default',
+      type: 'echo',
+      payload: 'hello',
+      priority: 1,
+      status: 'queued',
+      attempts: 0,
+      max_retries: 3,
+      timeout_sec: 300,
+      tenant: 'default',
+    });
     expect(job.id).toMatch(/^default\.[0-9A-Z]{26}$/);
     const got = await api('GET', `/jobs/${job.id}`);
     expect(got.status).toBe(200);

@@ -31,7 +31,9 @@ describe('dispatch order', () => {
     const queue = `fifo-${Date.now()}`;
     const ids = [];
     for (let i = 0; i < 10; i++) ids.push((await submit({ payload: i, queue })).body.job.id);
-    expect((await api('GET', `/queues/${queue}`)).body.head.map((h: { id: string }) => h.id)).toEqual(ids);
+    expect(
+      (await api('GET', `/queues/${queue}`)).body.head.map((h: { id: string }) => h.id),
+    ).toEqual(ids);
   });
 });
 
@@ -49,7 +51,9 @@ describe('restart', () => {
     expect((await api('GET', `/jobs/${scheduledJob.id}`)).body.job.status).toBe('scheduled');
     // New submissions after the restart keep FIFO behind the old ones.
     const late = (await submit({ payload: 'late', queue, priority: 0 })).body.job;
-    const head = (await api('GET', `/queues/${queue}?limit=100`)).body.head.map((h: { id: string }) => h.id);
+    const head = (await api('GET', `/queues/${queue}?limit=100`)).body.head.map(
+      (h: { id: string }) => h.id,
+    );
     const zeros = expected.slice(0, 7);
     expect(head.slice(0, 8)).toEqual([...zeros, late.id]);
   });
@@ -65,9 +69,16 @@ describe('GET /stats', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ workers: expect.any(Number), uptime_sec: expect.any(Number) });
     expect(res.body.jobs_by_status.cancelled).toBeGreaterThanOrEqual(1);
-    expect(res.body.queue_depth).toBe(Object.values(res.body.queue_depth_by_priority as Record<string, number>).reduce((a, b) => a + b, 0));
+    expect(res.body.queue_depth).toBe(
+      Object.values(res.body.queue_depth_by_priority as Record<string, number>).reduce(
+        (a, b) => a + b,
+        0,
+      ),
+    );
     expect(res.body.queue_depth_by_priority['0']).toBeGreaterThanOrEqual(1);
     expect(res.body.queues).toContain(queue);
-    expect(res.body.success_rate === null || (res.body.success_rate >= 0 && res.body.success_rate <= 1)).toBe(true);
+    expect(
+      res.body.success_rate === null || (res.body.success_rate >= 0 && res.body.success_rate <= 1),
+    ).toBe(true);
   });
 });

@@ -1,9 +1,15 @@
-import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import {
+  env,
+  evictDurableObject,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { Scheduler } from '../../durable-objects/scheduler';
 import { api, submit } from './helpers';
 
-const stubOf = (queue: string) => env.SCHEDULER.get(env.SCHEDULER.idFromName(`queue:${queue}`)) as DurableObjectStub<Scheduler>;
+const stubOf = (queue: string) =>
+  env.SCHEDULER.get(env.SCHEDULER.idFromName(`queue:${queue}`)) as DurableObjectStub<Scheduler>;
 
 describe('D1 outbox', () => {
   it('keeps a transition D1 refused and writes it once D1 is back; reconcile does not resurrect the job meanwhile', async () => {
@@ -12,9 +18,13 @@ describe('D1 outbox', () => {
     // A real D1 failure: the jobs table is briefly not there.
     await env.DB.exec('ALTER TABLE jobs RENAME TO jobs_away');
     try {
-      const outcome = await runInDurableObject(stubOf(queue), (s) => (s as unknown as Scheduler).cancel(queue, job.id));
+      const outcome = await runInDurableObject(stubOf(queue), (s) =>
+        (s as unknown as Scheduler).cancel(queue, job.id),
+      );
       expect(outcome.ok).toBe(true);
-      const reconciled = await runInDurableObject(stubOf(queue), (s) => (s as unknown as Scheduler).reconcile(queue));
+      const reconciled = await runInDurableObject(stubOf(queue), (s) =>
+        (s as unknown as Scheduler).reconcile(queue),
+      );
       expect(reconciled).toEqual({ imported: 0 });
     } finally {
       await env.DB.exec('ALTER TABLE jobs_away RENAME TO jobs');
@@ -22,7 +32,9 @@ describe('D1 outbox', () => {
     // D1 still shows the old state until the outbox is flushed...
     expect((await api('GET', `/jobs/${job.id}`)).body.job.status).toBe('queued');
     // ...which the alarm (here: the cron's reconcile) does, in order, before trusting D1 again.
-    const after = await runInDurableObject(stubOf(queue), (s) => (s as unknown as Scheduler).reconcile(queue));
+    const after = await runInDurableObject(stubOf(queue), (s) =>
+      (s as unknown as Scheduler).reconcile(queue),
+    );
     expect(after).toEqual({ imported: 0 });
     expect((await api('GET', `/jobs/${job.id}`)).body.job.status).toBe('cancelled');
     expect((await api('GET', `/queues/${queue}`)).body.head).toEqual([]);
@@ -34,9 +46,14 @@ describe('D1 outbox', () => {
     const pendingDuringWrite = await runInDurableObject(stubOf(queue), async (s, state) => {
       const done = (s as unknown as Scheduler).cancel(queue, job.id);
       // Nothing has been awaited yet: a crash now would lose the D1 write unless it is already logged.
-      const pending = state.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM outbox').one().n;
+      const pending = state.storage.sql
+        .exec<{ n: number }>('SELECT count(*) AS n FROM outbox')
+        .one().n;
       expect((await done).ok).toBe(true);
-      return { pending, after: state.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM outbox').one().n };
+      return {
+        pending,
+        after: state.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM outbox').one().n,
+      };
     });
     expect(pendingDuringWrite.pending).toBeGreaterThan(0);
     expect(pendingDuringWrite.after).toBe(0);
@@ -48,7 +65,13 @@ describe('D1 outbox', () => {
     const job = (await submit({ payload: 'x', queue })).body.job;
     await env.DB.exec('ALTER TABLE jobs RENAME TO jobs_away');
     try {
-      expect((await runInDurableObject(stubOf(queue), (s) => (s as unknown as Scheduler).cancel(queue, job.id))).ok).toBe(true);
+      expect(
+        (
+          await runInDurableObject(stubOf(queue), (s) =>
+            (s as unknown as Scheduler).cancel(queue, job.id),
+          )
+        ).ok,
+      ).toBe(true);
     } finally {
       await env.DB.exec('ALTER TABLE jobs_away RENAME TO jobs');
     }
@@ -57,7 +80,11 @@ describe('D1 outbox', () => {
     expect((await api('GET', `/jobs/${job.id}`)).body.job.status).toBe('queued');
     expect(await runDurableObjectAlarm(stubOf(queue))).toBe(true);
     expect((await api('GET', `/jobs/${job.id}`)).body.job.status).toBe('cancelled');
-    const left = await runInDurableObject(stubOf(queue), (_s, state) => state.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM outbox').one().n);
+    const left = await runInDurableObject(
+      stubOf(queue),
+      (_s, state) =>
+        state.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM outbox').one().n,
+    );
     expect(left).toBe(0);
   });
 });

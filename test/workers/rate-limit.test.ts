@@ -3,10 +3,23 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app';
 
 /** The app with a low RATE_LIMIT_JOBS_PER_MIN, as a deployment would set it. */
-async function call(vars: Record<string, string>, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const init: RequestInit = { method, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) } };
+async function call(
+  vars: Record<string, string>,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
+  const init: RequestInit = {
+    method,
+    headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+  };
   if (body !== undefined) init.body = JSON.stringify(body);
-  const res = await createApp().fetch(new Request(`http://cloud.test${path}`, init), { ...env, ...vars }, createExecutionContext());
+  const res = await createApp().fetch(
+    new Request(`http://cloud.test${path}`, init),
+    { ...env, ...vars },
+    createExecutionContext(),
+  );
   return { status: res.status, headers: res.headers, body: (await res.json()) as any };
 }
 
@@ -34,35 +47,70 @@ describe('rate limiting job submission', () => {
   });
 
   it('keeps clients apart: another address has its own allowance', async () => {
-    for (let i = 0; i < 3; i++) expect((await call(limit3, 'POST', '/jobs', { payload: i }, { 'cf-connecting-ip': '192.0.2.2' })).status).toBe(201);
-    expect((await call(limit3, 'POST', '/jobs', { payload: 9 }, { 'cf-connecting-ip': '192.0.2.2' })).status).toBe(429);
-    expect((await call(limit3, 'POST', '/jobs', { payload: 9 }, { 'cf-connecting-ip': '192.0.2.3' })).status).toBe(201);
+    for (let i = 0; i < 3; i++)
+      expect(
+        (await call(limit3, 'POST', '/jobs', { payload: i }, { 'cf-connecting-ip': '192.0.2.2' }))
+          .status,
+      ).toBe(201);
+    expect(
+      (await call(limit3, 'POST', '/jobs', { payload: 9 }, { 'cf-connecting-ip': '192.0.2.2' }))
+        .status,
+    ).toBe(429);
+    expect(
+      (await call(limit3, 'POST', '/jobs', { payload: 9 }, { 'cf-connecting-ip': '192.0.2.3' }))
+        .status,
+    ).toBe(201);
   });
 
   it('counts each job of a batch, and refuses a batch larger than the limit outright', async () => {
     const ip = { 'cf-connecting-ip': '192.0.2.4' };
-    const two = await call(limit3, 'POST', '/jobs/batch', { jobs: [{ payload: 1 }, { payload: 2 }] }, ip);
+    const two = await call(
+      limit3,
+      'POST',
+      '/jobs/batch',
+      { jobs: [{ payload: 1 }, { payload: 2 }] },
+      ip,
+    );
     expect(two.status).toBe(201);
-    const twoMore = await call(limit3, 'POST', '/jobs/batch', { jobs: [{ payload: 3 }, { payload: 4 }] }, ip);
+    const twoMore = await call(
+      limit3,
+      'POST',
+      '/jobs/batch',
+      { jobs: [{ payload: 3 }, { payload: 4 }] },
+      ip,
+    );
     expect(twoMore.status).toBe(429);
     expect(twoMore.body.error.details.cost).toBe(2);
-    const five = await call(limit3, 'POST', '/jobs/batch', { jobs: [1, 2, 3, 4, 5].map((p) => ({ payload: p })) }, { 'cf-connecting-ip': '192.0.2.5' });
+    const five = await call(
+      limit3,
+      'POST',
+      '/jobs/batch',
+      { jobs: [1, 2, 3, 4, 5].map((p) => ({ payload: p })) },
+      { 'cf-connecting-ip': '192.0.2.5' },
+    );
     expect(five.status).toBe(429);
     expect(five.headers.get('retry-after')).toBe('60');
-    expect(five.body.error.message).toMatch(/batch of 5 jobs is more than RATE_LIMIT_JOBS_PER_MIN \(3\)/);
+    expect(five.body.error.message).toMatch(
+      /batch of 5 jobs is more than RATE_LIMIT_JOBS_PER_MIN \(3\)/,
+    );
   });
 
   it('does not limit reads, other routes, or anything when RATE_LIMIT_JOBS_PER_MIN is 0', async () => {
     const ip = { 'cf-connecting-ip': '192.0.2.6' };
-    for (let i = 0; i < 5; i++) expect((await call(limit3, 'GET', '/jobs', undefined, ip)).status).toBe(200);
-    for (let i = 0; i < 6; i++) expect((await call({ RATE_LIMIT_JOBS_PER_MIN: '0' }, 'POST', '/jobs', { payload: i }, ip)).status).toBe(201);
+    for (let i = 0; i < 5; i++)
+      expect((await call(limit3, 'GET', '/jobs', undefined, ip)).status).toBe(200);
+    for (let i = 0; i < 6; i++)
+      expect(
+        (await call({ RATE_LIMIT_JOBS_PER_MIN: '0' }, 'POST', '/jobs', { payload: i }, ip)).status,
+      ).toBe(201);
   });
 
   it('falls back to one fixed key without CF-Connecting-IP (local development)', async () => {
     const vars = { RATE_LIMIT_JOBS_PER_MIN: '2' };
     const queue = `rl-local-${Date.now()}`;
     const statuses = [];
-    for (let i = 0; i < 3; i++) statuses.push((await call(vars, 'POST', '/jobs', { payload: i, queue })).status);
+    for (let i = 0; i < 3; i++)
+      statuses.push((await call(vars, 'POST', '/jobs', { payload: i, queue })).status);
     // Other files may have spent some of the local key's allowance already; the third is over it regardless.
     expect(statuses[2]).toBe(429);
   });

@@ -1,11 +1,20 @@
-import { createExecutionContext, createScheduledController, env, evictDurableObject, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  createScheduledController,
+  env,
+  evictDurableObject,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ScheduleKeeper } from '../../durable-objects/schedules';
 import worker from '../../src/index';
 import type { Env } from '../../src/env';
 import { api } from './helpers';
 
-const keeperNs = (env as unknown as { SCHEDULE_KEEPER: DurableObjectNamespace<ScheduleKeeper> }).SCHEDULE_KEEPER;
+const keeperNs = (env as unknown as { SCHEDULE_KEEPER: DurableObjectNamespace<ScheduleKeeper> })
+  .SCHEDULE_KEEPER;
 const keeper = () => keeperNs.get(keeperNs.idFromName('schedules'));
 
 /** A cron that will not fire during a test run on its own: ticks here are driven by the tests. */
@@ -18,7 +27,10 @@ function scheduleBody(overrides: Record<string, unknown> = {}, job: Record<strin
   return { cron: YEARLY, ...overrides, job: { payload: { hello: 'tick' }, ...job } };
 }
 
-async function createSchedule(overrides: Record<string, unknown> = {}, job: Record<string, unknown> = {}) {
+async function createSchedule(
+  overrides: Record<string, unknown> = {},
+  job: Record<string, unknown> = {},
+) {
   const res = await api('POST', '/schedules', scheduleBody(overrides, job));
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body.schedule;
@@ -31,14 +43,23 @@ async function createSchedule(overrides: Record<string, unknown> = {}, job: Reco
  */
 async function dueAt(id: string, at: number): Promise<void> {
   await runInDurableObject(keeper(), async (_instance, state) => {
-    state.storage.sql.exec("UPDATE schedules SET next_run_at = ?, row = json_set(row, '$.nextRunAt', ?) WHERE id = ?", at, at, id);
+    state.storage.sql.exec(
+      "UPDATE schedules SET next_run_at = ?, row = json_set(row, '$.nextRunAt', ?) WHERE id = ?",
+      at,
+      at,
+      id,
+    );
   });
 }
 
 /** The Worker's once-a-minute cron handler, as the platform calls it. */
 async function cronTrigger(): Promise<void> {
   const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ scheduledTime: new Date(), cron: '* * * * *' }), env as unknown as Env, ctx);
+  await worker.scheduled(
+    createScheduledController({ scheduledTime: new Date(), cron: '* * * * *' }),
+    env as unknown as Env,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
 }
 
@@ -59,13 +80,15 @@ async function logsOf<T>(event: string, fn: () => Promise<T>): Promise<Record<st
   const spy = vi.spyOn(console, 'log');
   try {
     await fn();
-    return spy.mock.calls.map((c) => {
-      try {
-        return JSON.parse(String(c[0])) as Record<string, unknown>;
-      } catch {
-        return {};
-      }
-    }).filter((l) => l.event === event);
+    return spy.mock.calls
+      .map((c) => {
+        try {
+          return JSON.parse(String(c[0])) as Record<string, unknown>;
+        } catch {
+          return {};
+        }
+      })
+      .filter((l) => l.event === event);
   } finally {
     spy.mockRestore();
   }
@@ -80,8 +103,17 @@ describe('POST /schedules', () => {
     expect(res.status).toBe(201);
     const s = res.body.schedule;
     expect(s).toMatchObject({
-      cron: '*/5 * * * *', timezone: 'UTC', overlap: 'allow', status: 'active', name: null, tenant: 'default',
-      last_run_at: null, last_job_id: null, runs: 0, skipped_ticks: 0, missed_ticks: 0,
+      cron: '*/5 * * * *',
+      timezone: 'UTC',
+      overlap: 'allow',
+      status: 'active',
+      name: null,
+      tenant: 'default',
+      last_run_at: null,
+      last_job_id: null,
+      runs: 0,
+      skipped_ticks: 0,
+      missed_ticks: 0,
       job: { payload: 'hi', type: 'echo', priority: 1, queue: 'default', max_retries: 3 },
     });
     expect(s.id).toMatch(/^sch_[0-9A-Z]{26}$/);
@@ -94,11 +126,36 @@ describe('POST /schedules', () => {
 
   it('keeps the time zone, the overlap policy, the name and the job fields it was given', async () => {
     const s = await createSchedule(
-      { cron: '0 9 * * MON-FRI', timezone: 'Europe/Paris', overlap: 'forbid', name: 'weekday report' },
-      { type: 'primes', payload: { limit: 100 }, priority: 0, queue: 'reports', timeout_sec: 60, max_retries: 1, delay_sec: 5 },
+      {
+        cron: '0 9 * * MON-FRI',
+        timezone: 'Europe/Paris',
+        overlap: 'forbid',
+        name: 'weekday report',
+      },
+      {
+        type: 'primes',
+        payload: { limit: 100 },
+        priority: 0,
+        queue: 'reports',
+        timeout_sec: 60,
+        max_retries: 1,
+        delay_sec: 5,
+      },
     );
-    expect(s).toMatchObject({ timezone: 'Europe/Paris', overlap: 'forbid', name: 'weekday report' });
-    expect(s.job).toMatchObject({ type: 'primes', payload: { limit: 100 }, priority: 0, queue: 'reports', timeout_sec: 60, max_retries: 1, delay_sec: 5 });
+    expect(s).toMatchObject({
+      timezone: 'Europe/Paris',
+      overlap: 'forbid',
+      name: 'weekday report',
+    });
+    expect(s.job).toMatchObject({
+      type: 'primes',
+      payload: { limit: 100 },
+      priority: 0,
+      queue: 'reports',
+      timeout_sec: 60,
+      max_retries: 1,
+      delay_sec: 5,
+    });
     const next = new Date(s.next_run_at);
     // 09:00 in Paris is 07:00 or 08:00 UTC, on a weekday.
     expect([7, 8]).toContain(next.getUTCHours());
@@ -127,7 +184,9 @@ describe('validation', () => {
     expect(res.body.error.code).toBe(code);
     if (field) {
       expect(res.body.error.message).toContain(field);
-      expect(res.body.error.details.problems.map((p: { field: string }) => p.field)).toContain(field);
+      expect(res.body.error.details.problems.map((p: { field: string }) => p.field)).toContain(
+        field,
+      );
     }
   }
   const job = { payload: 1 };
@@ -137,18 +196,78 @@ describe('validation', () => {
     ['a cron that never fires', { cron: '0 0 30 2 *', job }, 400, 'validation_failed', 'cron'],
     ['seven cron fields', { cron: '0 0 0 1 1 * 2030', job }, 400, 'validation_failed', 'cron'],
     ['a missing cron', { job }, 400, 'validation_failed', 'cron'],
-    ['an unknown time zone', { cron: YEARLY, timezone: 'Mars/Olympus_Mons', job }, 400, 'validation_failed', 'timezone'],
-    ['a time zone of the wrong type', { cron: YEARLY, timezone: 2, job }, 400, 'validation_failed', 'timezone'],
-    ['an unknown overlap policy', { cron: YEARLY, overlap: 'replace', job }, 400, 'validation_failed', 'overlap'],
+    [
+      'an unknown time zone',
+      { cron: YEARLY, timezone: 'Mars/Olympus_Mons', job },
+      400,
+      'validation_failed',
+      'timezone',
+    ],
+    [
+      'a time zone of the wrong type',
+      { cron: YEARLY, timezone: 2, job },
+      400,
+      'validation_failed',
+      'timezone',
+    ],
+    [
+      'an unknown overlap policy',
+      { cron: YEARLY, overlap: 'replace', job },
+      400,
+      'validation_failed',
+      'overlap',
+    ],
     ['a missing job', { cron: YEARLY }, 400, 'validation_failed', 'job'],
-    ['a job without payload', { cron: YEARLY, job: { type: 'echo' } }, 400, 'validation_failed', 'job.payload'],
-    ['a job priority out of range', { cron: YEARLY, job: { payload: 1, priority: 7 } }, 400, 'validation_failed', 'job.priority'],
-    ['an unknown job field', { cron: YEARLY, job: { payload: 1, colour: 'red' } }, 400, 'validation_failed', 'job.colour'],
-    ['a bad job queue', { cron: YEARLY, job: { payload: 1, queue: 'Has Spaces' } }, 400, 'validation_failed', 'job.queue'],
-    ['a job with run_at', { cron: YEARLY, job: { payload: 1, run_at: '2030-01-01T00:00:00Z' } }, 400, 'validation_failed', 'job.run_at'],
-    ['an unknown top-level field', { cron: YEARLY, job, every: 'day' }, 400, 'validation_failed', 'every'],
+    [
+      'a job without payload',
+      { cron: YEARLY, job: { type: 'echo' } },
+      400,
+      'validation_failed',
+      'job.payload',
+    ],
+    [
+      'a job priority out of range',
+      { cron: YEARLY, job: { payload: 1, priority: 7 } },
+      400,
+      'validation_failed',
+      'job.priority',
+    ],
+    [
+      'an unknown job field',
+      { cron: YEARLY, job: { payload: 1, colour: 'red' } },
+      400,
+      'validation_failed',
+      'job.colour',
+    ],
+    [
+      'a bad job queue',
+      { cron: YEARLY, job: { payload: 1, queue: 'Has Spaces' } },
+      400,
+      'validation_failed',
+      'job.queue',
+    ],
+    [
+      'a job with run_at',
+      { cron: YEARLY, job: { payload: 1, run_at: '2030-01-01T00:00:00Z' } },
+      400,
+      'validation_failed',
+      'job.run_at',
+    ],
+    [
+      'an unknown top-level field',
+      { cron: YEARLY, job, every: 'day' },
+      400,
+      'validation_failed',
+      'every',
+    ],
     ['an empty name', { cron: YEARLY, job, name: '' }, 400, 'validation_failed', 'name'],
-    ['a job payload over 64 KiB', { cron: YEARLY, job: { payload: 'x'.repeat(64 * 1024) } }, 413, 'payload_too_large', 'job.payload'],
+    [
+      'a job payload over 64 KiB',
+      { cron: YEARLY, job: { payload: 'x'.repeat(64 * 1024) } },
+      413,
+      'payload_too_large',
+      'job.payload',
+    ],
   ];
   for (const [what, body, status, code, field] of cases) {
     it(`refuses ${what}`, async () => expectRefused(body, status, code, field));
@@ -158,21 +277,34 @@ describe('validation', () => {
     const bad = await api('POST', '/schedules', '{"cron": "* * * * *",');
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('invalid_json');
-    const form = await api('POST', '/schedules', 'cron=x', { 'content-type': 'application/x-www-form-urlencoded' });
+    const form = await api('POST', '/schedules', 'cron=x', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     expect(form.status).toBe(415);
   });
 
   it('refuses a body far over the limit before parsing it', async () => {
-    const res = await api('POST', '/schedules', JSON.stringify({ cron: YEARLY, job: { payload: 'y'.repeat(300 * 1024) } }));
+    const res = await api(
+      'POST',
+      '/schedules',
+      JSON.stringify({ cron: YEARLY, job: { payload: 'y'.repeat(300 * 1024) } }),
+    );
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('body_too_large');
   });
 
   it('refuses a malformed id with 400 and an unknown one with 404, on every route', async () => {
-    for (const [method, path] of [['GET', ''], ['POST', '/pause'], ['POST', '/resume'], ['DELETE', '']] as const) {
+    for (const [method, path] of [
+      ['GET', ''],
+      ['POST', '/pause'],
+      ['POST', '/resume'],
+      ['DELETE', ''],
+    ] as const) {
       const bad = await api(method, `/schedules/nope${path}`);
       expect(bad.status).toBe(400);
-      expect(bad.body.error.details.problems.map((p: { field: string }) => p.field)).toContain('id');
+      expect(bad.body.error.details.problems.map((p: { field: string }) => p.field)).toContain(
+        'id',
+      );
       const unknown = await api(method, `/schedules/sch_01JD2K7Q6V9X8Y7Z6W5T4S3R2Q${path}`);
       expect(unknown.status).toBe(404);
       expect(unknown.body.error.code).toBe('schedule_not_found');
@@ -180,21 +312,37 @@ describe('validation', () => {
   });
 
   it('refuses a bad list query naming the parameter', async () => {
-    for (const [q, field] of [['limit=0', 'limit'], ['limit=501', 'limit'], ['offset=-1', 'offset'], ['status=gone', 'status'], ['colour=red', 'colour']]) {
+    for (const [q, field] of [
+      ['limit=0', 'limit'],
+      ['limit=501', 'limit'],
+      ['offset=-1', 'offset'],
+      ['status=gone', 'status'],
+      ['colour=red', 'colour'],
+    ]) {
       const res = await api('GET', `/schedules?${q}`);
       expect(res.status).toBe(400);
-      expect(res.body.error.details.problems.map((p: { field: string }) => p.field)).toContain(field);
+      expect(res.body.error.details.problems.map((p: { field: string }) => p.field)).toContain(
+        field,
+      );
     }
   });
 });
 
 describe('GET /schedules', () => {
-  it('lists newest first with limit and offset, filters by status, and shows only the tenant\'s own', async () => {
+  it("lists newest first with limit and offset, filters by status, and shows only the tenant's own", async () => {
     const made = [];
     for (let i = 0; i < 3; i++) made.push(await createSchedule({ name: `page-${i}` }));
     await api('POST', `/schedules/${made[1].id}/pause`);
     // Another tenant's schedule, created through the keeper as the API would for that tenant.
-    const other = await keeper().create({ id: 'sch_01JD2K7Q6V9X8Y7Z6W5T4S3R2Z', tenant: 'someone-else', name: null, cron: YEARLY, timezone: 'UTC', job: { payload: 1, type: 'echo', priority: 1, max_retries: 3, queue: 'default' }, overlap: 'allow' });
+    const other = await keeper().create({
+      id: 'sch_01JD2K7Q6V9X8Y7Z6W5T4S3R2Z',
+      tenant: 'someone-else',
+      name: null,
+      cron: YEARLY,
+      timezone: 'UTC',
+      job: { payload: 1, type: 'echo', priority: 1, max_retries: 3, queue: 'default' },
+      overlap: 'allow',
+    });
     expect(other.ok).toBe(true);
 
     const all = await api('GET', '/schedules?limit=500');
@@ -212,7 +360,9 @@ describe('GET /schedules', () => {
 
     const paused = await api('GET', '/schedules?status=paused&limit=500');
     expect(paused.body.schedules.map((s: { id: string }) => s.id)).toContain(made[1].id);
-    expect(paused.body.schedules.every((s: { status: string }) => s.status === 'paused')).toBe(true);
+    expect(paused.body.schedules.every((s: { status: string }) => s.status === 'paused')).toBe(
+      true,
+    );
 
     expect((await api('GET', '/schedules/sch_01JD2K7Q6V9X8Y7Z6W5T4S3R2Z')).status).toBe(404);
     expect((await api('POST', '/schedules/sch_01JD2K7Q6V9X8Y7Z6W5T4S3R2Z/pause')).status).toBe(404);
@@ -228,7 +378,9 @@ describe('pause, resume, delete', () => {
     expect(paused.status).toBe(200);
     expect(paused.body.schedule).toMatchObject({ status: 'paused', next_run_at: null });
     // Pausing again changes nothing.
-    expect((await api('POST', `/schedules/${s.id}/pause`)).body.schedule).toEqual(paused.body.schedule);
+    expect((await api('POST', `/schedules/${s.id}/pause`)).body.schedule).toEqual(
+      paused.body.schedule,
+    );
 
     // Even with a next tick in the past, a paused schedule is not due.
     await dueAt(s.id, Date.now() - 1_000);
@@ -241,7 +393,9 @@ describe('pause, resume, delete', () => {
     expect(resumed.status).toBe(200);
     expect(resumed.body.schedule.status).toBe('active');
     expect(Date.parse(resumed.body.schedule.next_run_at)).toBeGreaterThan(before);
-    expect((await api('POST', `/schedules/${s.id}/resume`)).body.schedule).toEqual(resumed.body.schedule);
+    expect((await api('POST', `/schedules/${s.id}/resume`)).body.schedule).toEqual(
+      resumed.body.schedule,
+    );
   });
 
   it('delete removes the schedule and stops it; its jobs stay', async () => {
@@ -264,9 +418,12 @@ describe('pause, resume, delete', () => {
 });
 
 describe('ticks', () => {
-  it('fires three ticks: one job each, with the schedule\'s job fields and tenant', async () => {
+  it("fires three ticks: one job each, with the schedule's job fields and tenant", async () => {
     const queue = uniqueQueue('three');
-    const s = await createSchedule({}, { type: 'fib', payload: { n: 10 }, priority: 0, queue, max_retries: 1, timeout_sec: 30 });
+    const s = await createSchedule(
+      {},
+      { type: 'fib', payload: { n: 10 }, priority: 0, queue, max_retries: 1, timeout_sec: 30 },
+    );
     const now = Date.now();
     const fired: string[] = [];
     for (const ago of [3_000, 2_000, 1_000]) {
@@ -282,7 +439,16 @@ describe('ticks', () => {
     expect(jobs.map((j) => j.id).sort()).toEqual([...fired].sort());
     expect(new Set(fired).size).toBe(3);
     for (const j of jobs) {
-      expect(j).toMatchObject({ type: 'fib', payload: { n: 10 }, priority: 0, queue, max_retries: 1, timeout_sec: 30, tenant: 'default', status: 'queued' });
+      expect(j).toMatchObject({
+        type: 'fib',
+        payload: { n: 10 },
+        priority: 0,
+        queue,
+        max_retries: 1,
+        timeout_sec: 30,
+        tenant: 'default',
+        status: 'queued',
+      });
     }
     expect((await schedule(s.id)).runs).toBe(3);
   });
@@ -323,8 +489,16 @@ describe('ticks', () => {
     const tick = Date.now() - 3_000;
     // A previous run claimed this tick, then died before the scheduler stored the job.
     const orphanId = `${queue}.01JD2K7Q6V9X8Y7Z6W5T4S3R2Q`;
-    await env.DB.prepare('INSERT INTO idempotency_keys (tenant, key, job_ids, request_hash, expires_at) VALUES (?, ?, ?, ?, ?)')
-      .bind('default', `schedule ${s.id} ${tick}`, JSON.stringify([orphanId]), 'schedule-tick', Date.now() + 60_000)
+    await env.DB.prepare(
+      'INSERT INTO idempotency_keys (tenant, key, job_ids, request_hash, expires_at) VALUES (?, ?, ?, ?, ?)',
+    )
+      .bind(
+        'default',
+        `schedule ${s.id} ${tick}`,
+        JSON.stringify([orphanId]),
+        'schedule-tick',
+        Date.now() + 60_000,
+      )
       .run();
     await dueAt(s.id, tick);
     await fireAlarm();
@@ -343,7 +517,14 @@ describe('ticks', () => {
 
     await dueAt(s.id, now - 2_000);
     const skips = await logsOf('schedule_tick_skipped', fireAlarm);
-    expect(skips).toEqual([expect.objectContaining({ schedule_id: s.id, previous_job_id: first, previous_status: 'queued', reason: 'overlap_forbid' })]);
+    expect(skips).toEqual([
+      expect.objectContaining({
+        schedule_id: s.id,
+        previous_job_id: first,
+        previous_status: 'queued',
+        reason: 'overlap_forbid',
+      }),
+    ]);
     let after = await schedule(s.id);
     expect(after).toMatchObject({ skipped_ticks: 1, runs: 1, last_job_id: first });
     expect(Date.parse(after.next_run_at)).toBeGreaterThan(Date.now());
@@ -405,7 +586,9 @@ describe('ticks', () => {
     await cronTrigger();
     expect(await jobsOf(queue)).toHaveLength(1);
     // The backstop re-armed the alarm; the same tick does not fire again.
-    expect(await runInDurableObject(keeper(), (_i, state) => state.storage.getAlarm())).not.toBeNull();
+    expect(
+      await runInDurableObject(keeper(), (_i, state) => state.storage.getAlarm()),
+    ).not.toBeNull();
     await cronTrigger();
     expect(await jobsOf(queue)).toHaveLength(1);
   });
@@ -430,9 +613,18 @@ describe('ticks', () => {
 describe('OpenAPI', () => {
   it('documents every schedule route', async () => {
     const doc = (await api('GET', '/openapi.json')).body;
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/schedules', '/schedules/{id}', '/schedules/{id}/pause', '/schedules/{id}/resume']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/schedules',
+        '/schedules/{id}',
+        '/schedules/{id}/pause',
+        '/schedules/{id}/resume',
+      ]),
+    );
     expect(Object.keys(doc.paths['/schedules'])).toEqual(expect.arrayContaining(['get', 'post']));
-    expect(Object.keys(doc.paths['/schedules/{id}'])).toEqual(expect.arrayContaining(['get', 'delete']));
+    expect(Object.keys(doc.paths['/schedules/{id}'])).toEqual(
+      expect.arrayContaining(['get', 'delete']),
+    );
     expect(doc.components.schemas.Schedule).toBeDefined();
     expect(doc.components.schemas.ScheduleCreate).toBeDefined();
   });

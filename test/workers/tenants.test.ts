@@ -27,7 +27,9 @@ describe('tenants and API keys', () => {
     expect((await api('GET', `/jobs?queue=${queue}`, undefined, beta)).body.total).toBe(0);
     expect((await api('GET', `/jobs/${job.id}`)).status).toBe(404); // anonymous is the default tenant
 
-    expect((await api('GET', `/jobs/${job.id}`, undefined, acme)).body.job.payload).toBe('secret plans');
+    expect((await api('GET', `/jobs/${job.id}`, undefined, acme)).body.job.payload).toBe(
+      'secret plans',
+    );
     expect((await api('GET', `/jobs?queue=${queue}`, undefined, acme)).body.total).toBe(1);
     expect((await api('GET', `/jobs/${job.id}`, undefined, ADMIN)).status).toBe(200);
     expect((await api('GET', `/jobs?queue=${queue}`, undefined, ADMIN)).body.total).toBe(1);
@@ -46,27 +48,44 @@ describe('tenants and API keys', () => {
     const revoked = await api('GET', '/jobs', undefined, { 'x-api-key': key });
     expect(revoked.status).toBe(401);
     expect(JSON.stringify(revoked.body)).not.toContain(key);
-    expect((await api('GET', '/jobs', undefined, { 'x-api-key': key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A') })).status).toBe(401);
-    expect((await api('GET', '/jobs', undefined, { authorization: 'Bearer not-a-key' })).status).toBe(401);
+    expect(
+      (
+        await api('GET', '/jobs', undefined, {
+          'x-api-key': key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A'),
+        })
+      ).status,
+    ).toBe(401);
+    expect(
+      (await api('GET', '/jobs', undefined, { authorization: 'Bearer not-a-key' })).status,
+    ).toBe(401);
   });
 
   it('keeps key management to the admin and never shows a secret again', async () => {
     await newKey('delta');
     expect((await api('POST', '/admin/keys', { tenant: 'x' })).status).toBe(401);
-    const asTenant = await api('GET', '/admin/keys', undefined, { 'x-api-key': await newKey('eps') });
+    const asTenant = await api('GET', '/admin/keys', undefined, {
+      'x-api-key': await newKey('eps'),
+    });
     expect(asTenant.status).toBe(401);
     const list = await api('GET', '/admin/keys?tenant=delta', undefined, ADMIN);
     expect(list.status).toBe(200);
     expect(list.body.api_keys).toHaveLength(1);
     expect(JSON.stringify(list.body)).not.toMatch(/ck_[a-z2-9]{12}_/);
-    expect(Object.keys(list.body.api_keys[0]).sort()).toEqual(['created_at', 'id', 'name', 'revoked_at', 'tenant']);
+    expect(Object.keys(list.body.api_keys[0]).sort()).toEqual([
+      'created_at',
+      'id',
+      'name',
+      'revoked_at',
+      'tenant',
+    ]);
     expect((await api('POST', '/admin/keys', { tenant: 'bad tenant!' }, ADMIN)).status).toBe(400);
   });
 
   it('refuses anonymous calls unless ALLOW_ANONYMOUS=true; probes stay open', async () => {
     const app = createApp();
     const closed = { ...env, ALLOW_ANONYMOUS: 'false' };
-    const call = (path: string) => app.fetch(new Request(`http://cloud.test${path}`), closed, createExecutionContext());
+    const call = (path: string) =>
+      app.fetch(new Request(`http://cloud.test${path}`), closed, createExecutionContext());
     const res = await call('/jobs');
     expect(res.status).toBe(401);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
@@ -75,7 +94,12 @@ describe('tenants and API keys', () => {
   });
 
   it('lets the admin submit on behalf of a tenant', async () => {
-    const res = await api('POST', '/jobs', { payload: 1, queue: `adm-${Date.now()}` }, { ...ADMIN, 'x-tenant': 'acme' });
+    const res = await api(
+      'POST',
+      '/jobs',
+      { payload: 1, queue: `adm-${Date.now()}` },
+      { ...ADMIN, 'x-tenant': 'acme' },
+    );
     expect(res.status).toBe(201);
     expect(res.body.job.tenant).toBe('acme');
   });

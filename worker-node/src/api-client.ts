@@ -11,7 +11,12 @@ export interface ApiAnswer {
 }
 
 export interface ApiClient {
-  call(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, signal?: AbortSignal): Promise<ApiAnswer>;
+  call(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<ApiAnswer>;
 }
 
 export function createApiClient(baseUrl: string, token: string, timeoutMs = 10_000): ApiClient {
@@ -20,7 +25,10 @@ export function createApiClient(baseUrl: string, token: string, timeoutMs = 10_0
       const deadline = AbortSignal.timeout(timeoutMs);
       const res = await fetch(baseUrl + path, {
         method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
         redirect: 'manual',
@@ -32,7 +40,11 @@ export function createApiClient(baseUrl: string, token: string, timeoutMs = 10_0
       } catch {
         // not JSON (a proxy's HTML error page): keep the text for the log line
       }
-      return { status: res.status, body: parsed, retryAfterMs: retryAfter(res.headers.get('retry-after')) };
+      return {
+        status: res.status,
+        body: parsed,
+        retryAfterMs: retryAfter(res.headers.get('retry-after')),
+      };
     },
   };
 }
@@ -46,7 +58,8 @@ export function errorCode(body: unknown): string | undefined {
 /** A short description of an error answer for a log line (never the request, which has the token). */
 export function describeAnswer(a: ApiAnswer): string {
   const err = (a.body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-  if (err && typeof err === 'object') return `${a.status} ${String(err.code)}: ${String(err.message ?? '').slice(0, 200)}`;
+  if (err && typeof err === 'object')
+    return `${a.status} ${String(err.code)}: ${String(err.message ?? '').slice(0, 200)}`;
   return `${a.status} ${typeof a.body === 'string' ? a.body.slice(0, 200) : ''}`.trim();
 }
 

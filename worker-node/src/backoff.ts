@@ -16,8 +16,15 @@ export interface BackoffOptions {
  * 2^attempt); the scheduler's own backoff (src/core/backoff.ts) with its jitter on. Half fixed, half
  * random: "full" jitter can pick ~0 ms and hammer an API that is struggling.
  */
-export function backoffDelay(attempt: number, { baseMs, capMs, random = Math.random }: BackoffOptions): number {
-  return retryDelayMs(Math.min(attempt, 30), { baseSec: baseMs / 1000, maxSec: capMs / 1000, jitter: true }, random);
+export function backoffDelay(
+  attempt: number,
+  { baseMs, capMs, random = Math.random }: BackoffOptions,
+): number {
+  return retryDelayMs(
+    Math.min(attempt, 30),
+    { baseSec: baseMs / 1000, maxSec: capMs / 1000, jitter: true },
+    random,
+  );
 }
 
 /** Resolves after `ms`, or early (without throwing) when `signal` aborts. */

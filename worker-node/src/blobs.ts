@@ -22,11 +22,18 @@ export class BlobFetchError extends Error {}
  * The payload behind `path`: its bytes as UTF-8 text, parsed as JSON when they are JSON (as the CLI
  * reads a payload argument), else the text itself. Refuses more than `maxBytes`.
  */
-export async function fetchPayload(apiUrl: string, path: string, signal: AbortSignal, maxBytes = MAX_BLOB_BYTES): Promise<unknown> {
+export async function fetchPayload(
+  apiUrl: string,
+  path: string,
+  signal: AbortSignal,
+  maxBytes = MAX_BLOB_BYTES,
+): Promise<unknown> {
   const res = await fetch(new URL(path, apiUrl), { signal, redirect: 'error' });
   if (!res.ok || !res.body) {
     const text = (await res.text().catch(() => '')).slice(0, 300);
-    throw new BlobFetchError(`GET ${new URL(path, apiUrl).pathname} answered ${res.status}${text ? `: ${text}` : ''}`);
+    throw new BlobFetchError(
+      `GET ${new URL(path, apiUrl).pathname} answered ${res.status}${text ? `: ${text}` : ''}`,
+    );
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -102,7 +109,9 @@ export class OutputSpool {
     if (this.opening) await this.opening;
     const file = this.file!;
     for (const part of this.pending.splice(0)) file.write(part);
-    await new Promise<void>((resolve, reject) => file.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      file.end((err?: Error | null) => (err ? reject(err) : resolve())),
+    );
     const sha256 = this.hash.digest('hex');
     for (let attempt = 1; ; attempt++) {
       try {
@@ -116,7 +125,8 @@ export class OutputSpool {
         });
         const text = await res.text();
         if (res.ok) return { size: this.kept, sha256 };
-        if (res.status < 500 || attempt >= tries) throw new BlobFetchError(`PUT answered ${res.status}: ${text.slice(0, 300)}`);
+        if (res.status < 500 || attempt >= tries)
+          throw new BlobFetchError(`PUT answered ${res.status}: ${text.slice(0, 300)}`);
       } catch (err) {
         if (err instanceof BlobFetchError || signal.aborted || attempt >= tries) throw err;
       }
@@ -152,7 +162,10 @@ export async function uploadLargeOutput(
     log.info('output_uploaded', { ...fields, size: blob.size });
     return blob;
   } catch (err) {
-    log.warn('output_upload_failed', { ...fields, error: err instanceof Error ? err.message : String(err) });
+    log.warn('output_upload_failed', {
+      ...fields,
+      error: err instanceof Error ? err.message : String(err),
+    });
     return undefined;
   } finally {
     await spool.dispose();

@@ -36,21 +36,27 @@ const csv = (text: string | undefined): string[] =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-const csvOf = <T extends z.ZodType<string>>(item: T) => z.string().transform((s, ctx) => {
-  const out: string[] = [];
-  for (const value of csv(s)) {
-    const r = item.safeParse(value);
-    if (r.success) out.push(r.data);
-    else ctx.addIssue({ code: 'custom', message: `"${value}": ${r.error.issues[0]?.message ?? 'invalid'}` });
-  }
-  return out;
-});
+const csvOf = <T extends z.ZodType<string>>(item: T) =>
+  z.string().transform((s, ctx) => {
+    const out: string[] = [];
+    for (const value of csv(s)) {
+      const r = item.safeParse(value);
+      if (r.success) out.push(r.data);
+      else
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${value}": ${r.error.issues[0]?.message ?? 'invalid'}`,
+        });
+    }
+    return out;
+  });
 
 const labels = z.string().transform((s, ctx) => {
   const out: Record<string, string> = {};
   for (const pair of csv(s)) {
     const eq = pair.indexOf('=');
-    if (eq <= 0 || pair.length > 320) ctx.addIssue({ code: 'custom', message: `"${pair}" is not key=value` });
+    if (eq <= 0 || pair.length > 320)
+      ctx.addIssue({ code: 'custom', message: `"${pair}" is not key=value` });
     else out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
   }
   return out;
@@ -70,14 +76,18 @@ const EnvSchema = z.object({
   WASM_RUNNER: z.string().min(1).default(DEFAULTS.WASM_RUNNER),
   WORKER_CAPACITY: z.coerce.number().int().min(1).max(1024).default(1),
   WORKER_TOKEN: z.string().min(8, 'must be at least 8 characters').max(512).optional(),
-  WORKER_QUEUES: csvOf(QueueName).pipe(z.array(z.string()).min(1, 'needs at least one queue').max(32)).default(['default']),
+  WORKER_QUEUES: csvOf(QueueName)
+    .pipe(z.array(z.string()).min(1, 'needs at least one queue').max(32))
+    .default(['default']),
   WORKER_TYPES: csvOf(JobType).pipe(z.array(z.string()).max(256)).optional(),
   WORKER_LABELS: labels.optional(),
   HEARTBEAT_INTERVAL_SEC: seconds(0.2, 3600).default(5),
   DRAIN_TIMEOUT_SEC: seconds(0, 86_400).default(30),
   ALLOW_SHELL: flag.default(false),
   SHELL_ALLOWLIST: z.string().transform(csv).default([]),
-  HTTP_JOB_ALLOWLIST: csvOf(z.string().refine(isValidAllowlistEntry, 'not a host, IP or CIDR')).optional(),
+  HTTP_JOB_ALLOWLIST: csvOf(
+    z.string().refine(isValidAllowlistEntry, 'not a host, IP or CIDR'),
+  ).optional(),
   HTTP_JOB_ALLOW_PRIVATE: flag.default(false),
   LOG_LEVEL: z.enum(['debug', 'info']).default('info'),
 });
@@ -118,15 +128,23 @@ export interface Config {
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 
 /** Parses `env`; never throws. Empty strings count as unset, as shells make it easy to export `X=`. */
-export function loadConfig(env: Record<string, string | undefined>, host = hostname()): ConfigResult {
-  const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => k in EnvSchema.shape && v !== undefined && v !== ''));
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  host = hostname(),
+): ConfigResult {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => k in EnvSchema.shape && v !== undefined && v !== ''),
+  );
   const parsed = EnvSchema.safeParse(present);
   if (!parsed.success) {
     return {
       ok: false,
       errors: parsed.error.issues.map((i) => {
         const name = String(i.path[0] ?? 'environment');
-        const got = typeof present[name] === 'string' ? ` (got ${JSON.stringify(present[name].slice(0, 80))})` : '';
+        const got =
+          typeof present[name] === 'string'
+            ? ` (got ${JSON.stringify(present[name].slice(0, 80))})`
+            : '';
         return `${name}: ${i.message}${got}`;
       }),
     };
@@ -135,12 +153,30 @@ export function loadConfig(env: Record<string, string | undefined>, host = hostn
   const pull = e.WORKER_MODE === 'pull';
   // A setting that cannot take effect is a mistake worth stopping for (a pull node never listens).
   const pushOnly = pull ? PUSH_ONLY.filter((name) => name in present) : [];
-  if (pushOnly.length > 0) return { ok: false, errors: pushOnly.map((name) => `${name}: not used by a pull node (WORKER_MODE=pull), which never listens: unset it`) };
+  if (pushOnly.length > 0)
+    return {
+      ok: false,
+      errors: pushOnly.map(
+        (name) =>
+          `${name}: not used by a pull node (WORKER_MODE=pull), which never listens: unset it`,
+      ),
+    };
   const endpoint = new URL(e.WORKER_ENDPOINT);
-  const port = pull ? 0 : (e.WORKER_PORT ?? (endpoint.port ? Number(endpoint.port) : endpoint.protocol === 'https:' ? 443 : 80));
-  const workerId = e.WORKER_ID ?? `${host.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 100) || 'node'}:${pull ? 'pull' : port}`;
+  const port = pull
+    ? 0
+    : (e.WORKER_PORT ??
+      (endpoint.port ? Number(endpoint.port) : endpoint.protocol === 'https:' ? 443 : 80));
+  const workerId =
+    e.WORKER_ID ??
+    `${host.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 100) || 'node'}:${pull ? 'pull' : port}`;
   const idCheck = WorkerId.safeParse(workerId);
-  if (!idCheck.success) return { ok: false, errors: [`WORKER_ID: the default ${JSON.stringify(workerId)} is not a valid id; set WORKER_ID`] };
+  if (!idCheck.success)
+    return {
+      ok: false,
+      errors: [
+        `WORKER_ID: the default ${JSON.stringify(workerId)} is not a valid id; set WORKER_ID`,
+      ],
+    };
   return {
     ok: true,
     config: {
@@ -158,12 +194,14 @@ export function loadConfig(env: Record<string, string | undefined>, host = hostn
       devToken: e.WORKER_TOKEN === undefined,
       queues: e.WORKER_QUEUES,
       types: e.WORKER_TYPES && e.WORKER_TYPES.length > 0 ? e.WORKER_TYPES : undefined,
-      labels: e.WORKER_LABELS && Object.keys(e.WORKER_LABELS).length > 0 ? e.WORKER_LABELS : undefined,
+      labels:
+        e.WORKER_LABELS && Object.keys(e.WORKER_LABELS).length > 0 ? e.WORKER_LABELS : undefined,
       heartbeatIntervalMs: Math.round(e.HEARTBEAT_INTERVAL_SEC * 1000),
       drainTimeoutMs: Math.round(e.DRAIN_TIMEOUT_SEC * 1000),
       allowShell: e.ALLOW_SHELL,
       shellAllowlist: e.SHELL_ALLOWLIST,
-      httpAllowlist: e.HTTP_JOB_ALLOWLIST && e.HTTP_JOB_ALLOWLIST.length > 0 ? e.HTTP_JOB_ALLOWLIST : undefined,
+      httpAllowlist:
+        e.HTTP_JOB_ALLOWLIST && e.HTTP_JOB_ALLOWLIST.length > 0 ? e.HTTP_JOB_ALLOWLIST : undefined,
       httpAllowPrivate: e.HTTP_JOB_ALLOW_PRIVATE,
       logLevel: e.LOG_LEVEL,
     },

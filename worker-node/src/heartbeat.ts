@@ -67,9 +67,16 @@ export class HeartbeatLoop {
   private async beat(): Promise<void> {
     const body = this.hooks.body();
     try {
-      const answer = await this.api.call('POST', `/workers/${encodeURIComponent(this.workerId)}/heartbeat`, body);
+      const answer = await this.api.call(
+        'POST',
+        `/workers/${encodeURIComponent(this.workerId)}/heartbeat`,
+        body,
+      );
       if (answer.status === 404) {
-        this.log.warn('worker_unknown', { code: errorCode(answer.body), running: body.running.length });
+        this.log.warn('worker_unknown', {
+          code: errorCode(answer.body),
+          running: body.running.length,
+        });
         await this.hooks.onUnknown();
         return;
       }
@@ -86,7 +93,9 @@ export class HeartbeatLoop {
       this.failing = false;
       // One line per change of state is enough; every beat goes out at debug level.
       const summary = `${body.running.length}|${body.draining}|${parsed.data.status}|${parsed.data.drain}`;
-      (summary === this.lastSummary && parsed.data.kill.length === 0 ? this.log.debug : this.log.info)('worker_heartbeat', {
+      (summary === this.lastSummary && parsed.data.kill.length === 0
+        ? this.log.debug
+        : this.log.info)('worker_heartbeat', {
         running: body.running.length,
         draining: body.draining,
         status: parsed.data.status,

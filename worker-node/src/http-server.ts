@@ -10,7 +10,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { verify } from '../../src/core/signature';
-import { CancelRequest, DispatchRequest, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../src/protocol/dispatch';
+import {
+  CancelRequest,
+  DispatchRequest,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+} from '../../src/protocol/dispatch';
 
 // 256 jobs of at most 64 KiB payload each, with room for the envelope.
 const MAX_BODY_BYTES = 20 * 1024 * 1024;
@@ -32,7 +37,10 @@ export interface NodeSurface {
 export function createNodeServer(surface: NodeSurface, secrets: () => readonly string[]): Server {
   const server = createServer((req, res) => {
     handle(req, res, surface, secrets).catch((err: unknown) => {
-      send(res, { status: 500, body: errorBody('internal', err instanceof Error ? err.message : String(err)) });
+      send(res, {
+        status: 500,
+        body: errorBody('internal', err instanceof Error ? err.message : String(err)),
+      });
     });
   });
   // The scheduler holds a connection per node; keep it a little longer than its idle timeout.
@@ -42,17 +50,34 @@ export function createNodeServer(surface: NodeSurface, secrets: () => readonly s
   return server;
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, surface: NodeSurface, secrets: () => readonly string[]): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  surface: NodeSurface,
+  secrets: () => readonly string[],
+): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   if (path === '/health') {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, methodNotAllowed('GET'));
     return send(res, { status: 200, body: surface.health() });
   }
-  if (path !== '/run' && path !== '/cancel') return send(res, { status: 404, body: errorBody('not_found', `no route for ${req.method} ${path}`) });
+  if (path !== '/run' && path !== '/cancel')
+    return send(res, {
+      status: 404,
+      body: errorBody('not_found', `no route for ${req.method} ${path}`),
+    });
   if (req.method !== 'POST') return send(res, methodNotAllowed('POST'));
 
   const raw = await readBody(req);
-  if (raw === null) return send(res, { status: 413, body: errorBody('body_too_large', `the body is over ${MAX_BODY_BYTES} bytes`) }, true);
+  if (raw === null)
+    return send(
+      res,
+      {
+        status: 413,
+        body: errorBody('body_too_large', `the body is over ${MAX_BODY_BYTES} bytes`),
+      },
+      true,
+    );
 
   const signature = header(req, SIGNATURE_HEADER);
   // Over the raw bytes, as signed: decoding first would turn invalid UTF-8 into U+FFFD and break it.
@@ -64,18 +89,28 @@ async function handle(req: IncomingMessage, res: ServerResponse, surface: NodeSu
       stale: `${TIMESTAMP_HEADER} is more than 5 minutes away from the node's clock`,
       mismatch: 'the signature does not match the body',
     }[check.reason];
-    return send(res, { status: 401, body: errorBody('bad_signature', message, { reason: check.reason }) });
+    return send(res, {
+      status: 401,
+      body: errorBody('bad_signature', message, { reason: check.reason }),
+    });
   }
 
   if (path === '/run' && surface.draining()) {
-    return send(res, { status: 503, body: errorBody('draining', 'this node is draining and takes no new jobs'), headers: { 'retry-after': '5' } });
+    return send(res, {
+      status: 503,
+      body: errorBody('draining', 'this node is draining and takes no new jobs'),
+      headers: { 'retry-after': '5' },
+    });
   }
 
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
   } catch {
-    return send(res, { status: 400, body: errorBody('malformed_json', 'the body is not valid JSON') });
+    return send(res, {
+      status: 400,
+      body: errorBody('malformed_json', 'the body is not valid JSON'),
+    });
   }
   if (path === '/run') {
     const parsed = DispatchRequest.safeParse(json);
@@ -115,7 +150,13 @@ function invalid(error: z.ZodError): Reply {
   const field = first?.path.length ? first.path.map(String).join('.') : 'body';
   return {
     status: 400,
-    body: errorBody('validation_failed', `${field}: ${first?.message ?? 'invalid'}`, error.issues.slice(0, 10).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }))),
+    body: errorBody(
+      'validation_failed',
+      `${field}: ${first?.message ?? 'invalid'}`,
+      error.issues
+        .slice(0, 10)
+        .map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+    ),
   };
 }
 

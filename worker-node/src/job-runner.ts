@@ -25,7 +25,8 @@ export interface ExecutorSet {
   close(): Promise<void>;
 }
 
-export type KillReason = 'cancelled' | 'lease_revoked' | 'superseded' | 'reregistered' | 'drain_deadline';
+export type KillReason =
+  'cancelled' | 'lease_revoked' | 'superseded' | 'reregistered' | 'drain_deadline';
 
 interface Held {
   job: DispatchedJob;
@@ -66,7 +67,11 @@ export class JobRunner {
 
   /** Every lease held, running or reporting: what a heartbeat carries. */
   leases(): Lease[] {
-    return [...this.held.values()].map(({ job }) => ({ job_id: job.job_id, attempt: job.attempt, token: job.token }));
+    return [...this.held.values()].map(({ job }) => ({
+      job_id: job.job_id,
+      attempt: job.attempt,
+      token: job.token,
+    }));
   }
 
   holding(jobId: string): DispatchedJob | undefined {
@@ -77,7 +82,8 @@ export class JobRunner {
   unfit(job: DispatchedJob): string | null {
     if (isNodeJobType(job.type)) return null; // no runner involved, the executor request is moot
     if (this.deps.executors.available.length === 0) return 'no_executor';
-    if (job.executor && !this.deps.executors.available.includes(job.executor)) return 'executor_unavailable';
+    if (job.executor && !this.deps.executors.available.includes(job.executor))
+      return 'executor_unavailable';
     return null;
   }
 
@@ -166,7 +172,12 @@ export class JobRunner {
     if (controller.signal.aborted) return;
     const progress = new ProgressStream(api, log, workerId, job);
     const spool = job.result_upload_url ? new OutputSpool() : null;
-    const outcome = await this.execute(job, controller.signal, (chunk) => progress.push(chunk), spool);
+    const outcome = await this.execute(
+      job,
+      controller.signal,
+      (chunk) => progress.push(chunk),
+      spool,
+    );
     if (controller.signal.aborted) return void spool?.dispose(); // logged by abort(); the scheduler does not want a report
     h.phase = 'reporting';
     this.slotFreed();
@@ -182,7 +193,14 @@ export class JobRunner {
       duration_ms: outcome.duration_ms,
       ...(outcome.error ? { error: outcome.error } : {}),
     });
-    const outputBlob = await uploadLargeOutput(spool, this.deps.apiUrl, job.result_upload_url, controller.signal, log, fields);
+    const outputBlob = await uploadLargeOutput(
+      spool,
+      this.deps.apiUrl,
+      job.result_upload_url,
+      controller.signal,
+      log,
+      fields,
+    );
     await reportResult(
       api,
       log,
@@ -205,24 +223,49 @@ export class JobRunner {
     );
   }
 
-  private async execute(job: DispatchedJob, signal: AbortSignal, onStderr: (chunk: string) => void, spool: OutputSpool | null): Promise<RunOutcome> {
+  private async execute(
+    job: DispatchedJob,
+    signal: AbortSignal,
+    onStderr: (chunk: string) => void,
+    spool: OutputSpool | null,
+  ): Promise<RunOutcome> {
     const startedAt = performance.now();
     const timeoutMs = job.timeout_sec * 1000;
-    const base = { job_id: job.job_id, attempt: job.attempt, type: job.type, timeout_sec: job.timeout_sec };
+    const base = {
+      job_id: job.job_id,
+      attempt: job.attempt,
+      type: job.type,
+      timeout_sec: job.timeout_sec,
+    };
     try {
       // A blob job's payload is fetched first; failing to fetch it fails the attempt (retried elsewhere).
-      const payload = job.payload_url ? await fetchPayload(this.deps.apiUrl ?? '', job.payload_url, signal).catch((err: unknown) => {
-        throw new Error(`could not fetch the payload: ${errorMessage(err)}`);
-      }) : job.payload;
+      const payload = job.payload_url
+        ? await fetchPayload(this.deps.apiUrl ?? '', job.payload_url, signal).catch(
+            (err: unknown) => {
+              throw new Error(`could not fetch the payload: ${errorMessage(err)}`);
+            },
+          )
+        : job.payload;
       if (isNodeJobType(job.type)) {
         this.deps.log.info('job_started', { ...base, executor: null });
         const onStdout = spool ? (chunk: Buffer) => spool.push(chunk) : undefined;
-        return await runNodeJob({ type: job.type, payload, timeoutMs, signal, onStderr, onStdout }, this.deps.nodeJobs);
+        return await runNodeJob(
+          { type: job.type, payload, timeoutMs, signal, onStderr, onStdout },
+          this.deps.nodeJobs,
+        );
       }
       const executor = this.deps.executors.pick(job.executor);
       this.deps.log.info('job_started', { ...base, executor: executor.name });
       const onStdout = spool ? (chunk: Buffer) => spool.push(chunk) : undefined;
-      return await executor.run({ jobId: job.job_id, type: job.type, payload, timeoutMs, signal, onStderr, onStdout });
+      return await executor.run({
+        jobId: job.job_id,
+        type: job.type,
+        payload,
+        timeoutMs,
+        signal,
+        onStderr,
+        onStdout,
+      });
     } catch (err) {
       // The executor itself broke (not the job): report it so the scheduler can retry elsewhere.
       return {

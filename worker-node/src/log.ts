@@ -20,14 +20,19 @@ export interface Logger {
 // Lease tokens are capabilities too: with the worker token they let a caller report a result.
 const SECRET_KEY = /token|secret|password|authorization|api_?key/i;
 
-export function createLogger(opts: { level?: 'debug' | 'info'; base?: LogFields; write?: (line: string) => void } = {}): Logger {
+export function createLogger(
+  opts: { level?: 'debug' | 'info'; base?: LogFields; write?: (line: string) => void } = {},
+): Logger {
   const write = opts.write ?? ((line: string) => process.stdout.write(line + '\n'));
   const base = opts.base ?? {};
-  const emit = (level: string) => (event: string, fields: LogFields = {}) => {
-    const line: LogFields = { event, level, ts: new Date().toISOString(), ...base };
-    for (const [k, v] of Object.entries(fields)) if (!SECRET_KEY.test(k) && v !== undefined) line[k] = v;
-    write(JSON.stringify(line));
-  };
+  const emit =
+    (level: string) =>
+    (event: string, fields: LogFields = {}) => {
+      const line: LogFields = { event, level, ts: new Date().toISOString(), ...base };
+      for (const [k, v] of Object.entries(fields))
+        if (!SECRET_KEY.test(k) && v !== undefined) line[k] = v;
+      write(JSON.stringify(line));
+    };
   const noop: Log = () => {};
   return {
     info: emit('info'),
@@ -40,6 +45,11 @@ export function createLogger(opts: { level?: 'debug' | 'info'; base?: LogFields;
 
 /** An Error's message without its stack, trimmed: stored and logged failure text stays short. */
 export function errorMessage(err: unknown, max = 500): string {
-  const text = err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err);
+  const text =
+    err instanceof Error
+      ? err.cause instanceof Error
+        ? `${err.message}: ${err.cause.message}`
+        : err.message
+      : String(err);
   return text.length > max ? text.slice(0, max) + '…' : text;
 }

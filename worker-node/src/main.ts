@@ -12,14 +12,19 @@ import { RegistrationRefused } from './registration';
 
 const parsed = loadConfig(process.env);
 if (!parsed.ok) {
-  process.stderr.write(`worker node: invalid configuration\n${parsed.errors.map((e) => `  ${e}`).join('\n')}\n`);
+  process.stderr.write(
+    `worker node: invalid configuration\n${parsed.errors.map((e) => `  ${e}`).join('\n')}\n`,
+  );
   process.exit(1);
 }
 const config = parsed.config;
 const log = createLogger({ level: config.logLevel, base: { worker_id: config.workerId } });
 
 if (config.devToken) {
-  log.warn('dev_token', { message: 'WORKER_TOKEN is not set: using the development default, which must never reach production' });
+  log.warn('dev_token', {
+    message:
+      'WORKER_TOKEN is not set: using the development default, which must never reach production',
+  });
 }
 
 function fail(event: string, err: unknown): never {
@@ -38,11 +43,19 @@ const executors = await createExecutors({
     log.info(typeof event === 'string' ? event : 'executor', rest);
   },
 }).catch((err: unknown) => fail('executors_unavailable', err));
-if (executors.available.length === 0) fail('executors_unavailable', 'neither the native runner nor the wasm build can run');
+if (executors.available.length === 0)
+  fail('executors_unavailable', 'neither the native runner nor the wasm build can run');
 
 // A pull node's long polls are held by the API for up to LEASE_WAIT_SEC: their deadline must outlast that.
 const leaseApi = createApiClient(config.apiUrl, config.token, (config.leaseWaitSec + 15) * 1000);
-const node = new WorkerNode(config, executors, createApiClient(config.apiUrl, config.token), log, (err) => fail('worker_refused', err), leaseApi);
+const node = new WorkerNode(
+  config,
+  executors,
+  createApiClient(config.apiUrl, config.token),
+  log,
+  (err) => fail('worker_refused', err),
+  leaseApi,
+);
 
 let signals = 0;
 for (const name of ['SIGTERM', 'SIGINT'] as const) {

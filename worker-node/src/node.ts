@@ -9,7 +9,12 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CancelRequest, DispatchAnswer, DispatchedJob, DispatchRequest } from '../../src/protocol/dispatch';
+import type {
+  CancelRequest,
+  DispatchAnswer,
+  DispatchedJob,
+  DispatchRequest,
+} from '../../src/protocol/dispatch';
 import type { HeartbeatAnswer, WorkerRegisterBody } from '../../src/protocol/worker';
 import type { ApiClient } from './api-client';
 import type { Config } from './config';
@@ -57,31 +62,46 @@ export class WorkerNode {
         shell: { allowShell: config.allowShell, allowlist: config.shellAllowlist },
       },
     });
-    this.heartbeat = new HeartbeatLoop(api, config.workerId, log, {
-      body: () => ({ running: this.runner.leases(), draining: this.draining }),
-      onAnswer: (a) => this.onHeartbeatAnswer(a),
-      onUnknown: () => this.reregister(),
-    }, config.heartbeatIntervalMs);
-    this.server = config.mode === 'push'
-      ? createNodeServer(
-          {
-            dispatch: (req, signature) => this.dispatch(req, signature),
-            cancel: (req) => this.cancel(req),
-            health: () => this.health(),
-            draining: () => this.draining,
-          },
-          () => [config.token],
-        )
-      : null;
-    this.pull = config.mode === 'pull'
-      ? new PullLoop(leaseApi, config.workerId, log, {
-          free: () => this.runner.free,
-          whenFree: (signal) => this.runner.whenFree(signal),
-          draining: () => this.draining,
-          accept: (jobs) => this.leased(jobs),
-          onUnknown: () => this.reregister(),
-        }, config.leaseWaitSec, config.queues)
-      : null;
+    this.heartbeat = new HeartbeatLoop(
+      api,
+      config.workerId,
+      log,
+      {
+        body: () => ({ running: this.runner.leases(), draining: this.draining }),
+        onAnswer: (a) => this.onHeartbeatAnswer(a),
+        onUnknown: () => this.reregister(),
+      },
+      config.heartbeatIntervalMs,
+    );
+    this.server =
+      config.mode === 'push'
+        ? createNodeServer(
+            {
+              dispatch: (req, signature) => this.dispatch(req, signature),
+              cancel: (req) => this.cancel(req),
+              health: () => this.health(),
+              draining: () => this.draining,
+            },
+            () => [config.token],
+          )
+        : null;
+    this.pull =
+      config.mode === 'pull'
+        ? new PullLoop(
+            leaseApi,
+            config.workerId,
+            log,
+            {
+              free: () => this.runner.free,
+              whenFree: (signal) => this.runner.whenFree(signal),
+              draining: () => this.draining,
+              accept: (jobs) => this.leased(jobs),
+              onUnknown: () => this.reregister(),
+            },
+            config.leaseWaitSec,
+            config.queues,
+          )
+        : null;
   }
 
   get draining(): boolean {
@@ -99,12 +119,20 @@ export class WorkerNode {
         });
       });
       const port = (server.address() as AddressInfo).port;
-      this.log.info('worker_listening', { port, endpoint: this.config.endpoint, executors: this.executors.available });
+      this.log.info('worker_listening', {
+        port,
+        endpoint: this.config.endpoint,
+        executors: this.executors.available,
+      });
     }
     await this.registerNow();
     this.heartbeat.start();
     if (this.pull && !this.shuttingDown) {
-      this.log.info('worker_pulling', { wait_sec: this.config.leaseWaitSec, capacity: this.config.capacity, executors: this.executors.available });
+      this.log.info('worker_pulling', {
+        wait_sec: this.config.leaseWaitSec,
+        capacity: this.config.capacity,
+        executors: this.executors.available,
+      });
       this.pull.start();
     }
   }
@@ -113,7 +141,12 @@ export class WorkerNode {
   async shutdown(signalName: string): Promise<number> {
     if (this.shuttingDown) return 0;
     this.shuttingDown = true;
-    this.log.info('worker_draining', { reason: signalName, running: this.runner.running, leases: this.runner.leases().length, drain_timeout_sec: this.config.drainTimeoutMs / 1000 });
+    this.log.info('worker_draining', {
+      reason: signalName,
+      running: this.runner.running,
+      leases: this.runner.leases().length,
+      drain_timeout_sec: this.config.drainTimeoutMs / 1000,
+    });
     if (this.pull) {
       // The draining beat first: the scheduler then ends our waiting lease request empty, so aborting
       // it afterwards loses nothing. Jobs leased before that still run and are reported.
@@ -163,7 +196,12 @@ export class WorkerNode {
   }
 
   private async registerNow(): Promise<void> {
-    const { heartbeatIntervalSec } = await register(this.api, this.registrationBody(), this.log, this.life.signal);
+    const { heartbeatIntervalSec } = await register(
+      this.api,
+      this.registrationBody(),
+      this.log,
+      this.life.signal,
+    );
     this.followInterval(heartbeatIntervalSec);
   }
 
@@ -199,13 +237,22 @@ export class WorkerNode {
     // While shutting down, the API echoing our own draining back is not news.
     if (a.drain !== this.drainRequested && !this.shuttingDown) {
       this.drainRequested = a.drain;
-      this.log.info(a.drain ? 'worker_draining' : 'worker_resumed', { reason: 'scheduler', running: this.runner.running });
+      this.log.info(a.drain ? 'worker_draining' : 'worker_resumed', {
+        reason: 'scheduler',
+        running: this.runner.running,
+      });
     }
   }
 
   private dispatch(req: DispatchRequest, signature: string): Reply {
     if (req.worker_id !== this.config.workerId) {
-      return { status: 409, body: errorBody('wrong_worker', `this node is ${this.config.workerId}, not ${req.worker_id}`) };
+      return {
+        status: 409,
+        body: errorBody(
+          'wrong_worker',
+          `this node is ${this.config.workerId}, not ${req.worker_id}`,
+        ),
+      };
     }
     const now = Date.now();
     const answer: DispatchAnswer = { accepted: [], rejected: [] };
@@ -215,11 +262,12 @@ export class WorkerNode {
     const toStart: DispatchedJob[] = [];
     for (const job of req.jobs) {
       const held = this.runner.holding(job.job_id);
-      const reason = replay || this.guard.has(`job:${job.job_id}#${job.attempt}`, now)
-        ? 'duplicate'
-        : held && held.attempt > job.attempt
-          ? 'stale_attempt'
-          : this.runner.unfit(job) ?? (free <= 0 ? 'busy' : null);
+      const reason =
+        replay || this.guard.has(`job:${job.job_id}#${job.attempt}`, now)
+          ? 'duplicate'
+          : held && held.attempt > job.attempt
+            ? 'stale_attempt'
+            : (this.runner.unfit(job) ?? (free <= 0 ? 'busy' : null));
       if (reason) {
         answer.rejected.push({ job_id: job.job_id, reason });
         this.log.info('job_rejected', { job_id: job.job_id, attempt: job.attempt, reason });
@@ -229,7 +277,14 @@ export class WorkerNode {
       free--;
       answer.accepted.push(job.job_id);
       toStart.push(job);
-      this.log.info('job_received', { job_id: job.job_id, attempt: job.attempt, type: job.type, queue: job.queue, executor: job.executor, timeout_sec: job.timeout_sec });
+      this.log.info('job_received', {
+        job_id: job.job_id,
+        attempt: job.attempt,
+        type: job.type,
+        queue: job.queue,
+        executor: job.executor,
+        timeout_sec: job.timeout_sec,
+      });
     }
     for (const job of toStart) this.runner.start(job);
     if (answer.accepted.length === 0 && answer.rejected.some((r) => r.reason === 'busy')) {
@@ -245,16 +300,32 @@ export class WorkerNode {
       // The scheduler hands a pull node only what it asked for and can run, and a lease answer has no
       // rejections; a job we cannot run after all is started anyway, and reports why (exit -1).
       this.guard.admit(`job:${job.job_id}#${job.attempt}`, now);
-      this.log.info('job_received', { job_id: job.job_id, attempt: job.attempt, type: job.type, queue: job.queue, executor: job.executor, timeout_sec: job.timeout_sec, via: 'lease' });
+      this.log.info('job_received', {
+        job_id: job.job_id,
+        attempt: job.attempt,
+        type: job.type,
+        queue: job.queue,
+        executor: job.executor,
+        timeout_sec: job.timeout_sec,
+        via: 'lease',
+      });
       this.runner.start(job);
     }
   }
 
   private cancel(req: CancelRequest): Reply {
     if (req.worker_id !== this.config.workerId) {
-      return { status: 409, body: errorBody('wrong_worker', `this node is ${this.config.workerId}, not ${req.worker_id}`) };
+      return {
+        status: 409,
+        body: errorBody(
+          'wrong_worker',
+          `this node is ${this.config.workerId}, not ${req.worker_id}`,
+        ),
+      };
     }
-    const cancelled = req.jobs.filter((lease) => this.runner.kill(lease, 'cancelled')).map((l) => l.job_id);
+    const cancelled = req.jobs
+      .filter((lease) => this.runner.kill(lease, 'cancelled'))
+      .map((l) => l.job_id);
     return { status: 200, body: { cancelled } };
   }
 

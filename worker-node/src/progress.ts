@@ -39,7 +39,8 @@ export class ProgressStream {
       this.take(this.partial);
       this.partial = '';
     }
-    if ((this.lines.length || this.progress) && !this.timer) this.timer = setTimeout(() => void this.flush(), FLUSH_MS);
+    if ((this.lines.length || this.progress) && !this.timer)
+      this.timer = setTimeout(() => void this.flush(), FLUSH_MS);
   }
 
   /** Sends what is left; called before the result is reported so the logs come first. */
@@ -55,11 +56,17 @@ export class ProgressStream {
     if (!line.trim()) return;
     if (line.startsWith('{')) {
       try {
-        const parsed = JSON.parse(line) as { progress?: unknown; message?: unknown; error?: unknown };
+        const parsed = JSON.parse(line) as {
+          progress?: unknown;
+          message?: unknown;
+          error?: unknown;
+        };
         if (typeof parsed.progress === 'number') {
           this.progress = {
             percent: Math.min(100, Math.max(0, parsed.progress)),
-            ...(typeof parsed.message === 'string' ? { message: parsed.message.slice(0, 512) } : {}),
+            ...(typeof parsed.message === 'string'
+              ? { message: parsed.message.slice(0, 512) }
+              : {}),
           };
           return;
         }
@@ -85,11 +92,19 @@ export class ProgressStream {
         };
         this.progress = null;
         try {
-          const answer = await this.api.call('POST', `/jobs/${encodeURIComponent(this.job.job_id)}/progress`, report);
+          const answer = await this.api.call(
+            'POST',
+            `/jobs/${encodeURIComponent(this.job.job_id)}/progress`,
+            report,
+          );
           if (answer.status === 409 || answer.status === 404) this.stopped = true;
         } catch (err) {
           // Progress is best effort: the result is what must not be lost.
-          this.log.warn('progress_failed', { job_id: this.job.job_id, attempt: this.job.attempt, error: errorMessage(err) });
+          this.log.warn('progress_failed', {
+            job_id: this.job.job_id,
+            attempt: this.job.attempt,
+            error: errorMessage(err),
+          });
           return;
         }
       }

@@ -65,7 +65,10 @@ export class PullLoop {
     let failures = 0;
     const backOff = async (detail: Record<string, unknown>, retryAfterMs?: number) => {
       const wait = Math.max(backoffDelay(failures++, LEASE_BACKOFF), retryAfterMs ?? 0);
-      (failures > 3 ? this.log.warn : this.log.info)('lease_retry', { ...detail, retry_in_ms: wait });
+      (failures > 3 ? this.log.warn : this.log.info)('lease_retry', {
+        ...detail,
+        retry_in_ms: wait,
+      });
       await sleep(wait, signal);
     };
     while (!signal.aborted) {
@@ -80,7 +83,12 @@ export class PullLoop {
       }
       let answer;
       try {
-        answer = await this.api.call('POST', path, { max_jobs: free, wait_sec: this.waitSec, queues: this.queues }, signal);
+        answer = await this.api.call(
+          'POST',
+          path,
+          { max_jobs: free, wait_sec: this.waitSec, queues: this.queues },
+          signal,
+        );
       } catch (err) {
         if (signal.aborted) break;
         await backOff({ error: errorMessage(err) });

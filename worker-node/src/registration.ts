@@ -11,7 +11,10 @@ import { backoffDelay, sleep, type BackoffOptions } from './backoff';
 import { errorMessage, type Logger } from './log';
 
 export class RegistrationRefused extends Error {
-  constructor(readonly status: number, detail: string) {
+  constructor(
+    readonly status: number,
+    detail: string,
+  ) {
     super(`the API refused registration: ${detail}`);
   }
 }
@@ -31,7 +34,8 @@ export async function register(
     try {
       const answer = await api.call('POST', '/workers/register', body, signal);
       if (answer.status >= 200 && answer.status < 300) {
-        const interval = (answer.body as { heartbeat_interval_sec?: unknown } | null)?.heartbeat_interval_sec;
+        const interval = (answer.body as { heartbeat_interval_sec?: unknown } | null)
+          ?.heartbeat_interval_sec;
         log.info('worker_registered', {
           mode: body.mode ?? 'push',
           url: body.url,
@@ -41,18 +45,34 @@ export async function register(
           types: body.types,
           heartbeat_interval_sec: interval,
         });
-        return { heartbeatIntervalSec: typeof interval === 'number' && interval > 0 ? interval : undefined };
+        return {
+          heartbeatIntervalSec: typeof interval === 'number' && interval > 0 ? interval : undefined,
+        };
       }
-      if (answer.status >= 400 && answer.status < 500 && answer.status !== 429 && answer.status !== 408) {
+      if (
+        answer.status >= 400 &&
+        answer.status < 500 &&
+        answer.status !== 429 &&
+        answer.status !== 408
+      ) {
         throw new RegistrationRefused(answer.status, describeAnswer(answer));
       }
       if (answer.retryAfterMs !== undefined) wait = Math.max(wait, answer.retryAfterMs);
-      log.warn('register_retry', { status: answer.status, detail: describeAnswer(answer), retry_in_ms: wait, tries: tries + 1 });
+      log.warn('register_retry', {
+        status: answer.status,
+        detail: describeAnswer(answer),
+        retry_in_ms: wait,
+        tries: tries + 1,
+      });
     } catch (err) {
       if (err instanceof RegistrationRefused) throw err;
       if (signal.aborted) break;
       // Quiet for the first few: an API that is still booting is normal, not an alarm.
-      (tries < 3 ? log.debug : log.warn)('register_retry', { error: errorMessage(err), retry_in_ms: wait, tries: tries + 1 });
+      (tries < 3 ? log.debug : log.warn)('register_retry', {
+        error: errorMessage(err),
+        retry_in_ms: wait,
+        tries: tries + 1,
+      });
     }
     await sleep(wait, signal);
   }
@@ -60,11 +80,21 @@ export async function register(
 }
 
 /** Best effort within `deadlineMs`: a node that cannot deregister is reaped by heartbeat timeout anyway. */
-export async function deregister(api: ApiClient, workerId: string, log: Logger, deadlineMs = 5_000): Promise<boolean> {
+export async function deregister(
+  api: ApiClient,
+  workerId: string,
+  log: Logger,
+  deadlineMs = 5_000,
+): Promise<boolean> {
   const deadline = AbortSignal.timeout(deadlineMs);
   for (let tries = 0; !deadline.aborted; tries++) {
     try {
-      const answer = await api.call('DELETE', `/workers/${encodeURIComponent(workerId)}`, undefined, deadline);
+      const answer = await api.call(
+        'DELETE',
+        `/workers/${encodeURIComponent(workerId)}`,
+        undefined,
+        deadline,
+      );
       if ((answer.status >= 200 && answer.status < 300) || answer.status === 404) {
         const requeued = (answer.body as { requeued?: unknown } | null)?.requeued;
         log.info('worker_deregistered', { status: answer.status, requeued });
@@ -80,6 +110,8 @@ export async function deregister(api: ApiClient, workerId: string, log: Logger, 
     }
     await sleep(backoffDelay(tries, { baseMs: 200, capMs: 1_000 }), deadline);
   }
-  log.warn('deregister_failed', { reason: 'deadline passed; the API will reap this node by heartbeat timeout' });
+  log.warn('deregister_failed', {
+    reason: 'deadline passed; the API will reap this node by heartbeat timeout',
+  });
   return false;
 }

@@ -42,21 +42,45 @@ export async function reportResult(
     }
     let wait = backoffDelay(tries, backoff);
     try {
-      const answer = await api.call('POST', `/jobs/${encodeURIComponent(jobId)}/result`, body, signal);
+      const answer = await api.call(
+        'POST',
+        `/jobs/${encodeURIComponent(jobId)}/result`,
+        body,
+        signal,
+      );
       if (answer.status >= 200 && answer.status < 300) {
         log.info('result_reported', { ...fields, exit_code: report.exit_code, tries: tries + 1 });
         return 'reported';
       }
       if (answer.status === 409 || answer.status === 404) {
-        log.warn('result_refused', { ...fields, status: answer.status, code: errorCode(answer.body), detail: describeAnswer(answer) });
+        log.warn('result_refused', {
+          ...fields,
+          status: answer.status,
+          code: errorCode(answer.body),
+          detail: describeAnswer(answer),
+        });
         return 'refused';
       }
-      if (answer.status >= 400 && answer.status < 500 && answer.status !== 429 && answer.status !== 408) {
-        log.error('result_rejected', { ...fields, status: answer.status, detail: describeAnswer(answer) });
+      if (
+        answer.status >= 400 &&
+        answer.status < 500 &&
+        answer.status !== 429 &&
+        answer.status !== 408
+      ) {
+        log.error('result_rejected', {
+          ...fields,
+          status: answer.status,
+          detail: describeAnswer(answer),
+        });
         return 'rejected';
       }
       if (answer.retryAfterMs !== undefined) wait = Math.max(wait, answer.retryAfterMs);
-      log.warn('result_retry', { ...fields, status: answer.status, detail: describeAnswer(answer), retry_in_ms: wait });
+      log.warn('result_retry', {
+        ...fields,
+        status: answer.status,
+        detail: describeAnswer(answer),
+        retry_in_ms: wait,
+      });
     } catch (err) {
       if (signal.aborted) continue;
       log.warn('result_retry', { ...fields, error: errorMessage(err), retry_in_ms: wait });

@@ -26,7 +26,8 @@ const WORKER_PROTOCOL: [string, RegExp][] = [
 const ADMIN_ONLY = /^\/admin(\/|$)/;
 const TENANT_HEADER = /^[A-Za-z0-9_.-]{1,64}$/;
 
-const matches = (table: [string, RegExp][], method: string, path: string) => table.some(([m, re]) => m === method && re.test(path));
+const matches = (table: [string, RegExp][], method: string, path: string) =>
+  table.some(([m, re]) => m === method && re.test(path));
 
 export function clientAuth(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -36,30 +37,57 @@ export function clientAuth(): MiddlewareHandler<AppEnv> {
 
     const config = c.get('config');
     const presented = credential(c.req.header('authorization'), c.req.header('x-api-key'));
-    if (presented && config.ADMIN_TOKEN && sameDigest(await sha256Hex(presented), await sha256Hex(config.ADMIN_TOKEN))) {
+    if (
+      presented &&
+      config.ADMIN_TOKEN &&
+      sameDigest(await sha256Hex(presented), await sha256Hex(config.ADMIN_TOKEN))
+    ) {
       const asTenant = c.req.header('x-tenant');
       if (asTenant !== undefined && !TENANT_HEADER.test(asTenant)) {
-        throw new ApiError(400, 'validation_failed', 'X-Tenant: 1 to 64 letters, digits, ".", "_" or "-"', { problems: [{ field: 'X-Tenant', message: 'invalid tenant name' }] });
+        throw new ApiError(
+          400,
+          'validation_failed',
+          'X-Tenant: 1 to 64 letters, digits, ".", "_" or "-"',
+          { problems: [{ field: 'X-Tenant', message: 'invalid tenant name' }] },
+        );
       }
       c.set('admin', true);
       c.set('tenant', asTenant ?? 'default');
       return next();
     }
     if (ADMIN_ONLY.test(path)) {
-      throw new ApiError(config.ADMIN_TOKEN ? 401 : 503, config.ADMIN_TOKEN ? 'unauthorized' : 'admin_disabled', config.ADMIN_TOKEN ? 'the admin token is required' : 'ADMIN_TOKEN is not configured');
+      throw new ApiError(
+        config.ADMIN_TOKEN ? 401 : 503,
+        config.ADMIN_TOKEN ? 'unauthorized' : 'admin_disabled',
+        config.ADMIN_TOKEN ? 'the admin token is required' : 'ADMIN_TOKEN is not configured',
+      );
     }
     if (presented) {
       const parsed = parseApiKey(presented);
       const row = parsed ? await findApiKey(dbOf(c.env.DB), parsed.id) : undefined;
-      if (!parsed || !row || row.revokedAt !== null || !sameDigest(await sha256Hex(parsed.secret), row.secretHash)) {
-        throw new ApiError(401, 'unauthorized', 'the API key is not valid (unknown, revoked or malformed)');
+      if (
+        !parsed ||
+        !row ||
+        row.revokedAt !== null ||
+        !sameDigest(await sha256Hex(parsed.secret), row.secretHash)
+      ) {
+        throw new ApiError(
+          401,
+          'unauthorized',
+          'the API key is not valid (unknown, revoked or malformed)',
+        );
       }
       c.set('admin', false);
       c.set('tenant', row.tenant);
       c.set('apiKeyId', row.id);
       return next();
     }
-    if (!config.ALLOW_ANONYMOUS) throw new ApiError(401, 'unauthorized', 'an API key is required: Authorization: Bearer <key> or X-API-Key');
+    if (!config.ALLOW_ANONYMOUS)
+      throw new ApiError(
+        401,
+        'unauthorized',
+        'an API key is required: Authorization: Bearer <key> or X-API-Key',
+      );
     c.set('admin', false);
     c.set('tenant', 'default');
     return next();

@@ -9,7 +9,9 @@ export function configGuard(): MiddlewareHandler<AppEnv> {
     const parsed = configOf(c.env);
     if (!parsed.ok) {
       const names = parsed.problems.map((p) => p.variable).join(', ');
-      throw new ApiError(503, 'config_invalid', `the scheduler is misconfigured: ${names}`, { problems: parsed.problems });
+      throw new ApiError(503, 'config_invalid', `the scheduler is misconfigured: ${names}`, {
+        problems: parsed.problems,
+      });
     }
     c.set('config', parsed.config);
     c.set('tenant', 'default');

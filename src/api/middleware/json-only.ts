@@ -9,10 +9,16 @@ export function jsonOnly(): MiddlewareHandler<AppEnv> {
     const method = c.req.method;
     if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
       const length = c.req.header('content-length');
-      const hasBody = (length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined;
+      const hasBody =
+        (length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined;
       const type = c.req.header('content-type') ?? '';
       if (hasBody && !/^application\/(.+\+)?json\s*(;|$)/i.test(type)) {
-        throw new ApiError(415, 'unsupported_media_type', `Content-Type: the body must be application/json, not ${type || 'untyped'}`, { problems: [{ field: 'Content-Type', message: 'must be application/json' }] });
+        throw new ApiError(
+          415,
+          'unsupported_media_type',
+          `Content-Type: the body must be application/json, not ${type || 'untyped'}`,
+          { problems: [{ field: 'Content-Type', message: 'must be application/json' }] },
+        );
       }
     }
     await next();
@@ -30,7 +36,9 @@ export function jsonText(): MiddlewareHandler<AppEnv> {
         // Hono caches the bytes, so the validator parses the same body without reading it again.
         text = new TextDecoder('utf-8', { fatal: true }).decode(await c.req.arrayBuffer());
       } catch {
-        throw new ApiError(400, 'invalid_json', 'the body is not valid UTF-8', { problems: [{ field: '(body)', message: 'not valid UTF-8' }] });
+        throw new ApiError(400, 'invalid_json', 'the body is not valid UTF-8', {
+          problems: [{ field: '(body)', message: 'not valid UTF-8' }],
+        });
       }
       checkJsonText(text);
     }
@@ -51,12 +59,22 @@ function checkJsonText(text: string): void {
   for (let i = 0; i < text.length; i++) {
     const ch = text.charCodeAt(i);
     if (inString) {
-      if (ch === 92) i++; // backslash: skip the escaped character
+      if (ch === 92)
+        i++; // backslash: skip the escaped character
       else if (ch === 34) inString = false;
     } else if (ch === 34) inString = true;
     else if (ch === 91 || ch === 123) {
       if (++depth > MAX_JSON_DEPTH) {
-        throw new ApiError(400, 'validation_failed', `(body): nested more than ${MAX_JSON_DEPTH} levels deep`, { problems: [{ field: '(body)', message: `nested more than ${MAX_JSON_DEPTH} levels deep` }] });
+        throw new ApiError(
+          400,
+          'validation_failed',
+          `(body): nested more than ${MAX_JSON_DEPTH} levels deep`,
+          {
+            problems: [
+              { field: '(body)', message: `nested more than ${MAX_JSON_DEPTH} levels deep` },
+            ],
+          },
+        );
       }
     } else if (ch === 93 || ch === 125) depth--;
   }
@@ -67,7 +85,9 @@ export function limitBody(maxSize: number): MiddlewareHandler<AppEnv> {
   return bodyLimit({
     maxSize,
     onError: () => {
-      throw new ApiError(413, 'body_too_large', `the request body is over ${maxSize} bytes`, { problems: [{ field: '(body)', message: `at most ${maxSize} bytes` }] });
+      throw new ApiError(413, 'body_too_large', `the request body is over ${maxSize} bytes`, {
+        problems: [{ field: '(body)', message: `at most ${maxSize} bytes` }],
+      });
     },
   });
 }

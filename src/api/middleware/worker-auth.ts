@@ -22,7 +22,11 @@ export function workerAuth(): MiddlewareHandler<AppEnv> {
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(.+)$/i.exec(header);
     if (!match || !(await sameSecret(match[1].trim(), c.get('config').WORKER_TOKEN))) {
-      throw new ApiError(401, 'unauthorized', 'a worker token is required: Authorization: Bearer <WORKER_TOKEN>');
+      throw new ApiError(
+        401,
+        'unauthorized',
+        'a worker token is required: Authorization: Bearer <WORKER_TOKEN>',
+      );
     }
     await next();
   };

@@ -8,9 +8,17 @@ import { ApiError } from '../errors';
 import type { AppEnv } from '../context';
 import { errors, jsonBody } from '../openapi-helpers';
 
-const Tenant = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, '1 to 64 letters, digits, ".", "_" or "-"');
+const Tenant = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, '1 to 64 letters, digits, ".", "_" or "-"');
 const KeyView = z
-  .object({ id: z.string(), tenant: z.string(), name: z.string().nullable(), created_at: z.string(), revoked_at: z.string().nullable() })
+  .object({
+    id: z.string(),
+    tenant: z.string(),
+    name: z.string().nullable(),
+    created_at: z.string(),
+    revoked_at: z.string().nullable(),
+  })
   .openapi('ApiKey');
 
 const view = (r: ApiKeyRow) => ({
@@ -27,9 +35,14 @@ const create = createRoute({
   tags: ['admin'],
   summary: 'Create an API key for a tenant; the key is in this answer only',
   security: [{ adminToken: [] }],
-  request: { body: jsonBody(z.strictObject({ tenant: Tenant, name: z.string().min(1).max(128).optional() })) },
+  request: {
+    body: jsonBody(z.strictObject({ tenant: Tenant, name: z.string().min(1).max(128).optional() })),
+  },
   responses: {
-    201: { description: 'Created', content: { 'application/json': { schema: z.object({ key: z.string(), api_key: KeyView }) } } },
+    201: {
+      description: 'Created',
+      content: { 'application/json': { schema: z.object({ key: z.string(), api_key: KeyView }) } },
+    },
     ...errors(400, 401, 415, 503),
   },
 });
@@ -41,7 +54,13 @@ const list = createRoute({
   summary: 'API keys (never their secrets)',
   security: [{ adminToken: [] }],
   request: { query: z.strictObject({ tenant: Tenant.optional() }) },
-  responses: { 200: { description: 'Keys', content: { 'application/json': { schema: z.object({ api_keys: z.array(KeyView) }) } } }, ...errors(400, 401, 503) },
+  responses: {
+    200: {
+      description: 'Keys',
+      content: { 'application/json': { schema: z.object({ api_keys: z.array(KeyView) }) } },
+    },
+    ...errors(400, 401, 503),
+  },
 });
 
 const revoke = createRoute({
@@ -50,8 +69,21 @@ const revoke = createRoute({
   tags: ['admin'],
   summary: 'Revoke an API key: it is refused from the next request on',
   security: [{ adminToken: [] }],
-  request: { params: z.object({ id: z.string().regex(/^[a-z2-9]{12}$/, 'a key id').openapi({ param: { name: 'id', in: 'path' } }) }) },
-  responses: { 200: { description: 'Revoked', content: { 'application/json': { schema: z.object({ revoked: z.literal(true) }) } } }, ...errors(400, 401, 404, 503) },
+  request: {
+    params: z.object({
+      id: z
+        .string()
+        .regex(/^[a-z2-9]{12}$/, 'a key id')
+        .openapi({ param: { name: 'id', in: 'path' } }),
+    }),
+  },
+  responses: {
+    200: {
+      description: 'Revoked',
+      content: { 'application/json': { schema: z.object({ revoked: z.literal(true) }) } },
+    },
+    ...errors(400, 401, 404, 503),
+  },
 });
 
 export const adminRoutes = new OpenAPIHono<AppEnv>();
@@ -59,9 +91,21 @@ export const adminRoutes = new OpenAPIHono<AppEnv>();
 adminRoutes.openapi(create, async (c) => {
   const body = c.req.valid('json');
   const { id, key, secretHash } = await newApiKey();
-  const row: ApiKeyRow = { id, tenant: body.tenant, name: body.name ?? null, secretHash, createdAt: Date.now(), revokedAt: null };
+  const row: ApiKeyRow = {
+    id,
+    tenant: body.tenant,
+    name: body.name ?? null,
+    secretHash,
+    createdAt: Date.now(),
+    revokedAt: null,
+  };
   await insertApiKey(dbOf(c.env.DB), row);
-  log({ event: 'api_key_created', key_id: id, tenant: body.tenant, request_id: c.get('requestId') });
+  log({
+    event: 'api_key_created',
+    key_id: id,
+    tenant: body.tenant,
+    request_id: c.get('requestId'),
+  });
   return c.json({ key, api_key: view(row) }, 201);
 });
 
@@ -72,7 +116,8 @@ adminRoutes.openapi(list, async (c) => {
 
 adminRoutes.openapi(revoke, async (c) => {
   const id = c.req.valid('param').id;
-  if (!(await revokeApiKey(dbOf(c.env.DB), id, Date.now()))) throw new ApiError(404, 'api_key_not_found', 'no live API key with this id');
+  if (!(await revokeApiKey(dbOf(c.env.DB), id, Date.now())))
+    throw new ApiError(404, 'api_key_not_found', 'no live API key with this id');
   log({ event: 'api_key_revoked', key_id: id, request_id: c.get('requestId') });
   return c.json({ revoked: true as const }, 200);
 });

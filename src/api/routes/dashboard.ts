@@ -28,19 +28,43 @@ export const PAGE_HEADERS = {
   'x-frame-options': 'DENY',
 } as const;
 
-const text = (type: string, description: string) => ({ 200: { description, content: { [type]: { schema: z.string() } } } });
+const text = (type: string, description: string) => ({
+  200: { description, content: { [type]: { schema: z.string() } } },
+});
 
-const page = createRoute({ method: 'get', path: '/dashboard', tags: ['dashboard'], summary: 'The live dashboard (HTML)', responses: text('text/html', 'The dashboard page') });
-const script = createRoute({ method: 'get', path: '/dashboard/app.js', tags: ['dashboard'], summary: "The dashboard's script", responses: text('text/javascript', 'JavaScript') });
-const style = createRoute({ method: 'get', path: '/dashboard/app.css', tags: ['dashboard'], summary: 'The stylesheet of the dashboard and the API reference', responses: text('text/css', 'CSS') });
+const page = createRoute({
+  method: 'get',
+  path: '/dashboard',
+  tags: ['dashboard'],
+  summary: 'The live dashboard (HTML)',
+  responses: text('text/html', 'The dashboard page'),
+});
+const script = createRoute({
+  method: 'get',
+  path: '/dashboard/app.js',
+  tags: ['dashboard'],
+  summary: "The dashboard's script",
+  responses: text('text/javascript', 'JavaScript'),
+});
+const style = createRoute({
+  method: 'get',
+  path: '/dashboard/app.css',
+  tags: ['dashboard'],
+  summary: 'The stylesheet of the dashboard and the API reference',
+  responses: text('text/css', 'CSS'),
+});
 
 const History = z
   .object({
     start: z.number().int().openapi({ description: 'Epoch seconds of the first point' }),
     step: z.number().int().openapi({ description: 'Seconds per point' }),
-    finished: z.array(z.number().int()).openapi({ description: 'Jobs that succeeded or failed in each step' }),
+    finished: z
+      .array(z.number().int())
+      .openapi({ description: 'Jobs that succeeded or failed in each step' }),
     submitted: z.array(z.number().int()),
-    depth: z.array(z.number().nullable()).openapi({ description: 'Queue depth at the end of each step; null before the first sample' }),
+    depth: z.array(z.number().nullable()).openapi({
+      description: 'Queue depth at the end of each step; null before the first sample',
+    }),
   })
   .openapi('StatsHistory');
 
@@ -49,18 +73,40 @@ const history = createRoute({
   path: '/stats/history',
   tags: ['operations'],
   summary: `Throughput and queue depth over the last ${HISTORY_SEC / 60} minutes, one point per ${SERIES_STEP_SEC} s`,
-  responses: { 200: { description: 'History', content: { 'application/json': { schema: History } } } },
+  responses: {
+    200: { description: 'History', content: { 'application/json': { schema: History } } },
+  },
 });
 
 export const dashboardRoutes = new OpenAPIHono<AppEnv>()
-  .openapi(page, (c) => c.html(DASHBOARD_HTML, 200, { ...PAGE_HEADERS, 'cache-control': 'no-cache' }))
-  .openapi(script, (c) => c.body(DASHBOARD_JS, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }))
-  .openapi(style, (c) => c.body(DASHBOARD_CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }))
+  .openapi(page, (c) =>
+    c.html(DASHBOARD_HTML, 200, { ...PAGE_HEADERS, 'cache-control': 'no-cache' }),
+  )
+  .openapi(script, (c) =>
+    c.body(DASHBOARD_JS, 200, {
+      'content-type': 'text/javascript; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff',
+    }),
+  )
+  .openapi(style, (c) =>
+    c.body(DASHBOARD_CSS, 200, {
+      'content-type': 'text/css; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff',
+    }),
+  )
   .openapi(history, async (c) => {
     const o = await observeAll(c.env, readScope(c));
     const merged = mergeSeries(o.queues.map((q) => q.telemetry.series));
     const nowSec = Math.floor(o.now / 1000);
     const points = HISTORY_SEC / SERIES_STEP_SEC;
-    const empty = { start: (Math.floor(nowSec / SERIES_STEP_SEC) - points + 1) * SERIES_STEP_SEC, step: SERIES_STEP_SEC, finished: Array(points).fill(0), submitted: Array(points).fill(0), depth: Array(points).fill(null) };
+    const empty = {
+      start: (Math.floor(nowSec / SERIES_STEP_SEC) - points + 1) * SERIES_STEP_SEC,
+      step: SERIES_STEP_SEC,
+      finished: Array(points).fill(0),
+      submitted: Array(points).fill(0),
+      depth: Array(points).fill(null),
+    };
     return c.json(merged ?? empty, 200);
   });

@@ -24,7 +24,13 @@ const list = createRoute({
   tags: ['jobs'],
   summary: 'Failed jobs (retries exhausted or a permanent failure), newest first',
   request: { query: DeadLetterQuery },
-  responses: { 200: { description: 'A page of failed jobs', content: { 'application/json': { schema: JobList } } }, ...errors(400, 401) },
+  responses: {
+    200: {
+      description: 'A page of failed jobs',
+      content: { 'application/json': { schema: JobList } },
+    },
+    ...errors(400, 401),
+  },
 });
 
 const replayOne = createRoute({
@@ -34,7 +40,10 @@ const replayOne = createRoute({
   summary: 'Submit a finished job again as a new job that links to it (replay_of)',
   request: { params: JobIdParam },
   responses: {
-    201: { description: 'The new job', content: { 'application/json': { schema: z.object({ job: Job }) } } },
+    201: {
+      description: 'The new job',
+      content: { 'application/json': { schema: z.object({ job: Job }) } },
+    },
     ...errors(400, 401, 404, 409),
   },
 });
@@ -43,7 +52,8 @@ const replayBulk = createRoute({
   method: 'post',
   path: '/dead-letters/replay',
   tags: ['jobs'],
-  summary: 'Replay failed jobs in bulk: the given ids, or the newest failed jobs matching queue and type',
+  summary:
+    'Replay failed jobs in bulk: the given ids, or the newest failed jobs matching queue and type',
   request: {
     body: jsonBody(
       z.strictObject({
@@ -55,7 +65,10 @@ const replayBulk = createRoute({
     ),
   },
   responses: {
-    201: { description: 'The new jobs, in the order of the originals', content: { 'application/json': { schema: z.object({ jobs: z.array(Job) }) } } },
+    201: {
+      description: 'The new jobs, in the order of the originals',
+      content: { 'application/json': { schema: z.object({ jobs: z.array(Job) }) } },
+    },
     ...errors(400, 401, 404, 409, 415),
   },
 });
@@ -80,11 +93,21 @@ export const deadLetterRoutes = new OpenAPIHono<AppEnv>()
       rows = await getJobsByIds(db, readScope(c), body.ids);
       const found = new Set(rows.map((r) => r.id));
       const missing = body.ids.filter((id) => !found.has(id));
-      if (missing.length) throw new ApiError(404, 'job_not_found', `no such job: ${missing.slice(0, 5).join(', ')}`, { missing });
+      if (missing.length)
+        throw new ApiError(404, 'job_not_found', `no such job: ${missing.slice(0, 5).join(', ')}`, {
+          missing,
+        });
       const byId = new Map(rows.map((r) => [r.id, r]));
       rows = body.ids.map((id) => byId.get(id)!);
     } else {
-      rows = (await listDeadLetters(db, readScope(c), { limit: body.limit, offset: 0, queue: body.queue, type: body.type })).rows;
+      rows = (
+        await listDeadLetters(db, readScope(c), {
+          limit: body.limit,
+          offset: 0,
+          queue: body.queue,
+          type: body.type,
+        })
+      ).rows;
     }
     return c.json({ jobs: await replay(c, rows) }, 201);
   });
@@ -92,10 +115,20 @@ export const deadLetterRoutes = new OpenAPIHono<AppEnv>()
 /** New jobs with the originals' definition, their tenant, and a link back; one submission per queue. */
 async function replay(c: Parameters<typeof submitJobs>[0], rows: JobRow[]): Promise<Job[]> {
   const active = rows.find((r) => !TERMINAL_STATUSES.includes(r.status));
-  if (active) throw new ApiError(409, 'job_not_finished', `job ${active.id} is ${active.status}: only finished jobs can be replayed`, { status: active.status });
+  if (active)
+    throw new ApiError(
+      409,
+      'job_not_finished',
+      `job ${active.id} is ${active.status}: only finished jobs can be replayed`,
+      { status: active.status },
+    );
   const out = new Map<string, Job>();
   const groups = new Map<string, JobRow[]>();
-  for (const r of rows) groups.set(`${r.queue}\u0000${r.tenant}`, [...(groups.get(`${r.queue}\u0000${r.tenant}`) ?? []), r]);
+  for (const r of rows)
+    groups.set(`${r.queue}\u0000${r.tenant}`, [
+      ...(groups.get(`${r.queue}\u0000${r.tenant}`) ?? []),
+      r,
+    ]);
   for (const group of groups.values()) {
     const bodies: JobSubmit[] = group.map((r) => ({
       ...(r.payloadBlob ? { payload_blob: r.payloadBlob } : { payload: JSON.parse(r.payload) }),
@@ -105,11 +138,16 @@ async function replay(c: Parameters<typeof submitJobs>[0], rows: JobRow[]): Prom
       max_retries: r.maxRetries,
       queue: r.queue,
       ...(r.executor ? { executor: r.executor } : {}),
-      ...(r.concurrencyKey ? { concurrency_key: r.concurrencyKey, concurrency_limit: r.concurrencyLimit ?? 1 } : {}),
+      ...(r.concurrencyKey
+        ? { concurrency_key: r.concurrencyKey, concurrency_limit: r.concurrencyLimit ?? 1 }
+        : {}),
       ...(r.requires ? { requires: JSON.parse(r.requires) as string[] } : {}),
       ...(r.backoff ? { backoff: JSON.parse(r.backoff) } : {}),
     }));
-    const { jobs } = await submitJobs(c, bodies, 'jobs', { tenant: group[0].tenant, replayOf: group.map((r) => r.id) });
+    const { jobs } = await submitJobs(c, bodies, 'jobs', {
+      tenant: group[0].tenant,
+      replayOf: group.map((r) => r.id),
+    });
     jobs.forEach((j, i) => out.set(group[i].id, j));
   }
   return rows.map((r) => out.get(r.id)!);

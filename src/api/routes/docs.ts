@@ -12,20 +12,58 @@ const docs = createRoute({
   path: '/docs',
   tags: ['operations'],
   summary: 'API reference (HTML) rendered from /openapi.json',
-  responses: { 200: { description: 'The API reference', content: { 'text/html': { schema: z.string() } } } },
+  responses: {
+    200: { description: 'The API reference', content: { 'text/html': { schema: z.string() } } },
+  },
 });
 
 type Schema = {
-  $ref?: string; type?: string | string[]; properties?: Record<string, Schema>; required?: string[]; items?: Schema; enum?: unknown[]; const?: unknown;
-  anyOf?: Schema[]; oneOf?: Schema[]; allOf?: Schema[]; description?: string; default?: unknown; minimum?: number; maximum?: number;
-  minLength?: number; maxLength?: number; maxItems?: number; pattern?: string; additionalProperties?: boolean | Schema; format?: string; nullable?: boolean;
+  $ref?: string;
+  type?: string | string[];
+  properties?: Record<string, Schema>;
+  required?: string[];
+  items?: Schema;
+  enum?: unknown[];
+  const?: unknown;
+  anyOf?: Schema[];
+  oneOf?: Schema[];
+  allOf?: Schema[];
+  description?: string;
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  maxItems?: number;
+  pattern?: string;
+  additionalProperties?: boolean | Schema;
+  format?: string;
+  nullable?: boolean;
 };
-type Parameter = { name: string; in: string; required?: boolean; description?: string; schema?: Schema };
+type Parameter = {
+  name: string;
+  in: string;
+  required?: boolean;
+  description?: string;
+  schema?: Schema;
+};
 type Operation = {
-  summary?: string; description?: string; tags?: string[]; security?: Record<string, string[]>[]; parameters?: Parameter[];
-  requestBody?: { content?: Record<string, { schema?: Schema }> }; responses?: Record<string, { description?: string; content?: Record<string, { schema?: Schema }> }>;
+  summary?: string;
+  description?: string;
+  tags?: string[];
+  security?: Record<string, string[]>[];
+  parameters?: Parameter[];
+  requestBody?: { content?: Record<string, { schema?: Schema }> };
+  responses?: Record<
+    string,
+    { description?: string; content?: Record<string, { schema?: Schema }> }
+  >;
 };
-type Document = { info: { title: string; version: string; description?: string }; paths: Record<string, Record<string, Operation>>; components?: { schemas?: Record<string, Schema> } };
+type Document = {
+  info: { title: string; version: string; description?: string };
+  paths: Record<string, Record<string, Operation>>;
+  components?: { schemas?: Record<string, Schema> };
+};
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
 
@@ -41,19 +79,37 @@ export function docsRoutes(root: Hono<AppEnv>) {
 export function renderReference(doc: Document): string {
   const ops: { method: string; path: string; op: Operation; anchor: string }[] = [];
   for (const [path, item] of Object.entries(doc.paths)) {
-    for (const method of METHODS) if (item[method]) ops.push({ method, path, op: item[method], anchor: `${method}-${path.replace(/[^a-zA-Z0-9]+/g, '-')}` });
+    for (const method of METHODS)
+      if (item[method])
+        ops.push({
+          method,
+          path,
+          op: item[method],
+          anchor: `${method}-${path.replace(/[^a-zA-Z0-9]+/g, '-')}`,
+        });
   }
   const byTag = new Map<string, typeof ops>();
   for (const o of ops) {
     const tag = o.op.tags?.[0] ?? 'other';
     byTag.set(tag, [...(byTag.get(tag) ?? []), o]);
   }
-  const nav = ops.map((o) => `<li><a href="#${o.anchor}"><span class="method ${o.method}">${o.method.toUpperCase()}</span>${esc(o.path)}</a></li>`).join('');
+  const nav = ops
+    .map(
+      (o) =>
+        `<li><a href="#${o.anchor}"><span class="method ${o.method}">${o.method.toUpperCase()}</span>${esc(o.path)}</a></li>`,
+    )
+    .join('');
   const sections = [...byTag]
-    .map(([tag, list]) => `<h2>${esc(tag)}</h2>${list.map((o) => operation(o.method, o.path, o.op, o.anchor)).join('')}`)
+    .map(
+      ([tag, list]) =>
+        `<h2>${esc(tag)}</h2>${list.map((o) => operation(o.method, o.path, o.op, o.anchor)).join('')}`,
+    )
     .join('');
   const schemas = Object.entries(doc.components?.schemas ?? {})
-    .map(([name, s]) => `<section class="op" id="schema-${esc(name)}"><h3>${esc(name)}</h3>${s.description ? `<p class="muted">${esc(s.description)}</p>` : ''}<div class="schema">${schema(s, 0)}</div></section>`)
+    .map(
+      ([name, s]) =>
+        `<section class="op" id="schema-${esc(name)}"><h3>${esc(name)}</h3>${s.description ? `<p class="muted">${esc(s.description)}</p>` : ''}<div class="schema">${schema(s, 0)}</div></section>`,
+    )
     .join('');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(doc.info.title)} · API reference</title><link rel="stylesheet" href="/dashboard/app.css"></head><body>
@@ -64,14 +120,24 @@ export function renderReference(doc: Document): string {
 
 function operation(method: string, path: string, op: Operation, anchor: string): string {
   const params = (op.parameters ?? [])
-    .map((p) => `<tr><td><code>${esc(p.name)}</code>${p.required ? ' <span class="req">required</span>' : ''}</td><td>${esc(p.in)}</td><td class="schema">${inline(p.schema)}</td><td class="muted">${esc(p.description ?? p.schema?.description ?? '')}</td></tr>`)
+    .map(
+      (p) =>
+        `<tr><td><code>${esc(p.name)}</code>${p.required ? ' <span class="req">required</span>' : ''}</td><td>${esc(p.in)}</td><td class="schema">${inline(p.schema)}</td><td class="muted">${esc(p.description ?? p.schema?.description ?? '')}</td></tr>`,
+    )
     .join('');
   const body = op.requestBody?.content
-    ? Object.entries(op.requestBody.content).map(([type, m]) => `<h4 class="muted">Body <code>${esc(type)}</code></h4><div class="schema">${schema(m.schema, 0)}</div>`).join('')
+    ? Object.entries(op.requestBody.content)
+        .map(
+          ([type, m]) =>
+            `<h4 class="muted">Body <code>${esc(type)}</code></h4><div class="schema">${schema(m.schema, 0)}</div>`,
+        )
+        .join('')
     : '';
   const responses = Object.entries(op.responses ?? {})
     .map(([status, r]) => {
-      const types = Object.entries(r.content ?? {}).map(([type, m]) => `<code>${esc(type)}</code> ${inline(m.schema)}`).join(', ');
+      const types = Object.entries(r.content ?? {})
+        .map(([type, m]) => `<code>${esc(type)}</code> ${inline(m.schema)}`)
+        .join(', ');
       return `<tr><td><code>${esc(status)}</code></td><td>${esc(r.description ?? '')}</td><td class="schema">${types}</td></tr>`;
     })
     .join('');
@@ -91,7 +157,8 @@ function inline(s: Schema | undefined): string {
   }
   if (s.anyOf || s.oneOf) return (s.anyOf ?? s.oneOf)!.map(inline).join(' | ');
   if (s.const !== undefined) return `<span class="type">${esc(JSON.stringify(s.const))}</span>`;
-  if (s.enum) return `<span class="type">${esc(s.enum.map((v) => JSON.stringify(v)).join(' | '))}</span>`;
+  if (s.enum)
+    return `<span class="type">${esc(s.enum.map((v) => JSON.stringify(v)).join(' | '))}</span>`;
   const type = Array.isArray(s.type) ? s.type.join(' | ') : (s.type ?? 'any');
   if (type === 'array') return `${inline(s.items)}[]`;
   const bounds = [
@@ -112,7 +179,10 @@ function schema(s: Schema | undefined, depth: number): string {
   if (s.type === 'object' && s.properties && depth < 4) {
     const required = new Set(s.required ?? []);
     const fields = Object.entries(s.properties)
-      .map(([name, p]) => `<li><code>${esc(name)}</code>${required.has(name) ? ' <span class="req">*</span>' : ''}: ${p.type === 'object' && p.properties ? `object${schema(p, depth + 1)}` : inline(p)}${p.description ? ` <span class="desc">— ${esc(p.description)}</span>` : ''}</li>`)
+      .map(
+        ([name, p]) =>
+          `<li><code>${esc(name)}</code>${required.has(name) ? ' <span class="req">*</span>' : ''}: ${p.type === 'object' && p.properties ? `object${schema(p, depth + 1)}` : inline(p)}${p.description ? ` <span class="desc">— ${esc(p.description)}</span>` : ''}</li>`,
+      )
       .join('');
     return `<ul>${fields}</ul>`;
   }
@@ -120,5 +190,8 @@ function schema(s: Schema | undefined, depth: number): string {
 }
 
 function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+  return s.replace(
+    /[&<>"']/g,
+    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!,
+  );
 }

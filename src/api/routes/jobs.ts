@@ -2,7 +2,15 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { dbOf } from '../../db/client';
 import { getJob, listJobs } from '../../db/read-jobs';
 import { ErrorBody } from '../../protocol/common';
-import { Job, JobBatchSubmit, JobIdParam, JobList, JobListQuery, JobSubmit, MAX_BATCH_JOBS } from '../../protocol/job';
+import {
+  Job,
+  JobBatchSubmit,
+  JobIdParam,
+  JobList,
+  JobListQuery,
+  JobSubmit,
+  MAX_BATCH_JOBS,
+} from '../../protocol/job';
 import { ResultReport } from '../../protocol/dispatch';
 import { queueOfJobId } from '../../core/ids';
 import { ApiError } from '../errors';
@@ -15,7 +23,10 @@ import { jsonBody, errors } from '../openapi-helpers';
 
 const JobEnvelope = z.object({ job: Job }).openapi('JobEnvelope');
 const IdempotencyHeader = z.object({
-  'x-idempotency-key': z.string().optional().openapi({ description: 'Repeat-safe submission: the same key and body answer 200 with the same job; the same key with another body is 409' }),
+  'x-idempotency-key': z.string().optional().openapi({
+    description:
+      'Repeat-safe submission: the same key and body answer 200 with the same job; the same key with another body is 409',
+  }),
 });
 
 const submit = createRoute({
@@ -26,7 +37,10 @@ const submit = createRoute({
   request: { headers: IdempotencyHeader, body: jsonBody(JobSubmit) },
   responses: {
     201: { description: 'Accepted', content: { 'application/json': { schema: JobEnvelope } } },
-    200: { description: 'A repeat of an earlier request with the same X-Idempotency-Key', content: { 'application/json': { schema: JobEnvelope } } },
+    200: {
+      description: 'A repeat of an earlier request with the same X-Idempotency-Key',
+      content: { 'application/json': { schema: JobEnvelope } },
+    },
     ...errors(400, 409, 413, 415, 429, 503),
   },
 });
@@ -38,8 +52,18 @@ const submitBatch = createRoute({
   summary: `Submit up to ${MAX_BATCH_JOBS} jobs of one queue: all are accepted or none`,
   request: { headers: IdempotencyHeader, body: jsonBody(JobBatchSubmit) },
   responses: {
-    201: { description: 'All accepted', content: { 'application/json': { schema: z.object({ jobs: z.array(Job), ids: z.array(z.string()) }) } } },
-    200: { description: 'A repeat with the same X-Idempotency-Key', content: { 'application/json': { schema: z.object({ jobs: z.array(Job), ids: z.array(z.string()) }) } } },
+    201: {
+      description: 'All accepted',
+      content: {
+        'application/json': { schema: z.object({ jobs: z.array(Job), ids: z.array(z.string()) }) },
+      },
+    },
+    200: {
+      description: 'A repeat with the same X-Idempotency-Key',
+      content: {
+        'application/json': { schema: z.object({ jobs: z.array(Job), ids: z.array(z.string()) }) },
+      },
+    },
     ...errors(400, 409, 413, 415, 429, 503),
   },
 });
@@ -50,7 +74,10 @@ const get = createRoute({
   tags: ['jobs'],
   summary: 'Get a job',
   request: { params: JobIdParam },
-  responses: { 200: { description: 'The job', content: { 'application/json': { schema: JobEnvelope } } }, ...errors(400, 404) },
+  responses: {
+    200: { description: 'The job', content: { 'application/json': { schema: JobEnvelope } } },
+    ...errors(400, 404),
+  },
 });
 
 const list = createRoute({
@@ -59,7 +86,10 @@ const list = createRoute({
   tags: ['jobs'],
   summary: 'List jobs, newest first',
   request: { query: JobListQuery },
-  responses: { 200: { description: 'A page of jobs', content: { 'application/json': { schema: JobList } } }, ...errors(400) },
+  responses: {
+    200: { description: 'A page of jobs', content: { 'application/json': { schema: JobList } } },
+    ...errors(400),
+  },
 });
 
 const cancel = createRoute({
@@ -68,7 +98,10 @@ const cancel = createRoute({
   tags: ['jobs'],
   summary: 'Cancel a job; a running job is killed on its node',
   request: { params: JobIdParam },
-  responses: { 200: { description: 'Cancelled', content: { 'application/json': { schema: JobEnvelope } } }, ...errors(400, 404, 409) },
+  responses: {
+    200: { description: 'Cancelled', content: { 'application/json': { schema: JobEnvelope } } },
+    ...errors(400, 404, 409),
+  },
 });
 
 const result = createRoute({
@@ -81,8 +114,12 @@ const result = createRoute({
   request: { params: JobIdParam, body: jsonBody(ResultReport) },
   responses: {
     200: {
-      description: 'Recorded; the answer is small because it is on every job\'s path',
-      content: { 'application/json': { schema: z.object({ job_id: z.string(), status: z.string() }).openapi('ResultRecorded') } },
+      description: "Recorded; the answer is small because it is on every job's path",
+      content: {
+        'application/json': {
+          schema: z.object({ job_id: z.string(), status: z.string() }).openapi('ResultRecorded'),
+        },
+      },
     },
     ...errors(400, 401, 404, 409, 415),
   },
@@ -119,15 +156,26 @@ jobRoutes.openapi(cancel, async (c) => {
   if (!row) throw new ApiError(404, 'job_not_found', 'no such job');
   const outcome = await schedulerFor(c.env, row.queue).cancel(row.queue, id);
   const now = await getJob(db, null, id);
-  if (!outcome.ok) throw new ApiError(409, 'job_not_cancellable', `the job is ${now?.status ?? row.status} and cannot be cancelled`, { status: now?.status ?? row.status });
+  if (!outcome.ok)
+    throw new ApiError(
+      409,
+      'job_not_cancellable',
+      `the job is ${now?.status ?? row.status} and cannot be cancelled`,
+      { status: now?.status ?? row.status },
+    );
   return c.json({ job: jobView(now!) }, 200);
 });
 
 jobRoutes.openapi(result, async (c) => {
   const id = c.req.valid('param').id;
   const queue = queueOfJobId(id);
-  const outcome = (await schedulerFor(c.env, queue).reportResult(queue, id, c.req.valid('json'))) as Outcome<{ status: string }>;
-  if (!outcome.ok) throw new ApiError(outcome.status, outcome.code, outcome.message, outcome.details);
+  const outcome = (await schedulerFor(c.env, queue).reportResult(
+    queue,
+    id,
+    c.req.valid('json'),
+  )) as Outcome<{ status: string }>;
+  if (!outcome.ok)
+    throw new ApiError(outcome.status, outcome.code, outcome.message, outcome.details);
   return c.json({ job_id: id, status: outcome.status }, 200);
 });
 

@@ -20,12 +20,15 @@ const progress = createRoute({
   method: 'post',
   path: '/jobs/{id}/progress',
   tags: ['worker protocol'],
-  summary: 'A worker node reports a running attempt\'s progress and log lines (Bearer WORKER_TOKEN)',
+  summary: "A worker node reports a running attempt's progress and log lines (Bearer WORKER_TOKEN)",
   security: [{ workerToken: [] }],
   middleware: [workerAuth()] as const,
   request: { params: JobIdParam, body: jsonBody(ProgressReport) },
   responses: {
-    200: { description: 'Recorded', content: { 'application/json': { schema: z.object({ logged: z.number().int() }) } } },
+    200: {
+      description: 'Recorded',
+      content: { 'application/json': { schema: z.object({ logged: z.number().int() }) } },
+    },
     ...errors(400, 401, 409, 415),
   },
 });
@@ -37,7 +40,10 @@ const logs = createRoute({
   summary: 'Log lines a job reported, oldest first; page with `after`',
   request: {
     params: JobIdParam,
-    query: z.strictObject({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(200) }),
+    query: z.strictObject({
+      after: z.coerce.number().int().min(0).default(0),
+      limit: z.coerce.number().int().min(1).max(1000).default(200),
+    }),
   },
   responses: {
     200: {
@@ -45,7 +51,14 @@ const logs = createRoute({
       content: {
         'application/json': {
           schema: z.object({
-            logs: z.array(z.object({ id: z.number().int(), attempt: z.number().int(), at: z.string().datetime(), line: z.string() })),
+            logs: z.array(
+              z.object({
+                id: z.number().int(),
+                attempt: z.number().int(),
+                at: z.string().datetime(),
+                line: z.string(),
+              }),
+            ),
             next_after: z.number().int(),
           }),
         },
@@ -59,28 +72,46 @@ const events = createRoute({
   method: 'get',
   path: '/jobs/{id}/events',
   tags: ['jobs'],
-  summary: 'Server-sent events: the job (event `job`) on every change of state or progress, then `end` when it finishes',
+  summary:
+    'Server-sent events: the job (event `job`) on every change of state or progress, then `end` when it finishes',
   request: { params: JobIdParam },
-  responses: { 200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } }, ...errors(400, 401, 404) },
+  responses: {
+    200: {
+      description: 'An event stream',
+      content: { 'text/event-stream': { schema: z.string() } },
+    },
+    ...errors(400, 401, 404),
+  },
 });
 
 export const progressRoutes = new OpenAPIHono<AppEnv>()
   .openapi(progress, async (c) => {
     const id = c.req.valid('param').id;
     const queue = queueOfJobId(id);
-    const outcome = (await schedulerFor(c.env, queue).reportProgress(queue, id, c.req.valid('json'))) as Outcome<{ logged: number }>;
-    if (!outcome.ok) throw new ApiError(outcome.status, outcome.code, outcome.message, outcome.details);
+    const outcome = (await schedulerFor(c.env, queue).reportProgress(
+      queue,
+      id,
+      c.req.valid('json'),
+    )) as Outcome<{ logged: number }>;
+    if (!outcome.ok)
+      throw new ApiError(outcome.status, outcome.code, outcome.message, outcome.details);
     return c.json({ logged: outcome.logged }, 200);
   })
   .openapi(logs, async (c) => {
     const db = dbOf(c.env.DB);
     const id = c.req.valid('param').id;
-    if (!(await getJob(db, readScope(c), id))) throw new ApiError(404, 'job_not_found', 'no such job');
+    if (!(await getJob(db, readScope(c), id)))
+      throw new ApiError(404, 'job_not_found', 'no such job');
     const q = c.req.valid('query');
     const rows = await readLogs(db, id, q.after, q.limit);
     return c.json(
       {
-        logs: rows.map((r) => ({ id: r.id, attempt: r.attempt, at: new Date(r.ts).toISOString(), line: r.line })),
+        logs: rows.map((r) => ({
+          id: r.id,
+          attempt: r.attempt,
+          at: new Date(r.ts).toISOString(),
+          line: r.line,
+        })),
         next_after: rows.length ? rows[rows.length - 1].id : q.after,
       },
       200,
@@ -102,7 +133,11 @@ export const progressRoutes = new OpenAPIHono<AppEnv>()
         const key = `${job.status}|${job.attempts}|${JSON.stringify(job.progress)}`;
         if (key !== last) {
           last = key;
-          await stream.writeSSE({ event: 'job', data: JSON.stringify(job), id: String(Date.parse(job.updated_at)) });
+          await stream.writeSSE({
+            event: 'job',
+            data: JSON.stringify(job),
+            id: String(Date.parse(job.updated_at)),
+          });
         }
         if (TERMINAL_STATUSES.includes(job.status)) {
           await stream.writeSSE({ event: 'end', data: JSON.stringify({ status: job.status }) });

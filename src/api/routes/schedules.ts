@@ -3,7 +3,13 @@ import { dbOf } from '../../db/client';
 import { getSchedule, listSchedules, type ScheduleRow } from '../../db/schedules';
 import { ulid } from '../../core/ids';
 import { MAX_PAYLOAD_BYTES, type JobSubmit } from '../../protocol/job';
-import { Schedule, ScheduleCreate, ScheduleIdParam, ScheduleList, ScheduleListQuery } from '../../protocol/schedule';
+import {
+  Schedule,
+  ScheduleCreate,
+  ScheduleIdParam,
+  ScheduleList,
+  ScheduleListQuery,
+} from '../../protocol/schedule';
 import { scheduleKeeperOf } from '../../../durable-objects/schedules';
 import type { Outcome } from '../../../durable-objects/scheduler';
 import { ApiError } from '../errors';
@@ -38,7 +44,8 @@ export function scheduleView(r: ScheduleRow): Schedule {
 }
 
 function unwrap(outcome: Outcome<{ schedule: ScheduleRow }>): Schedule {
-  if (!outcome.ok) throw new ApiError(outcome.status, outcome.code, outcome.message, outcome.details);
+  if (!outcome.ok)
+    throw new ApiError(outcome.status, outcome.code, outcome.message, outcome.details);
   return scheduleView(outcome.schedule);
 }
 
@@ -61,7 +68,13 @@ const list = createRoute({
   tags: ['schedules'],
   summary: "List the tenant's schedules, newest first",
   request: { query: ScheduleListQuery },
-  responses: { 200: { description: 'A page of schedules', content: { 'application/json': { schema: ScheduleList } } }, ...errors(400) },
+  responses: {
+    200: {
+      description: 'A page of schedules',
+      content: { 'application/json': { schema: ScheduleList } },
+    },
+    ...errors(400),
+  },
 });
 
 const get = createRoute({
@@ -70,7 +83,13 @@ const get = createRoute({
   tags: ['schedules'],
   summary: 'Get a schedule',
   request: { params: ScheduleIdParam },
-  responses: { 200: { description: 'The schedule', content: { 'application/json': { schema: ScheduleEnvelope } } }, ...errors(400, 404) },
+  responses: {
+    200: {
+      description: 'The schedule',
+      content: { 'application/json': { schema: ScheduleEnvelope } },
+    },
+    ...errors(400, 404),
+  },
 });
 
 const action = (verb: 'pause' | 'resume', summary: string) =>
@@ -80,10 +99,22 @@ const action = (verb: 'pause' | 'resume', summary: string) =>
     tags: ['schedules'],
     summary,
     request: { params: ScheduleIdParam },
-    responses: { 200: { description: 'The schedule', content: { 'application/json': { schema: ScheduleEnvelope } } }, ...errors(400, 404, 503) },
+    responses: {
+      200: {
+        description: 'The schedule',
+        content: { 'application/json': { schema: ScheduleEnvelope } },
+      },
+      ...errors(400, 404, 503),
+    },
   });
-const pause = action('pause', 'Pause a schedule: no tick fires until it is resumed (pausing a paused schedule changes nothing)');
-const resume = action('resume', 'Resume a schedule from its next tick after now; ticks that went by while paused are not caught up');
+const pause = action(
+  'pause',
+  'Pause a schedule: no tick fires until it is resumed (pausing a paused schedule changes nothing)',
+);
+const resume = action(
+  'resume',
+  'Resume a schedule from its next tick after now; ticks that went by while paused are not caught up',
+);
 
 const remove = createRoute({
   method: 'delete',
@@ -91,7 +122,13 @@ const remove = createRoute({
   tags: ['schedules'],
   summary: 'Delete a schedule; jobs it already submitted are not touched',
   request: { params: ScheduleIdParam },
-  responses: { 200: { description: 'Deleted: the schedule as it was', content: { 'application/json': { schema: ScheduleEnvelope } } }, ...errors(400, 404, 503) },
+  responses: {
+    200: {
+      description: 'Deleted: the schedule as it was',
+      content: { 'application/json': { schema: ScheduleEnvelope } },
+    },
+    ...errors(400, 404, 503),
+  },
 });
 
 export const scheduleRoutes = new OpenAPIHono<AppEnv>();
@@ -99,13 +136,32 @@ export const scheduleRoutes = new OpenAPIHono<AppEnv>();
 scheduleRoutes.openapi(create, async (c) => {
   const body = c.req.valid('json');
   // An upload nothing refers to is deleted after a day (src/db/blobs.ts): a recurring job cannot count on it.
-  if (body.job.payload_blob !== undefined) throw new ApiError(400, 'validation_failed', 'job.payload_blob: a schedule carries its payload inline', { problems: [{ field: 'job.payload_blob', message: 'not allowed in a schedule' }] });
+  if (body.job.payload_blob !== undefined)
+    throw new ApiError(
+      400,
+      'validation_failed',
+      'job.payload_blob: a schedule carries its payload inline',
+      { problems: [{ field: 'job.payload_blob', message: 'not allowed in a schedule' }] },
+    );
   const bytes = encoder.encode(JSON.stringify(body.job.payload)).length;
   if (bytes > MAX_PAYLOAD_BYTES) {
-    throw new ApiError(413, 'payload_too_large', `job.payload: ${bytes} bytes serialised, the limit is ${MAX_PAYLOAD_BYTES}`, { problems: [{ field: 'job.payload', message: `at most ${MAX_PAYLOAD_BYTES} bytes` }] });
+    throw new ApiError(
+      413,
+      'payload_too_large',
+      `job.payload: ${bytes} bytes serialised, the limit is ${MAX_PAYLOAD_BYTES}`,
+      { problems: [{ field: 'job.payload', message: `at most ${MAX_PAYLOAD_BYTES} bytes` }] },
+    );
   }
   const outcome = await scheduleKeeperOf(c.env).create(
-    { id: `sch_${ulid(Date.now())}`, tenant: c.get('tenant'), name: body.name ?? null, cron: body.cron.trim(), timezone: body.timezone, job: body.job, overlap: body.overlap },
+    {
+      id: `sch_${ulid(Date.now())}`,
+      tenant: c.get('tenant'),
+      name: body.name ?? null,
+      cron: body.cron.trim(),
+      timezone: body.timezone,
+      job: body.job,
+      overlap: body.overlap,
+    },
     c.get('requestId'),
   );
   return c.json({ schedule: unwrap(outcome) }, 201);
@@ -114,7 +170,10 @@ scheduleRoutes.openapi(create, async (c) => {
 scheduleRoutes.openapi(list, async (c) => {
   const q = c.req.valid('query');
   const { rows, total } = await listSchedules(dbOf(c.env.DB), c.get('tenant'), q);
-  return c.json({ schedules: rows.map(scheduleView), total, limit: q.limit, offset: q.offset }, 200);
+  return c.json(
+    { schedules: rows.map(scheduleView), total, limit: q.limit, offset: q.offset },
+    200,
+  );
 });
 
 scheduleRoutes.openapi(get, async (c) => {
@@ -124,16 +183,28 @@ scheduleRoutes.openapi(get, async (c) => {
 });
 
 scheduleRoutes.openapi(pause, async (c) => {
-  const outcome = await scheduleKeeperOf(c.env).pause(c.get('tenant'), c.req.valid('param').id, c.get('requestId'));
+  const outcome = await scheduleKeeperOf(c.env).pause(
+    c.get('tenant'),
+    c.req.valid('param').id,
+    c.get('requestId'),
+  );
   return c.json({ schedule: unwrap(outcome) }, 200);
 });
 
 scheduleRoutes.openapi(resume, async (c) => {
-  const outcome = await scheduleKeeperOf(c.env).resume(c.get('tenant'), c.req.valid('param').id, c.get('requestId'));
+  const outcome = await scheduleKeeperOf(c.env).resume(
+    c.get('tenant'),
+    c.req.valid('param').id,
+    c.get('requestId'),
+  );
   return c.json({ schedule: unwrap(outcome) }, 200);
 });
 
 scheduleRoutes.openapi(remove, async (c) => {
-  const outcome = await scheduleKeeperOf(c.env).remove(c.get('tenant'), c.req.valid('param').id, c.get('requestId'));
+  const outcome = await scheduleKeeperOf(c.env).remove(
+    c.get('tenant'),
+    c.req.valid('param').id,
+    c.get('requestId'),
+  );
   return c.json({ schedule: unwrap(outcome) }, 200);
 });

@@ -16,7 +16,12 @@ const health = createRoute({
   path: '/health',
   tags: ['operations'],
   summary: 'Liveness: 200 whenever the Worker answers',
-  responses: { 200: { description: 'Alive', content: { 'application/json': { schema: z.object({ status: z.literal('ok') }) } } } },
+  responses: {
+    200: {
+      description: 'Alive',
+      content: { 'application/json': { schema: z.object({ status: z.literal('ok') }) } },
+    },
+  },
 });
 
 const ready = createRoute({
@@ -25,7 +30,14 @@ const ready = createRoute({
   tags: ['operations'],
   summary: 'Readiness: 503 until at least one live worker node is registered',
   responses: {
-    200: { description: 'Ready', content: { 'application/json': { schema: z.object({ status: z.literal('ready'), live_workers: z.number().int() }) } } },
+    200: {
+      description: 'Ready',
+      content: {
+        'application/json': {
+          schema: z.object({ status: z.literal('ready'), live_workers: z.number().int() }),
+        },
+      },
+    },
     ...errors(503),
   },
 });
@@ -37,7 +49,10 @@ const Advice = z
     current_workers: z.number().int(),
     desired_workers: z.number().int(),
     queue_depth: z.number().int(),
-    trend_per_min: z.number().nullable().openapi({ description: 'Change of queue depth per minute over the last minute; null until enough history' }),
+    trend_per_min: z.number().nullable().openapi({
+      description:
+        'Change of queue depth per minute over the last minute; null until enough history',
+    }),
     since: z.string().datetime().openapi({ description: 'When this advice was first made' }),
   })
   .openapi('AutoscaleAdvice');
@@ -49,12 +64,21 @@ const StatsBody = z
     workers: z.number().int(),
     live_workers: z.number().int(),
     jobs_by_status: z.record(z.string(), z.number().int()),
-    success_rate: z.number().nullable().openapi({ description: 'succeeded / (succeeded + failed), null before any job finished' }),
+    success_rate: z
+      .number()
+      .nullable()
+      .openapi({ description: 'succeeded / (succeeded + failed), null before any job finished' }),
     oldest_queued_age_sec: z.number().nullable(),
     unroutable: z
       .object({ count: z.number().int(), reasons: z.record(z.string(), z.number().int()) })
-      .openapi({ description: 'Queued jobs that no live worker node can run (type, executor or labels), and why' }),
-    parked_by_concurrency_key: z.number().int().openapi({ description: 'Queued jobs waiting for a slot of their concurrency key' }),
+      .openapi({
+        description:
+          'Queued jobs that no live worker node can run (type, executor or labels), and why',
+      }),
+    parked_by_concurrency_key: z
+      .number()
+      .int()
+      .openapi({ description: 'Queued jobs waiting for a slot of their concurrency key' }),
     throughput: z
       .object({
         window_sec: z.literal(60),
@@ -66,9 +90,23 @@ const StatsBody = z
       })
       .openapi({ description: 'Jobs over the last minute' }),
     wait_by_priority: z
-      .record(z.string(), z.object({ p50: z.number().nullable(), p95: z.number().nullable(), count: z.number().int() }))
-      .openapi({ description: 'Seconds from queued to running, estimated from the dispatch-latency histogram, per priority' }),
-    autoscale: Advice.extend({ queue: z.string().nullable().openapi({ description: 'The queue the advice comes from; null when it stands for every queue' }) }),
+      .record(
+        z.string(),
+        z.object({
+          p50: z.number().nullable(),
+          p95: z.number().nullable(),
+          count: z.number().int(),
+        }),
+      )
+      .openapi({
+        description:
+          'Seconds from queued to running, estimated from the dispatch-latency histogram, per priority',
+      }),
+    autoscale: Advice.extend({
+      queue: z.string().nullable().openapi({
+        description: 'The queue the advice comes from; null when it stands for every queue',
+      }),
+    }),
     autoscale_by_queue: z.record(z.string(), Advice),
     uptime_sec: z.number(),
     queues: z.array(z.string()),
@@ -79,8 +117,11 @@ const stats = createRoute({
   method: 'get',
   path: '/stats',
   tags: ['operations'],
-  summary: 'Queue depth, workers, jobs by status, success rate, throughput, wait times, autoscaling advice, uptime',
-  responses: { 200: { description: 'Stats', content: { 'application/json': { schema: StatsBody } } } },
+  summary:
+    'Queue depth, workers, jobs by status, success rate, throughput, wait times, autoscaling advice, uptime',
+  responses: {
+    200: { description: 'Stats', content: { 'application/json': { schema: StatsBody } } },
+  },
 });
 
 const queueHead = createRoute({
@@ -102,7 +143,14 @@ const queueHead = createRoute({
             depth: z.number().int(),
             depth_by_priority: z.record(z.string(), z.number().int()),
             by_status: z.record(z.string(), z.number().int()),
-            head: z.array(z.object({ id: z.string(), priority: z.number().int(), type: z.string(), created_at: z.string() })),
+            head: z.array(
+              z.object({
+                id: z.string(),
+                priority: z.number().int(),
+                type: z.string(),
+                created_at: z.string(),
+              }),
+            ),
           }),
         },
       },
@@ -116,7 +164,9 @@ export const systemRoutes = new OpenAPIHono<AppEnv>();
 systemRoutes.openapi(health, (c) => c.json({ status: 'ok' as const }, 200));
 
 systemRoutes.openapi(ready, async (c) => {
-  const live = (await allWorkers(c.env)).filter((w) => w.heartbeat_age_sec <= c.get('config').WORKER_HEARTBEAT_TIMEOUT_SEC);
+  const live = (await allWorkers(c.env)).filter(
+    (w) => w.heartbeat_age_sec <= c.get('config').WORKER_HEARTBEAT_TIMEOUT_SEC,
+  );
   if (live.length === 0) {
     throw new ApiError(503, 'not_ready', 'no live worker node is registered yet');
   }
@@ -129,8 +179,10 @@ systemRoutes.openapi(stats, async (c) => {
   let oldest: number | null = null;
   const minute = { submitted: 0, dispatched: 0, completed: 0, failed: 0 };
   for (const { stats: s, telemetry: t } of o.queues) {
-    for (const [p, n] of Object.entries(s.queued_by_priority)) byPriority[p] = (byPriority[p] ?? 0) + n;
-    if (s.oldest_queued_at !== null) oldest = oldest === null ? s.oldest_queued_at : Math.min(oldest, s.oldest_queued_at);
+    for (const [p, n] of Object.entries(s.queued_by_priority))
+      byPriority[p] = (byPriority[p] ?? 0) + n;
+    if (s.oldest_queued_at !== null)
+      oldest = oldest === null ? s.oldest_queued_at : Math.min(oldest, s.oldest_queued_at);
     for (const k of Object.keys(minute) as (keyof typeof minute)[]) minute[k] += t.last_minute[k];
   }
   const jobsByStatus = o.jobsByStatus;
@@ -147,7 +199,10 @@ systemRoutes.openapi(stats, async (c) => {
       success_rate: done === 0 ? null : jobsByStatus.succeeded / done,
       oldest_queued_age_sec: oldest === null ? null : Math.max(0, (o.now - oldest) / 1000),
       unroutable: unroutableOf(o.queues.map((q) => q.stats)),
-      parked_by_concurrency_key: o.queues.reduce((n, q) => n + q.stats.parked_by_concurrency_key, 0),
+      parked_by_concurrency_key: o.queues.reduce(
+        (n, q) => n + q.stats.parked_by_concurrency_key,
+        0,
+      ),
       throughput: {
         window_sec: 60 as const,
         submitted: minute.submitted,
@@ -159,7 +214,11 @@ systemRoutes.openapi(stats, async (c) => {
       wait_by_priority: waitQuantiles(o),
       autoscale: { ...advice, since: new Date(advice.since).toISOString() },
       autoscale_by_queue: Object.fromEntries(
-        o.queues.flatMap(({ queue, telemetry: t }) => (t.autoscale ? [[queue, { ...t.autoscale, since: new Date(t.autoscale.since).toISOString() }]] : [])),
+        o.queues.flatMap(({ queue, telemetry: t }) =>
+          t.autoscale
+            ? [[queue, { ...t.autoscale, since: new Date(t.autoscale.since).toISOString() }]]
+            : [],
+        ),
       ),
       uptime_sec: Math.floor((o.now - STARTED_AT) / 1000),
       queues: o.queues.map((q) => q.queue),
@@ -170,14 +229,18 @@ systemRoutes.openapi(stats, async (c) => {
 
 function unroutableOf(stats: QueueStats[]): { count: number; reasons: Record<string, number> } {
   const reasons: Record<string, number> = {};
-  for (const s of stats) for (const [r, n] of Object.entries(s.unroutable.reasons)) reasons[r] = (reasons[r] ?? 0) + n;
+  for (const s of stats)
+    for (const [r, n] of Object.entries(s.unroutable.reasons)) reasons[r] = (reasons[r] ?? 0) + n;
   return { count: stats.reduce((n, s) => n + s.unroutable.count, 0), reasons };
 }
 
 systemRoutes.openapi(queueHead, async (c) => {
   const name = c.req.valid('param').name;
   const stub = schedulerFor(c.env, name);
-  const [head, s] = await Promise.all([stub.peek(name, c.req.valid('query').limit), stub.stats(name)]);
+  const [head, s] = await Promise.all([
+    stub.peek(name, c.req.valid('query').limit),
+    stub.stats(name),
+  ]);
   const depth = Object.values(s.queued_by_priority).reduce((a, b) => a + b, 0);
   return c.json(
     {
@@ -185,7 +248,12 @@ systemRoutes.openapi(queueHead, async (c) => {
       depth,
       depth_by_priority: s.queued_by_priority,
       by_status: s.by_status,
-      head: head.map((h) => ({ id: h.id, priority: h.priority, type: h.type, created_at: new Date(h.created_at).toISOString() })),
+      head: head.map((h) => ({
+        id: h.id,
+        priority: h.priority,
+        type: h.type,
+        created_at: new Date(h.created_at).toISOString(),
+      })),
     },
     200,
   );

@@ -2,7 +2,14 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { checkOutboundUrl } from '../../core/url-policy';
 import { dbOf } from '../../db/client';
 import { knownQueues, recordQueues } from '../../db/queues';
-import { HeartbeatAnswer, WorkerHeartbeat, WorkerIdParam, WorkerRegister, WorkerView, type Lease } from '../../protocol/worker';
+import {
+  HeartbeatAnswer,
+  WorkerHeartbeat,
+  WorkerIdParam,
+  WorkerRegister,
+  WorkerView,
+  type Lease,
+} from '../../protocol/worker';
 import { LeaseAnswer, LeaseRequest } from '../../protocol/pull';
 import type { DispatchedJob } from '../../protocol/dispatch';
 import type { Outcome } from '../../../durable-objects/scheduler';
@@ -17,12 +24,20 @@ const register = createRoute({
   method: 'post',
   path: '/workers/register',
   tags: ['worker protocol'],
-  summary: 'A worker node registers: the URL the scheduler pushes jobs to, or pull mode (it long-polls for them)',
+  summary:
+    'A worker node registers: the URL the scheduler pushes jobs to, or pull mode (it long-polls for them)',
   security: [{ workerToken: [] }],
   middleware: [workerAuth()] as const,
   request: { body: jsonBody(WorkerRegister) },
   responses: {
-    201: { description: 'Registered', content: { 'application/json': { schema: z.object({ worker: WorkerView, heartbeat_interval_sec: z.number() }) } } },
+    201: {
+      description: 'Registered',
+      content: {
+        'application/json': {
+          schema: z.object({ worker: WorkerView, heartbeat_interval_sec: z.number() }),
+        },
+      },
+    },
     ...errors(400, 401, 415),
   },
 });
@@ -31,23 +46,31 @@ const heartbeat = createRoute({
   method: 'post',
   path: '/workers/{id}/heartbeat',
   tags: ['worker protocol'],
-  summary: 'A worker node is alive; the answer may ask it to drain or to kill leases it no longer holds',
+  summary:
+    'A worker node is alive; the answer may ask it to drain or to kill leases it no longer holds',
   security: [{ workerToken: [] }],
   middleware: [workerAuth()] as const,
   request: { params: WorkerIdParam, body: jsonBody(WorkerHeartbeat) },
-  responses: { 200: { description: 'Alive', content: { 'application/json': { schema: HeartbeatAnswer } } }, ...errors(400, 401, 404, 415) },
+  responses: {
+    200: { description: 'Alive', content: { 'application/json': { schema: HeartbeatAnswer } } },
+    ...errors(400, 401, 404, 415),
+  },
 });
 
 const lease = createRoute({
   method: 'post',
   path: '/workers/{id}/lease',
   tags: ['worker protocol'],
-  summary: 'A pull node long-polls for jobs: the answer comes as soon as the scheduler assigns it some, or empty after wait_sec',
+  summary:
+    'A pull node long-polls for jobs: the answer comes as soon as the scheduler assigns it some, or empty after wait_sec',
   security: [{ workerToken: [] }],
   middleware: [workerAuth()] as const,
   request: { params: WorkerIdParam, body: jsonBody(LeaseRequest) },
   responses: {
-    200: { description: 'The jobs leased to the node, fenced like a push dispatch (possibly none)', content: { 'application/json': { schema: LeaseAnswer } } },
+    200: {
+      description: 'The jobs leased to the node, fenced like a push dispatch (possibly none)',
+      content: { 'application/json': { schema: LeaseAnswer } },
+    },
     ...errors(400, 401, 404, 409, 415, 503),
   },
 });
@@ -60,7 +83,13 @@ const deregister = createRoute({
   security: [{ workerToken: [] }],
   middleware: [workerAuth()] as const,
   request: { params: WorkerIdParam },
-  responses: { 200: { description: 'Deregistered', content: { 'application/json': { schema: z.object({ requeued: z.number().int() }) } } }, ...errors(400, 401, 404) },
+  responses: {
+    200: {
+      description: 'Deregistered',
+      content: { 'application/json': { schema: z.object({ requeued: z.number().int() }) } },
+    },
+    ...errors(400, 401, 404),
+  },
 });
 
 const list = createRoute({
@@ -68,7 +97,12 @@ const list = createRoute({
   path: '/workers',
   tags: ['workers'],
   summary: 'Registered worker nodes',
-  responses: { 200: { description: 'Workers', content: { 'application/json': { schema: z.object({ workers: z.array(WorkerView) }) } } } },
+  responses: {
+    200: {
+      description: 'Workers',
+      content: { 'application/json': { schema: z.object({ workers: z.array(WorkerView) }) } },
+    },
+  },
 });
 
 export const workerRoutes = new OpenAPIHono<AppEnv>();
@@ -78,13 +112,29 @@ workerRoutes.openapi(register, async (c) => {
   const config = c.get('config');
   // A pull node has no URL (the schema refuses one): the scheduler never connects to it.
   if (reg.mode === 'push') {
-    const url = checkOutboundUrl(reg.url!, { allowlist: config.WORKER_URL_ALLOWLIST, allowPrivate: config.ALLOW_PRIVATE_WORKER_URLS });
-    if (!url.ok) throw new ApiError(400, 'worker_url_refused', `url: ${url.reason}`, { problems: [{ field: 'url', message: url.reason }] });
+    const url = checkOutboundUrl(reg.url!, {
+      allowlist: config.WORKER_URL_ALLOWLIST,
+      allowPrivate: config.ALLOW_PRIVATE_WORKER_URLS,
+    });
+    if (!url.ok)
+      throw new ApiError(400, 'worker_url_refused', `url: ${url.reason}`, {
+        problems: [{ field: 'url', message: url.reason }],
+      });
   }
   await recordQueues(dbOf(c.env.DB), reg.queues, Date.now());
-  const views = await Promise.all(reg.queues.map((q) => schedulerFor(c.env, q).registerWorker(q, reg)));
-  log({ event: 'worker_registered', worker_id: reg.id, queues: reg.queues, request_id: c.get('requestId') });
-  return c.json({ worker: merge(views)[0], heartbeat_interval_sec: config.HEARTBEAT_INTERVAL_SEC }, 201);
+  const views = await Promise.all(
+    reg.queues.map((q) => schedulerFor(c.env, q).registerWorker(q, reg)),
+  );
+  log({
+    event: 'worker_registered',
+    worker_id: reg.id,
+    queues: reg.queues,
+    request_id: c.get('requestId'),
+  });
+  return c.json(
+    { worker: merge(views)[0], heartbeat_interval_sec: config.HEARTBEAT_INTERVAL_SEC },
+    201,
+  );
 });
 
 workerRoutes.openapi(heartbeat, async (c) => {
@@ -93,14 +143,35 @@ workerRoutes.openapi(heartbeat, async (c) => {
   const queues = await knownQueues(dbOf(c.env.DB));
   // Each shard hears only the leases of its own queue (the queue is in the job id).
   const answers = await Promise.all(
-    queues.map((q) => schedulerFor(c.env, q).heartbeat(q, id, { ...hb, running: hb.running.filter((l) => queueOfJobId(l.job_id) === q) })),
+    queues.map((q) =>
+      schedulerFor(c.env, q).heartbeat(q, id, {
+        ...hb,
+        running: hb.running.filter((l) => queueOfJobId(l.job_id) === q),
+      }),
+    ),
   );
   const known = answers.flatMap((a) => (a.ok ? [a.answer] : []));
-  if (known.length === 0) throw new ApiError(404, 'worker_unknown', `worker ${id} is not registered (it may have been reaped): register again`);
+  if (known.length === 0)
+    throw new ApiError(
+      404,
+      'worker_unknown',
+      `worker ${id} is not registered (it may have been reaped): register again`,
+    );
   const servedQueues = new Set(queues.filter((_, i) => answers[i].ok));
-  const kill = [...known.flatMap((a) => a.kill), ...hb.running.filter((l) => !servedQueues.has(queueOfJobId(l.job_id)))];
+  const kill = [
+    ...known.flatMap((a) => a.kill),
+    ...hb.running.filter((l) => !servedQueues.has(queueOfJobId(l.job_id))),
+  ];
   const draining = known.some((a) => a.drain);
-  return c.json({ status: draining ? ('draining' as const) : ('active' as const), drain: draining, kill, heartbeat_interval_sec: known[0].heartbeat_interval_sec }, 200);
+  return c.json(
+    {
+      status: draining ? ('draining' as const) : ('active' as const),
+      drain: draining,
+      kill,
+      heartbeat_interval_sec: known[0].heartbeat_interval_sec,
+    },
+    200,
+  );
 });
 
 /**
@@ -115,7 +186,11 @@ workerRoutes.openapi(lease, async (c) => {
   // The node's own queues when it names them: a long poll holds one call per queue it asks, and a
   // Worker invocation has only six connections at once.
   const queues = body.queues ? [...new Set(body.queues)] : await knownQueues(dbOf(c.env.DB));
-  const request = { max_jobs: body.max_jobs, wait_ms: Math.round(body.wait_sec * 1000), request_id: crypto.randomUUID() };
+  const request = {
+    max_jobs: body.max_jobs,
+    wait_ms: Math.round(body.wait_sec * 1000),
+    request_id: crypto.randomUUID(),
+  };
   // One stub per shard for both calls: calls through one stub arrive in order, so an end never
   // overtakes the request it ends.
   const stubs = queues.map((q) => schedulerFor(c.env, q));
@@ -124,7 +199,9 @@ workerRoutes.openapi(lease, async (c) => {
   const endOthers = () => {
     if (ended) return;
     ended = true;
-    stubs.forEach((stub, i) => ending.push(stub.endLease(queues[i], id, request.request_id).catch(() => undefined)));
+    stubs.forEach((stub, i) =>
+      ending.push(stub.endLease(queues[i], id, request.request_id).catch(() => undefined)),
+    );
   };
   const outcomes = await Promise.all(
     queues.map(async (q, i) => {
@@ -140,8 +217,19 @@ workerRoutes.openapi(lease, async (c) => {
     // Every shard refused. One that knows the node (push mode, draining, max_jobs) says why; else 404.
     const refusals = outcomes.flatMap((o) => (o.ok ? [] : [o]));
     const refusal = refusals.find((o) => o.status !== 404) ?? refusals[0];
-    if (!refusal) throw new ApiError(404, 'worker_unknown', `worker ${id} is not registered (it may have been reaped): register again`);
-    throw new ApiError(refusal.status, refusal.code, refusal.message, refusal.details, refusal.status === 503 ? { 'retry-after': '5' } : undefined);
+    if (!refusal)
+      throw new ApiError(
+        404,
+        'worker_unknown',
+        `worker ${id} is not registered (it may have been reaped): register again`,
+      );
+    throw new ApiError(
+      refusal.status,
+      refusal.code,
+      refusal.message,
+      refusal.details,
+      refusal.status === 503 ? { 'retry-after': '5' } : undefined,
+    );
   }
   const jobs: DispatchedJob[] = answered.flatMap((o) => o.jobs);
   // Each shard counts only its own queue's jobs: the node's capacity bounds the sum.
@@ -152,22 +240,39 @@ workerRoutes.openapi(lease, async (c) => {
 
 /** The scheduler's lease RPC, typed by hand: the stub's inferred type of a JSON payload is too deep for tsc. */
 interface LeaseRpc {
-  lease(queue: string, workerId: string, req: { max_jobs?: number; wait_ms: number; request_id: string }): Promise<Outcome<{ jobs: DispatchedJob[]; capacity: number }>>;
+  lease(
+    queue: string,
+    workerId: string,
+    req: { max_jobs?: number; wait_ms: number; request_id: string },
+  ): Promise<Outcome<{ jobs: DispatchedJob[]; capacity: number }>>;
 }
 
-async function declineExtra(env: AppEnv['Bindings'], workerId: string, extra: DispatchedJob[]): Promise<void> {
+async function declineExtra(
+  env: AppEnv['Bindings'],
+  workerId: string,
+  extra: DispatchedJob[],
+): Promise<void> {
   const byQueue = new Map<string, Lease[]>();
-  for (const j of extra) byQueue.set(j.queue, [...(byQueue.get(j.queue) ?? []), { job_id: j.job_id, attempt: j.attempt, token: j.token }]);
-  await Promise.all([...byQueue].map(([q, leases]) => schedulerFor(env, q).declineLeases(q, workerId, leases)));
+  for (const j of extra)
+    byQueue.set(j.queue, [
+      ...(byQueue.get(j.queue) ?? []),
+      { job_id: j.job_id, attempt: j.attempt, token: j.token },
+    ]);
+  await Promise.all(
+    [...byQueue].map(([q, leases]) => schedulerFor(env, q).declineLeases(q, workerId, leases)),
+  );
   log({ event: 'leases_declined', worker_id: workerId, jobs: extra.length });
 }
 
 workerRoutes.openapi(deregister, async (c) => {
   const id = c.req.valid('param').id;
   const queues = await knownQueues(dbOf(c.env.DB));
-  const outcomes = await Promise.all(queues.map((q) => schedulerFor(c.env, q).deregisterWorker(q, id)));
+  const outcomes = await Promise.all(
+    queues.map((q) => schedulerFor(c.env, q).deregisterWorker(q, id)),
+  );
   const known = outcomes.flatMap((o) => (o.ok ? [o.requeued] : []));
-  if (known.length === 0) throw new ApiError(404, 'worker_unknown', `worker ${id} is not registered`);
+  if (known.length === 0)
+    throw new ApiError(404, 'worker_unknown', `worker ${id} is not registered`);
   return c.json({ requeued: known.reduce((s, n) => s + n, 0) }, 200);
 });
 
@@ -183,7 +288,11 @@ export function merge(views: WorkerView[]): WorkerView[] {
     if (!seen) byId.set(v.id, { ...v });
     else {
       seen.running += v.running;
-      if (v.heartbeat_age_sec < seen.heartbeat_age_sec) Object.assign(seen, { last_heartbeat_at: v.last_heartbeat_at, heartbeat_age_sec: v.heartbeat_age_sec });
+      if (v.heartbeat_age_sec < seen.heartbeat_age_sec)
+        Object.assign(seen, {
+          last_heartbeat_at: v.last_heartbeat_at,
+          heartbeat_age_sec: v.heartbeat_age_sec,
+        });
       if (v.status === 'draining') seen.status = 'draining';
     }
   }

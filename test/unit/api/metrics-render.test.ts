@@ -20,17 +20,45 @@ function observation(): Observation {
     t.failed(T0 + 1100);
     t.retried(T0 + 1100);
     const stats = {
-      queue, by_status: { queued: 3 }, queued_by_priority: { '0': qi, '1': 2, '2': 1 }, oldest_queued_at: T0 - 5000,
-      workers: { registered: 2, live: 2, draining: 0, capacity: 2, running: 1 }, unroutable: { count: 0, reasons: {} },
+      queue,
+      by_status: { queued: 3 },
+      queued_by_priority: { '0': qi, '1': 2, '2': 1 },
+      oldest_queued_at: T0 - 5000,
+      workers: { registered: 2, live: 2, draining: 0, capacity: 2, running: 1 },
+      unroutable: { count: 0, reasons: {} },
     };
     const { telemetry } = t.observe(T0 + 2000, queue, stats, parsed.config);
     return { queue, stats, telemetry };
   });
   const worker = (id: string, age: number) => ({
-    id, mode: 'push' as const, url: `http://127.0.0.1:${9000 + age}`, status: 'active' as const, capacity: 1, running: 1, types: null, executors: ['native' as const], queues: ['default'],
-    labels: {}, registered_at: new Date(T0).toISOString(), last_heartbeat_at: new Date(T0).toISOString(), heartbeat_age_sec: age,
+    id,
+    mode: 'push' as const,
+    url: `http://127.0.0.1:${9000 + age}`,
+    status: 'active' as const,
+    capacity: 1,
+    running: 1,
+    types: null,
+    executors: ['native' as const],
+    queues: ['default'],
+    labels: {},
+    registered_at: new Date(T0).toISOString(),
+    last_heartbeat_at: new Date(T0).toISOString(),
+    heartbeat_age_sec: age,
   });
-  return { now: T0 + 2000, queues: queues as unknown as Observation['queues'], workers: [worker('node-1:9090', 1.25), worker('node-2:9091', 4)], jobsByStatus: { queued: 6, running: 2, succeeded: 2, failed: 2, cancelled: 0, scheduled: 0, retrying: 0 } };
+  return {
+    now: T0 + 2000,
+    queues: queues as unknown as Observation['queues'],
+    workers: [worker('node-1:9090', 1.25), worker('node-2:9091', 4)],
+    jobsByStatus: {
+      queued: 6,
+      running: 2,
+      succeeded: 2,
+      failed: 2,
+      cancelled: 0,
+      scheduled: 0,
+      retrying: 0,
+    },
+  };
 }
 
 describe('/metrics rendering', () => {
@@ -40,7 +68,9 @@ describe('/metrics rendering', () => {
     expect(text).toContain('job_total{status="succeeded"} 2');
     expect(text).toContain('worker_heartbeat_age_seconds{worker="node-2:9091"} 4');
     expect(text).toContain('worker_heartbeat_age_seconds_max 4');
-    expect(text).toContain('job_dispatch_latency_seconds_bucket{queue="default",priority="2",le="2.5"} 1');
+    expect(text).toContain(
+      'job_dispatch_latency_seconds_bucket{queue="default",priority="2",le="2.5"} 1',
+    );
     expect(text).toContain('job_run_seconds_count{queue="default"} 1');
     expect(text).toContain('autoscale_recommendation{queue="default",action="hold"} 1');
     expect(text).toContain('queue_oldest_job_age_seconds{queue="default"} 7');
@@ -48,11 +78,15 @@ describe('/metrics rendering', () => {
 
   it('passes promtool check metrics', (ctx) => {
     if (spawnSync('promtool', ['--version']).error) {
-      if (process.env.CI === 'true') throw new Error('promtool is required in CI (apt-get install prometheus)');
+      if (process.env.CI === 'true')
+        throw new Error('promtool is required in CI (apt-get install prometheus)');
       console.log('skipping: promtool is not installed');
       return ctx.skip();
     }
-    const res = spawnSync('promtool', ['check', 'metrics'], { input: render(observation(), 90), encoding: 'utf8' });
+    const res = spawnSync('promtool', ['check', 'metrics'], {
+      input: render(observation(), 90),
+      encoding: 'utf8',
+    });
     expect(`${res.stdout}${res.stderr}`).toBe('');
     expect(res.status).toBe(0);
   });

@@ -30,7 +30,9 @@ describe('OpenAPI document', () => {
     const doc = await openapiDocument();
     const documented = new Set<string>();
     for (const [path, item] of Object.entries<Record<string, unknown>>(doc.paths)) {
-      for (const method of Object.keys(item)) if (['get', 'post', 'put', 'patch', 'delete'].includes(method)) documented.add(`${method.toUpperCase()} ${path}`);
+      for (const method of Object.keys(item))
+        if (['get', 'post', 'put', 'patch', 'delete'].includes(method))
+          documented.add(`${method.toUpperCase()} ${path}`);
     }
     const served = new Set(
       createApp()
@@ -41,7 +43,16 @@ describe('OpenAPI document', () => {
     served.delete('GET /openapi.json');
     expect([...served].filter((r) => !documented.has(r)).sort()).toEqual([]);
     expect([...documented].filter((r) => !served.has(r)).sort()).toEqual([]);
-    for (const must of ['GET /metrics', 'GET /dashboard', 'GET /docs', 'GET /stats', 'GET /stats/history', 'POST /jobs', 'POST /jobs/batch']) expect(documented).toContain(must);
+    for (const must of [
+      'GET /metrics',
+      'GET /dashboard',
+      'GET /docs',
+      'GET /stats',
+      'GET /stats/history',
+      'POST /jobs',
+      'POST /jobs/batch',
+    ])
+      expect(documented).toContain(must);
   });
 
   it('documents 429 rate_limited on both submission routes', async () => {

@@ -1,6 +1,16 @@
 import { CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { ApiFailure, AuthMissing, describeError, EXIT, exitCodeFor, exitCodeForStatus, JobEnded, Unreachable, UsageError } from '../../../cli/exit-codes';
+import {
+  ApiFailure,
+  AuthMissing,
+  describeError,
+  EXIT,
+  exitCodeFor,
+  exitCodeForStatus,
+  JobEnded,
+  Unreachable,
+  UsageError,
+} from '../../../cli/exit-codes';
 
 describe('exit codes', () => {
   it.each([
@@ -34,7 +44,11 @@ describe('exit codes', () => {
   });
 
   it('describes an API error with the fields it named', () => {
-    const err = new ApiFailure(400, 'validation_failed', 'priority: must be 0, 1 or 2', { problems: [{ field: 'priority', message: 'must be 0, 1 or 2' }] });
-    expect(describeError(err)).toBe('400 validation_failed: priority: must be 0, 1 or 2\n  priority: must be 0, 1 or 2');
+    const err = new ApiFailure(400, 'validation_failed', 'priority: must be 0, 1 or 2', {
+      problems: [{ field: 'priority', message: 'must be 0, 1 or 2' }],
+    });
+    expect(describeError(err)).toBe(
+      '400 validation_failed: priority: must be 0, 1 or 2\n  priority: must be 0, 1 or 2',
+    );
   });
 });

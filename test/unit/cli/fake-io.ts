@@ -42,7 +42,10 @@ export function fakeIo(route: Route, env: Record<string, string> = {}): FakeIo {
       io.requests.push(req);
       const answer = route(req);
       if (answer instanceof Error) throw answer;
-      return new Response(answer.body === undefined ? '' : JSON.stringify(answer.body), { status: answer.status, headers: { 'content-type': 'application/json' } });
+      return new Response(answer.body === undefined ? '' : JSON.stringify(answer.body), {
+        status: answer.status,
+        headers: { 'content-type': 'application/json' },
+      });
     }) as typeof fetch,
   };
   return io;
@@ -53,7 +56,7 @@ export function fakeIo(route: Route, env: Record<string, string> = {}): FakeIo {
  * CLI does not read (callbacks, dependencies, ...); these are the ones it does.
  */
 export function makeJob(over: Partial<Job> = {}): Job {
-  return ({
+  return {
     id: 'default.01JD2K7Q6V9X8Y7Z6W5T4S3R2Q',
     tenant: 'default',
     queue: 'default',
@@ -79,7 +82,10 @@ export function makeJob(over: Partial<Job> = {}): Job {
     result: null,
     error: null,
     ...over,
-  }) as Job;
+  } as Job;
 }
 
-export const apiError = (status: number, code: string, message: string, details?: unknown) => ({ status, body: { error: { code, message, details } } });
+export const apiError = (status: number, code: string, message: string, details?: unknown) => ({
+  status,
+  body: { error: { code, message, details } },
+});

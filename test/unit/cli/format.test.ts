@@ -15,17 +15,27 @@ describe('renderTable', () => {
       ],
       rows,
     );
-    expect(out).toBe(['ID      N  NOTE', 'a       1  short', 'bbbb  100  a note th…', ''].join('\n'));
+    expect(out).toBe(
+      ['ID      N  NOTE', 'a       1  short', 'bbbb  100  a note th…', ''].join('\n'),
+    );
   });
 
   it('keeps one row on one line', () => {
-    expect(renderTable([{ header: 'X', value: (r: string) => r }], ['two\nlines'])).toBe('X\ntwo lines\n');
+    expect(renderTable([{ header: 'X', value: (r: string) => r }], ['two\nlines'])).toBe(
+      'X\ntwo lines\n',
+    );
   });
 });
 
 describe('renderFields', () => {
   it('aligns keys and leaves out undefined values', () => {
-    expect(renderFields([['id', 'x'], ['worker', undefined], ['attempts', '1 of 4']])).toBe('id:       x\nattempts: 1 of 4\n');
+    expect(
+      renderFields([
+        ['id', 'x'],
+        ['worker', undefined],
+        ['attempts', '1 of 4'],
+      ]),
+    ).toBe('id:       x\nattempts: 1 of 4\n');
   });
 });
 

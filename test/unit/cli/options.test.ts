@@ -2,8 +2,18 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JOB_STATUSES as PROTOCOL_STATUSES, TERMINAL_STATUSES as PROTOCOL_TERMINAL } from '../../../src/protocol/job';
-import { jobBody, JOB_STATUSES, parseInteger, parsePayload, parsePriority, TERMINAL_STATUSES } from '../../../cli/options';
+import {
+  JOB_STATUSES as PROTOCOL_STATUSES,
+  TERMINAL_STATUSES as PROTOCOL_TERMINAL,
+} from '../../../src/protocol/job';
+import {
+  jobBody,
+  JOB_STATUSES,
+  parseInteger,
+  parsePayload,
+  parsePriority,
+  TERMINAL_STATUSES,
+} from '../../../cli/options';
 import { UsageError } from '../../../cli/exit-codes';
 import { scheduleBody } from '../../../cli/commands/schedules';
 
@@ -29,7 +39,12 @@ describe('payloads', () => {
 
 describe('flag parsers', () => {
   it('reads priorities as numbers or names', () => {
-    expect([parsePriority('0'), parsePriority('high'), parsePriority('Normal'), parsePriority('2')]).toEqual([0, 0, 1, 2]);
+    expect([
+      parsePriority('0'),
+      parsePriority('high'),
+      parsePriority('Normal'),
+      parsePriority('2'),
+    ]).toEqual([0, 0, 1, 2]);
     expect(() => parsePriority('3')).toThrow(/0 \(high\)/);
   });
 
@@ -42,7 +57,16 @@ describe('flag parsers', () => {
 
 describe('jobBody', () => {
   it('maps every flag to its field and leaves absent ones out', () => {
-    expect(jobBody('{"code":1}', { type: 'fail', priority: 0, queue: 'batch', timeout: 30, maxRetries: 0, delay: 5 })).toEqual({
+    expect(
+      jobBody('{"code":1}', {
+        type: 'fail',
+        priority: 0,
+        queue: 'batch',
+        timeout: 30,
+        maxRetries: 0,
+        delay: 5,
+      }),
+    ).toEqual({
       payload: { code: 1 },
       type: 'fail',
       priority: 0,
@@ -59,7 +83,9 @@ describe('jobBody', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cloud-cli-'));
     writeFileSync(join(dir, 'ok.json'), '{"n": 30}');
     writeFileSync(join(dir, 'bad.json'), 'n = 30');
-    expect(jobBody(undefined, { payloadFile: join(dir, 'ok.json') })).toEqual({ payload: { n: 30 } });
+    expect(jobBody(undefined, { payloadFile: join(dir, 'ok.json') })).toEqual({
+      payload: { n: 30 },
+    });
     expect(() => jobBody(undefined, { payloadFile: join(dir, 'bad.json') })).toThrow(UsageError);
     expect(() => jobBody(undefined, { payloadFile: join(dir, 'missing.json') })).toThrow(/ENOENT/);
   });
@@ -69,7 +95,14 @@ describe('jobBody', () => {
   });
 
   it('builds a schedule around the same job body', () => {
-    expect(scheduleBody('{"limit":1000}', { cron: '*/5 * * * *', name: 'report', overlap: 'forbid', type: 'primes' })).toEqual({
+    expect(
+      scheduleBody('{"limit":1000}', {
+        cron: '*/5 * * * *',
+        name: 'report',
+        overlap: 'forbid',
+        type: 'primes',
+      }),
+    ).toEqual({
       cron: '*/5 * * * *',
       name: 'report',
       overlap: 'forbid',

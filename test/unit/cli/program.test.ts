@@ -4,7 +4,9 @@ import { runCli } from '../../../cli/program';
 import { apiError, fakeIo, makeJob, type Route } from './fake-io';
 
 const ID = 'default.01JD2K7Q6V9X8Y7Z6W5T4S3R2Q';
-const ok = (body: unknown, status = 200) => () => ({ status, body });
+const ok =
+  (body: unknown, status = 200) =>
+  () => ({ status, body });
 
 async function cli(argv: string[], route: Route, env?: Record<string, string>) {
   const io = fakeIo(route, env);
@@ -15,32 +17,95 @@ async function cli(argv: string[], route: Route, env?: Record<string, string>) {
 describe('submit', () => {
   it('posts the payload and flags, with the key and the idempotency key as headers', async () => {
     const { code, io, req } = await cli(
-      ['submit', '{"limit":10}', '--type', 'primes', '-p', 'high', '--queue', 'batch', '--timeout', '60', '--max-retries', '0', '--delay', '5', '--idempotency-key', 'order-42'],
+      [
+        'submit',
+        '{"limit":10}',
+        '--type',
+        'primes',
+        '-p',
+        'high',
+        '--queue',
+        'batch',
+        '--timeout',
+        '60',
+        '--max-retries',
+        '0',
+        '--delay',
+        '5',
+        '--idempotency-key',
+        'order-42',
+      ],
       ok({ job: makeJob({ type: 'primes', priority: 0 }) }, 201),
       { CLOUD_API_KEY: 'ck_env' },
     );
     expect(code).toBe(0);
     expect(req.method).toBe('POST');
     expect(req.url.href).toBe('http://api.test/jobs');
-    expect(req.body).toEqual({ payload: { limit: 10 }, type: 'primes', priority: 0, queue: 'batch', timeout_sec: 60, max_retries: 0, delay_sec: 5 });
-    expect(req.headers).toMatchObject({ authorization: 'Bearer ck_env', 'x-idempotency-key': 'order-42', 'content-type': 'application/json' });
+    expect(req.body).toEqual({
+      payload: { limit: 10 },
+      type: 'primes',
+      priority: 0,
+      queue: 'batch',
+      timeout_sec: 60,
+      max_retries: 0,
+      delay_sec: 5,
+    });
+    expect(req.headers).toMatchObject({
+      authorization: 'Bearer ck_env',
+      'x-idempotency-key': 'order-42',
+      'content-type': 'application/json',
+    });
     expect(io.stdout).toBe(`submitted ${ID} (queued, type primes, priority 0, queue default)\n`);
   });
 
   it('sends --depends-on as depends_on', async () => {
-    const { req } = await cli(['submit', 'x', '--depends-on', 'default.01ARZ3NDEKTSV4RRFFQ69G5FAV', 'default.01ARZ3NDEKTSV4RRFFQ69G5FAW'], ok({ job: makeJob() }, 201));
-    expect(req.body).toEqual({ payload: 'x', depends_on: ['default.01ARZ3NDEKTSV4RRFFQ69G5FAV', 'default.01ARZ3NDEKTSV4RRFFQ69G5FAW'] });
+    const { req } = await cli(
+      [
+        'submit',
+        'x',
+        '--depends-on',
+        'default.01ARZ3NDEKTSV4RRFFQ69G5FAV',
+        'default.01ARZ3NDEKTSV4RRFFQ69G5FAW',
+      ],
+      ok({ job: makeJob() }, 201),
+    );
+    expect(req.body).toEqual({
+      payload: 'x',
+      depends_on: ['default.01ARZ3NDEKTSV4RRFFQ69G5FAV', 'default.01ARZ3NDEKTSV4RRFFQ69G5FAW'],
+    });
   });
 
   it('lets --api-url and --api-key win over the environment', async () => {
-    const { req } = await cli(['--api-url', 'http://other.test/', 'submit', 'x', '--api-key', 'ck_flag'], ok({ job: makeJob() }, 201), { CLOUD_API_KEY: 'ck_env' });
+    const { req } = await cli(
+      ['--api-url', 'http://other.test/', 'submit', 'x', '--api-key', 'ck_flag'],
+      ok({ job: makeJob() }, 201),
+      { CLOUD_API_KEY: 'ck_env' },
+    );
     expect(req.url.href).toBe('http://other.test/jobs');
     expect(req.headers.authorization).toBe('Bearer ck_flag');
   });
 
   it('--wait prints the result and exits 0 when the job succeeds', async () => {
-    const states = [makeJob({ status: 'running', attempts: 1 }), makeJob({ status: 'succeeded', attempts: 1, result: { executor: 'native', exit_code: 0, duration_ms: 3, output: { type: 'echo', result: 'hi' }, stderr: '', timed_out: false } })];
-    const { code, io } = await cli(['submit', 'hi', '--wait'], (r) => (r.method === 'POST' ? { status: 201, body: { job: makeJob() } } : { status: 200, body: { job: states.shift() } }));
+    const states = [
+      makeJob({ status: 'running', attempts: 1 }),
+      makeJob({
+        status: 'succeeded',
+        attempts: 1,
+        result: {
+          executor: 'native',
+          exit_code: 0,
+          duration_ms: 3,
+          output: { type: 'echo', result: 'hi' },
+          stderr: '',
+          timed_out: false,
+        },
+      }),
+    ];
+    const { code, io } = await cli(['submit', 'hi', '--wait'], (r) =>
+      r.method === 'POST'
+        ? { status: 201, body: { job: makeJob() } }
+        : { status: 200, body: { job: states.shift() } },
+    );
     expect(code).toBe(0);
     expect(JSON.parse(io.stdout)).toEqual({ type: 'echo', result: 'hi' });
     expect(io.stderr).toMatch(/queued .*\n.*running .*\n.*succeeded /);
@@ -48,7 +113,11 @@ describe('submit', () => {
 
   it('--wait exits 1 when the job fails, with its error on stderr; --json still prints the job', async () => {
     const failed = makeJob({ status: 'failed', attempts: 1, error: 'runner exited 1: job_failed' });
-    const { code, io } = await cli(['submit', '--type', 'fail', '--wait', '--json'], (r) => (r.method === 'POST' ? { status: 201, body: { job: makeJob() } } : { status: 200, body: { job: failed } }));
+    const { code, io } = await cli(['submit', '--type', 'fail', '--wait', '--json'], (r) =>
+      r.method === 'POST'
+        ? { status: 201, body: { job: makeJob() } }
+        : { status: 200, body: { job: failed } },
+    );
     expect(code).toBe(1);
     expect(JSON.parse(io.stdout).job.status).toBe('failed');
     expect(io.stderr).toContain('failed after 1 attempt: runner exited 1: job_failed');
@@ -58,15 +127,39 @@ describe('submit', () => {
 describe('reading and acting on jobs', () => {
   it('list maps filters to the query and --json prints the answer as it is', async () => {
     const page = { jobs: [makeJob()], total: 1, limit: 5, offset: 0 };
-    const { code, io, req } = await cli(['list', '--status', 'failed', '--priority', 'low', '--type', 'fail', '--queue', 'q1', '--limit', '5', '--json'], ok(page));
+    const { code, io, req } = await cli(
+      [
+        'list',
+        '--status',
+        'failed',
+        '--priority',
+        'low',
+        '--type',
+        'fail',
+        '--queue',
+        'q1',
+        '--limit',
+        '5',
+        '--json',
+      ],
+      ok(page),
+    );
     expect(code).toBe(0);
-    expect(Object.fromEntries(req.url.searchParams)).toEqual({ status: 'failed', priority: '2', type: 'fail', queue: 'q1', limit: '5' });
+    expect(Object.fromEntries(req.url.searchParams)).toEqual({
+      status: 'failed',
+      priority: '2',
+      type: 'fail',
+      queue: 'q1',
+      limit: '5',
+    });
     expect(JSON.parse(io.stdout)).toEqual(page);
   });
 
   it('list prints a table and a footer', async () => {
     const { io } = await cli(['list'], ok({ jobs: [makeJob()], total: 7, limit: 1, offset: 0 }));
-    expect(io.stdout).toMatch(/^ID +STATUS +TYPE +QUEUE +PRI +TRIES +CREATED\ndefault\.\S+ +queued +echo +default +1 +0\/4 +10\.0s ago\n1-1 of 7 jobs\n$/);
+    expect(io.stdout).toMatch(
+      /^ID +STATUS +TYPE +QUEUE +PRI +TRIES +CREATED\ndefault\.\S+ +queued +echo +default +1 +0\/4 +10\.0s ago\n1-1 of 7 jobs\n$/,
+    );
   });
 
   it.each([
@@ -87,7 +180,9 @@ describe('reading and acting on jobs', () => {
   });
 
   it('exits 1 with the API message on a 4xx', async () => {
-    const { code, io } = await cli(['cancel', ID], () => apiError(409, 'job_not_cancellable', 'the job is succeeded'));
+    const { code, io } = await cli(['cancel', ID], () =>
+      apiError(409, 'job_not_cancellable', 'the job is succeeded'),
+    );
     expect(code).toBe(1);
     expect(io.stderr).toBe('cloud: 409 job_not_cancellable: the job is succeeded\n');
     expect(io.stdout).toBe('');
@@ -96,12 +191,33 @@ describe('reading and acting on jobs', () => {
 
 describe('schedules and keys', () => {
   it('schedules create posts the cron and the job', async () => {
-    const { req } = await cli(['schedules', 'create', '--cron', '*/5 * * * *', '--timezone', 'Europe/Paris', '--type', 'sleep', '{"ms":10}'], ok({ schedule: { id: 'sch_1', next_run_at: null } }, 201));
-    expect(req.body).toEqual({ cron: '*/5 * * * *', timezone: 'Europe/Paris', job: { payload: { ms: 10 }, type: 'sleep' } });
+    const { req } = await cli(
+      [
+        'schedules',
+        'create',
+        '--cron',
+        '*/5 * * * *',
+        '--timezone',
+        'Europe/Paris',
+        '--type',
+        'sleep',
+        '{"ms":10}',
+      ],
+      ok({ schedule: { id: 'sch_1', next_run_at: null } }, 201),
+    );
+    expect(req.body).toEqual({
+      cron: '*/5 * * * *',
+      timezone: 'Europe/Paris',
+      job: { payload: { ms: 10 }, type: 'sleep' },
+    });
   });
 
   it('keys use the admin token, never the API key, and print only the key on stdout', async () => {
-    const { code, io, req } = await cli(['keys', 'create', '--tenant', 'acme', '--name', 'ci'], ok({ key: 'ck_abc_secret', api_key: { id: 'abc', tenant: 'acme' } }, 201), { CLOUD_ADMIN_TOKEN: 'admin-secret', CLOUD_API_KEY: 'ck_env' });
+    const { code, io, req } = await cli(
+      ['keys', 'create', '--tenant', 'acme', '--name', 'ci'],
+      ok({ key: 'ck_abc_secret', api_key: { id: 'abc', tenant: 'acme' } }, 201),
+      { CLOUD_ADMIN_TOKEN: 'admin-secret', CLOUD_API_KEY: 'ck_env' },
+    );
     expect(code).toBe(0);
     expect(req.url.pathname).toBe('/admin/keys');
     expect(req.body).toEqual({ tenant: 'acme', name: 'ci' });
@@ -133,7 +249,11 @@ describe('exit codes', () => {
   it.each([
     ['refused credentials', () => apiError(401, 'unauthorized', 'the API key is not valid'), 4],
     ['an overloaded API', () => apiError(503, 'storage_unavailable', 'try later'), 3],
-    ['an unreachable API', () => new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }), 3],
+    [
+      'an unreachable API',
+      () => new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }),
+      3,
+    ],
     ['a non-JSON answer', () => ({ status: 200 }), 3],
   ])('%s exits %i', async (_, route, code) => {
     const r = await cli(['list'], route as Route);

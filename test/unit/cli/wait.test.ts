@@ -1,12 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { makeCtx } from '../../../cli/context';
 import { JobEnded } from '../../../cli/exit-codes';
-import { ProgressReporter, progressBar, renderTrail, waitForJob, MAX_POLL_FAILURES } from '../../../cli/wait';
+import {
+  ProgressReporter,
+  progressBar,
+  renderTrail,
+  waitForJob,
+  MAX_POLL_FAILURES,
+} from '../../../cli/wait';
 import { apiError, fakeIo, makeJob } from './fake-io';
 
 describe('progress rendering', () => {
   it('draws a bar with the percentage and message, clamped', () => {
-    expect(progressBar({ percent: 40, message: 'compressing' })).toBe('[########------------]  40% compressing');
+    expect(progressBar({ percent: 40, message: 'compressing' })).toBe(
+      '[########------------]  40% compressing',
+    );
     expect(progressBar({ percent: 250 })).toBe('[####################] 100%');
     expect(progressBar({ message: 'warming up' })).toBe('warming up');
   });
@@ -16,14 +24,25 @@ describe('progress rendering', () => {
       { status: 'queued' as const, attempt: 0, at: 12 },
       { status: 'running' as const, attempt: 1, at: 400 },
     ];
-    expect(renderTrail('j', steps, { percent: 50 }, 3200)).toBe('j  queued 12ms → running 400ms  [##########----------]  50%  (3.2s)');
-    expect(renderTrail('j', [...steps, { status: 'succeeded', attempt: 1, at: 1200 }], null, 1200)).toBe('j  queued 12ms → running 400ms → succeeded 1.2s');
+    expect(renderTrail('j', steps, { percent: 50 }, 3200)).toBe(
+      'j  queued 12ms → running 400ms  [##########----------]  50%  (3.2s)',
+    );
+    expect(
+      renderTrail('j', [...steps, { status: 'succeeded', attempt: 1, at: 1200 }], null, 1200),
+    ).toBe('j  queued 12ms → running 400ms → succeeded 1.2s');
   });
 
   it('writes one line per change into a log, none per poll', () => {
     const io = fakeIo(() => ({ status: 500 }));
     const reporter = new ProgressReporter(makeCtx({}, io), 'j', io.now());
-    for (const job of [makeJob(), makeJob(), makeJob({ status: 'running', attempts: 1 }), makeJob({ status: 'running', attempts: 1 }), makeJob({ status: 'succeeded', attempts: 1 })]) reporter.update(job);
+    for (const job of [
+      makeJob(),
+      makeJob(),
+      makeJob({ status: 'running', attempts: 1 }),
+      makeJob({ status: 'running', attempts: 1 }),
+      makeJob({ status: 'succeeded', attempts: 1 }),
+    ])
+      reporter.update(job);
     reporter.finish();
     expect(io.stderr).toBe('j  queued 0ms\nj  running 0ms\nj  succeeded 0ms\n');
   });
@@ -47,11 +66,17 @@ describe('progress rendering', () => {
 
 describe('waitForJob', () => {
   it('polls until the job is terminal, riding out a brief outage', async () => {
-    const answers = [{ status: 200, body: { job: makeJob({ status: 'running', attempts: 1 }) } }, apiError(503, 'storage_unavailable', 'x'), { status: 200, body: { job: makeJob({ status: 'succeeded', attempts: 1 }) } }];
+    const answers = [
+      { status: 200, body: { job: makeJob({ status: 'running', attempts: 1 }) } },
+      apiError(503, 'storage_unavailable', 'x'),
+      { status: 200, body: { job: makeJob({ status: 'succeeded', attempts: 1 }) } },
+    ];
     const io = fakeIo(() => answers.shift()!);
     const job = await waitForJob(makeCtx({}, io), 'default.01JD2K7Q6V9X8Y7Z6W5T4S3R2Q');
     expect(job.status).toBe('succeeded');
-    expect(io.requests.map((r) => r.url.pathname)).toEqual(Array(3).fill('/jobs/default.01JD2K7Q6V9X8Y7Z6W5T4S3R2Q'));
+    expect(io.requests.map((r) => r.url.pathname)).toEqual(
+      Array(3).fill('/jobs/default.01JD2K7Q6V9X8Y7Z6W5T4S3R2Q'),
+    );
   });
 
   it('gives up after repeated outages, and at once on a 404', async () => {

@@ -4,7 +4,17 @@ import { parseConfig } from '../../../src/env';
 describe('config', () => {
   it('takes the original defaults', () => {
     const r = parseConfig({ WORKER_TOKEN: 'a-long-token' });
-    expect(r.ok && r.config).toMatchObject({ WORKER_HEARTBEAT_TIMEOUT_SEC: 90, RATE_LIMIT_JOBS_PER_MIN: 120, IDEMPOTENCY_TTL_SEC: 86400, BACKOFF_MAX_SEC: 60, MIN_WORKERS: 1, MAX_WORKERS: 4, QUEUE_THRESHOLD_HIGH: 10, QUEUE_THRESHOLD_LOW: 2, SCALE_DOWN_STABLE_SEC: 30 });
+    expect(r.ok && r.config).toMatchObject({
+      WORKER_HEARTBEAT_TIMEOUT_SEC: 90,
+      RATE_LIMIT_JOBS_PER_MIN: 120,
+      IDEMPOTENCY_TTL_SEC: 86400,
+      BACKOFF_MAX_SEC: 60,
+      MIN_WORKERS: 1,
+      MAX_WORKERS: 4,
+      QUEUE_THRESHOLD_HIGH: 10,
+      QUEUE_THRESHOLD_LOW: 2,
+      SCALE_DOWN_STABLE_SEC: 30,
+    });
   });
   it.each([
     [{ MIN_WORKERS: '5', MAX_WORKERS: '2' }, 'MIN_WORKERS'],

@@ -15,7 +15,15 @@ function mulberry32(seed: number) {
 describe('SeqHeap', () => {
   it('pops by key, then by seq (FIFO among equal keys)', () => {
     const h = new SeqHeap(2);
-    const input: [number, number][] = [[1, 1], [2, 2], [0, 3], [1, 4], [0, 5], [2, 6], [1, 7]];
+    const input: [number, number][] = [
+      [1, 1],
+      [2, 2],
+      [0, 3],
+      [1, 4],
+      [0, 5],
+      [2, 6],
+      [1, 7],
+    ];
     for (const [k, s] of input) h.push(k, s);
     const out = [];
     while (h.size) out.push(h.pop());

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { afterFailure, canTransition, IllegalTransition, isPermanentExit, isTerminal, transition, TRANSITIONS } from '../../../src/core/job-state';
+import {
+  afterFailure,
+  canTransition,
+  IllegalTransition,
+  isPermanentExit,
+  isTerminal,
+  transition,
+  TRANSITIONS,
+} from '../../../src/core/job-state';
 import { JOB_STATUSES } from '../../../src/protocol/job';
 import { retryDelayMs } from '../../../src/core/backoff';
 import { newJobId, queueOfJobId, newToken } from '../../../src/core/ids';
@@ -47,10 +55,14 @@ describe('job state machine', () => {
 describe('backoff', () => {
   const policy = { baseSec: 1, maxSec: 60 };
   it('doubles from 2 s and stops at the cap', () => {
-    expect([1, 2, 3, 4, 5, 6, 7, 20].map((f) => retryDelayMs(f, policy))).toEqual([2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]);
+    expect([1, 2, 3, 4, 5, 6, 7, 20].map((f) => retryDelayMs(f, policy))).toEqual([
+      2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000,
+    ]);
   });
   it('waits the same with a fixed policy, still capped', () => {
-    expect([1, 2, 9].map((f) => retryDelayMs(f, { type: 'fixed', baseSec: 5, maxSec: 60 }))).toEqual([5000, 5000, 5000]);
+    expect(
+      [1, 2, 9].map((f) => retryDelayMs(f, { type: 'fixed', baseSec: 5, maxSec: 60 })),
+    ).toEqual([5000, 5000, 5000]);
     expect(retryDelayMs(1, { type: 'fixed', baseSec: 90, maxSec: 60 })).toBe(60000);
   });
   it('keeps jitter within [delay/2, delay]', () => {

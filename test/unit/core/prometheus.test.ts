@@ -32,7 +32,13 @@ describe('Prometheus exposition', () => {
     const x = new Exposition();
     x.histogram('wait_seconds', 'Wait')(h.snapshot(), { priority: 0 });
     expect(x.render()).toContain(
-      ['wait_seconds_bucket{priority="0",le="0.5"} 1', 'wait_seconds_bucket{priority="0",le="1"} 1', 'wait_seconds_bucket{priority="0",le="+Inf"} 2', 'wait_seconds_sum{priority="0"} 2.25', 'wait_seconds_count{priority="0"} 2'].join('\n'),
+      [
+        'wait_seconds_bucket{priority="0",le="0.5"} 1',
+        'wait_seconds_bucket{priority="0",le="1"} 1',
+        'wait_seconds_bucket{priority="0",le="+Inf"} 2',
+        'wait_seconds_sum{priority="0"} 2.25',
+        'wait_seconds_count{priority="0"} 2',
+      ].join('\n'),
     );
   });
 
@@ -48,17 +54,26 @@ describe('Prometheus exposition', () => {
   it('passes promtool check metrics', (ctx) => {
     const probe = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
     if (probe.error) {
-      if (process.env.CI === 'true') throw new Error('promtool is required in CI (apt-get install prometheus)');
+      if (process.env.CI === 'true')
+        throw new Error('promtool is required in CI (apt-get install prometheus)');
       console.log('skipping: promtool is not installed');
       return ctx.skip();
     }
     const x = new Exposition();
     x.counter('jobs_submitted_total', 'Jobs accepted')(5, { queue: 'default' });
-    x.gauge('worker_heartbeat_age_seconds', 'Seconds since heartbeat')(1.5, { worker: 'node-1:9090' });
+    x.gauge('worker_heartbeat_age_seconds', 'Seconds since heartbeat')(1.5, {
+      worker: 'node-1:9090',
+    });
     const h = new Histogram([0.1, 1]);
     h.observe(0.3);
-    x.histogram('job_dispatch_latency_seconds', 'Queued to running')(h.snapshot(), { queue: 'default', priority: 1 });
-    const res = spawnSync('promtool', ['check', 'metrics'], { input: x.render(), encoding: 'utf8' });
+    x.histogram('job_dispatch_latency_seconds', 'Queued to running')(h.snapshot(), {
+      queue: 'default',
+      priority: 1,
+    });
+    const res = spawnSync('promtool', ['check', 'metrics'], {
+      input: x.render(),
+      encoding: 'utf8',
+    });
     expect(`${res.stdout}${res.stderr}`).toBe('');
     expect(res.status).toBe(0);
   });

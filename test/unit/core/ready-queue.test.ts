@@ -2,12 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { ReadyQueue, type ReadyEntry } from '../../../src/core/ready-queue';
 
 const S = 60_000; // MAX_STARVATION_SEC = 60
-const strict = (weights: Record<string, number> = {}) => new ReadyQueue({ maxStarvationMs: () => 0, weightOf: (t) => weights[t] ?? 1 });
-const aging = (weights: Record<string, number> = {}) => new ReadyQueue({ maxStarvationMs: () => S, weightOf: (t) => weights[t] ?? 1 });
+const strict = (weights: Record<string, number> = {}) =>
+  new ReadyQueue({ maxStarvationMs: () => 0, weightOf: (t) => weights[t] ?? 1 });
+const aging = (weights: Record<string, number> = {}) =>
+  new ReadyQueue({ maxStarvationMs: () => S, weightOf: (t) => weights[t] ?? 1 });
 
 function drain(q: ReadyQueue, now: number, n = Infinity): number[] {
   const out: number[] = [];
-  for (let e: ReadyEntry | null; out.length < n && (e = q.pop(now)); ) out.push(e.seq);
+  for (let e: ReadyEntry | null; out.length < n && (e = q.pop(now));) out.push(e.seq);
   return out;
 }
 
@@ -15,8 +17,12 @@ describe('ReadyQueue: priority and FIFO', () => {
   it('dispatches 0s, then 1s, then 2s, FIFO within each', () => {
     const q = strict();
     const prios = [2, 1, 0, 1, 2, 0, 1, 0, 2, 1];
-    prios.forEach((p, i) => q.push({ seq: i + 1, tenant: 'default', priority: p, createdAt: 1000 + i }));
-    const expected = [0, 1, 2].flatMap((p) => prios.map((pp, i) => (pp === p ? i + 1 : -1)).filter((s) => s > 0));
+    prios.forEach((p, i) =>
+      q.push({ seq: i + 1, tenant: 'default', priority: p, createdAt: 1000 + i }),
+    );
+    const expected = [0, 1, 2].flatMap((p) =>
+      prios.map((pp, i) => (pp === p ? i + 1 : -1)).filter((s) => s > 0),
+    );
     expect(q.peek(5000, 100)).toHaveLength(10);
     expect(q.peek(5000, 3).map((e) => e.seq)).toEqual(expected.slice(0, 3));
     expect(drain(q, 5000)).toEqual(expected);
@@ -39,7 +45,9 @@ describe('ReadyQueue: priority and FIFO', () => {
 
   it('counts by priority', () => {
     const q = strict();
-    [0, 0, 1, 2, 2, 2].forEach((p, i) => q.push({ seq: i, tenant: i % 2 ? 'a' : 'b', priority: p, createdAt: i }));
+    [0, 0, 1, 2, 2, 2].forEach((p, i) =>
+      q.push({ seq: i, tenant: i % 2 ? 'a' : 'b', priority: p, createdAt: i }),
+    );
     expect(q.sizeByPriority()).toEqual([2, 1, 3]);
   });
 });
@@ -86,7 +94,8 @@ describe('ReadyQueue: aging', () => {
 describe('ReadyQueue: fair share between tenants', () => {
   it('dispatches a second tenant within a few slots behind a 100k-job flood', () => {
     const q = aging();
-    for (let i = 1; i <= 100_000; i++) q.push({ seq: i, tenant: 'flood', priority: 1, createdAt: 1000 });
+    for (let i = 1; i <= 100_000; i++)
+      q.push({ seq: i, tenant: 'flood', priority: 1, createdAt: 1000 });
     drain(q, 2000, 10);
     q.push({ seq: 100_001, tenant: 'small', priority: 1, createdAt: 2000 });
     const next = drain(q, 2000, 3);
@@ -103,7 +112,8 @@ describe('ReadyQueue: fair share between tenants', () => {
 
   it('shares by weight', () => {
     const q = strict({ a: 3, b: 1 });
-    for (let i = 0; i < 400; i++) q.push({ seq: i, tenant: i % 2 ? 'a' : 'b', priority: 1, createdAt: i });
+    for (let i = 0; i < 400; i++)
+      q.push({ seq: i, tenant: i % 2 ? 'a' : 'b', priority: 1, createdAt: i });
     const first = q.peek(0, 100);
     const fromA = first.filter((e) => e.tenant === 'a').length;
     expect(fromA).toBe(75);
@@ -125,7 +135,8 @@ describe('ReadyQueue: fair share between tenants', () => {
 
   it('leaves the queue unchanged after a peek', () => {
     const q = strict({ a: 2, b: 1 });
-    for (let i = 0; i < 30; i++) q.push({ seq: i, tenant: ['a', 'b', 'c'][i % 3], priority: i % 3, createdAt: i });
+    for (let i = 0; i < 30; i++)
+      q.push({ seq: i, tenant: ['a', 'b', 'c'][i % 3], priority: i % 3, createdAt: i });
     const peeked = q.peek(100, 30).map((e) => e.seq);
     expect(drain(q, 100)).toEqual(peeked);
   });

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { cronProblem, cronTicker, MAX_COUNTED_MISSES, nextTick, overlapDecision, planTick, tickKey, timezoneProblem, type Ticker } from '../../../src/core/schedule';
+import {
+  cronProblem,
+  cronTicker,
+  MAX_COUNTED_MISSES,
+  nextTick,
+  overlapDecision,
+  planTick,
+  tickKey,
+  timezoneProblem,
+  type Ticker,
+} from '../../../src/core/schedule';
 import { JOB_STATUSES, TERMINAL_STATUSES } from '../../../src/protocol/job';
 
 const at = (iso: string) => Date.parse(iso);
@@ -48,8 +58,14 @@ describe('cron validation', () => {
 
 describe('next tick', () => {
   it('every minute: strictly after the given moment, on the minute', () => {
-    expect(ticks('* * * * *', 'UTC', '2026-01-01T00:00:00.000Z', 3)).toEqual(['2026-01-01T00:01:00.000Z', '2026-01-01T00:02:00.000Z', '2026-01-01T00:03:00.000Z']);
-    expect(isoOf(nextTick(utc('* * * * *'), at('2026-01-01T00:00:59.999Z')))).toBe('2026-01-01T00:01:00.000Z');
+    expect(ticks('* * * * *', 'UTC', '2026-01-01T00:00:00.000Z', 3)).toEqual([
+      '2026-01-01T00:01:00.000Z',
+      '2026-01-01T00:02:00.000Z',
+      '2026-01-01T00:03:00.000Z',
+    ]);
+    expect(isoOf(nextTick(utc('* * * * *'), at('2026-01-01T00:00:59.999Z')))).toBe(
+      '2026-01-01T00:01:00.000Z',
+    );
   });
 
   it('equal timestamps: a moment that is itself a tick yields the following tick', () => {
@@ -60,33 +76,51 @@ describe('next tick', () => {
 
   it('with seconds: six fields, seconds first', () => {
     expect(ticks('*/15 * * * * *', 'UTC', '2026-01-01T00:00:01.500Z', 4)).toEqual([
-      '2026-01-01T00:00:15.000Z', '2026-01-01T00:00:30.000Z', '2026-01-01T00:00:45.000Z', '2026-01-01T00:01:00.000Z',
+      '2026-01-01T00:00:15.000Z',
+      '2026-01-01T00:00:30.000Z',
+      '2026-01-01T00:00:45.000Z',
+      '2026-01-01T00:01:00.000Z',
     ]);
   });
 
   it('reads the fields in the schedule time zone', () => {
     // 09:00 in Paris is 08:00 UTC in winter (CET) and 07:00 UTC in summer (CEST).
-    expect(ticks('0 9 * * *', 'Europe/Paris', '2026-01-10T12:00:00Z', 1)).toEqual(['2026-01-11T08:00:00.000Z']);
-    expect(ticks('0 9 * * *', 'Europe/Paris', '2026-07-10T12:00:00Z', 1)).toEqual(['2026-07-11T07:00:00.000Z']);
+    expect(ticks('0 9 * * *', 'Europe/Paris', '2026-01-10T12:00:00Z', 1)).toEqual([
+      '2026-01-11T08:00:00.000Z',
+    ]);
+    expect(ticks('0 9 * * *', 'Europe/Paris', '2026-07-10T12:00:00Z', 1)).toEqual([
+      '2026-07-11T07:00:00.000Z',
+    ]);
   });
 
   it('DST spring forward (New York, 8 March 2026): a time in the gap fires once, at the jump', () => {
     // 02:30 does not exist that day: clocks go from 02:00 EST to 03:00 EDT (07:00 UTC).
     expect(ticks('30 2 * * *', 'America/New_York', '2026-03-07T12:00:00Z', 3)).toEqual([
-      '2026-03-08T07:00:00.000Z', '2026-03-09T06:30:00.000Z', '2026-03-10T06:30:00.000Z',
+      '2026-03-08T07:00:00.000Z',
+      '2026-03-09T06:30:00.000Z',
+      '2026-03-10T06:30:00.000Z',
     ]);
     // An hourly schedule has one tick fewer that day: 01:00 EST, then 03:00 EDT.
     expect(ticks('0 * * * *', 'America/New_York', '2026-03-08T05:30:00Z', 3)).toEqual([
-      '2026-03-08T06:00:00.000Z', '2026-03-08T07:00:00.000Z', '2026-03-08T08:00:00.000Z',
+      '2026-03-08T06:00:00.000Z',
+      '2026-03-08T07:00:00.000Z',
+      '2026-03-08T08:00:00.000Z',
     ]);
   });
 
   it('DST fall back (New York, 1 November 2026): a fixed time fires once, an interval fires in both hours', () => {
     // 01:30 happens twice (EDT at 05:30 UTC, EST at 06:30 UTC): a daily job runs once, at the first.
-    expect(ticks('30 1 * * *', 'America/New_York', '2026-10-31T12:00:00Z', 2)).toEqual(['2026-11-01T05:30:00.000Z', '2026-11-02T06:30:00.000Z']);
+    expect(ticks('30 1 * * *', 'America/New_York', '2026-10-31T12:00:00Z', 2)).toEqual([
+      '2026-11-01T05:30:00.000Z',
+      '2026-11-02T06:30:00.000Z',
+    ]);
     // Every 30 minutes keeps going through the repeated hour: real time keeps passing.
     expect(ticks('*/30 * * * *', 'America/New_York', '2026-11-01T04:50:00Z', 5)).toEqual([
-      '2026-11-01T05:00:00.000Z', '2026-11-01T05:30:00.000Z', '2026-11-01T06:00:00.000Z', '2026-11-01T06:30:00.000Z', '2026-11-01T07:00:00.000Z',
+      '2026-11-01T05:00:00.000Z',
+      '2026-11-01T05:30:00.000Z',
+      '2026-11-01T06:00:00.000Z',
+      '2026-11-01T06:30:00.000Z',
+      '2026-11-01T07:00:00.000Z',
     ]);
   });
 
@@ -99,7 +133,10 @@ describe('next tick', () => {
 
 /** Arithmetic ticks every `period` ms from 0: a ticker without cron, to test the plan alone. */
 function every(period: number): Ticker {
-  return { next: (after) => (Math.floor(after / period) + 1) * period, latest: (atMs) => Math.floor(atMs / period) * period };
+  return {
+    next: (after) => (Math.floor(after / period) + 1) * period,
+    latest: (atMs) => Math.floor(atMs / period) * period,
+  };
 }
 
 describe('planTick: which tick an alarm fires', () => {
@@ -110,16 +147,34 @@ describe('planTick: which tick an alarm fires', () => {
   });
 
   it('equal timestamps: due exactly at next_run_at, and the next tick is the one after', () => {
-    expect(planTick(120_000, 120_000, minute)).toEqual({ due: true, tick: 120_000, missed: 0, missedCapped: false, nextRunAt: 180_000 });
+    expect(planTick(120_000, 120_000, minute)).toEqual({
+      due: true,
+      tick: 120_000,
+      missed: 0,
+      missedCapped: false,
+      nextRunAt: 180_000,
+    });
   });
 
   it('a late alarm within the same period fires that tick, no catch-up counted', () => {
-    expect(planTick(120_000, 150_000, minute)).toEqual({ due: true, tick: 120_000, missed: 0, missedCapped: false, nextRunAt: 180_000 });
+    expect(planTick(120_000, 150_000, minute)).toEqual({
+      due: true,
+      tick: 120_000,
+      missed: 0,
+      missedCapped: false,
+      nextRunAt: 180_000,
+    });
   });
 
   it('a missed window fires one catch-up job for the latest tick, then continues after now', () => {
     // Down from 2:00 to 6:30: ticks 2, 3, 4, 5, 6 went by; fire 6 (the latest), count 4 missed, next is 7.
-    expect(planTick(120_000, 390_000, minute)).toEqual({ due: true, tick: 360_000, missed: 4, missedCapped: false, nextRunAt: 420_000 });
+    expect(planTick(120_000, 390_000, minute)).toEqual({
+      due: true,
+      tick: 360_000,
+      missed: 4,
+      missedCapped: false,
+      nextRunAt: 420_000,
+    });
   });
 
   it('a clock that jumps backwards fires nothing and keeps next_run_at: no tick fires twice', () => {
@@ -127,25 +182,49 @@ describe('planTick: which tick an alarm fires', () => {
     const plan = planTick(360_000, 190_000, minute);
     expect(plan).toEqual({ due: false, nextRunAt: 360_000 });
     // When the clock reaches 6:00 again, the schedule goes on from there.
-    expect(planTick(360_000, 360_000, minute)).toMatchObject({ due: true, tick: 360_000, nextRunAt: 420_000 });
+    expect(planTick(360_000, 360_000, minute)).toMatchObject({
+      due: true,
+      tick: 360_000,
+      nextRunAt: 420_000,
+    });
   });
 
   it('gives up counting a huge backlog but still fires only the latest tick', () => {
     const second = every(1_000);
     const now = (MAX_COUNTED_MISSES + 5_000) * 1_000 + 500;
     const plan = planTick(1_000, now, second);
-    expect(plan).toMatchObject({ due: true, tick: now - 500, missedCapped: true, nextRunAt: now + 500 });
+    expect(plan).toMatchObject({
+      due: true,
+      tick: now - 500,
+      missedCapped: true,
+      nextRunAt: now + 500,
+    });
   });
 
   it('works with real cron ticks: an hourly schedule down for three hours', () => {
     const t = cronTicker(utc('0 * * * *'));
     const plan = planTick(at('2026-01-01T10:00:00Z'), at('2026-01-01T13:20:00Z'), t);
-    expect(plan).toEqual({ due: true, tick: at('2026-01-01T13:00:00Z'), missed: 3, missedCapped: false, nextRunAt: at('2026-01-01T14:00:00Z') });
+    expect(plan).toEqual({
+      due: true,
+      tick: at('2026-01-01T13:00:00Z'),
+      missed: 3,
+      missedCapped: false,
+      nextRunAt: at('2026-01-01T14:00:00Z'),
+    });
   });
 
   it('an expression with no further tick leaves next_run_at empty', () => {
-    const once: Ticker = { next: (after) => (after < 1_000 ? 1_000 : null), latest: (a) => (a >= 1_000 ? 1_000 : null) };
-    expect(planTick(1_000, 5_000, once)).toEqual({ due: true, tick: 1_000, missed: 0, missedCapped: false, nextRunAt: null });
+    const once: Ticker = {
+      next: (after) => (after < 1_000 ? 1_000 : null),
+      latest: (a) => (a >= 1_000 ? 1_000 : null),
+    };
+    expect(planTick(1_000, 5_000, once)).toEqual({
+      due: true,
+      tick: 1_000,
+      missed: 0,
+      missedCapped: false,
+      nextRunAt: null,
+    });
   });
 });
 
@@ -155,7 +234,8 @@ describe('overlap decision', () => {
   });
 
   it('forbid skips while the previous job is not terminal', () => {
-    for (const s of JOB_STATUSES) expect(overlapDecision('forbid', s)).toBe(TERMINAL_STATUSES.includes(s) ? 'fire' : 'skip');
+    for (const s of JOB_STATUSES)
+      expect(overlapDecision('forbid', s)).toBe(TERMINAL_STATUSES.includes(s) ? 'fire' : 'skip');
     expect(overlapDecision('forbid', 'scheduled')).toBe('skip');
     expect(overlapDecision('forbid', 'retrying')).toBe('skip');
   });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { Histogram, mergeHistograms, quantile, WAIT_BUCKETS_SEC } from '../../../src/core/histogram';
+import {
+  Histogram,
+  mergeHistograms,
+  quantile,
+  WAIT_BUCKETS_SEC,
+} from '../../../src/core/histogram';
 import { SecondCounter, SecondGauge, slopePerSec } from '../../../src/core/series';
 import { take } from '../../../src/core/token-bucket';
 
@@ -36,7 +41,9 @@ describe('Histogram', () => {
     expect(m.count).toBe(3);
     expect(m.sum).toBeCloseTo(6.02);
     expect(m.counts[m.counts.length - 1]).toBe(3);
-    expect(() => mergeHistograms([a.snapshot(), new Histogram([1]).snapshot()])).toThrow(/different bounds/);
+    expect(() => mergeHistograms([a.snapshot(), new Histogram([1]).snapshot()])).toThrow(
+      /different bounds/,
+    );
     expect(() => new Histogram([2, 1])).toThrow(/ascending/);
   });
 });

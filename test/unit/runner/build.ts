@@ -30,7 +30,8 @@ async function withLock<T>(fn: () => T): Promise<T> {
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lockDir} (remove it if no build is running)`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${lockDir} (remove it if no build is running)`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -43,11 +44,15 @@ async function withLock<T>(fn: () => T): Promise<T> {
 
 export async function ensureNativeRunner(): Promise<string> {
   if (!hasTool('cmake')) {
-    throw new Error('cmake is required to build wasm-runner/build/runner (apt-get install cmake g++ nlohmann-json3-dev)');
+    throw new Error(
+      'cmake is required to build wasm-runner/build/runner (apt-get install cmake g++ nlohmann-json3-dev)',
+    );
   }
   return withLock(() => {
     if (!existsSync(`${buildDir}/CMakeCache.txt`)) {
-      execFileSync('cmake', ['-S', runnerDir, '-B', buildDir, '-DCMAKE_BUILD_TYPE=Release'], { stdio: 'pipe' });
+      execFileSync('cmake', ['-S', runnerDir, '-B', buildDir, '-DCMAKE_BUILD_TYPE=Release'], {
+        stdio: 'pipe',
+      });
     }
     execFileSync('cmake', ['--build', buildDir, '-j2', '--target', 'runner'], { stdio: 'pipe' });
     return NATIVE_BINARY;
@@ -55,6 +60,7 @@ export async function ensureNativeRunner(): Promise<string> {
 }
 
 export function ensureWasmModule(): string {
-  if (!existsSync(WASM_MODULE)) throw new Error(`${WASM_MODULE} is missing: run npm run build:wasm`);
+  if (!existsSync(WASM_MODULE))
+    throw new Error(`${WASM_MODULE} is missing: run npm run build:wasm`);
   return WASM_MODULE;
 }

@@ -23,7 +23,12 @@ afterAll(async () => {
   await wasm?.close();
 });
 
-const comparable = (r: ExecResult) => ({ exit_code: r.exit_code, stdout: r.stdout, stderr: r.stderr, timed_out: r.timed_out });
+const comparable = (r: ExecResult) => ({
+  exit_code: r.exit_code,
+  stdout: r.stdout,
+  stderr: r.stderr,
+  timed_out: r.timed_out,
+});
 
 describe('runner parity: native and wasm agree', () => {
   for (const c of JOB_CASES) {
@@ -50,7 +55,12 @@ describe('runner parity: native and wasm agree', () => {
   }
 
   it('names the offending field in validation errors', async () => {
-    const r = await native.run({ jobId: 'p', type: 'primes', payload: { limit: -1 }, timeoutMs: 5000 });
+    const r = await native.run({
+      jobId: 'p',
+      type: 'primes',
+      payload: { limit: -1 },
+      timeoutMs: 5000,
+    });
     expect(JSON.parse(r.stderr).error.message).toContain('payload.limit');
   });
 
@@ -88,7 +98,10 @@ describe('runner parity: payloads of many MiB through stdin', () => {
     expect(r.exit_code).toBe(0);
     // Every word occurs 576 times; ties are broken by the words' bytes, ascending ('0' < 'é').
     expect(JSON.parse(r.stdout).result).toEqual({
-      lines: 240_000, words: 2_880_000, bytes: Buffer.byteLength(text), unique: 5000,
+      lines: 240_000,
+      words: 2_880_000,
+      bytes: Buffer.byteLength(text),
+      unique: 5000,
       top: ['w0é', 'w1000é', 'w1001é'].map((word) => ({ word, count: 576 })),
     });
   });
@@ -100,19 +113,30 @@ describe('runner parity: payloads of many MiB through stdin', () => {
     const padded = unit.repeat(repeats) + 'x'.repeat(MAX_PAYLOAD_BYTES - frame - 14 * repeats);
     expect(Buffer.byteLength(JSON.stringify({ data: padded }))).toBe(MAX_PAYLOAD_BYTES);
     const r = await both({ type: 'sha256', payload: { data: padded } });
-    expect(r.stdout).toBe(`{"type":"sha256","result":{"digest":"${createHash('sha256').update(padded).digest('hex')}"}}\n`);
+    expect(r.stdout).toBe(
+      `{"type":"sha256","result":{"digest":"${createHash('sha256').update(padded).digest('hex')}"}}\n`,
+    );
   });
 
   it('refuses one byte over 100 MiB: in the executors, and in the runner itself', async () => {
-    const message = { code: 'bad_payload', message: `payload must be at most ${MAX_PAYLOAD_BYTES} bytes` };
+    const message = {
+      code: 'bad_payload',
+      message: `payload must be at most ${MAX_PAYLOAD_BYTES} bytes`,
+    };
     // The executors refuse it before spawning.
-    const refused = await both({ type: 'sha256', payload: { data: 'y'.repeat(MAX_PAYLOAD_BYTES - 10) } });
+    const refused = await both({
+      type: 'sha256',
+      payload: { data: 'y'.repeat(MAX_PAYLOAD_BYTES - 10) },
+    });
     expect(refused.exit_code).toBe(3);
     expect(JSON.parse(refused.stderr).error).toEqual(message);
     // The runner reads at most one byte past the limit and refuses it the same way.
     const stdin = Buffer.alloc(MAX_PAYLOAD_BYTES + 1, ' ');
     const args = ['--job-id', 'big', '--type', 'sha256', '--payload-stdin'];
-    const [n, w] = await Promise.all([native.runArgs(args, 60_000, undefined, undefined, stdin), wasm.runArgs(args, 60_000, undefined, stdin)]);
+    const [n, w] = await Promise.all([
+      native.runArgs(args, 60_000, undefined, undefined, stdin),
+      wasm.runArgs(args, 60_000, undefined, stdin),
+    ]);
     expect(comparable(w)).toEqual(comparable(n));
     expect(n.exit_code).toBe(3);
     expect(JSON.parse(n.stderr).error).toEqual(message);
@@ -127,7 +151,10 @@ describe('runner parity: payloads of many MiB through stdin', () => {
   it('--payload and --payload-stdin together is a usage error on both', async () => {
     const args = ['--job-id', 'big', '--type', 'echo', '--payload', '1', '--payload-stdin'];
     const stdin = Buffer.from(JSON.stringify('q'.repeat(1024 * 1024)));
-    const [n, w] = await Promise.all([native.runArgs(args, 10_000, undefined, undefined, stdin), wasm.runArgs(args, 10_000, undefined, stdin)]);
+    const [n, w] = await Promise.all([
+      native.runArgs(args, 10_000, undefined, undefined, stdin),
+      wasm.runArgs(args, 10_000, undefined, stdin),
+    ]);
     expect(comparable(w)).toEqual(comparable(n));
     expect(n.exit_code).toBe(2);
     expect(JSON.parse(n.stderr).error.code).toBe('usage_error');

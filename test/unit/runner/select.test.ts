@@ -20,9 +20,16 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-async function withExecutors(binary: string, fn: (ex: Executors, logs: Record<string, unknown>[]) => Promise<void>) {
+async function withExecutors(
+  binary: string,
+  fn: (ex: Executors, logs: Record<string, unknown>[]) => Promise<void>,
+) {
   const logs: Record<string, unknown>[] = [];
-  const ex = await createExecutors({ binaryPath: binary, wasmPath, log: (line) => logs.push(line as Record<string, unknown>) });
+  const ex = await createExecutors({
+    binaryPath: binary,
+    wasmPath,
+    log: (line) => logs.push(line as Record<string, unknown>),
+  });
   try {
     await fn(ex, logs);
   } finally {
@@ -44,20 +51,28 @@ describe('createExecutors', () => {
   const unusable: [string, () => string, string][] = [
     ['is missing', () => join(scratch, 'no-such-runner'), 'not found'],
     ['is a directory', () => scratch, 'not a file'],
-    ['is not executable', () => {
-      const p = join(scratch, 'not-executable');
-      writeFileSync(p, '#!/bin/sh\necho ok\n');
-      chmodSync(p, 0o644);
-      return p;
-    }, 'not executable'],
+    [
+      'is not executable',
+      () => {
+        const p = join(scratch, 'not-executable');
+        writeFileSync(p, '#!/bin/sh\necho ok\n');
+        chmodSync(p, 0o644);
+        return p;
+      },
+      'not executable',
+    ],
     ['fails its self-test', () => '/bin/false', 'self-test failed (exit 1)'],
     ['prints the wrong answer', () => '/bin/echo', 'self-test failed (exit 0)'],
-    ['crashes', () => {
-      const p = join(scratch, 'crashes');
-      writeFileSync(p, '#!/bin/sh\nkill -SEGV $$\n');
-      chmodSync(p, 0o755);
-      return p;
-    }, 'self-test failed (exit 139)'],
+    [
+      'crashes',
+      () => {
+        const p = join(scratch, 'crashes');
+        writeFileSync(p, '#!/bin/sh\nkill -SEGV $$\n');
+        chmodSync(p, 0o755);
+        return p;
+      },
+      'self-test failed (exit 139)',
+    ],
   ];
   for (const [what, path, reason] of unusable) {
     it(`falls back to wasm when the native binary ${what}`, async () => {
@@ -66,13 +81,22 @@ describe('createExecutors', () => {
         expect(ex.available).toEqual(['wasm']);
         expect(ex.pick().name).toBe('wasm');
         expect(logs).toHaveLength(1);
-        expect(logs[0]).toMatchObject({ event: 'executor_fallback', executor: 'native', path: binary, using: ['wasm'] });
+        expect(logs[0]).toMatchObject({
+          event: 'executor_fallback',
+          executor: 'native',
+          path: binary,
+          using: ['wasm'],
+        });
         expect(String(logs[0].reason)).toContain(reason);
         expect(() => ex.pick('native')).toThrow(ExecutorUnavailableError);
         try {
           ex.pick('native');
         } catch (err) {
-          expect(err).toMatchObject({ code: 'executor_unavailable', requested: 'native', available: ['wasm'] });
+          expect(err).toMatchObject({
+            code: 'executor_unavailable',
+            requested: 'native',
+            available: ['wasm'],
+          });
         }
       });
     });
@@ -80,7 +104,11 @@ describe('createExecutors', () => {
 
   it('reports a missing wasm module and offers native alone', async () => {
     const logs: Record<string, unknown>[] = [];
-    const ex = await createExecutors({ binaryPath, wasmPath: join(scratch, 'none.wasm'), log: (l) => logs.push(l as Record<string, unknown>) });
+    const ex = await createExecutors({
+      binaryPath,
+      wasmPath: join(scratch, 'none.wasm'),
+      log: (l) => logs.push(l as Record<string, unknown>),
+    });
     try {
       expect(ex.available).toEqual(['native']);
       expect(logs[0]).toMatchObject({ event: 'executor_unavailable', executor: 'wasm' });

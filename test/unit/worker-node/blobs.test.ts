@@ -5,7 +5,12 @@ import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodePayload, fetchPayload, OutputSpool, uploadLargeOutput } from '../../../worker-node/src/blobs';
+import {
+  decodePayload,
+  fetchPayload,
+  OutputSpool,
+  uploadLargeOutput,
+} from '../../../worker-node/src/blobs';
 import { INLINE_OUTPUT_BYTES } from '../../../src/protocol/blobs';
 import type { Logger } from '../../../worker-node/src/log';
 
@@ -16,8 +21,10 @@ let putStatus = 201;
 
 function handler(req: IncomingMessage, res: ServerResponse): void {
   if (req.method === 'GET' && req.url?.startsWith('/blobs/ok')) return void res.end('{"a":1}');
-  if (req.method === 'GET' && req.url?.startsWith('/blobs/text')) return void res.end('plain words');
-  if (req.method === 'GET' && req.url?.startsWith('/blobs/big')) return void res.end(Buffer.alloc(2048, 'x'));
+  if (req.method === 'GET' && req.url?.startsWith('/blobs/text'))
+    return void res.end('plain words');
+  if (req.method === 'GET' && req.url?.startsWith('/blobs/big'))
+    return void res.end(Buffer.alloc(2048, 'x'));
   if (req.method === 'GET') {
     res.statusCode = 403;
     return void res.end('{"error":{"code":"url_expired"}}');
@@ -29,7 +36,12 @@ function handler(req: IncomingMessage, res: ServerResponse): void {
     hash.update(c);
   });
   req.on('end', () => {
-    received.push({ path: req.url!, bytes, sha256: hash.digest('hex'), header: req.headers['x-content-sha256'] as string | undefined });
+    received.push({
+      path: req.url!,
+      bytes,
+      sha256: hash.digest('hex'),
+      header: req.headers['x-content-sha256'] as string | undefined,
+    });
     res.statusCode = putStatus;
     res.end('{}');
   });
@@ -52,14 +64,22 @@ const log = {
 
 describe('fetchPayload', () => {
   it('parses JSON, keeps other text as a string, resolves the path against the API URL', async () => {
-    expect(await fetchPayload(`${base}/ignored/`, '/blobs/ok?exp=1&sig=2', new AbortController().signal)).toEqual({ a: 1 });
-    expect(await fetchPayload(base, '/blobs/text', new AbortController().signal)).toBe('plain words');
+    expect(
+      await fetchPayload(`${base}/ignored/`, '/blobs/ok?exp=1&sig=2', new AbortController().signal),
+    ).toEqual({ a: 1 });
+    expect(await fetchPayload(base, '/blobs/text', new AbortController().signal)).toBe(
+      'plain words',
+    );
     expect(decodePayload(Buffer.from('42'))).toBe(42);
   });
 
   it('refuses an error answer with its status, and a payload over the limit', async () => {
-    await expect(fetchPayload(base, '/blobs/expired', new AbortController().signal)).rejects.toThrow(/answered 403.*url_expired/);
-    await expect(fetchPayload(base, '/blobs/big', new AbortController().signal, 1024)).rejects.toThrow(/over 1024 bytes/);
+    await expect(
+      fetchPayload(base, '/blobs/expired', new AbortController().signal),
+    ).rejects.toThrow(/answered 403.*url_expired/);
+    await expect(
+      fetchPayload(base, '/blobs/big', new AbortController().signal, 1024),
+    ).rejects.toThrow(/over 1024 bytes/);
   });
 });
 
@@ -68,7 +88,16 @@ describe('OutputSpool and uploadLargeOutput', () => {
     const spool = new OutputSpool();
     spool.push(Buffer.from('small'));
     expect(spool.large).toBe(false);
-    expect(await uploadLargeOutput(spool, base, '/blobs/result/j/1', new AbortController().signal, log, {})).toBeUndefined();
+    expect(
+      await uploadLargeOutput(
+        spool,
+        base,
+        '/blobs/result/j/1',
+        new AbortController().signal,
+        log,
+        {},
+      ),
+    ).toBeUndefined();
     expect(received).toHaveLength(0);
   });
 
@@ -81,10 +110,22 @@ describe('OutputSpool and uploadLargeOutput', () => {
       all.update(chunk);
     }
     expect(spool.large).toBe(true);
-    const blob = await uploadLargeOutput(spool, base, '/blobs/result/j/2?exp=1&sig=2', new AbortController().signal, log, {});
+    const blob = await uploadLargeOutput(
+      spool,
+      base,
+      '/blobs/result/j/2?exp=1&sig=2',
+      new AbortController().signal,
+      log,
+      {},
+    );
     const digest = all.digest('hex');
     expect(blob).toEqual({ size: 10 * chunk.length, sha256: digest });
-    expect(received.at(-1)).toEqual({ path: '/blobs/result/j/2?exp=1&sig=2', bytes: 10 * chunk.length, sha256: digest, header: digest });
+    expect(received.at(-1)).toEqual({
+      path: '/blobs/result/j/2?exp=1&sig=2',
+      bytes: 10 * chunk.length,
+      sha256: digest,
+      header: digest,
+    });
     expect(existsSync((spool as unknown as { dir: string }).dir)).toBe(false);
   });
 
@@ -92,7 +133,14 @@ describe('OutputSpool and uploadLargeOutput', () => {
     const spool = new OutputSpool(INLINE_OUTPUT_BYTES + 10);
     spool.push(Buffer.alloc(INLINE_OUTPUT_BYTES + 100, 'z'));
     expect(spool.size).toBe(INLINE_OUTPUT_BYTES + 10);
-    const blob = await uploadLargeOutput(spool, base, '/blobs/result/j/3', new AbortController().signal, log, {});
+    const blob = await uploadLargeOutput(
+      spool,
+      base,
+      '/blobs/result/j/3',
+      new AbortController().signal,
+      log,
+      {},
+    );
     expect(blob?.size).toBe(INLINE_OUTPUT_BYTES + 10);
   });
 
@@ -101,13 +149,24 @@ describe('OutputSpool and uploadLargeOutput', () => {
     try {
       const spool = new OutputSpool();
       spool.push(Buffer.alloc(INLINE_OUTPUT_BYTES + 1, 'w'));
-      expect(await uploadLargeOutput(spool, base, '/blobs/result/j/4', new AbortController().signal, log, {})).toBeUndefined();
+      expect(
+        await uploadLargeOutput(
+          spool,
+          base,
+          '/blobs/result/j/4',
+          new AbortController().signal,
+          log,
+          {},
+        ),
+      ).toBeUndefined();
       expect(lines.at(-1)).toEqual({ level: 'warn', event: 'output_upload_failed' });
       // Without an upload URL (an older scheduler) nothing is tried.
       const other = new OutputSpool();
       other.push(Buffer.alloc(INLINE_OUTPUT_BYTES + 1, 'w'));
       const before = received.length;
-      expect(await uploadLargeOutput(other, base, undefined, new AbortController().signal, log, {})).toBeUndefined();
+      expect(
+        await uploadLargeOutput(other, base, undefined, new AbortController().signal, log, {}),
+      ).toBeUndefined();
       expect(received.length).toBe(before);
     } finally {
       putStatus = 201;

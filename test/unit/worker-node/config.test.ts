@@ -72,11 +72,17 @@ describe('worker node config', () => {
   });
 
   it('WORKER_PORT overrides the endpoint port (a node behind a proxy)', () => {
-    expect(ok({ WORKER_ENDPOINT: 'http://proxy:80', WORKER_PORT: '9191' })).toMatchObject({ port: 9191, workerId: 'box:9191' });
+    expect(ok({ WORKER_ENDPOINT: 'http://proxy:80', WORKER_PORT: '9191' })).toMatchObject({
+      port: 9191,
+      workerId: 'box:9191',
+    });
   });
 
   it('treats an empty variable as unset', () => {
-    expect(ok({ WORKER_CAPACITY: '', WORKER_TOKEN: '' })).toMatchObject({ capacity: 1, devToken: true });
+    expect(ok({ WORKER_CAPACITY: '', WORKER_TOKEN: '' })).toMatchObject({
+      capacity: 1,
+      devToken: true,
+    });
   });
 
   // Each bad value must produce a message that starts with the variable's name.

@@ -8,7 +8,11 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ResultReport } from '../../../src/protocol/dispatch';
-import { WorkerHeartbeat, WorkerRegister, type HeartbeatAnswer } from '../../../src/protocol/worker';
+import {
+  WorkerHeartbeat,
+  WorkerRegister,
+  type HeartbeatAnswer,
+} from '../../../src/protocol/worker';
 
 export interface Recorded {
   method: string;
@@ -29,7 +33,11 @@ export interface FakeApi {
   close(): Promise<void>;
 }
 
-export async function startFakeApi(opts: { token: string; port?: number; heartbeatIntervalSec?: number }): Promise<FakeApi> {
+export async function startFakeApi(opts: {
+  token: string;
+  port?: number;
+  heartbeatIntervalSec?: number;
+}): Promise<FakeApi> {
   const calls: Recorded[] = [];
   const scripted: Record<string, Answer[]> = { register: [], heartbeat: [], result: [] };
   const kindOf = (method: string, path: string) =>
@@ -49,19 +57,39 @@ export async function startFakeApi(opts: { token: string; port?: number; heartbe
     const method = req.method ?? 'GET';
     const rec: Recorded = { method, path, auth: req.headers.authorization, body, at: Date.now() };
     calls.push(rec);
-    const reply = (a: Answer) => res.writeHead(a.status, { 'content-type': 'application/json' }).end(JSON.stringify(a.body));
-    if (rec.auth !== `Bearer ${opts.token}`) return reply({ status: 401, body: { error: { code: 'unauthorized', message: 'bad worker token' } } });
+    const reply = (a: Answer) =>
+      res.writeHead(a.status, { 'content-type': 'application/json' }).end(JSON.stringify(a.body));
+    if (rec.auth !== `Bearer ${opts.token}`)
+      return reply({
+        status: 401,
+        body: { error: { code: 'unauthorized', message: 'bad worker token' } },
+      });
     const kind = kindOf(method, path);
-    const schema = { register: WorkerRegister, heartbeat: WorkerHeartbeat, result: ResultReport }[kind as 'register'];
+    const schema = { register: WorkerRegister, heartbeat: WorkerHeartbeat, result: ResultReport }[
+      kind as 'register'
+    ];
     if (schema) {
       const parsed = schema.safeParse(body);
-      if (!parsed.success) return reply({ status: 400, body: { error: { code: 'validation_failed', message: parsed.error.message } } });
+      if (!parsed.success)
+        return reply({
+          status: 400,
+          body: { error: { code: 'validation_failed', message: parsed.error.message } },
+        });
     }
     const next = scripted[kind]?.shift();
     if (next) return reply(next);
-    if (kind === 'register') return reply({ status: 201, body: { worker: { id: body.id }, heartbeat_interval_sec: opts.heartbeatIntervalSec ?? 5 } });
+    if (kind === 'register')
+      return reply({
+        status: 201,
+        body: { worker: { id: body.id }, heartbeat_interval_sec: opts.heartbeatIntervalSec ?? 5 },
+      });
     if (kind === 'heartbeat') {
-      const answer: HeartbeatAnswer = { status: 'active', drain: false, kill: [], heartbeat_interval_sec: opts.heartbeatIntervalSec ?? 5 };
+      const answer: HeartbeatAnswer = {
+        status: 'active',
+        drain: false,
+        kill: [],
+        heartbeat_interval_sec: opts.heartbeatIntervalSec ?? 5,
+      };
       return reply({ status: 200, body: answer });
     }
     if (kind === 'result') return reply({ status: 200, body: { job: {} } });

@@ -10,7 +10,12 @@ import { MAX_HTTP_BODY_BYTES, runHttpJob } from '../../../worker-node/src/jobs/h
 // so the happy-path cases opt in with allowPrivate, as an operator would for an internal target.
 let server: Server;
 let base: string;
-const seen: Array<{ method?: string; url?: string; headers: Record<string, unknown>; body: string }> = [];
+const seen: Array<{
+  method?: string;
+  url?: string;
+  headers: Record<string, unknown>;
+  body: string;
+}> = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -18,11 +23,14 @@ beforeAll(async () => {
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       seen.push({ method: req.method, url: req.url, headers: req.headers, body });
-      if (req.url === '/redirect') return res.writeHead(302, { location: 'http://169.254.169.254/' }).end();
+      if (req.url === '/redirect')
+        return res.writeHead(302, { location: 'http://169.254.169.254/' }).end();
       if (req.url === '/fail') return res.writeHead(500).end('boom');
       if (req.url === '/big') return res.writeHead(200).end('x'.repeat(MAX_HTTP_BODY_BYTES * 3));
       if (req.url === '/slow') return setTimeout(() => res.end('late'), 5_000);
-      res.writeHead(200, { 'content-type': 'text/plain', 'x-test': 'yes' }).end(`hello ${req.method}`);
+      res
+        .writeHead(200, { 'content-type': 'text/plain', 'x-test': 'yes' })
+        .end(`hello ${req.method}`);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -35,14 +43,25 @@ afterAll(async () => {
 
 const local: UrlPolicy = { allowPrivate: true };
 const strict: UrlPolicy = { allowPrivate: false };
-const run = (payload: unknown, policy = local, timeoutMs = 10_000, signal?: AbortSignal) => runHttpJob({ payload, timeoutMs, signal }, policy);
+const run = (payload: unknown, policy = local, timeoutMs = 10_000, signal?: AbortSignal) =>
+  runHttpJob({ payload, timeoutMs, signal }, policy);
 
 describe('http job', () => {
   it('makes the request and reports status, headers and body', async () => {
-    const r = await run({ url: `${base}/ok`, method: 'POST', headers: { 'x-custom': '1' }, body: { a: 1 } });
+    const r = await run({
+      url: `${base}/ok`,
+      method: 'POST',
+      headers: { 'x-custom': '1' },
+      body: { a: 1 },
+    });
     expect(r).toMatchObject({ exit_code: 0, executor: null, timed_out: false, stderr: '' });
     const out = JSON.parse(r.stdout);
-    expect(out).toMatchObject({ status: 200, body: 'hello POST', truncated: false, headers: { 'x-test': 'yes' } });
+    expect(out).toMatchObject({
+      status: 200,
+      body: 'hello POST',
+      truncated: false,
+      headers: { 'x-test': 'yes' },
+    });
     const req = seen.at(-1)!;
     expect(req.headers).toMatchObject({ 'x-custom': '1', 'content-type': 'application/json' });
     expect(req.body).toBe('{"a":1}');
@@ -52,7 +71,10 @@ describe('http job', () => {
     const r = await run({ url: `${base}/fail` });
     expect(r.exit_code).toBe(1);
     expect(JSON.parse(r.stdout).status).toBe(500);
-    expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'unexpected_status', message: 'expected 2xx, got 500' });
+    expect(JSON.parse(r.stderr).error).toMatchObject({
+      code: 'unexpected_status',
+      message: 'expected 2xx, got 500',
+    });
     expect((await run({ url: `${base}/fail`, expect_status: 500 })).exit_code).toBe(0);
   });
 
@@ -77,7 +99,10 @@ describe('http job', () => {
   it('stops on abort', async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 100);
-    expect(await run({ url: `${base}/slow` }, local, 10_000, ac.signal)).toMatchObject({ cancelled: true, exit_code: 137 });
+    expect(await run({ url: `${base}/slow` }, local, 10_000, ac.signal)).toMatchObject({
+      cancelled: true,
+      exit_code: 137,
+    });
   });
 
   it.each([
@@ -102,8 +127,14 @@ describe('http job', () => {
 
   it('an allowlist is the only way in', async () => {
     const port = new URL(base).port;
-    expect((await run({ url: `${base}/ok` }, { allowlist: ['127.0.0.1'], allowPrivate: false })).exit_code).toBe(0);
-    const r = await run({ url: `http://localhost:${port}/ok` }, { allowlist: ['127.0.0.1'], allowPrivate: false });
+    expect(
+      (await run({ url: `${base}/ok` }, { allowlist: ['127.0.0.1'], allowPrivate: false }))
+        .exit_code,
+    ).toBe(0);
+    const r = await run(
+      { url: `http://localhost:${port}/ok` },
+      { allowlist: ['127.0.0.1'], allowPrivate: false },
+    );
     expect(JSON.parse(r.stderr).error.code).toBe('url_refused');
   });
 
@@ -116,7 +147,10 @@ describe('http job', () => {
     const before = seen.length;
     const r = await run({ url: `http://${name}:${new URL(base).port}/ok` }, strict);
     expect(r.exit_code).toBe(3);
-    expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'url_refused', message: expect.stringContaining(resolved.address) });
+    expect(JSON.parse(r.stderr).error).toMatchObject({
+      code: 'url_refused',
+      message: expect.stringContaining(resolved.address),
+    });
     expect(seen.length).toBe(before);
   });
 });

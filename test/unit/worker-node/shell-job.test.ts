@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { runShellJob, scrubbedEnv, type ShellPolicy } from '../../../worker-node/src/jobs/shell-job';
+import {
+  runShellJob,
+  scrubbedEnv,
+  type ShellPolicy,
+} from '../../../worker-node/src/jobs/shell-job';
 
-const allowed: ShellPolicy = { allowShell: true, allowlist: ['echo', 'env', 'sleep', 'sh', 'head', 'false', '/bin/echo'] };
-const run = (argv: unknown, policy = allowed, timeoutMs = 10_000, signal?: AbortSignal) => runShellJob({ payload: { argv }, timeoutMs, signal }, policy);
+const allowed: ShellPolicy = {
+  allowShell: true,
+  allowlist: ['echo', 'env', 'sleep', 'sh', 'head', 'false', '/bin/echo'],
+};
+const run = (argv: unknown, policy = allowed, timeoutMs = 10_000, signal?: AbortSignal) =>
+  runShellJob({ payload: { argv }, timeoutMs, signal }, policy);
 
 describe('shell job', () => {
   it('is refused, permanently (exit 3), when ALLOW_SHELL is off', async () => {
@@ -19,18 +27,33 @@ describe('shell job', () => {
   ])('refuses a program outside the allowlist: %j', async (argv) => {
     const r = await run(argv);
     expect(r.exit_code).toBe(3);
-    expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'program_not_allowed', message: expect.stringContaining('argv[0]') });
+    expect(JSON.parse(r.stderr).error).toMatchObject({
+      code: 'program_not_allowed',
+      message: expect.stringContaining('argv[0]'),
+    });
   });
 
-  it.each([[[]], ['echo hi'], [[1, 2]], [null]])('refuses a bad payload %j with a message naming the field', async (argv) => {
-    const r = await run(argv);
-    expect(r.exit_code).toBe(3);
-    expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'bad_payload', message: expect.stringContaining('payload') });
-  });
+  it.each([[[]], ['echo hi'], [[1, 2]], [null]])(
+    'refuses a bad payload %j with a message naming the field',
+    async (argv) => {
+      const r = await run(argv);
+      expect(r.exit_code).toBe(3);
+      expect(JSON.parse(r.stderr).error).toMatchObject({
+        code: 'bad_payload',
+        message: expect.stringContaining('payload'),
+      });
+    },
+  );
 
   it('runs an allowlisted program with argv as an array: no shell ever sees it', async () => {
     const r = await run(['echo', 'a;b', '$(id)', '*']);
-    expect(r).toMatchObject({ exit_code: 0, stdout: 'a;b $(id) *\n', executor: null, timed_out: false, cancelled: false });
+    expect(r).toMatchObject({
+      exit_code: 0,
+      stdout: 'a;b $(id) *\n',
+      executor: null,
+      timed_out: false,
+      cancelled: false,
+    });
   });
 
   it('matches an absolute path entry exactly', async () => {
@@ -44,7 +67,14 @@ describe('shell job', () => {
   });
 
   it("keeps the node's secrets out of the child's environment", async () => {
-    const env = { PATH: process.env.PATH, WORKER_TOKEN: 'tok-123456', AWS_SECRET_ACCESS_KEY: 'x', GITHUB_TOKEN: 'y', MY_API_KEY: 'z', HARMLESS: 'ok' };
+    const env = {
+      PATH: process.env.PATH,
+      WORKER_TOKEN: 'tok-123456',
+      AWS_SECRET_ACCESS_KEY: 'x',
+      GITHUB_TOKEN: 'y',
+      MY_API_KEY: 'z',
+      HARMLESS: 'ok',
+    };
     const r = await runShellJob({ payload: { argv: ['env'] }, timeoutMs: 10_000 }, allowed, env);
     expect(r.stdout).toContain('HARMLESS=ok');
     expect(r.stdout).not.toMatch(/TOKEN|SECRET|KEY|tok-123456/);
@@ -74,7 +104,10 @@ describe('shell job', () => {
   });
 
   it('reports a program that cannot be started', async () => {
-    const r = await run(['/nonexistent/prog'], { allowShell: true, allowlist: ['/nonexistent/prog'] });
+    const r = await run(['/nonexistent/prog'], {
+      allowShell: true,
+      allowlist: ['/nonexistent/prog'],
+    });
     expect(r.exit_code).toBe(1);
     expect(JSON.parse(r.stderr).error.code).toBe('spawn_failed');
   });

@@ -30,7 +30,14 @@ export class NativeExecutor implements Executor {
   run(req: ExecRequest): Promise<ExecResult> {
     const call = runnerCall(req);
     if (call.oversized) return Promise.resolve(this.refused(oversizedPayloadError()));
-    return this.runArgs(call.args, req.timeoutMs, req.signal, req.onStderr, call.stdin, req.onStdout);
+    return this.runArgs(
+      call.args,
+      req.timeoutMs,
+      req.signal,
+      req.onStderr,
+      call.stdin,
+      req.onStdout,
+    );
   }
 
   // Any command line, for --self-test and for tests of the CLI itself. `stdin` is written to the
@@ -44,11 +51,16 @@ export class NativeExecutor implements Executor {
     onStdout?: (chunk: Buffer) => void,
   ): Promise<ExecResult> {
     const result = resultSince(this.name, performance.now());
-    if (signal?.aborted) return Promise.resolve(result({ exit_code: EXIT_KILLED, cancelled: true }));
+    if (signal?.aborted)
+      return Promise.resolve(result({ exit_code: EXIT_KILLED, cancelled: true }));
 
     return new Promise((resolve) => {
       // Its own process group: a Ctrl-C aimed at the node (which drains) must not kill the jobs it runs.
-      const child = spawn(this.opts.binaryPath, args, { env: {}, stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
+      const child = spawn(this.opts.binaryPath, args, {
+        env: {},
+        stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
       this.running.add(child);
       if (stdin) {
         // The runner may exit before reading it all (unknown type, payload over its limit, killed):
@@ -96,13 +108,29 @@ export class NativeExecutor implements Executor {
       child.on('close', (code, sig) => {
         cleanup();
         const exit = code ?? 128 + (sig ? constants.signals[sig] : 0);
-        resolve(result({ exit_code: exit, stdout: stdout.text(), stderr: stderr.text(), timed_out: timedOut, cancelled }));
+        resolve(
+          result({
+            exit_code: exit,
+            stdout: stdout.text(),
+            stderr: stderr.text(),
+            timed_out: timedOut,
+            cancelled,
+          }),
+        );
       });
     });
   }
 
   private refused(stderr: string): ExecResult {
-    return { executor: this.name, exit_code: EXIT_BAD_PAYLOAD, stdout: '', stderr, duration_ms: 0, timed_out: false, cancelled: false };
+    return {
+      executor: this.name,
+      exit_code: EXIT_BAD_PAYLOAD,
+      stdout: '',
+      stderr,
+      duration_ms: 0,
+      timed_out: false,
+      cancelled: false,
+    };
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,10 @@ import { MAX_OUTPUT_BYTES, TRUNCATED_MARKER } from './limits';
 import type { ExecResult, ExecutorName } from './types';
 
 /** Builds an executor's result: a success with empty output unless `fields` say otherwise, timed from `started`. */
-export function resultSince(executor: ExecutorName, started: number): (fields: Partial<ExecResult>) => ExecResult {
+export function resultSince(
+  executor: ExecutorName,
+  started: number,
+): (fields: Partial<ExecResult>) => ExecResult {
   return (fields) => ({
     executor,
     exit_code: 0,

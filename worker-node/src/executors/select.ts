@@ -35,16 +35,34 @@ export async function createExecutors(opts: ExecutorsOptions = {}): Promise<Exec
   const byName = new Map<ExecutorName, Executor>();
 
   const native = new NativeExecutor({ binaryPath, maxOutputBytes: opts.maxOutputBytes });
-  const unusable = await nativeProblem(native, binaryPath, opts.selfTestTimeoutMs ?? DEFAULT_SELF_TEST_TIMEOUT_MS);
+  const unusable = await nativeProblem(
+    native,
+    binaryPath,
+    opts.selfTestTimeoutMs ?? DEFAULT_SELF_TEST_TIMEOUT_MS,
+  );
   if (unusable === null) byName.set('native', native);
 
   try {
-    byName.set('wasm', await WasmExecutor.create({ wasmPath, maxOutputBytes: opts.maxOutputBytes, ...opts.wasm }));
+    byName.set(
+      'wasm',
+      await WasmExecutor.create({ wasmPath, maxOutputBytes: opts.maxOutputBytes, ...opts.wasm }),
+    );
   } catch (err) {
-    log({ event: 'executor_unavailable', executor: 'wasm', path: wasmPath, reason: errorText(err) });
+    log({
+      event: 'executor_unavailable',
+      executor: 'wasm',
+      path: wasmPath,
+      reason: errorText(err),
+    });
   }
   if (unusable !== null) {
-    log({ event: 'executor_fallback', executor: 'native', path: binaryPath, reason: unusable, using: [...byName.keys()] });
+    log({
+      event: 'executor_fallback',
+      executor: 'native',
+      path: binaryPath,
+      reason: unusable,
+      using: [...byName.keys()],
+    });
   }
 
   const available = (['native', 'wasm'] as const).filter((name) => byName.has(name));
@@ -64,7 +82,11 @@ export async function createExecutors(opts: ExecutorsOptions = {}): Promise<Exec
 }
 
 // Why the native binary cannot be used, or null when it can.
-async function nativeProblem(native: NativeExecutor, path: string, timeoutMs: number): Promise<string | null> {
+async function nativeProblem(
+  native: NativeExecutor,
+  path: string,
+  timeoutMs: number,
+): Promise<string | null> {
   try {
     if (!(await stat(path)).isFile()) return `not a file: ${path}`;
   } catch {

@@ -43,7 +43,9 @@ export class ExecutorUnavailableError extends Error {
     readonly requested: ExecutorName,
     readonly available: readonly ExecutorName[],
   ) {
-    super(`executor "${requested}" is not available on this node (available: ${available.join(', ') || 'none'})`);
+    super(
+      `executor "${requested}" is not available on this node (available: ${available.join(', ') || 'none'})`,
+    );
     this.name = 'ExecutorUnavailableError';
   }
 }

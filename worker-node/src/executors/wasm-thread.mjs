@@ -104,7 +104,11 @@ function run(job) {
     args_sizes_get: (argcPtr, bufSizePtr) => {
       const v = view();
       v.setUint32(u32(argcPtr), argv.length, true);
-      v.setUint32(u32(bufSizePtr), argv.reduce((n, a) => n + a.byteLength, 0), true);
+      v.setUint32(
+        u32(bufSizePtr),
+        argv.reduce((n, a) => n + a.byteLength, 0),
+        true,
+      );
       return ESUCCESS;
     },
     /** @type {(argvPtr: number, bufPtr: number) => number} */
@@ -155,7 +159,12 @@ function run(job) {
         const timeout = v.getBigUint64(at + 24, true);
         const flags = v.getUint16(at + 40, true);
         const now = clockNow(clock);
-        const due = now === undefined ? undefined : (flags & SUBCLOCKFLAG_ABSTIME) !== 0 ? timeout : now + timeout;
+        const due =
+          now === undefined
+            ? undefined
+            : (flags & SUBCLOCKFLAG_ABSTIME) !== 0
+              ? timeout
+              : now + timeout;
         subs.push({ userdata, type, due: due === undefined ? -1n : due });
         const left = now === undefined || due === undefined ? 0n : due > now ? due - now : 0n;
         if (wait < 0n || left < wait) wait = left;

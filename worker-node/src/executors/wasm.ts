@@ -77,7 +77,12 @@ export class WasmExecutor implements Executor {
 
   // Any command line, for tests of the CLI itself. `stdin` is the runner's standard input, then EOF
   // (none: EOF at once); it is copied to the thread, so the caller's bytes stay usable.
-  runArgs(args: string[], timeoutMs: number, signal?: AbortSignal, stdin?: Uint8Array): Promise<ExecResult> {
+  runArgs(
+    args: string[],
+    timeoutMs: number,
+    signal?: AbortSignal,
+    stdin?: Uint8Array,
+  ): Promise<ExecResult> {
     return this.start(args, timeoutMs, signal, stdin, false);
   }
 
@@ -92,7 +97,8 @@ export class WasmExecutor implements Executor {
     const result = resultSince(this.name, performance.now());
     const maxOutputBytes = this.opts.maxOutputBytes ?? MAX_OUTPUT_BYTES;
     if (this.closed) return Promise.reject(new Error('wasm executor is closed'));
-    if (signal?.aborted) return Promise.resolve(result({ exit_code: EXIT_KILLED, cancelled: true }));
+    if (signal?.aborted)
+      return Promise.resolve(result({ exit_code: EXIT_KILLED, cancelled: true }));
 
     const worker = this.idle.pop() ?? this.spawn();
     worker.ref();
@@ -126,19 +132,41 @@ export class WasmExecutor implements Executor {
         );
       };
       const onError = (err: Error) =>
-        finish({ exit_code: EXIT_CRASHED, stderr: executorError('wasm_thread_failed', err.message) }, false);
+        finish(
+          { exit_code: EXIT_CRASHED, stderr: executorError('wasm_thread_failed', err.message) },
+          false,
+        );
       const onExit = (code: number) =>
-        finish({ exit_code: EXIT_CRASHED, stderr: executorError('wasm_thread_failed', `thread exited with ${code}`) }, false);
+        finish(
+          {
+            exit_code: EXIT_CRASHED,
+            stderr: executorError('wasm_thread_failed', `thread exited with ${code}`),
+          },
+          false,
+        );
       const onAbort = () => finish({ exit_code: EXIT_KILLED, cancelled: true }, false);
-      const timer = setTimeout(() => finish({ exit_code: EXIT_KILLED, timed_out: true }, false), timeoutMs);
+      const timer = setTimeout(
+        () => finish({ exit_code: EXIT_KILLED, timed_out: true }, false),
+        timeoutMs,
+      );
 
       signal?.addEventListener('abort', onAbort, { once: true });
       worker.on('message', onMessage);
       worker.on('error', onError);
       worker.on('exit', onExit);
-      const job = { id, args, maxOutputBytes, maxStdoutBytes: onStdout ? MAX_SPOOLED_STDOUT_BYTES : undefined, stdin };
+      const job = {
+        id,
+        args,
+        maxOutputBytes,
+        maxStdoutBytes: onStdout ? MAX_SPOOLED_STDOUT_BYTES : undefined,
+        stdin,
+      };
       // Only a buffer that holds exactly these bytes is transferred (a slice of a pooled Buffer is not).
-      const owned = transfer && stdin !== undefined && stdin.byteOffset === 0 && stdin.byteLength === stdin.buffer.byteLength;
+      const owned =
+        transfer &&
+        stdin !== undefined &&
+        stdin.byteOffset === 0 &&
+        stdin.byteLength === stdin.buffer.byteLength;
       worker.postMessage(job, owned ? [stdin.buffer as ArrayBuffer] : []);
     });
   }
@@ -159,11 +187,18 @@ export class WasmExecutor implements Executor {
 
   private release(worker: Worker, reusable: boolean): void {
     this.busy.delete(worker);
-    if (reusable && !this.closed && this.idle.length < (this.opts.idleThreads ?? DEFAULT_IDLE_THREADS)) {
+    if (
+      reusable &&
+      !this.closed &&
+      this.idle.length < (this.opts.idleThreads ?? DEFAULT_IDLE_THREADS)
+    ) {
       worker.unref(); // an idle thread must not keep the node alive
       this.idle.push(worker);
     } else {
-      const stopped = worker.terminate().catch(() => -1).finally(() => this.stopping.delete(stopped));
+      const stopped = worker
+        .terminate()
+        .catch(() => -1)
+        .finally(() => this.stopping.delete(stopped));
       this.stopping.add(stopped);
     }
   }
@@ -173,9 +208,16 @@ export class WasmExecutor implements Executor {
  * The stdout to report inline. A thread asked for the whole of it (onStdout) hands it all over: the
  * spool gets every byte, the report the first `limit` with the truncation marker, as for anyone else.
  */
-function reportedStdout(reply: ThreadReply, limit: number, onStdout?: (chunk: Buffer) => void): string {
+function reportedStdout(
+  reply: ThreadReply,
+  limit: number,
+  onStdout?: (chunk: Buffer) => void,
+): string {
   if (!onStdout) return captured(reply.stdout, reply.stdoutTruncated);
   onStdout(Buffer.from(reply.stdout.buffer, reply.stdout.byteOffset, reply.stdout.byteLength));
   const over = reply.stdout.byteLength > limit;
-  return captured(over ? reply.stdout.subarray(0, limit) : reply.stdout, over || reply.stdoutTruncated);
+  return captured(
+    over ? reply.stdout.subarray(0, limit) : reply.stdout,
+    over || reply.stdoutTruncated,
+  );
 }

@@ -33,6 +33,15 @@ export function isNodeJobType(type: string): boolean {
 export function runNodeJob(req: NodeJobRequest, policy: NodeJobPolicy): Promise<RunOutcome> {
   if (req.type === 'http') return runHttpJob(req, policy.http);
   if (req.type === 'shell') return runShellJob(req, policy.shell);
-  if (req.type === 'noop') return Promise.resolve({ executor: null, exit_code: 0, stdout: '{"type":"noop","result":null}\n', stderr: '', duration_ms: 0, timed_out: false, cancelled: false });
+  if (req.type === 'noop')
+    return Promise.resolve({
+      executor: null,
+      exit_code: 0,
+      stdout: '{"type":"noop","result":null}\n',
+      stderr: '',
+      duration_ms: 0,
+      timed_out: false,
+      cancelled: false,
+    });
   throw new Error(`${req.type} is not a node-side job type`);
 }

@@ -20,7 +20,12 @@ export interface RunOutcome extends Omit<ExecResult, 'executor'> {
 export const EXIT = { ok: 0, failed: 1, badPayload: 3, unknownType: 4, killed: 137 } as const;
 
 /** A refusal before any work: the runner's `{"error":{code,message}}` line on stderr. */
-export function refusal(exitCode: number, code: string, message: string, startedAt: number): RunOutcome {
+export function refusal(
+  exitCode: number,
+  code: string,
+  message: string,
+  startedAt: number,
+): RunOutcome {
   return {
     executor: null,
     exit_code: exitCode,
@@ -33,9 +38,14 @@ export function refusal(exitCode: number, code: string, message: string, started
 }
 
 /** A zod error as one readable sentence naming the field, like the runner's bad_payload messages. */
-export function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
+export function describeIssues(
+  issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>,
+): string {
   return issues
     .slice(0, 3)
-    .map((i) => `${i.path.length ? `payload.${i.path.map(String).join('.')}` : 'payload'}: ${i.message}`)
+    .map(
+      (i) =>
+        `${i.path.length ? `payload.${i.path.map(String).join('.')}` : 'payload'}: ${i.message}`,
+    )
     .join('; ');
 }

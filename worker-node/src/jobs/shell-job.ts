@@ -13,7 +13,15 @@ import { BoundedOutput } from './bounded-output';
 import { describeIssues, EXIT, refusal, type RunOutcome } from './outcome';
 
 const ShellPayload = z.strictObject({
-  argv: z.array(z.string().max(4096).regex(/^[^\0]*$/, 'must not contain NUL')).min(1, 'needs at least the program').max(256),
+  argv: z
+    .array(
+      z
+        .string()
+        .max(4096)
+        .regex(/^[^\0]*$/, 'must not contain NUL'),
+    )
+    .min(1, 'needs at least the program')
+    .max(256),
 });
 
 export interface ShellPolicy {
@@ -36,27 +44,55 @@ const SECRET_NAME = /TOKEN|SECRET|KEY|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE|SES
 type Env = Record<string, string | undefined>;
 
 export function scrubbedEnv(env: Env): Env {
-  return Object.fromEntries(Object.entries(env).filter(([name, value]) => value !== undefined && !SECRET_NAME.test(name)));
+  return Object.fromEntries(
+    Object.entries(env).filter(([name, value]) => value !== undefined && !SECRET_NAME.test(name)),
+  );
 }
 
 export function shellAllowed(program: string, policy: ShellPolicy): boolean {
-  return policy.allowShell && policy.allowlist.includes(program) && (program.includes('/') ? program.startsWith('/') : true);
+  return (
+    policy.allowShell &&
+    policy.allowlist.includes(program) &&
+    (program.includes('/') ? program.startsWith('/') : true)
+  );
 }
 
-export async function runShellJob(req: ShellJobRequest, policy: ShellPolicy, env: Env = process.env): Promise<RunOutcome> {
+export async function runShellJob(
+  req: ShellJobRequest,
+  policy: ShellPolicy,
+  env: Env = process.env,
+): Promise<RunOutcome> {
   const startedAt = performance.now();
-  if (!policy.allowShell) return refusal(EXIT.badPayload, 'shell_disabled', 'shell jobs are disabled on this node (ALLOW_SHELL is not 1)', startedAt);
+  if (!policy.allowShell)
+    return refusal(
+      EXIT.badPayload,
+      'shell_disabled',
+      'shell jobs are disabled on this node (ALLOW_SHELL is not 1)',
+      startedAt,
+    );
   const parsed = ShellPayload.safeParse(req.payload);
-  if (!parsed.success) return refusal(EXIT.badPayload, 'bad_payload', describeIssues(parsed.error.issues), startedAt);
+  if (!parsed.success)
+    return refusal(EXIT.badPayload, 'bad_payload', describeIssues(parsed.error.issues), startedAt);
   const [program, ...args] = parsed.data.argv;
-  if (!shellAllowed(program, policy)) return refusal(EXIT.badPayload, 'program_not_allowed', `payload.argv[0]: ${JSON.stringify(program.slice(0, 200))} is not in SHELL_ALLOWLIST`, startedAt);
+  if (!shellAllowed(program, policy))
+    return refusal(
+      EXIT.badPayload,
+      'program_not_allowed',
+      `payload.argv[0]: ${JSON.stringify(program.slice(0, 200))} is not in SHELL_ALLOWLIST`,
+      startedAt,
+    );
 
   return new Promise<RunOutcome>((resolve) => {
     const stdout = new BoundedOutput();
     const stderr = new BoundedOutput();
     let timedOut = false;
     let spawnError: Error | undefined;
-    const child = spawn(program, args, { shell: false, env: scrubbedEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(program, args, {
+      shell: false,
+      env: scrubbedEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     const killGroup = () => {
       try {
         if (child.pid) process.kill(-child.pid, 'SIGKILL');
@@ -87,11 +123,25 @@ export async function runShellJob(req: ShellJobRequest, policy: ShellPolicy, env
       req.signal?.removeEventListener('abort', onAbort);
       const killed = timedOut || !!req.signal?.aborted;
       let err = stderr.text();
-      if (spawnError) err = JSON.stringify({ error: { code: 'spawn_failed', message: spawnError.message.slice(0, 500) } });
-      else if (timedOut) err += (err ? '\n' : '') + JSON.stringify({ error: { code: 'timeout', message: `killed after ${req.timeoutMs} ms` } });
+      if (spawnError)
+        err = JSON.stringify({
+          error: { code: 'spawn_failed', message: spawnError.message.slice(0, 500) },
+        });
+      else if (timedOut)
+        err +=
+          (err ? '\n' : '') +
+          JSON.stringify({
+            error: { code: 'timeout', message: `killed after ${req.timeoutMs} ms` },
+          });
       resolve({
         executor: null,
-        exit_code: killed ? EXIT.killed : signal ? 128 + (constants.signals[signal] ?? 0) : spawnError ? EXIT.failed : (code ?? EXIT.failed),
+        exit_code: killed
+          ? EXIT.killed
+          : signal
+            ? 128 + (constants.signals[signal] ?? 0)
+            : spawnError
+              ? EXIT.failed
+              : (code ?? EXIT.failed),
         stdout: stdout.text(),
         stderr: err,
         duration_ms: Math.round(performance.now() - startedAt),
