@@ -3,7 +3,7 @@
 #   wasm-runner/build-wasm.sh            -> wasm-runner/dist/runner.wasm (committed)
 #   wasm-runner/build-wasm.sh OUT_DIR    -> OUT_DIR/runner.wasm (check-wasm.sh uses a temp dir)
 # Reproducible: sources are passed as sorted relative paths, there is no debug info, and the only
-# header taken from the host is nlohmann/json, so the output depends only on the sources and the
+# third-party header is the vendored nlohmann/json (third_party/), so the output depends only on the sources and the
 # emcc version (recorded in dist/EMCC_VERSION and checked by check-wasm.sh).
 set -euo pipefail
 
@@ -15,14 +15,10 @@ out_dir="$(cd "$out_dir" && pwd)"
 # Debian's emcc 3.1.6 needs its node modules on NODE_PATH.
 export NODE_PATH="${NODE_PATH:-/usr/share/nodejs}"
 EMCC="${EMCC:-em++}"
-NLOHMANN_DIR="${NLOHMANN_DIR:-/usr/include/nlohmann}"
-if [[ ! -f "$NLOHMANN_DIR/json.hpp" ]]; then
-  echo "build-wasm: $NLOHMANN_DIR/json.hpp not found (apt-get install nlohmann-json3-dev)" >&2
-  exit 1
-fi
+NLOHMANN_DIR="$here/third_party/nlohmann-json/include/nlohmann"
 
-# -I/usr/include would let glibc headers shadow emscripten's libc; a directory holding only a
-# symlink to nlohmann/ exposes that one library.
+# A directory holding only a symlink to the vendored nlohmann/ keeps the include path out of the
+# output, which then depends only on the sources and the emcc version.
 include_dir="$(mktemp -d)"
 trap 'rm -rf "$include_dir"' EXIT
 ln -s "$NLOHMANN_DIR" "$include_dir/nlohmann"

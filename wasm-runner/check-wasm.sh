@@ -11,7 +11,7 @@ EMCC="${EMCC:-em++}"
 
 if ! command -v "$EMCC" > /dev/null 2>&1; then
   if [[ "${CI:-}" == "true" ]]; then
-    echo "check-wasm: FAIL: $EMCC not found; CI must install emscripten (apt-get install emscripten nlohmann-json3-dev)" >&2
+    echo "check-wasm: FAIL: $EMCC not found; CI must install emscripten (apt-get install emscripten)" >&2
     exit 1
   fi
   echo "check-wasm: skipped: $EMCC not found (install emscripten to check dist/runner.wasm)"

@@ -45,7 +45,7 @@ async function withLock<T>(fn: () => T): Promise<T> {
 export async function ensureNativeRunner(): Promise<string> {
   if (!hasTool('cmake')) {
     throw new Error(
-      'cmake is required to build wasm-runner/build/runner (apt-get install cmake g++ nlohmann-json3-dev)',
+      'cmake is required to build wasm-runner/build/runner (apt-get install cmake g++)',
     );
   }
   return withLock(() => {
