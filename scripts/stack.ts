@@ -1,6 +1,7 @@
-// The local stack behind `npm start`: runner build, config check, D1 migrations, wrangler dev on
-// :8787 (API_PORT), one worker node on :9090 (WORKER_PORT), and the dashboard URL. Ctrl-C drains the
-// node (SIGTERM) and then stops wrangler.
+// The local stack behind `npm start`: native runner build (skipped, with one line saying why, when
+// there is no toolchain), config check, D1 migrations, wrangler dev on :8787 (API_PORT), one worker
+// node on :9090 (WORKER_PORT), and the dashboard URL. Ctrl-C drains the node (SIGTERM) and then
+// stops wrangler.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -21,6 +22,47 @@ function step(title: string, cmd: string, args: string[]): void {
   }
 }
 
+// The native runner is an optimisation, not a requirement: the worker node falls back to the
+// committed wasm-runner/dist/runner.wasm when wasm-runner/build/runner is absent, and that build runs
+// every job type. So a machine with only Node starts, and says in one line what would enable native.
+function buildNativeRunner(): void {
+  const missing = missingToolchain();
+  if (missing.length > 0) {
+    const fix = hasCommand('apt-get')
+      ? `${process.getuid?.() === 0 ? '' : 'sudo '}apt-get install ${missing.join(' ')}`
+      : 'install cmake and a C++17 compiler';
+    console.log(
+      `! no ${missing.join(', ')}: runner jobs run on WebAssembly (wasm-runner/dist/runner.wasm); for the native runner: ${fix}`,
+    );
+    return;
+  }
+  console.log('> building the native runner');
+  const r = spawnSync('npm', ['run', '--silent', 'build:runner'], {
+    cwd: root,
+    stdio: 'inherit',
+    env,
+  });
+  if (r.status !== 0)
+    console.log(
+      `! building the native runner failed (exit ${r.status}): runner jobs run on WebAssembly (wasm-runner/dist/runner.wasm)`,
+    );
+}
+
+// Debian package names, as the enabling command prints them. CMake looks for $CXX, then c++, g++
+// and clang++, so any of those counts; its default generator on Unix needs make.
+function missingToolchain(): string[] {
+  const missing: string[] = [];
+  if (!hasCommand('cmake')) missing.push('cmake');
+  const cxx = [process.env.CXX, 'c++', 'g++', 'clang++'].filter((c): c is string => !!c);
+  if (!cxx.some(hasCommand)) missing.push('g++');
+  if (!hasCommand('make')) missing.push('make');
+  return missing;
+}
+
+function hasCommand(name: string): boolean {
+  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', name], { stdio: 'ignore' }).status === 0;
+}
+
 const checked = spawnSync(
   process.execPath,
   ['--import', 'tsx', join(root, 'scripts', 'check-config.ts')],
@@ -32,8 +74,7 @@ const config = JSON.parse(checked.stdout.toString()) as {
   overrides: Record<string, string>;
 };
 
-if (!existsSync(join(root, 'wasm-runner', 'build', 'runner')))
-  step('building the native runner', 'npm', ['run', '--silent', 'build:runner']);
+if (!existsSync(join(root, 'wasm-runner', 'build', 'runner'))) buildNativeRunner();
 step('applying local D1 migrations', bin('wrangler'), [
   'd1',
   'migrations',
