@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Scheduler } from '../durable-objects/scheduler';
 import type { RateLimiter } from '../durable-objects/rate-limiter';
 import type { ScheduleKeeper } from '../durable-objects/schedules';
+import type { Courier } from '../durable-objects/courier';
 
 /** Bindings and variables the Worker and the Scheduler Durable Object receive. */
 export interface Env {
@@ -9,6 +10,8 @@ export interface Env {
   SCHEDULER: DurableObjectNamespace<Scheduler>;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   SCHEDULE_KEEPER: DurableObjectNamespace<ScheduleKeeper>;
+  /** Callback deliveries, one object per receiver origin (durable-objects/courier.ts). */
+  COURIER: DurableObjectNamespace<Courier>;
   /** Large payloads and job outputs (wrangler.toml [[r2_buckets]]; docs/protocol.md, large payloads). */
   BLOBS: R2Bucket;
   /** Test-only fault injection (test/chaos): the Scheduler's next alarm throws once. */
@@ -33,6 +36,19 @@ const csv = z
       .filter(Boolean),
   );
 
+/** Beats a node sends per WORKER_HEARTBEAT_TIMEOUT_SEC, at least. */
+export const BEATS_PER_TIMEOUT = 3;
+const DEFAULT_HEARTBEAT_INTERVAL_SEC = 5;
+
+/**
+ * The interval the API asks nodes for when HEARTBEAT_INTERVAL_SEC is unset: 5 s, or a third of the
+ * timeout when that is shorter (a 4 s timeout gets beats every 1.333 s, never 5 s).
+ */
+export function heartbeatIntervalFor(timeoutSec: number): number {
+  const third = Math.floor((timeoutSec / BEATS_PER_TIMEOUT) * 1000) / 1000;
+  return Math.min(DEFAULT_HEARTBEAT_INTERVAL_SEC, third);
+}
+
 /**
  * Every variable, with the original project's defaults. Parsed once per isolate; a deployed Worker
  * with a bad value answers 503 `config_invalid` naming it rather than running half-configured.
@@ -43,7 +59,8 @@ export const ConfigSchema = z
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     ALLOW_ANONYMOUS: bool(false),
     WORKER_HEARTBEAT_TIMEOUT_SEC: int(1, 86_400, 90),
-    HEARTBEAT_INTERVAL_SEC: int(1, 3_600, 5),
+    // Unset, it follows from the timeout (heartbeatIntervalFor); set, it must leave room for it.
+    HEARTBEAT_INTERVAL_SEC: z.coerce.number().int().min(1).max(3_600).optional(),
     IDEMPOTENCY_TTL_SEC: int(1, 30 * 86_400, 86_400),
     DEFAULT_TIMEOUT_SEC: int(1, 86_400, 300),
     BACKOFF_BASE_SEC: z.coerce.number().min(0.001).max(3_600).default(1),
@@ -103,6 +120,17 @@ export const ConfigSchema = z
         path: ['QUEUE_THRESHOLD_LOW'],
         message: `QUEUE_THRESHOLD_LOW (${c.QUEUE_THRESHOLD_LOW}) must be <= QUEUE_THRESHOLD_HIGH (${c.QUEUE_THRESHOLD_HIGH})`,
       });
+    // A node reaped between two healthy beats re-registers and is reaped again: a livelock in which
+    // every lease it holds is lost (issue 12, item 4). Three beats per timeout let one beat go
+    // missing (a transient API error) without the node being reaped.
+    if (
+      c.HEARTBEAT_INTERVAL_SEC !== undefined &&
+      c.HEARTBEAT_INTERVAL_SEC * BEATS_PER_TIMEOUT > c.WORKER_HEARTBEAT_TIMEOUT_SEC
+    ) {
+      const both = `HEARTBEAT_INTERVAL_SEC (${c.HEARTBEAT_INTERVAL_SEC}) must be at most a third of WORKER_HEARTBEAT_TIMEOUT_SEC (${c.WORKER_HEARTBEAT_TIMEOUT_SEC}), or a healthy node is reaped between beats: lower the interval, raise the timeout, or unset HEARTBEAT_INTERVAL_SEC to derive it`;
+      for (const variable of ['HEARTBEAT_INTERVAL_SEC', 'WORKER_HEARTBEAT_TIMEOUT_SEC'])
+        ctx.addIssue({ code: 'custom', path: [variable], message: both });
+    }
     if (c.BACKOFF_BASE_SEC > c.BACKOFF_MAX_SEC)
       ctx.addIssue({
         code: 'custom',
@@ -110,7 +138,10 @@ export const ConfigSchema = z
         message: 'must be <= BACKOFF_MAX_SEC',
       });
   });
-export type Config = z.infer<typeof ConfigSchema>;
+/** The heartbeat interval is always known once parsed: set, or derived from the timeout. */
+export type Config = Omit<z.infer<typeof ConfigSchema>, 'HEARTBEAT_INTERVAL_SEC'> & {
+  HEARTBEAT_INTERVAL_SEC: number;
+};
 
 export type ConfigResult =
   { ok: true; config: Config } | { ok: false; problems: { variable: string; message: string }[] };
@@ -123,7 +154,12 @@ export function parseConfig(vars: Record<string, unknown>): ConfigResult {
     if (v !== undefined && v !== '') picked[key] = v;
   }
   const parsed = ConfigSchema.safeParse(picked);
-  if (parsed.success) return { ok: true, config: parsed.data };
+  if (parsed.success) {
+    const c = parsed.data;
+    const interval =
+      c.HEARTBEAT_INTERVAL_SEC ?? heartbeatIntervalFor(c.WORKER_HEARTBEAT_TIMEOUT_SEC);
+    return { ok: true, config: { ...c, HEARTBEAT_INTERVAL_SEC: interval } };
+  }
   return {
     ok: false,
     problems: parsed.error.issues.map((i) => ({

@@ -185,6 +185,19 @@ describe('capability routing', () => {
 });
 
 describe('configuration', () => {
+  // Issue 12, item 4: a timeout below the interval reaps healthy nodes every cycle.
+  it('answers 503 config_invalid naming both heartbeat variables when the interval outgrows the timeout', async () => {
+    const res = await createApp().fetch(
+      new Request('http://cloud.test/health'),
+      { ...env, WORKER_HEARTBEAT_TIMEOUT_SEC: '4', HEARTBEAT_INTERVAL_SEC: '5' },
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('config_invalid');
+    expect(body.error.message).toContain('HEARTBEAT_INTERVAL_SEC');
+    expect(body.error.message).toContain('WORKER_HEARTBEAT_TIMEOUT_SEC');
+  });
   it('answers every request 503 config_invalid naming the bad variable', async () => {
     const app = createApp();
     for (const [vars, name] of [

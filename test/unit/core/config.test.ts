@@ -28,6 +28,44 @@ describe('config', () => {
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.problems.map((p) => p.variable)).toContain(name);
   });
+  // Issue 12, item 4: a 4 s timeout with the 5 s interval reaped a healthy node every cycle.
+  it('refuses a heartbeat interval that leaves no room in the timeout, naming both variables', () => {
+    for (const [interval, timeout] of [
+      ['5', '4'],
+      ['2', '4'],
+      ['31', '90'],
+    ]) {
+      const r = parseConfig({
+        WORKER_TOKEN: 'a-long-token',
+        HEARTBEAT_INTERVAL_SEC: interval,
+        WORKER_HEARTBEAT_TIMEOUT_SEC: timeout,
+      });
+      expect(r.ok).toBe(false);
+      if (r.ok) continue;
+      expect(r.problems.map((p) => p.variable).sort()).toEqual([
+        'HEARTBEAT_INTERVAL_SEC',
+        'WORKER_HEARTBEAT_TIMEOUT_SEC',
+      ]);
+      expect(r.problems[0].message).toMatch(/HEARTBEAT_INTERVAL_SEC.*WORKER_HEARTBEAT_TIMEOUT_SEC/);
+    }
+    const ok = parseConfig({
+      WORKER_TOKEN: 'a-long-token',
+      HEARTBEAT_INTERVAL_SEC: '30',
+      WORKER_HEARTBEAT_TIMEOUT_SEC: '90',
+    });
+    expect(ok.ok && ok.config.HEARTBEAT_INTERVAL_SEC).toBe(30);
+  });
+  it.each([
+    [undefined, 5],
+    ['90', 5],
+    ['15', 5],
+    ['12', 4],
+    ['4', 1.333],
+    ['1', 0.333],
+  ])('derives the heartbeat interval from a timeout of %s s when unset: %s s', (timeout, want) => {
+    const r = parseConfig({ WORKER_TOKEN: 'a-long-token', WORKER_HEARTBEAT_TIMEOUT_SEC: timeout });
+    expect(r.ok && r.config.HEARTBEAT_INTERVAL_SEC).toBe(want);
+  });
   it('treats an empty value as unset', () => {
     const r = parseConfig({ WORKER_TOKEN: 'a-long-token', MAX_WORKERS: '' });
     expect(r.ok && r.config.MAX_WORKERS).toBe(4);
