@@ -4,7 +4,7 @@
  * tests supply their own.
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { DEFAULT_API_URL, makeCtx, type Ctx, type GlobalOptions, type Io } from './context';
 import { describeError, EXIT_CODES_HELP, exitCodeFor, type ExitCode } from './exit-codes';
 import { registerJobCommands } from './commands/jobs';
@@ -15,10 +15,12 @@ import { registerSubmit } from './commands/submit';
 import { registerWorkers } from './commands/workers';
 
 // Commander hands an action its arguments, then its options, then the command itself.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// Their types vary by command, so `any`: each action declares its own parameters.
+/* eslint-disable @typescript-eslint/no-explicit-any */
 export type Runner = (
   fn: (ctx: Ctx, ...args: any[]) => Promise<void>,
 ) => (...args: any[]) => Promise<void>;
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {

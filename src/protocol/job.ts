@@ -40,7 +40,7 @@ export const DependencyRef = z
 /** A label selector a node must match: `gpu` (the node has the label) or `region=eu` (it has that value). */
 export const LabelSelector = z
   .string()
-  .regex(/^[A-Za-z0-9_.\/-]{1,64}(=[A-Za-z0-9_.\/:-]{0,128})?$/, 'a label name, or name=value');
+  .regex(/^[A-Za-z0-9_./-]{1,64}(=[A-Za-z0-9_./:-]{0,128})?$/, 'a label name, or name=value');
 
 export const RetryBackoff = z
   .strictObject({

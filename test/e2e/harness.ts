@@ -198,7 +198,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
           200,
         );
       } catch (err) {
-        throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(last)}`);
+        throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(last)}`, {
+          cause: err,
+        });
       }
     },
     async workers() {

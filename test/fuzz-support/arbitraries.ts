@@ -5,7 +5,6 @@
  * Pure: no Node or Workers imports, so both runtimes load it.
  */
 import fc from 'fast-check';
-import { envVar } from './config';
 
 export const loneSurrogate = fc
   .integer({ min: 0xd800, max: 0xdfff })

@@ -14,7 +14,6 @@ import {
   invalidUtf8Body,
   malformedJsonText,
 } from '../fuzz-support/arbitraries';
-import { envVar } from '../fuzz-support/config';
 
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 30_000 });
 

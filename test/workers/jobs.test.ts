@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { api, jobBody, submit } from './helpers';
+import { api, submit } from './helpers';
 
 describe('POST /jobs', () => {
   it('accepts a job with defaults and shows it right away', async () => {

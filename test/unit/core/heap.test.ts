@@ -46,7 +46,7 @@ describe('SeqHeap', () => {
     for (let seed = 1; seed <= 40; seed++) {
       const rand = mulberry32(seed);
       const heap = new SeqHeap(1);
-      let model: [number, number][] = [];
+      const model: [number, number][] = [];
       let seq = 0;
       for (let step = 0; step < 2000; step++) {
         if (rand() < 0.6 || model.length === 0) {
@@ -61,7 +61,6 @@ describe('SeqHeap', () => {
         expect(heap.size).toBe(model.length);
       }
       expect(heap.ordered(model.length)).toEqual(model.map((m) => m[1]));
-      model = [];
     }
   });
 

@@ -18,7 +18,7 @@ import {
   mutation,
   nastyString,
 } from '../../fuzz-support/arbitraries';
-import { envVar, fuzzParams } from '../../fuzz-support/config';
+import { fuzzParams } from '../../fuzz-support/config';
 import { assertErrorShape } from '../../fuzz-support/error-shape';
 
 const TOKEN = 'fuzz-node-token';

@@ -31,7 +31,9 @@ async function withLock<T>(fn: () => T): Promise<T> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       if (Date.now() > deadline)
-        throw new Error(`timed out waiting for ${lockDir} (remove it if no build is running)`);
+        throw new Error(`timed out waiting for ${lockDir} (remove it if no build is running)`, {
+          cause: err,
+        });
       await new Promise((r) => setTimeout(r, 200));
     }
   }
