@@ -159,6 +159,9 @@ const node = spawn(
       WORKER_ENDPOINT: process.env.WORKER_ENDPOINT ?? `http://localhost:${workerPort}`,
       WORKER_PORT: String(workerPort),
       WORKER_TOKEN: config.vars.WORKER_TOKEN,
+      // One LOG_LEVEL for the whole stack, in any case. The node knows only debug and info, so the
+      // API's warn and error leave it at info.
+      LOG_LEVEL: config.vars.LOG_LEVEL?.toLowerCase() === 'debug' ? 'debug' : 'info',
     },
   },
 );

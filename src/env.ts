@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LOG_LEVELS, setLogLevel } from './log';
 import type { Scheduler } from '../durable-objects/scheduler';
 import type { RateLimiter } from '../durable-objects/rate-limiter';
 import type { ScheduleKeeper } from '../durable-objects/schedules';
@@ -105,7 +106,12 @@ export const ConfigSchema = z
         }
         return out;
       }),
-    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    // Any case: `LOG_LEVEL=DEBUG` is what people type.
+    LOG_LEVEL: z
+      .string()
+      .transform((v) => v.toLowerCase())
+      .pipe(z.enum(LOG_LEVELS))
+      .default('info'),
   })
   .superRefine((c, ctx) => {
     if (c.MIN_WORKERS > c.MAX_WORKERS)
@@ -173,7 +179,9 @@ let cached: { vars: unknown; result: ConfigResult } | undefined;
 
 /** Parses once per isolate (env is the same object for every request of a deployment). */
 export function configOf(env: Env): ConfigResult {
-  if (cached?.vars !== env)
+  if (cached?.vars !== env) {
     cached = { vars: env, result: parseConfig(env as Record<string, unknown>) };
+    if (cached.result.ok) setLogLevel(cached.result.config.LOG_LEVEL);
+  }
   return cached.result;
 }

@@ -7,6 +7,7 @@ import { ApiError, validationError } from './errors';
 import type { AppEnv } from './context';
 import { requestId } from './middleware/request-id';
 import { configGuard } from './middleware/config-guard';
+import { requestLog } from './middleware/request-log';
 import { jsonOnly, jsonText, limitBody } from './middleware/json-only';
 import { jobRoutes } from './routes/jobs';
 import { workerRoutes } from './routes/workers';
@@ -42,6 +43,8 @@ export function createApp() {
 
   app.use('*', requestId());
   app.use('*', configGuard());
+  // After the config guard, which sets the log level this isolate writes at.
+  app.use('*', requestLog());
   // Blob uploads are raw bytes streamed to R2 (routes/blobs.ts, which bounds them): no JSON checks.
   app.use('*', except(isBlobUpload, jsonOnly()));
   app.use('/jobs/batch', limitBody(MAX_BATCH_JOBS * (MAX_PAYLOAD_BYTES + 1024) + 4096));
@@ -133,6 +136,7 @@ export function createApp() {
       );
     }
     log({
+      level: 'error',
       event: 'internal_error',
       request_id: c.get('requestId'),
       error: String(err),
