@@ -20,7 +20,8 @@ import {
 } from '../src/db/schedules';
 import type { JobSubmit } from '../src/protocol/job';
 import { log } from '../src/log';
-import type { NewJob, Outcome, Refusal } from './scheduler';
+import type { Outcome, Refusal } from './scheduler';
+import { newJobOf } from '../src/api/new-job';
 
 /** A schedule as the API hands it over on create; the keeper fills in the timer fields. */
 export interface NewSchedule {
@@ -353,22 +354,13 @@ export class ScheduleKeeper extends DurableObject<Env> {
     id: string,
     now: number,
   ): Promise<Outcome<object>> {
-    const newJob: NewJob = {
+    // The same conversion as POST /jobs: every field the schedule was given reaches its jobs.
+    const newJob = newJobOf(job, {
       id,
       tenant: row.tenant,
-      type: job.type,
-      payload: JSON.stringify(job.payload),
-      priority: job.priority,
-      max_retries: job.max_retries,
-      timeout_sec: job.timeout_sec ?? this.config.DEFAULT_TIMEOUT_SEC,
-      executor: job.executor ?? null,
-      created_at: now,
-      run_at: job.delay_sec !== undefined ? now + job.delay_sec * 1000 : null,
-      concurrency_key: job.concurrency_key ?? null,
-      concurrency_limit: job.concurrency_key ? (job.concurrency_limit ?? 1) : null,
-      requires: job.requires?.length ? job.requires : null,
-      backoff: job.backoff ?? null,
-    };
+      now,
+      defaultTimeoutSec: this.config.DEFAULT_TIMEOUT_SEC,
+    });
     const scheduler = this.env.SCHEDULER.get(this.env.SCHEDULER.idFromName(`queue:${job.queue}`));
     return (await scheduler.submit(job.queue, [newJob])) as Outcome<object>;
   }

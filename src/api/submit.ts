@@ -10,7 +10,7 @@ import type { NewJob, Outcome } from '../../durable-objects/scheduler';
 import type { JobRow } from '../db/schema';
 import { log } from '../log';
 import { ApiError } from './errors';
-import { checkOutboundUrl } from '../core/url-policy';
+import { newJobOf, withCheckedCallbacks } from './new-job';
 import { schedulerFor, type AppEnv } from './context';
 import { jobView } from './views';
 
@@ -45,9 +45,7 @@ export async function submitJobs(
           ],
         },
       );
-    // A blob job stores a null payload; the node fetches the blob instead (routes/blobs.ts).
-    const payload = JSON.stringify(b.payload ?? null);
-    const bytes = encoder.encode(payload).length;
+    const bytes = encoder.encode(JSON.stringify(b.payload ?? null)).length;
     if (bytes > MAX_PAYLOAD_BYTES) {
       throw new ApiError(
         413,
@@ -63,36 +61,13 @@ export async function submitJobs(
         },
       );
     }
-    const runAt =
-      b.run_at !== undefined
-        ? Date.parse(b.run_at)
-        : b.delay_sec !== undefined
-          ? now + b.delay_sec * 1000
-          : null;
-    return {
+    return newJobOf(withCheckedCallbacks(b, field, config), {
       id: newJobId(queue, now),
       tenant,
-      type: b.type,
-      payload,
-      priority: b.priority,
-      max_retries: b.max_retries,
-      timeout_sec: b.timeout_sec ?? config.DEFAULT_TIMEOUT_SEC,
-      executor: b.executor ?? null,
-      created_at: now,
-      run_at: runAt,
-      concurrency_key: b.concurrency_key ?? null,
-      concurrency_limit: b.concurrency_key ? (b.concurrency_limit ?? 1) : null,
-      requires: b.requires?.length ? b.requires : null,
-      backoff: b.backoff ?? null,
-      replay_of: opts.replayOf?.[i] ?? null,
-      callback_url: checkCallback(b.callback_url, field('callback_url'), config),
-      failure_callback_url: checkCallback(
-        b.failure_callback_url,
-        field('failure_callback_url'),
-        config,
-      ),
-      payload_blob: b.payload_blob ?? null,
-    };
+      now,
+      defaultTimeoutSec: config.DEFAULT_TIMEOUT_SEC,
+      replayOf: opts.replayOf?.[i] ?? null,
+    });
   });
 
   const db = dbOf(c.env.DB);
@@ -229,31 +204,6 @@ function resolveDependencies(
       problems: [{ field, message }],
     });
   }
-}
-
-/** Callback URLs follow the worker URL rules, and need a signing key to be configured. */
-function checkCallback(
-  url: string | undefined,
-  field: string,
-  config: AppEnv['Variables']['config'],
-): string | null {
-  if (url === undefined) return null;
-  if (!config.CALLBACK_SIGNING_KEY)
-    throw new ApiError(
-      400,
-      'callbacks_disabled',
-      `${field}: callbacks need CALLBACK_SIGNING_KEY to be set on the scheduler`,
-      { problems: [{ field, message: 'callbacks are not configured' }] },
-    );
-  const checked = checkOutboundUrl(url, {
-    allowlist: config.WORKER_URL_ALLOWLIST,
-    allowPrivate: config.ALLOW_PRIVATE_WORKER_URLS,
-  });
-  if (!checked.ok)
-    throw new ApiError(400, 'validation_failed', `${field}: ${checked.reason}`, {
-      problems: [{ field, message: checked.reason }],
-    });
-  return checked.url.toString();
 }
 
 async function sha256(s: string): Promise<string> {

@@ -13,6 +13,7 @@ import {
 import { scheduleKeeperOf } from '../../../durable-objects/schedules';
 import type { Outcome } from '../../../durable-objects/scheduler';
 import { ApiError } from '../errors';
+import { withCheckedCallbacks } from '../new-job';
 import type { AppEnv } from '../context';
 import { limitBody } from '../middleware/json-only';
 import { errors, jsonBody } from '../openapi-helpers';
@@ -159,7 +160,8 @@ scheduleRoutes.openapi(create, async (c) => {
       name: body.name ?? null,
       cron: body.cron.trim(),
       timezone: body.timezone,
-      job: body.job,
+      // Checked and made canonical as POST /jobs does, once, rather than failing at every tick.
+      job: withCheckedCallbacks(body.job, (name) => `job.${name}`, c.get('config')),
       overlap: body.overlap,
     },
     c.get('requestId'),
