@@ -1,7 +1,9 @@
-import { retryDelayMs } from '../src/core/backoff';
+import { and, eq, isNull } from 'drizzle-orm';
+import type { Db } from '../src/db/client';
+import { jobs } from '../src/db/schema';
 import type { Stmt } from '../src/db/write-jobs';
 import { log } from '../src/log';
-import type { Outbound } from './outbound';
+import { courierFor, type Courier, type Parcel } from './courier';
 
 /** What a job's callback delivery looks like on the job (D1 `callback_state`). */
 export interface CallbackState {
@@ -25,32 +27,31 @@ interface Delivery {
   next_at: number;
 }
 
+// Rows written before couriers existed may carry attempts already made; they are handed over as they are.
 const SCHEMA = `CREATE TABLE IF NOT EXISTS deliveries (
   id INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT NOT NULL, url TEXT NOT NULL, event TEXT NOT NULL,
   body TEXT NOT NULL, attempts INTEGER NOT NULL, next_at INTEGER NOT NULL
 )`;
 
-export interface CallbackPolicy {
-  secrets: string[];
-  maxAttempts: number;
-  timeoutMs: number;
-}
+/** A hand-over the courier did not take (it threw) is tried again this much later. */
+const HANDOVER_RETRY_MS = 2_000;
+const HANDOVER_BATCH = 200;
 
 /**
- * Callback deliveries of one queue's finished jobs, kept in the Durable Object's storage so a restart
- * loses none. Each is POSTed signed like a dispatch (with the callback keys: current and next), and
- * retried with capped exponential backoff (2 s, 4 s, ... 10 min) until a 2xx or `maxAttempts`. The
- * scheduler's alarm covers `nextAt()`.
+ * The Scheduler's side of callbacks: a finished job's delivery is written to the Scheduler's storage
+ * in the same turn as the state change that caused it, then handed to the courier of the receiver's
+ * origin (durable-objects/courier.ts), which stores it, sends it and retries it. The Scheduler never
+ * POSTs a callback itself, so a receiver that hangs cannot take the connections its dispatches and
+ * cancels need (issue 12, item 2). A row leaves only once a courier has stored it; the courier
+ * ignores a repeat, so a hand-over retried after a lost answer delivers once.
  */
 export class CallbackDeliveries {
-  private delivering = false;
+  private handing = false;
 
   constructor(
     private readonly sql: SqlStorage,
-    private readonly outbound: Outbound,
-    private readonly policy: () => CallbackPolicy,
-    private readonly record: (jobId: string, state: CallbackState) => Stmt,
-    private readonly persist: (stmts: Stmt[]) => Promise<void>,
+    private readonly couriers: DurableObjectNamespace<Courier>,
+    private readonly db: Db,
   ) {
     sql.exec(SCHEMA);
   }
@@ -65,7 +66,7 @@ export class CallbackDeliveries {
       JSON.stringify(payload),
       now,
     );
-    return this.record(jobId, {
+    const pending: CallbackState = {
       url,
       event,
       status: 'pending',
@@ -74,9 +75,16 @@ export class CallbackDeliveries {
       last_error: null,
       next_attempt_at: now,
       delivered_at: null,
-    });
+    };
+    // Only over nothing: the courier may already have recorded an attempt when this lands (the
+    // Scheduler's D1 writes can wait in its outbox), and its word is the later one.
+    return this.db
+      .update(jobs)
+      .set({ callbackState: JSON.stringify(pending), updatedAt: now })
+      .where(and(eq(jobs.id, jobId), isNull(jobs.callbackState)));
   }
 
+  /** When the next hand-over is due, if any delivery is waiting for one. */
   nextAt(): number {
     const row = this.sql
       .exec<{ t: number | null }>('SELECT min(next_at) AS t FROM deliveries')
@@ -84,67 +92,51 @@ export class CallbackDeliveries {
     return row?.t ?? Infinity;
   }
 
-  /** Sends every delivery that is due; one pass at a time. */
+  /** Hands every due delivery to its courier: one RPC per origin. One pass at a time. */
   async deliverDue(now: number): Promise<void> {
-    if (this.delivering) return;
-    this.delivering = true;
+    if (this.handing) return;
+    this.handing = true;
     try {
       const due = this.sql
         .exec<Delivery & Record<string, SqlStorageValue>>(
-          'SELECT * FROM deliveries WHERE next_at <= ? ORDER BY next_at LIMIT 50',
+          'SELECT * FROM deliveries WHERE next_at <= ? ORDER BY next_at LIMIT ?',
           now,
+          HANDOVER_BATCH,
         )
-        .toArray();
-      await Promise.all(due.map((d) => this.attempt(d as Delivery)));
+        .toArray() as unknown as Delivery[];
+      const byOrigin = new Map<string, Delivery[]>();
+      for (const d of due) {
+        const origin = new URL(d.url).origin;
+        byOrigin.set(origin, [...(byOrigin.get(origin) ?? []), d]);
+      }
+      await Promise.all([...byOrigin.values()].map((ds) => this.handOver(ds)));
     } finally {
-      this.delivering = false;
+      this.handing = false;
     }
   }
 
-  private async attempt(d: Delivery): Promise<void> {
-    const policy = this.policy();
-    const attempts = d.attempts + 1;
-    let status: number | null = null;
-    let error: string | null = null;
+  private async handOver(ds: Delivery[]): Promise<void> {
+    const parcels: Parcel[] = ds.map((d) => ({
+      job_id: d.job_id,
+      url: d.url,
+      event: d.event,
+      body: d.body,
+      attempts: d.attempts,
+      next_at: d.next_at,
+    }));
     try {
-      const res = await this.outbound.post(d.url, '', JSON.parse(d.body), {
-        timeoutMs: policy.timeoutMs,
-        secrets: policy.secrets,
-      });
-      status = res.status;
-      await res.body?.cancel();
-      if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}`;
+      await courierFor(this.couriers, ds[0].url).accept(parcels);
+      for (const d of ds) this.sql.exec('DELETE FROM deliveries WHERE id = ?', d.id);
     } catch (e) {
-      error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    }
-    const now = Date.now();
-    const base = { url: d.url, event: d.event, attempts, last_status: status, last_error: error };
-    let state: CallbackState;
-    if (error === null) {
-      this.sql.exec('DELETE FROM deliveries WHERE id = ?', d.id);
-      state = { ...base, status: 'delivered', next_attempt_at: null, delivered_at: now };
-      log({ event: 'callback_delivered', job_id: d.job_id, attempts, status });
-    } else if (attempts >= policy.maxAttempts) {
-      this.sql.exec('DELETE FROM deliveries WHERE id = ?', d.id);
-      state = { ...base, status: 'failed', next_attempt_at: null, delivered_at: null };
-      log({ event: 'callback_failed', job_id: d.job_id, attempts, error });
-    } else {
-      const next = now + retryDelayMs(attempts, { baseSec: 1, maxSec: 600 });
-      this.sql.exec(
-        'UPDATE deliveries SET attempts = ?, next_at = ? WHERE id = ?',
-        attempts,
-        next,
-        d.id,
-      );
-      state = { ...base, status: 'pending', next_attempt_at: next, delivered_at: null };
+      const retryAt = Date.now() + HANDOVER_RETRY_MS;
+      for (const d of ds)
+        this.sql.exec('UPDATE deliveries SET next_at = ? WHERE id = ?', retryAt, d.id);
       log({
-        event: 'callback_retry_scheduled',
-        job_id: d.job_id,
-        attempts,
-        error,
-        next_attempt_at: next,
+        event: 'callback_handover_deferred',
+        origin: new URL(ds[0].url).origin,
+        deliveries: ds.length,
+        error: String(e).slice(0, 300),
       });
     }
-    await this.persist([this.record(d.job_id, state)]);
   }
 }

@@ -162,20 +162,8 @@ export class Scheduler extends DurableObject<Env> {
     this.outbox = new Outbox(this.ctx.storage.sql, this.env.DB);
     this.deps = new Dependencies(this.ctx.storage.sql);
     if (this.outbox.size > 0) this.outboxRetryAt = Date.now();
-    this.callbacks = new CallbackDeliveries(
-      this.ctx.storage.sql,
-      this.outbound,
-      () => ({
-        secrets: [this.config.CALLBACK_SIGNING_KEY, this.config.CALLBACK_SIGNING_KEY_NEXT].filter(
-          (k): k is string => !!k,
-        ),
-        maxAttempts: this.config.CALLBACK_MAX_ATTEMPTS,
-        timeoutMs: this.config.CALLBACK_TIMEOUT_MS,
-      }),
-      (jobId, state) =>
-        updateJob(this.db, jobId, { callbackState: JSON.stringify(state), updatedAt: Date.now() }),
-      (stmts) => this.persist(stmts),
-    );
+    // Callbacks go out through a courier per receiver origin, not this object's connections.
+    this.callbacks = new CallbackDeliveries(this.ctx.storage.sql, this.env.COURIER, this.db);
     this.queue = this.store.meta('queue') ?? 'default';
     for (const r of this.store.queuedEntries())
       this.ready.push({

@@ -28,6 +28,7 @@ async function pruneRetention(
 }
 export { RateLimiter } from '../durable-objects/rate-limiter';
 export { ScheduleKeeper } from '../durable-objects/schedules';
+export { Courier } from '../durable-objects/courier';
 
 const app = createApp();
 
