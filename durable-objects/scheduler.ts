@@ -10,6 +10,7 @@ import { dbOf, type Db } from '../src/db/client';
 import {
   insertJobs,
   updateJob,
+  deleteJobs,
   upsertQueue,
   activeJobsOfQueue,
   appendLogs,
@@ -17,7 +18,7 @@ import {
   type Stmt,
 } from '../src/db/write-jobs';
 import type { JobRow } from '../src/db/schema';
-import { dependencyRows, type DependencyRow } from '../src/db/read-jobs';
+import { dependencyRows, getJobsByIds, type DependencyRow } from '../src/db/read-jobs';
 import type { DispatchedJob, ProgressReport, ResultReport } from '../src/protocol/dispatch';
 import { DispatchAnswer } from '../src/protocol/dispatch';
 import type {
@@ -29,7 +30,6 @@ import type {
 } from '../src/protocol/worker';
 import type { JobResult, RetryBackoff } from '../src/protocol/job';
 import { log } from '../src/log';
-import { D1Writer } from './d1-writer';
 import { Store, type ActiveJob, type WorkerRow } from './store';
 import { Outbound, retryAfterMs } from './outbound';
 import { Telemetry, type TelemetrySnapshot } from './telemetry';
@@ -93,6 +93,8 @@ export interface QueueStats {
 
 const MAX_STORED_STDOUT = 256 * 1024;
 const MAX_STORED_STDERR = 16 * 1024;
+/** A stored result's bytes once serialised for the outbox: well under a storage value's 2 MB. */
+const MAX_STORED_RESULT_BYTES = 512 * 1024;
 
 /**
  * The Scheduler Durable Object: one per queue (`idFromName(queue)`). It is the single writer of job
@@ -106,10 +108,7 @@ export class Scheduler extends DurableObject<Env> {
   private callbacks!: CallbackDeliveries;
   private outbox!: Outbox;
   private deps!: Dependencies;
-  /** When the outbox is next retried, if it holds anything. */
-  private outboxRetryAt: number | null = null;
   private readonly db: Db;
-  private readonly writer: D1Writer;
   private readonly outbound: Outbound;
   private readonly telemetry = new Telemetry();
   private readonly ready = new ReadyQueue({
@@ -121,6 +120,10 @@ export class Scheduler extends DurableObject<Env> {
   private readonly unroutable = new Map<number, string>();
   private readonly timers = new SeqHeap();
   private readonly leases = new SeqHeap();
+  /** Deadline of each running job's lease: entries of `leases` not here are stale (compacted away). */
+  private readonly liveLeases = new Map<number, number>();
+  /** When outcomes older than retention were last pruned. */
+  private prunedAt = 0;
   /** Job ids each worker is running, rebuilt from storage. */
   private readonly running = new Map<string, Set<string>>();
   /** Nodes that failed a dispatch or asked us to wait (Retry-After) are skipped until then. */
@@ -141,7 +144,6 @@ export class Scheduler extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.db = dbOf(env.DB);
-    this.writer = new D1Writer(this.db);
     this.outbound = new Outbound(
       () => this.config.WORKER_TOKEN,
       () => this.config.DISPATCH_TIMEOUT_MS,
@@ -159,9 +161,14 @@ export class Scheduler extends DurableObject<Env> {
   /** Rebuilds the heaps from storage: what makes an eviction or restart lose nothing. */
   private async load(): Promise<void> {
     this.store = new Store(this.ctx.storage.sql);
-    this.outbox = new Outbox(this.ctx.storage.sql, this.env.DB);
+    this.outbox = new Outbox(this.ctx.storage.sql, this.env.DB, {
+      stalled: () => void this.armAlarm(),
+      retryMs: OUTBOX_RETRY_MS,
+      faultRate: Number(this.env.FAULT_D1_FAIL_RATE ?? 0) || 0,
+    });
     this.deps = new Dependencies(this.ctx.storage.sql);
-    if (this.outbox.size > 0) this.outboxRetryAt = Date.now();
+    // What a previous incarnation logged and D1 may not have: written first, in order.
+    if (this.outbox.size > 0) queueMicrotask(() => void this.outbox.flush());
     // Callbacks go out through a courier per receiver origin, not this object's connections.
     this.callbacks = new CallbackDeliveries(this.ctx.storage.sql, this.env.COURIER, this.db);
     this.queue = this.store.meta('queue') ?? 'default';
@@ -176,7 +183,7 @@ export class Scheduler extends DurableObject<Env> {
       for (const { seq, key } of this.store.jobKeys(status, 'next_attempt_at'))
         this.timers.push(key, seq);
     for (const job of this.store.jobsWithStatus('running')) {
-      this.leases.push(job.lease_deadline!, job.seq);
+      this.holdLease(job);
       this.slots(job.worker_id!).add(job.id);
       this.gate.started(job.concurrency_key);
     }
@@ -191,21 +198,31 @@ export class Scheduler extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- jobs
 
+  /**
+   * Takes the jobs, all or none, and answers once D1 holds them too (so a 2xx job is visible and
+   * cancellable). The object's commit and the D1 insert are one storage transaction (the insert goes
+   * to the outbox); if D1 does not take it in time the object undoes the jobs and D1 is told to
+   * forget them, in that order. A repeat of jobs this object already took (an idempotent retry) gets
+   * those jobs back, never new ones: `created` is false.
+   */
   async submit(
     queue: string,
     jobs: NewJob[],
     fieldPrefix = '',
-  ): Promise<Outcome<{ jobs: JobRow[] }>> {
+  ): Promise<Outcome<{ jobs: JobRow[]; created: boolean }>> {
     this.bind(queue);
+    if (this.knows(jobs[0].id)) return this.existing(jobs);
     // Dependencies this object does not know are looked up in D1 first; everything after that runs
     // in one turn, so no dependency can finish between being judged and being waited for.
     const looked = await this.lookUpDependencies(jobs);
+    if (this.knows(jobs[0].id)) return this.existing(jobs);
     const now = Date.now();
     const judged = this.judgeDependencies(jobs, looked, fieldPrefix);
     if (!judged.ok) return judged;
     let seq = this.store.nextSeq();
     const actives: ActiveJob[] = [];
     const rows: JobRow[] = [];
+    let range = { first: -1, last: -1 };
     this.ctx.storage.transactionSync(() => {
       for (const [i, j] of jobs.entries()) {
         const scheduled = j.run_at !== null && j.run_at > now;
@@ -274,30 +291,39 @@ export class Scheduler extends DurableObject<Env> {
           progress: null,
           dependsOn: j.depends_on?.length ? JSON.stringify(j.depends_on) : null,
           payloadBlob: j.payload_blob ?? null,
+          version: this.outbox.version(),
         });
       }
       this.store.setMeta('seq', String(seq - 1));
+      const stmts: Stmt[] = insertJobs(this.db, rows);
+      if (!this.queueRecorded) stmts.push(upsertQueue(this.db, queue, now));
+      range = this.outbox.add(stmts, now);
     });
-    const stmts: Stmt[] = insertJobs(this.db, rows);
-    if (!this.queueRecorded) stmts.push(upsertQueue(this.db, queue, now));
-    try {
-      await this.writer.write(stmts);
-      this.queueRecorded = true;
-    } catch (e) {
-      // D1 refused the insert: the jobs were never accepted, so they must not run either.
-      this.ctx.storage.transactionSync(() =>
-        actives.forEach((a) => {
+    if (!(await this.outbox.landed(range, SUBMIT_WAIT_MS))) {
+      // D1 did not take the jobs in time: they were never accepted, so they must not run either. D1
+      // may still take the insert later; the delete behind it in the outbox undoes it, and the
+      // outcome keeps the cron from importing them meanwhile.
+      this.ctx.storage.transactionSync(() => {
+        for (const a of actives) {
           this.store.deleteJob(a.seq);
           this.deps.forget(a.seq);
-        }),
-      );
+          this.deps.record(a.id, a.tenant, 'cancelled', now);
+        }
+        this.outbox.add([
+          deleteJobs(
+            this.db,
+            actives.map((a) => a.id),
+          ),
+        ]);
+      });
       return {
         ok: false,
         status: 503,
         code: 'storage_unavailable',
-        message: `could not store the jobs: ${String(e).slice(0, 200)}`,
+        message: `could not store the jobs: D1 did not take them within ${SUBMIT_WAIT_MS} ms`,
       };
     }
+    this.queueRecorded = true;
     for (const a of actives) {
       if (a.status === 'queued') this.enqueue(a);
       else if (a.status === 'scheduled') this.timers.push(a.next_attempt_at!, a.seq);
@@ -305,7 +331,28 @@ export class Scheduler extends DurableObject<Env> {
     this.telemetry.submitted(actives.length, now);
     this.kick();
     await this.armAlarm();
-    return { ok: true, jobs: rows };
+    return { ok: true, jobs: rows, created: true };
+  }
+
+  /** Whether this object ever took the job: it holds it, or remembers how it ended. */
+  private knows(id: string): boolean {
+    return !!this.store.jobById(id) || !!this.deps.outcome(id);
+  }
+
+  /** A repeat of a submission this object took: its jobs as D1 holds them once the outbox landed. */
+  private async existing(jobs: NewJob[]): Promise<Outcome<{ jobs: JobRow[]; created: boolean }>> {
+    await this.outbox.landed({ first: 0, last: Number.MAX_SAFE_INTEGER }, SUBMIT_WAIT_MS);
+    const ids = jobs.map((j) => j.id);
+    const rows = await getJobsByIds(this.db, jobs[0].tenant, ids);
+    if (rows.length !== ids.length)
+      return {
+        ok: false,
+        status: 503,
+        code: 'storage_unavailable',
+        message: 'these jobs were refused earlier (D1 did not take them); submit them again',
+      };
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return { ok: true, jobs: ids.map((id) => byId.get(id)!), created: false };
   }
 
   /** Cancels a job that is not terminal. A running job's node is told to kill it. */
@@ -335,7 +382,7 @@ export class Scheduler extends DurableObject<Env> {
       attempt: job.attempts,
     });
     await this.persist([
-      updateJob(this.db, job.id, {
+      this.project(job.id, {
         status: 'cancelled',
         finishedAt: now,
         updatedAt: now,
@@ -380,15 +427,14 @@ export class Scheduler extends DurableObject<Env> {
       };
     }
     const now = Date.now();
-    const result = toResult(report);
-    const resultText = JSON.stringify(result);
+    const { result, text: resultText } = boundedResult(toResult(report), report.stdout);
     let stmt: Stmt;
     const extra: Stmt[] = [];
     if (report.exit_code === 0 && !report.timed_out && !report.error) {
       job.status = transition(job.status, 'succeeded');
       this.release(job);
       this.store.deleteJob(job.seq);
-      stmt = updateJob(this.db, job.id, {
+      stmt = this.project(job.id, {
         status: 'succeeded',
         finishedAt: now,
         updatedAt: now,
@@ -792,40 +838,61 @@ export class Scheduler extends DurableObject<Env> {
     }
     this.alarmAt = null;
     const now = Date.now();
-    await this.flushOutbox(now);
+    await this.outbox.flush(now, true);
     this.tick(now);
     await this.armAlarm();
   }
 
   /**
-   * The cron backstop: the same reaping and timers as the alarm, plus a check against D1 for jobs D1
-   * holds as active that this object does not know (storage lost, or a crash between the two writes).
+   * The cron backstop: the same reaping and timers as the alarm, a retry of the outbox, and a look
+   * at D1's active jobs of the queue. D1 never overrides this object: a job it holds or remembers
+   * finishing is repaired in D1 from the object (once nothing of the object's is still on its way
+   * there), and only a job the object never took (its storage was lost) is imported and run.
    */
   async reconcile(queue: string): Promise<{ imported: number }> {
     this.bind(queue);
     const now = Date.now();
     this.tick(now);
-    // D1 is behind this object while the outbox holds changes: its list of active jobs cannot be trusted.
-    if (this.outboxRetryAt !== null) this.outboxRetryAt = now;
-    await this.flushOutbox(now);
-    if (this.outboxRetryAt !== null) {
+    await this.outbox.flush(now, true);
+    let rows: JobRow[];
+    try {
+      rows = await activeJobsOfQueue(this.db, queue, 500);
+    } catch (e) {
+      log({ event: 'reconcile_skipped', queue, error: String(e).slice(0, 300) });
       await this.armAlarm();
       return { imported: 0 };
     }
-    if (this.config.RETENTION_DAYS > 0)
-      this.deps.prune(now - this.config.RETENTION_DAYS * 86_400_000);
-    const rows = await activeJobsOfQueue(this.db, queue, 500);
     const dependsOn = (r: JobRow): string[] =>
       r.dependsOn ? (JSON.parse(r.dependsOn) as string[]) : [];
+    const unseen = (r: JobRow) => !this.knows(r.id);
     const looked = await this.lookUpDependencies(
       rows
-        .filter((r) => r.status === 'waiting')
+        .filter((r) => r.status === 'waiting' && unseen(r))
         .map((r) => ({ id: r.id, depends_on: dependsOn(r) })),
     );
+    // From here on one synchronous turn: judged against what the object holds now, after every await.
+    const stmts: Stmt[] = [];
+    const settled = this.outbox.size === 0;
     let imported = 0;
+    let repaired = 0;
     let seq = this.store.nextSeq();
     for (const r of rows) {
-      if (this.store.jobById(r.id)) continue;
+      const active = this.store.jobById(r.id);
+      const ended = active ? null : this.deps.outcome(r.id);
+      if (active || ended) {
+        if (settled && (active?.status ?? ended!.status) !== r.status) {
+          stmts.push(
+            this.project(
+              r.id,
+              active
+                ? stateOf(active, now)
+                : { status: ended!.status, finishedAt: now, nextAttemptAt: null, updatedAt: now },
+            ),
+          );
+          repaired++;
+        }
+        continue;
+      }
       // A waiting job waits again for what has not finished; one whose dependency failed is cancelled.
       const pending = new Set<string>();
       let failedDep: string | null = null;
@@ -836,14 +903,14 @@ export class Scheduler extends DurableObject<Env> {
       }
       if (failedDep !== null) {
         this.deps.record(r.id, r.tenant, 'cancelled', now);
-        await this.writer.write([
-          updateJob(this.db, r.id, {
+        stmts.push(
+          this.project(r.id, {
             status: 'cancelled',
             finishedAt: now,
             updatedAt: now,
             error: `dependency ${failedDep} did not succeed`,
           }),
-        ]);
+        );
         continue;
       }
       const job: ActiveJob = {
@@ -879,19 +946,18 @@ export class Scheduler extends DurableObject<Env> {
       if (pending.size) this.deps.wait(job.seq, pending);
       else this.enqueue(job);
       imported++;
-      await this.writer.write([
-        updateJob(this.db, r.id, {
+      stmts.push(
+        this.project(r.id, {
           status: job.status,
           updatedAt: now,
           workerId: null,
           nextAttemptAt: null,
         }),
-      ]);
+      );
     }
-    if (imported) {
-      this.store.setMeta('seq', String(seq - 1));
-      log({ event: 'reconcile_imported', queue, imported });
-    }
+    if (imported) this.store.setMeta('seq', String(seq - 1));
+    if (imported || repaired) log({ event: 'reconcile', queue, imported, repaired });
+    await this.persist(stmts);
     this.kick();
     await this.armAlarm();
     return { imported };
@@ -899,6 +965,10 @@ export class Scheduler extends DurableObject<Env> {
 
   /** Everything that is due: reap silent nodes, expire leases, release timers, then dispatch. */
   private tick(now: number): void {
+    if (this.config.RETENTION_DAYS > 0 && now - this.prunedAt > PRUNE_EVERY_MS) {
+      this.prunedAt = now;
+      this.deps.prune(now - this.config.RETENTION_DAYS * 86_400_000);
+    }
     this.reap(now);
     this.expireLeases(now);
     this.releaseTimers(now);
@@ -964,9 +1034,7 @@ export class Scheduler extends DurableObject<Env> {
       job.next_attempt_at = null;
       this.store.saveJob(job);
       this.enqueue(job);
-      stmts.push(
-        updateJob(this.db, job.id, { status: 'queued', nextAttemptAt: null, updatedAt: now }),
-      );
+      stmts.push(this.project(job.id, { status: 'queued', nextAttemptAt: null, updatedAt: now }));
     }
     void this.persist(stmts);
   }
@@ -977,7 +1045,7 @@ export class Scheduler extends DurableObject<Env> {
       this.timers.peekKey(),
       this.leases.peekKey(),
       this.callbacks.nextAt(),
-      this.outboxRetryAt ?? Infinity,
+      this.outbox.stalledUntil ?? Infinity,
     );
     const timeoutMs = this.config.WORKER_HEARTBEAT_TIMEOUT_SEC * 1000;
     for (const w of this.store.workers())
@@ -1076,11 +1144,11 @@ export class Scheduler extends DurableObject<Env> {
       job.started_at = now;
       job.lease_deadline = now + (job.timeout_sec + this.config.LEASE_GRACE_SEC) * 1000;
       this.store.saveJob(job);
-      this.leases.push(job.lease_deadline, job.seq);
+      this.holdLease(job);
       this.slots(chosen.id).add(job.id);
       this.gate.started(job.concurrency_key);
       stmts.push(
-        updateJob(this.db, job.id, {
+        this.project(job.id, {
           status: 'running',
           attempts: job.attempts,
           workerId: chosen.id,
@@ -1258,7 +1326,7 @@ export class Scheduler extends DurableObject<Env> {
       reason,
       queue: this.queue,
     });
-    return updateJob(this.db, job.id, { status: 'queued', updatedAt: now, error: reason });
+    return this.project(job.id, { status: 'queued', updatedAt: now, error: reason });
   }
 
   /** A failed attempt: back off and retry while the budget lasts, else the job fails for good. */
@@ -1290,7 +1358,7 @@ export class Scheduler extends DurableObject<Env> {
         error: job.last_error,
         queue: this.queue,
       });
-      return updateJob(this.db, job.id, {
+      return this.project(job.id, {
         ...patch,
         status: 'retrying',
         nextAttemptAt: job.next_attempt_at,
@@ -1316,7 +1384,7 @@ export class Scheduler extends DurableObject<Env> {
       error: job.last_error,
       queue: this.queue,
     });
-    return updateJob(this.db, job.id, {
+    return this.project(job.id, {
       ...patch,
       status: 'failed',
       finishedAt: now,
@@ -1458,7 +1526,7 @@ export class Scheduler extends DurableObject<Env> {
           queue: this.queue,
         });
         stmts.push(
-          updateJob(this.db, waiter.id, {
+          this.project(waiter.id, {
             status: 'cancelled',
             finishedAt: now,
             updatedAt: now,
@@ -1480,7 +1548,7 @@ export class Scheduler extends DurableObject<Env> {
       this.store.saveJob(job);
       this.timers.push(job.next_attempt_at, job.seq);
       void this.armAlarm();
-      return updateJob(this.db, job.id, {
+      return this.project(job.id, {
         status: 'scheduled',
         nextAttemptAt: job.next_attempt_at,
         updatedAt: now,
@@ -1492,7 +1560,7 @@ export class Scheduler extends DurableObject<Env> {
     this.enqueue(job);
     this.kick();
     log({ event: 'job_released', job_id: job.id, queue: this.queue });
-    return updateJob(this.db, job.id, { status: 'queued', nextAttemptAt: null, updatedAt: now });
+    return this.project(job.id, { status: 'queued', nextAttemptAt: null, updatedAt: now });
   }
 
   /** Frees the node slot and voids the attempt's token, so a late answer from it is refused. */
@@ -1515,6 +1583,24 @@ export class Scheduler extends DurableObject<Env> {
     }
     job.token = null;
     job.lease_deadline = null;
+    this.dropLease(job);
+  }
+
+  private holdLease(job: ActiveJob): void {
+    this.leases.push(job.lease_deadline!, job.seq);
+    this.liveLeases.set(job.seq, job.lease_deadline!);
+  }
+
+  /**
+   * A lease ended before its deadline. Its heap entry would otherwise stay until that deadline and
+   * wake the alarm for nothing: once stale entries outnumber live ones, the heap is rebuilt from the
+   * live ones (O(live), after at least as many finishes, so O(1) a job).
+   */
+  private dropLease(job: ActiveJob): void {
+    if (!this.liveLeases.delete(job.seq)) return;
+    if (this.leases.size - this.liveLeases.size <= this.liveLeases.size) return;
+    this.leases.clear();
+    for (const [seq, deadline] of this.liveLeases) this.leases.push(deadline, seq);
   }
 
   private killOnNode(job: ActiveJob): void {
@@ -1540,36 +1626,19 @@ export class Scheduler extends DurableObject<Env> {
   }
 
   /**
-   * Writes to D1. The statements go to the outbox first, in the caller's synchronous turn, so they
-   * commit with the state change they record: a crash before D1 answers leaves them there to be
-   * replayed, rather than D1 stuck on the old state. What D1 refuses stays and is retried by the
-   * alarm. Never throws.
+   * Writes to D1 through the outbox. The statements are logged in the caller's synchronous turn, so
+   * they commit with the state change they record; the outbox writes them in order. Resolves when D1
+   * has them, or after PERSIST_WAIT_MS (they land later, in order): callers that answer a client
+   * wait, so a read of D1 after the answer sees the change. Never throws.
    */
-  private async persist(stmts: Stmt[]): Promise<void> {
-    if (stmts.length === 0) return;
-    const logged = this.outbox.add(stmts, Date.now());
-    try {
-      // Behind earlier changes still in the outbox, so D1 sees them in order.
-      if (this.outboxRetryAt !== null) throw new Error('outbox not empty');
-      await this.writer.write(stmts);
-      this.outbox.remove(logged);
-    } catch (e) {
-      log({
-        event: 'd1_update_deferred',
-        queue: this.queue,
-        statements: stmts.length,
-        error: String(e).slice(0, 300),
-      });
-      this.outboxRetryAt ??= Date.now() + OUTBOX_RETRY_MS;
-      await this.armAlarm();
-    }
+  private async persist(stmts: Stmt[]): Promise<boolean> {
+    if (stmts.length === 0) return true;
+    return this.outbox.landed(this.outbox.add(stmts), PERSIST_WAIT_MS);
   }
 
-  private async flushOutbox(now: number): Promise<void> {
-    if (this.outboxRetryAt === null || this.outboxRetryAt > now) return;
-    // Writes already on their way hold outbox rows too: let them land first, so a replay is the last word.
-    await this.writer.idle();
-    this.outboxRetryAt = (await this.outbox.flush()) ? null : now + OUTBOX_RETRY_MS;
+  /** A job's D1 row as of this change: versioned, so an older write landing later cannot undo it. */
+  private project(id: string, patch: JobPatch): Stmt {
+    return updateJob(this.db, id, { ...patch, version: this.outbox.version() });
   }
 
   private slots(workerId: string): Set<string> {
@@ -1627,6 +1696,12 @@ export class Scheduler extends DurableObject<Env> {
 
 const MAX_DEFERRED_PER_PASS = 1000;
 const OUTBOX_RETRY_MS = 5000;
+/** How long a submission waits for D1 to take its jobs before it undoes them (503). */
+const SUBMIT_WAIT_MS = 3000;
+/** How long a transition answered to a client waits for D1 before answering anyway. */
+const PERSIST_WAIT_MS = 1000;
+/** How often finished jobs' outcomes older than RETENTION_DAYS are forgotten. */
+const PRUNE_EVERY_MS = 3_600_000;
 
 /** A pull node's lease request, waiting in `lease()` for dispatchPass to give it jobs. */
 interface PullWaiter {
@@ -1664,6 +1739,43 @@ function unroutableReason(job: ActiveJob, live: WorkerRow[]): string {
   if (job.executor && !live.some((w) => w.executors.includes(job.executor!)))
     return `no live node offers executor ${job.executor}`;
   return `no live node has labels ${job.requires}`;
+}
+
+/**
+ * A result whose stored form fits: it travels as a JSON string inside the outbox's JSON parameters,
+ * where every escape grows again, and one storage value holds at most 2 MB. Past the bound the output
+ * is kept as the start of stdout, as text, and marked truncated (the whole output goes to R2 when the
+ * node was given an upload URL: `output_blob`).
+ */
+function boundedResult(result: JobResult, stdout: string): { result: JobResult; text: string } {
+  let text = JSON.stringify(result);
+  for (
+    let keep = Math.min(stdout.length, MAX_STORED_STDOUT);
+    storedBytes(text) > MAX_STORED_RESULT_BYTES;
+    keep >>= 1
+  ) {
+    result = { ...result, output: trim(stdout.slice(0, keep), keep - 1), output_truncated: true };
+    text = JSON.stringify(result);
+    if (keep === 0) break;
+  }
+  return { result, text };
+}
+
+function storedBytes(text: string): number {
+  return new TextEncoder().encode(JSON.stringify(text)).length;
+}
+
+/** The object's state of an active job as its D1 row shows it. */
+function stateOf(job: ActiveJob, now: number): JobPatch {
+  return {
+    status: job.status,
+    attempts: job.attempts,
+    workerId: job.worker_id,
+    startedAt: job.started_at,
+    nextAttemptAt: job.next_attempt_at,
+    error: job.last_error,
+    updatedAt: now,
+  };
 }
 
 function toResult(r: ResultReport): JobResult {

@@ -4,7 +4,6 @@ import { findCycle } from '../core/dag';
 import { dbOf } from '../db/client';
 import { checkPayloadBlobs } from './blob-refs';
 import { claimIdempotencyKey, releaseIdempotencyKey } from '../db/idempotency';
-import { getJobsByIds } from '../db/read-jobs';
 import { MAX_PAYLOAD_BYTES, type Job, type JobSubmit } from '../protocol/job';
 import type { NewJob, Outcome } from '../../durable-objects/scheduler';
 import type { JobRow } from '../db/schema';
@@ -16,7 +15,6 @@ import { jobView } from './views';
 
 const encoder = new TextEncoder();
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-const IN_FLIGHT_WAIT_MS = 5000;
 
 /**
  * Accepts jobs for one queue: all of them or none. With an idempotency key, a repeat of the same
@@ -90,47 +88,27 @@ export async function submitJobs(
         },
       );
     requestHash = await sha256(JSON.stringify(bodies));
-    const ids = newJobs.map((j) => j.id);
-    const deadline = Date.now() + IN_FLIGHT_WAIT_MS;
-    for (;;) {
-      const claim = await claimIdempotencyKey(
-        db,
-        tenant,
-        key,
-        requestHash,
-        ids,
-        Date.now(),
-        config.IDEMPOTENCY_TTL_SEC,
-      );
-      if (claim.claimed) break;
-      if (claim.requestHash !== requestHash) {
+    const claim = await claimIdempotencyKey(
+      db,
+      tenant,
+      key,
+      requestHash,
+      newJobs.map((j) => j.id),
+      Date.now(),
+      config.IDEMPOTENCY_TTL_SEC,
+    );
+    if (!claim.claimed) {
+      if (claim.requestHash !== requestHash || claim.jobIds.length !== newJobs.length)
         throw new ApiError(
           409,
           'idempotency_key_reused',
           'X-Idempotency-Key was already used with a different request body',
           { job_ids: claim.jobIds },
         );
-      }
-      const rows = await getJobsByIds(db, tenant, claim.jobIds);
-      if (rows.length === claim.jobIds.length) {
-        const byId = new Map(rows.map((r) => [r.id, r]));
-        log({
-          event: 'job_submit_replayed',
-          request_id: c.get('requestId'),
-          job_ids: claim.jobIds,
-        });
-        return { status: 200, jobs: claim.jobIds.map((id) => jobView(byId.get(id)!)) };
-      }
-      // The first request with this key is still storing its jobs: wait for it (or for its key to be released).
-      if (Date.now() > deadline)
-        throw new ApiError(
-          409,
-          'idempotency_in_progress',
-          'a request with this X-Idempotency-Key is still in progress; retry shortly',
-          undefined,
-          { 'Retry-After': '1' },
-        );
-      await new Promise((r) => setTimeout(r, 50));
+      // The same request again: it goes to the job ids its first request claimed. The scheduler
+      // answers with those jobs if it took them, or takes them now if that request died before it,
+      // so a retry always reaches the same jobs, whenever it comes.
+      adoptIds(newJobs, claim.jobIds);
     }
   }
 
@@ -138,10 +116,18 @@ export async function submitJobs(
     queue,
     newJobs,
     fieldPrefix,
-  )) as Outcome<{ jobs: JobRow[] }>;
+  )) as Outcome<{ jobs: JobRow[]; created: boolean }>;
   if (!outcome.ok) {
     if (key !== undefined) await releaseIdempotencyKey(db, tenant, key, requestHash);
     throw new ApiError(outcome.status, outcome.code, outcome.message, outcome.details);
+  }
+  if (!outcome.created) {
+    log({
+      event: 'job_submit_replayed',
+      request_id: c.get('requestId'),
+      job_ids: newJobs.map((j) => j.id),
+    });
+    return { status: 200, jobs: outcome.jobs.map(jobView) };
   }
   for (const r of outcome.jobs) {
     log({
@@ -203,6 +189,15 @@ function resolveDependencies(
     throw new ApiError(400, 'dependency_cycle', `${field}: ${message}`, {
       problems: [{ field, message }],
     });
+  }
+}
+
+/** Gives the jobs the ids an earlier request with the same key claimed, dependencies included. */
+function adoptIds(jobs: NewJob[], ids: string[]): void {
+  const renamed = new Map(jobs.map((j, i) => [j.id, ids[i]]));
+  for (const j of jobs) {
+    j.id = renamed.get(j.id)!;
+    if (j.depends_on) j.depends_on = j.depends_on.map((d) => renamed.get(d) ?? d);
   }
 }
 

@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from './client';
 import { jobLogs, jobs, queues, JOB_ROWS_PER_INSERT, type JobRow } from './schema';
@@ -9,7 +9,13 @@ export type Stmt = BatchItem<'sqlite'>;
 export function insertJobs(db: Db, rows: JobRow[]): Stmt[] {
   const out: Stmt[] = [];
   for (let i = 0; i < rows.length; i += JOB_ROWS_PER_INSERT)
-    out.push(db.insert(jobs).values(rows.slice(i, i + JOB_ROWS_PER_INSERT)));
+    // A replay of the outbox may insert again what D1 already has: keep the row D1 holds.
+    out.push(
+      db
+        .insert(jobs)
+        .values(rows.slice(i, i + JOB_ROWS_PER_INSERT))
+        .onConflictDoNothing(),
+    );
   return out;
 }
 
@@ -41,6 +47,11 @@ export type JobPatch = Partial<Omit<JobRow, 'id' | 'tenant' | 'queue' | 'created
 
 export function updateJob(db: Db, id: string, patch: JobPatch): Stmt {
   return db.update(jobs).set(patch).where(eq(jobs.id, id));
+}
+
+/** Undoes a submission D1 may or may not have taken (the object refused it after all). */
+export function deleteJobs(db: Db, ids: string[]): Stmt {
+  return db.delete(jobs).where(inArray(jobs.id, ids));
 }
 
 /** Used when the scheduler rebuilds from D1: every job D1 thinks is still active in a queue. */

@@ -164,6 +164,10 @@ export const JobResult = z
       .openapi({ description: "The runner's stdout, parsed as JSON when it is JSON" }),
     stderr: z.string(),
     timed_out: z.boolean(),
+    output_truncated: z.boolean().optional().openapi({
+      description:
+        'Set when output was cut to the start of stdout, as text, to keep the stored result under 512 KiB',
+    }),
     output_blob: OutputBlob.extend({ attempt: z.number().int().min(1) })
       .optional()
       .openapi({
