@@ -32,6 +32,21 @@ describe('GET /dashboard', () => {
   });
 });
 
+describe('the icon', () => {
+  it('is an SVG the dashboard and the reference name, and also where browsers look unasked', async () => {
+    for (const path of ['/dashboard/icon.svg', '/favicon.ico']) {
+      const res = await api('GET', path);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('image/svg+xml');
+      expect(res.body).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    }
+    for (const page of ['/dashboard', '/docs'])
+      expect((await api('GET', page)).body).toContain(
+        '<link rel="icon" href="/dashboard/icon.svg" type="image/svg+xml">',
+      );
+  });
+});
+
 describe('GET /docs', () => {
   it('renders every operation of /openapi.json, with the same strict policy', async () => {
     const res = await api('GET', '/docs');

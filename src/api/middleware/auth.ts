@@ -12,7 +12,7 @@ import type { AppEnv } from '../context';
  * is the `default` tenant only when ALLOW_ANONYMOUS=true, which `.dev.vars` sets for the quick start.
  */
 const PUBLIC: [string, RegExp][] = [
-  ['GET', /^\/(health|ready|openapi\.json|docs)$/],
+  ['GET', /^\/(health|ready|openapi\.json|docs|favicon\.ico)$/],
   ['GET', /^\/dashboard(\/.*)?$/],
 ];
 const WORKER_PROTOCOL: [string, RegExp][] = [

@@ -3,6 +3,7 @@ import { readScope, type AppEnv } from '../context';
 import { DASHBOARD_HTML } from '../dashboard/page';
 import { DASHBOARD_CSS } from '../dashboard/style';
 import { DASHBOARD_JS } from '../dashboard/script';
+import { ICON_SVG } from '../dashboard/icon';
 import { mergeSeries, observeAll } from '../observe';
 import { HISTORY_SEC, SERIES_STEP_SEC } from '../../../durable-objects/telemetry';
 
@@ -53,6 +54,22 @@ const style = createRoute({
   summary: 'The stylesheet of the dashboard and the API reference',
   responses: text('text/css', 'CSS'),
 });
+const icon = createRoute({
+  method: 'get',
+  path: '/dashboard/icon.svg',
+  tags: ['dashboard'],
+  summary: 'The icon of the dashboard and the API reference',
+  responses: text('image/svg+xml', 'SVG'),
+});
+// Browsers ask for it by themselves when a page names no icon (or its icon fails): the same SVG, so
+// that request never shows up as a 404 in the console.
+const favicon = createRoute({
+  method: 'get',
+  path: '/favicon.ico',
+  tags: ['dashboard'],
+  summary: 'The same icon, where browsers look for one by default',
+  responses: text('image/svg+xml', 'SVG'),
+});
 
 const History = z
   .object({
@@ -78,6 +95,12 @@ const history = createRoute({
   },
 });
 
+const ICON_HEADERS = {
+  'content-type': 'image/svg+xml',
+  'cache-control': 'public, max-age=86400',
+  'x-content-type-options': 'nosniff',
+};
+
 export const dashboardRoutes = new OpenAPIHono<AppEnv>()
   .openapi(page, (c) =>
     c.html(DASHBOARD_HTML, 200, { ...PAGE_HEADERS, 'cache-control': 'no-cache' }),
@@ -96,6 +119,8 @@ export const dashboardRoutes = new OpenAPIHono<AppEnv>()
       'x-content-type-options': 'nosniff',
     }),
   )
+  .openapi(icon, (c) => c.body(ICON_SVG, 200, ICON_HEADERS))
+  .openapi(favicon, (c) => c.body(ICON_SVG, 200, ICON_HEADERS))
   .openapi(history, async (c) => {
     const o = await observeAll(c.env, readScope(c));
     const merged = mergeSeries(o.queues.map((q) => q.telemetry.series));

@@ -112,7 +112,7 @@ export function renderReference(doc: Document): string {
     )
     .join('');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(doc.info.title)} · API reference</title><link rel="stylesheet" href="/dashboard/app.css"></head><body>
+<title>${esc(doc.info.title)} · API reference</title><link rel="icon" href="/dashboard/icon.svg" type="image/svg+xml"><link rel="stylesheet" href="/dashboard/app.css"></head><body>
 <header><h1>${esc(doc.info.title)} API <span class="muted">${esc(doc.info.version)}</span></h1><nav><a href="/dashboard">dashboard</a> · <a href="/openapi.json">openapi.json</a></nav></header>
 <main><p class="muted">${esc(doc.info.description ?? '')}. Every request and response is JSON unless noted; errors are <code>{"error":{"code","message","details"}}</code>.</p>
 <ul class="doc-nav">${nav}</ul>${sections}<h2>Schemas</h2>${schemas}</main></body></html>`;
