@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// `npm start` on a fresh clone: install what is missing, then hand over to scripts/stack.ts, which
-// builds the runner, validates the config, applies local D1 migrations and starts the API under
-// wrangler dev with one local worker node. Plain JavaScript because tsx may not be installed yet.
+// `npm start` on a fresh clone: install the npm packages if missing, then hand over to
+// scripts/stack.ts, which builds the native runner when cmake and a compiler are there (the node
+// runs on the committed runner.wasm otherwise), validates the config, applies local D1 migrations
+// and starts the API under wrangler dev with one local worker node. Plain JavaScript because tsx
+// may not be installed yet. It installs no system package: that is scripts/setup.sh, for npm test.
 import { existsSync } from 'node:fs';
 import { spawnSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
