@@ -62,6 +62,8 @@ export interface NodeProcess {
   events(event: string): LogLine[];
   waitForLog(event: string, match?: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   signal(sig: NodeJS.Signals): void;
+  /** `sig` to every process of its group, as Ctrl-C in a terminal or systemd's KillMode do. */
+  signalGroup(sig: NodeJS.Signals): void;
   /** SIGKILL to the whole process group (no drain), and wait for it to be gone. */
   kill(): Promise<void>;
 }
@@ -79,10 +81,15 @@ export function startNodeProcess(opts: {
   env: Record<string, string>;
   id?: string;
   echo?: boolean;
+  /** Start it as an operator does, `npm run worker`: a group of several processes, not one. */
+  npm?: boolean;
 }): NodeProcess {
   const id = opts.id ?? `test-node-${opts.port}`;
   const url = `http://127.0.0.1:${opts.port}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'worker-node/src/main.ts'], {
+  const [command, args] = opts.npm
+    ? ['npm', ['run', 'worker']]
+    : [process.execPath, ['--import', 'tsx', 'worker-node/src/main.ts']];
+  const child = spawn(command, args, {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -149,6 +156,9 @@ export function startNodeProcess(opts: {
       ),
     signal: (sig) => {
       if (exitCode === null && child.pid) process.kill(child.pid, sig);
+    },
+    signalGroup: (sig) => {
+      if (exitCode === null && child.pid) process.kill(-child.pid, sig);
     },
     kill: async () => {
       if (exitCode !== null || !child.pid) return;

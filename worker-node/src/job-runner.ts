@@ -26,7 +26,7 @@ export interface ExecutorSet {
 }
 
 export type KillReason =
-  'cancelled' | 'lease_revoked' | 'superseded' | 'reregistered' | 'drain_deadline';
+  'cancelled' | 'lease_revoked' | 'superseded' | 'reregistered' | 'drain_deadline' | 'forced_exit';
 
 interface Held {
   job: DispatchedJob;

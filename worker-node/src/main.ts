@@ -2,13 +2,16 @@
  * `npm run worker`: boot a worker node from the environment.
  *
  * Exit codes: 0 after a clean drain, 1 for bad configuration, a port that cannot be bound, or an API
- * that refuses the node (bad token). A second SIGTERM/SIGINT during the drain exits at once, with 1.
+ * that refuses the node (bad token). SIGTERM/SIGINT drain; the copies of one signal that a process
+ * group delivers (npm and tsx relay it) count as one (signals.ts). A deliberate second signal during
+ * the drain forces exit with 1, after killing the jobs and handing their leases back.
  */
 import { createApiClient } from './api-client';
 import { loadConfig } from './config';
 import { createLogger, errorMessage } from './log';
 import { WorkerNode } from './node';
 import { RegistrationRefused } from './registration';
+import { SignalCounter } from './signals';
 
 const parsed = loadConfig(process.env);
 if (!parsed.ok) {
@@ -57,21 +60,26 @@ const node = new WorkerNode(
   leaseApi,
 );
 
-let signals = 0;
+const signals = new SignalCounter();
+let signalled = false;
+const exitWith = (code: number) => process.exit(code);
 for (const name of ['SIGTERM', 'SIGINT'] as const) {
   process.on(name, () => {
-    if (++signals > 1) {
-      log.warn('worker_forced_exit', { signal: name });
-      process.exit(1);
-    }
-    node.shutdown(name).then(
-      (code) => process.exit(code),
-      (err) => fail('shutdown_failed', err),
-    );
+    signalled = true;
+    const meaning = signals.classify(Date.now());
+    if (meaning === 'duplicate') return log.info('signal_coalesced', { signal: name });
+    if (meaning === 'drain')
+      return void node.shutdown(name).then(exitWith, (err) => fail('shutdown_failed', err));
+    if (meaning === 'force')
+      return void node.forceExit(name).then(exitWith, (err) => fail('shutdown_failed', err));
+    // A third: the hand-back is taking too long for whoever is sending these. The runners die with
+    // the node regardless (killed when the forced exit began).
+    log.warn('worker_aborted', { signal: name });
+    process.exit(1);
   });
 }
 
 await node.start().catch((err: unknown) => {
-  if (signals > 0) return; // a signal during registration: shutdown() owns the exit
+  if (signalled) return; // a signal during registration: shutdown() owns the exit
   fail(err instanceof RegistrationRefused ? 'worker_refused' : 'worker_start_failed', err);
 });

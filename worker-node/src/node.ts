@@ -26,6 +26,9 @@ import type { Logger } from './log';
 import { deregister, register } from './registration';
 import { ReplayGuard } from './replay-guard';
 
+/** A forced exit is someone in a hurry: a shorter chance to deregister than a drain's. */
+const FORCED_DEREGISTER_MS = 3_000;
+
 export class WorkerNode {
   private readonly runner: JobRunner;
   private readonly guard = new ReplayGuard();
@@ -39,6 +42,8 @@ export class WorkerNode {
   /** Set by the scheduler through the heartbeat answer: cleared when it says so. */
   private drainRequested = false;
   private reregistering: Promise<void> | null = null;
+  /** Set by a deliberate second signal: the drain gives way to it. */
+  private forcing: Promise<number> | null = null;
 
   constructor(
     private readonly config: Config,
@@ -154,6 +159,7 @@ export class WorkerNode {
       await this.pull.stop();
     } else void this.heartbeat.beatNow();
     await this.runner.whenIdle(AbortSignal.timeout(this.config.drainTimeoutMs));
+    if (this.forcing) return this.forcing;
     const left = this.runner.killAll('drain_deadline');
     if (left > 0) {
       this.log.warn('drain_deadline', { killed: left });
@@ -165,6 +171,28 @@ export class WorkerNode {
     await this.close();
     this.log.info('worker_stopped', { exit_code: 0 });
     return 0;
+  }
+
+  /**
+   * The deliberate second signal: stop now, but leave nothing behind. The runners live in process
+   * groups of their own (so a group signal does not kill them mid-drain), so they are killed here
+   * one by one; the DELETE then hands their leases back, and the scheduler re-queues them at once
+   * without spending a retry, instead of waiting out the heartbeat timeout. Resolves with 1.
+   */
+  forceExit(signalName: string): Promise<number> {
+    this.forcing ??= (async () => {
+      this.shuttingDown = true;
+      const killed = this.runner.killAll('forced_exit');
+      this.log.warn('worker_forced_exit', { signal: signalName, killed });
+      await Promise.race([this.runner.settle(), new Promise((r) => setTimeout(r, 2_000))]);
+      this.heartbeat.stop();
+      this.life.abort('forced_exit');
+      await deregister(this.api, this.config.workerId, this.log, FORCED_DEREGISTER_MS);
+      await this.close();
+      this.log.info('worker_stopped', { exit_code: 1 });
+      return 1;
+    })();
+    return this.forcing;
   }
 
   /** Stops serving without deregistering; for fatal paths and tests. */
