@@ -34,7 +34,7 @@ export interface OutboxOptions {
   stalled(retryAt: number): void;
   retryMs: number;
   /** Chaos only (FAULT_D1_FAIL_RATE): this share of batches fail, half of them after D1 took them. */
-  faultRate: number;
+  faultRate(): number;
 }
 
 /**
@@ -54,6 +54,7 @@ export class Outbox {
   private lastVersion = 0;
   /** Statements set aside since this incarnation started (a metric). */
   setAside = 0;
+  private injected = 0;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -168,8 +169,13 @@ export class Outbox {
   }
 
   private async batch(rows: Row[]): Promise<void> {
-    const fault = this.opts.faultRate > 0 && Math.random() < this.opts.faultRate;
-    if (fault && Math.random() < 0.5) throw new Error('injected transient D1 failure (before)');
+    const rate = this.opts.faultRate();
+    // The first batch always fails, so even a short chaos run proves the fault was survived.
+    const fault = rate > 0 && (this.injected === 0 || Math.random() < rate);
+    const after = Math.random() < 0.5;
+    if (fault) log({ event: 'd1_fault_injected', after_commit: after, rows: rows.length });
+    if (fault) this.injected++;
+    if (fault && !after) throw new Error('injected transient D1 failure (before)');
     await this.d1.batch(
       rows.map((r) => this.d1.prepare(r.statement).bind(...(JSON.parse(r.params) as unknown[]))),
     );

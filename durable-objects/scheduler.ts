@@ -164,7 +164,7 @@ export class Scheduler extends DurableObject<Env> {
     this.outbox = new Outbox(this.ctx.storage.sql, this.env.DB, {
       stalled: () => void this.armAlarm(),
       retryMs: OUTBOX_RETRY_MS,
-      faultRate: Number(this.env.FAULT_D1_FAIL_RATE ?? 0) || 0,
+      faultRate: () => this.d1FaultRate(),
     });
     this.deps = new Dependencies(this.ctx.storage.sql);
     // What a previous incarnation logged and D1 may not have: written first, in order.
@@ -506,6 +506,27 @@ export class Scheduler extends DurableObject<Env> {
     stmts.push(...appendLogs(this.db, jobId, report.attempt, now, report.logs ?? []));
     await this.persist(stmts);
     return { ok: true, logged: report.logs?.length ?? 0 };
+  }
+
+  /**
+   * Each job's state as this object knows it (the system of record): active here, finished here, or
+   * `unknown` (never taken, or forgotten after retention). For operators and the chaos checker.
+   */
+  async states(queue: string, ids: string[]): Promise<Record<string, string>> {
+    this.bind(queue);
+    return Object.fromEntries(
+      ids.map((id) => [
+        id,
+        this.store.jobById(id)?.status ?? this.deps.outcome(id)?.status ?? 'unknown',
+      ]),
+    );
+  }
+
+  /** Chaos only: the share of D1 batches the outbox fails in this queue (FAULT_D1_FAIL_RATE). */
+  private d1FaultRate(): number {
+    const rate = Number(this.env.FAULT_D1_FAIL_RATE ?? 0) || 0;
+    const queues = (this.env.FAULT_D1_FAIL_QUEUES ?? '').split(',');
+    return rate > 0 && queues.includes(this.queue) ? rate : 0;
   }
 
   /** The head of the queue in dispatch order, for operators and tests. */

@@ -17,6 +17,10 @@ export interface Env {
   BLOBS: R2Bucket;
   /** Test-only fault injection (test/chaos): the Scheduler's next alarm throws once. */
   FAULT_ALARM_FAIL_ONCE?: string;
+  /** Test-only (test/chaos): this share of D1 batches from the outbox fail, half after D1 took them... */
+  FAULT_D1_FAIL_RATE?: string;
+  /** ...in these queues only (comma-separated). */
+  FAULT_D1_FAIL_QUEUES?: string;
   [key: string]: unknown;
 }
 

@@ -5,7 +5,8 @@ import { insertApiKey, listApiKeys, revokeApiKey } from '../../db/api-keys';
 import type { ApiKeyRow } from '../../db/schema';
 import { log } from '../../log';
 import { ApiError } from '../errors';
-import type { AppEnv } from '../context';
+import { schedulerFor, type AppEnv } from '../context';
+import { JobId, QueueName } from '../../protocol/common';
 import { errors, jsonBody } from '../openapi-helpers';
 
 const Tenant = z
@@ -86,7 +87,35 @@ const revoke = createRoute({
   },
 });
 
+const states = createRoute({
+  method: 'post',
+  path: '/admin/queues/{name}/states',
+  tags: ['admin'],
+  summary:
+    "Jobs' states as the queue's Scheduler object holds them (the system of record; D1 follows it)",
+  security: [{ adminToken: [] }],
+  request: {
+    params: z.object({ name: QueueName.openapi({ param: { name: 'name', in: 'path' } }) }),
+    body: jsonBody(z.strictObject({ ids: z.array(JobId).min(1).max(500) })),
+  },
+  responses: {
+    200: {
+      description: "Each job's status, or `unknown` when the object never took it",
+      content: {
+        'application/json': { schema: z.object({ states: z.record(z.string(), z.string()) }) },
+      },
+    },
+    ...errors(400, 401, 415, 503),
+  },
+});
+
 export const adminRoutes = new OpenAPIHono<AppEnv>();
+
+adminRoutes.openapi(states, async (c) => {
+  const queue = c.req.valid('param').name;
+  const found = await schedulerFor(c.env, queue).states(queue, c.req.valid('json').ids);
+  return c.json({ states: found }, 200);
+});
 
 adminRoutes.openapi(create, async (c) => {
   const body = c.req.valid('json');
