@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../e2e/node-process';
 import { parseApiLog } from './checker';
 import type { ChaosCluster, ChaosNode } from './cluster';
+import { groupSignals } from './phase-group-signals';
 
 export interface PhaseContext {
   cluster: ChaosCluster;
@@ -243,6 +244,7 @@ export const ALL_FAULTS: Fault[] = [
   reportTwice,
   nodePause,
   alarmFailOnce,
+  groupSignals,
 ];
 
 /** Everything at once, at the same rates: the wire faults armed and the process faults looping. */
