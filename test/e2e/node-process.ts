@@ -61,6 +61,10 @@ export interface NodeProcess {
   readonly exitCode: number | null;
   events(event: string): LogLine[];
   waitForLog(event: string, match?: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /**
+   * `sig` to the node. Under npm the process we hold is npm's, not the node's, so it goes to the
+   * group: a SIGSTOP meant to freeze the node (test/chaos node-pause) then freezes it.
+   */
   signal(sig: NodeJS.Signals): void;
   /** `sig` to every process of its group, as Ctrl-C in a terminal or systemd's KillMode do. */
   signalGroup(sig: NodeJS.Signals): void;
@@ -155,7 +159,7 @@ export function startNodeProcess(opts: {
         timeoutMs,
       ),
     signal: (sig) => {
-      if (exitCode === null && child.pid) process.kill(child.pid, sig);
+      if (exitCode === null && child.pid) process.kill(opts.npm ? -child.pid : child.pid, sig);
     },
     signalGroup: (sig) => {
       if (exitCode === null && child.pid) process.kill(-child.pid, sig);
