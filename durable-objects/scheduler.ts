@@ -1800,7 +1800,7 @@ function stateOf(job: ActiveJob, now: number): JobPatch {
 }
 
 function toResult(r: ResultReport): JobResult {
-  let output: unknown = r.stdout;
+  let output: unknown;
   const line = r.stdout.trim();
   if (line) {
     try {

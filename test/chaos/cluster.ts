@@ -42,10 +42,11 @@ export class ChaosCluster {
   static async start(vars: Record<string, string>): Promise<ChaosCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'cloud-chaos-'));
     const stack = await startStack({ vars, persistTo: dir });
-    let current: ChaosCluster | undefined;
-    const proxy = await startApiProxy(() => (current ?? { stack }).stack.api);
-    current = new ChaosCluster(stack, proxy, dir, vars);
-    return current;
+    // The proxy follows the cluster's current stack, which a restart replaces.
+    const box: { cluster?: ChaosCluster } = {};
+    const proxy = await startApiProxy(() => (box.cluster ?? { stack }).stack.api);
+    box.cluster = new ChaosCluster(stack, proxy, dir, vars);
+    return box.cluster;
   }
 
   get token(): string {
