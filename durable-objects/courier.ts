@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
+import type { Recommendation } from '../src/core/autoscale';
 import { retryDelayMs } from '../src/core/backoff';
 import { configOf, type Config, type Env } from '../src/env';
 import { dbOf } from '../src/db/client';
@@ -7,6 +8,8 @@ import { log } from '../src/log';
 import type { CallbackState } from './callbacks';
 import { D1Writer } from './d1-writer';
 import { Outbound } from './outbound';
+import { announce } from './scale-webhook';
+import type { Announcer } from './telemetry';
 
 /** One callback delivery as the Scheduler hands it over. */
 export interface Parcel {
@@ -37,6 +40,19 @@ type Row = Parcel & { done: number; state: string | null };
 /** The courier for a callback URL: one per receiver origin, so no two origins share connections. */
 export function courierFor(ns: DurableObjectNamespace<Courier>, url: string) {
   return ns.get(ns.idFromName(new URL(url).origin));
+}
+
+/**
+ * The Scheduler's announcer: the scale webhook leaves from the courier of its origin too, so a
+ * webhook receiver that hangs holds none of the connections dispatches need. Without
+ * SCALE_WEBHOOK_URL nothing is sent and the log line is written here, as before.
+ */
+export function announceThroughCourier(ns: DurableObjectNamespace<Courier>): Announcer {
+  return async (queue, rec, config) => {
+    if (!config.SCALE_WEBHOOK_URL) return announce(queue, rec, config);
+    await courierFor(ns, config.SCALE_WEBHOOK_URL).announce(queue, rec);
+    return true;
+  };
 }
 
 /**
@@ -81,18 +97,28 @@ export class Courier extends DurableObject<Env> {
   async accept(parcels: Parcel[]): Promise<number> {
     let stored = 0;
     for (const p of parcels)
-      stored += this.sql.exec(
-        'INSERT OR IGNORE INTO parcels (job_id, event, url, body, attempts, next_at) VALUES (?, ?, ?, ?, ?, ?)',
-        p.job_id,
-        p.event,
-        p.url,
-        p.body,
-        p.attempts,
-        p.next_at,
-      ).rowsWritten;
+      stored += this.sql
+        .exec(
+          'INSERT INTO parcels (job_id, event, url, body, attempts, next_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING job_id',
+          p.job_id,
+          p.event,
+          p.url,
+          p.body,
+          p.attempts,
+          p.next_at,
+        )
+        .toArray().length;
     this.pump();
     await this.arm();
     return stored;
+  }
+
+  /**
+   * Sends a scale announcement (durable-objects/scale-webhook.ts: a few tries with backoff, best
+   * effort as it always was) and answers at once, before the receiver does.
+   */
+  announce(queue: string, rec: Recommendation): void {
+    void announce(queue, rec, this.config).catch(() => false);
   }
 
   async alarm(): Promise<void> {
@@ -108,8 +134,9 @@ export class Courier extends DurableObject<Env> {
     const now = Date.now();
     const due = this.sql
       .exec<Row & Record<string, SqlStorageValue>>(
-        'SELECT * FROM parcels WHERE done = 0 AND next_at <= ? ORDER BY next_at',
+        'SELECT * FROM parcels WHERE done = 0 AND next_at <= ? ORDER BY next_at LIMIT ?',
         now,
+        2 * SLOTS,
       )
       .toArray()
       .filter((r) => !this.busy.has(key(r)))
@@ -123,11 +150,21 @@ export class Courier extends DurableObject<Env> {
         r.job_id,
         r.event,
       );
-      void this.attempt(r as Row).finally(() => {
-        this.busy.delete(key(r));
-        this.pump();
-        void this.arm();
-      });
+      void this.attempt(r as Row)
+        .catch((e: unknown) =>
+          log({
+            event: 'callback_attempt_error',
+            job_id: r.job_id,
+            error: String(e).slice(0, 300),
+          }),
+        )
+        .then(() => {
+          this.busy.delete(key(r));
+          this.pump();
+          return this.arm();
+        })
+        // Whatever this could not do, the alarm set before the attempt does.
+        .catch(() => undefined);
     }
   }
 
@@ -230,7 +267,9 @@ export class Courier extends DurableObject<Env> {
       const k = key(r);
       if (this.busy.has(k) || this.busy.has(`d1:${k}`)) continue;
       this.busy.add(`d1:${k}`);
-      void this.project(r.job_id, r.event).finally(() => this.busy.delete(`d1:${k}`));
+      void this.project(r.job_id, r.event)
+        .catch(() => undefined) // still owed: the next alarm tries again
+        .finally(() => this.busy.delete(`d1:${k}`));
     }
   }
 

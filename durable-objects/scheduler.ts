@@ -34,6 +34,7 @@ import { Store, type ActiveJob, type WorkerRow } from './store';
 import { Outbound, retryAfterMs } from './outbound';
 import { Telemetry, type TelemetrySnapshot } from './telemetry';
 import { CallbackDeliveries } from './callbacks';
+import { announceThroughCourier } from './courier';
 import { Outbox } from './outbox';
 import { Dependencies } from './dependencies';
 import { withBlobUrls } from './blob-urls';
@@ -1709,6 +1710,7 @@ export class Scheduler extends DurableObject<Env> {
       queue,
       stats,
       this.config,
+      announceThroughCourier(this.env.COURIER),
     );
     if (announcement) this.ctx.waitUntil(announcement);
     return { stats, telemetry };

@@ -22,6 +22,9 @@ import {
 import type { Config } from '../src/env';
 import { announce } from './scale-webhook';
 
+/** Announces a new recommendation: the log line, and the scale webhook when one is configured. */
+export type Announcer = (queue: string, rec: Recommendation, config: Config) => Promise<boolean>;
+
 /** What `observe` needs of the scheduler's QueueStats (a structural type: no import cycle). */
 export interface ObservedStats {
   queued_by_priority: Record<string, number>;
@@ -157,18 +160,20 @@ export class Telemetry {
   /**
    * One observation of the queue (each /stats, /metrics scrape and cron run makes one): samples the
    * depth, advises, and when the advice changed returns the announcement (log line and webhook) for
-   * the caller to keep alive with waitUntil.
+   * the caller to keep alive with waitUntil. `send` announces it (the Scheduler's goes through a
+   * courier, durable-objects/courier.ts).
    */
   observe(
     now: number,
     queue: string,
     stats: ObservedStats,
     config: Config,
+    send: Announcer = announce,
   ): { telemetry: TelemetrySnapshot; announcement: Promise<unknown> | null } {
     const depth = Object.values(stats.queued_by_priority).reduce((a, b) => a + b, 0);
     const advice = this.advise(now, depth, stats.workers.live, policyOf(config));
     const announcement = advice.changed
-      ? announce(queue, advice.recommendation, config).catch(() => false)
+      ? send(queue, advice.recommendation, config).catch(() => false)
       : null;
     return { telemetry: this.snapshot(now), announcement };
   }

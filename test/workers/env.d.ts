@@ -4,6 +4,7 @@ declare namespace Cloudflare {
     DB: D1Database;
     SCHEDULER: DurableObjectNamespace<import('../../durable-objects/scheduler').Scheduler>;
     RATE_LIMITER: DurableObjectNamespace<import('../../durable-objects/rate-limiter').RateLimiter>;
+    COURIER: DurableObjectNamespace<import('../../durable-objects/courier').Courier>;
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
   }
 }
