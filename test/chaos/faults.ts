@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../e2e/node-process';
 import { parseApiLog } from './checker';
 import type { ChaosCluster, ChaosNode } from './cluster';
+import { callbackReceivers } from './callback-receivers';
 import { groupSignals } from './phase-group-signals';
 
 export interface PhaseContext {
@@ -28,6 +29,8 @@ export interface Fault {
   skip?: () => string | undefined;
   arm?(ctx: PhaseContext): void;
   run?(ctx: PhaseContext, signal: AbortSignal): Promise<void>;
+  /** Fields every job of the phase carries besides the suite's own (a callback_url). */
+  jobFields?(): Record<string, unknown>;
 }
 
 const pause = (ms: number, signal?: AbortSignal) =>
@@ -245,6 +248,7 @@ export const ALL_FAULTS: Fault[] = [
   nodePause,
   alarmFailOnce,
   groupSignals,
+  callbackReceivers(),
 ];
 
 /** Everything at once, at the same rates: the wire faults armed and the process faults looping. */

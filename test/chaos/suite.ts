@@ -122,7 +122,7 @@ async function runPhase(
   const nemesis = new AbortController();
   const running = fault.run?.(ctx, nemesis.signal) ?? Promise.resolve();
 
-  const submitted = await submitAll(cluster, queue, n, opts.rate, random);
+  const submitted = await submitAll(cluster, queue, n, opts.rate, random, fault.jobFields);
   const left = started + opts.minFaultMs - Date.now();
   if (left > 0) await new Promise((r) => setTimeout(r, left));
   nemesis.abort();
@@ -180,6 +180,7 @@ async function submitAll(
   n: number,
   rate: number,
   random: () => number,
+  jobFields: () => Record<string, unknown> = () => ({}),
 ): Promise<Submitted> {
   const out: Submitted = { ids: [], indeterminate: 0, errors: [] };
   const one = async (i: number) => {
@@ -190,6 +191,7 @@ async function submitAll(
       max_retries: 10,
       timeout_sec: 5,
       queue,
+      ...jobFields(),
     };
     const deadline = Date.now() + 90_000;
     while (Date.now() < deadline) {
