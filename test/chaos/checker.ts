@@ -10,7 +10,9 @@
  * - dup_recorded: the outcome of a job recorded twice (two 2xx answers to success reports, or two
  *   `job_completed` events in the API log);
  * - dup_exec: jobs that nodes completed under more than one attempt (at-least-once allows it), and
- *   unexplained: those of them with no lease loss, timeout or failed attempt on record for the job.
+ *   unexplained: those of them with no lease loss, timeout or failed attempt on record for the job;
+ * - rerun_after_success: a job dispatched again after the API had answered 2xx to its success;
+ * - d1_diverged: a job whose final state in D1 (what lists show) differs from the Scheduler object's.
  *
  * Pure: no I/O, so the rules can be read and tested on their own.
  */
@@ -38,6 +40,8 @@ export interface CheckInput {
   apiRestarted: boolean;
   /** Late reports replayed after a pause, with the API's answer (all must be 409). */
   lateReports: Array<{ job_id: string; attempt: number; status: number }>;
+  /** Each accepted job's state as the queue's Scheduler object holds it, at the end. */
+  objectStates: Map<string, string>;
 }
 
 export interface Counts {
@@ -54,6 +58,8 @@ export interface Counts {
   explained_by_restart: number;
   late_refused: number;
   late_accepted: number;
+  rerun_after_success: number;
+  d1_diverged: number;
 }
 
 export interface CheckResult {
@@ -80,6 +86,8 @@ export function check(input: CheckInput): CheckResult {
     explained_by_restart: 0,
     late_refused: 0,
     late_accepted: 0,
+    rerun_after_success: 0,
+    d1_diverged: 0,
   };
   const ours = new Set(input.accepted);
 
@@ -173,6 +181,34 @@ export function check(input: CheckInput): CheckResult {
       violations.push(
         `unexplained duplicate: ${id} completed on nodes under attempts ${attempts.join(', ')} ` +
           `with no lease loss or failed attempt logged by the API (events: ${events.map((e) => `${e.event}#${e.attempt}`).join(' ') || 'none'})`,
+      );
+    }
+  }
+
+  // Once the API answered 2xx to a job's success, no attempt of it may be dispatched again.
+  for (const [id, reports] of reportsOf) {
+    const accepted = reports
+      .filter((r) => r.exit_code === 0 && r.statuses.some((s) => s >= 200 && s < 300))
+      .map((r) => r.answered_at ?? Infinity);
+    const acceptedAt = Math.min(...accepted);
+    const again = (dispatchesOf.get(id) ?? []).filter((d) => d.at > acceptedAt);
+    if (again.length > 0) {
+      counts.rerun_after_success++;
+      violations.push(
+        `rerun_after_success: ${id} was dispatched again (attempt ${again.map((d) => d.attempt).join(', ')}) ` +
+          `${again[0].at - acceptedAt} ms after its success was accepted`,
+      );
+    }
+  }
+
+  // D1 is a projection of the object: at the end they agree on every job.
+  for (const id of input.accepted) {
+    const d1 = input.final.get(id)?.status;
+    const object = input.objectStates.get(id);
+    if (d1 !== undefined && d1 !== object) {
+      counts.d1_diverged++;
+      violations.push(
+        `d1_diverged: ${id} is ${d1} in D1 but ${object ?? 'not known'} in its Scheduler object`,
       );
     }
   }

@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../e2e/node-process';
 import { parseApiLog } from './checker';
 import type { ChaosCluster, ChaosNode } from './cluster';
-import { callbackReceivers } from './callback-receivers';
 import { groupSignals } from './phase-group-signals';
+import { callbackReceivers } from './callback-receivers';
+import { cronStorm, d1Flaky } from './seam-faults';
 
 export interface PhaseContext {
   cluster: ChaosCluster;
@@ -249,6 +250,8 @@ export const ALL_FAULTS: Fault[] = [
   alarmFailOnce,
   groupSignals,
   callbackReceivers(),
+  cronStorm,
+  d1Flaky,
 ];
 
 /** Everything at once, at the same rates: the wire faults armed and the process faults looping. */

@@ -24,6 +24,8 @@ export interface ReportRecord {
   at: number;
   /** The API's answer to each copy forwarded; empty when the report was lost on purpose. */
   statuses: number[];
+  /** When the API's first answer came back. */
+  answered_at?: number;
   fault: ResultFault;
 }
 
@@ -127,6 +129,7 @@ export async function startApiProxy(upstream: () => string): Promise<ApiProxy> {
       }
       const first = await relay(upstream(), req, body, 15_000);
       rec.statuses.push(first.status);
+      rec.answered_at = Date.now();
       if (rec.fault === 'twice')
         rec.statuses.push((await relay(upstream(), req, body, 15_000)).status);
       answer(res, first);

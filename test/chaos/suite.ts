@@ -9,6 +9,10 @@ import { FAST_VARS } from '../e2e/harness';
 import { check, parseApiLog, type Counts } from './checker';
 import { ChaosCluster, type ChaosNode } from './cluster';
 import { ALL_FAULTS, alarmHookPresent, mixed, type Fault, type PhaseContext } from './faults';
+import { D1_FAIL_RATE, D1_FLAKY_QUEUES } from './seam-faults';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../e2e/node-process';
 
 export interface SuiteOptions {
   jobsPerFault: number;
@@ -46,6 +50,9 @@ export const CHAOS_VARS: Record<string, string> = {
   DISPATCH_TIMEOUT_MS: '1500',
   LEASE_GRACE_SEC: '2',
   MAX_LEASE_LOSSES: '50',
+  // The d1-flaky phase (and mixed): the outbox's D1 batches fail in these queues (seam-faults.ts).
+  FAULT_D1_FAIL_RATE: D1_FAIL_RATE,
+  FAULT_D1_FAIL_QUEUES: D1_FLAKY_QUEUES.join(','),
 };
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -132,7 +139,9 @@ async function runPhase(
   cluster.apiProxy.resultFault = () => null;
 
   const final = await quiesce(cluster, queue, submitted.ids, opts.quiesceMs);
+  const objectStates = await statesInObject(cluster, queue, submitted.ids);
   const result = check({
+    objectStates,
     accepted: submitted.ids,
     final,
     reports: cluster.apiProxy.reports.slice(reportsBefore),
@@ -283,6 +292,33 @@ async function quiesce(
   return final;
 }
 
+/** Each job's state as the queue's Scheduler object holds it (POST /admin/queues/:name/states). */
+async function statesInObject(
+  cluster: ChaosCluster,
+  queue: string,
+  ids: string[],
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const admin = { authorization: `Bearer ${adminToken()}` };
+  for (let i = 0; i < ids.length; i += 500) {
+    const r = await cluster.stack.call<{ states: Record<string, string> }>(
+      'POST',
+      `/admin/queues/${queue}/states`,
+      { ids: ids.slice(i, i + 500) },
+      admin,
+    );
+    if (r.status !== 200) throw new Error(`object states answered ${r.status}`);
+    for (const [id, status] of Object.entries(r.body.states)) out.set(id, status);
+  }
+  return out;
+}
+
+/** The development admin token the stack runs with (.dev.vars). */
+function adminToken(): string {
+  const vars = readFileSync(join(REPO_ROOT, '.dev.vars'), 'utf8');
+  return /^ADMIN_TOKEN=(.*)$/m.exec(vars)?.[1]?.trim() ?? '';
+}
+
 async function listQueue(
   cluster: ChaosCluster,
   queue: string,
@@ -316,6 +352,8 @@ export function formatTable(rows: PhaseRow[]): string {
     'unexplained',
     'late_refused',
     'late_accepted',
+    'rerun_after_success',
+    'd1_diverged',
     'indeterminate',
     'seconds',
   ];

@@ -118,6 +118,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     '--persist-to',
     dir,
     '--show-interactive-dev-session=false',
+    // GET /cdn-cgi/handler/scheduled fires the cron: tests (and the chaos suite) run it at will.
+    '--test-scheduled',
   ];
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   const apiLog: string[] = [];
