@@ -80,6 +80,10 @@ export function callbackReceivers(): Fault {
         if (late.length || !pending || Date.now() > deadline) break;
         await new Promise((r) => setTimeout(r, 250));
       }
+      if (arrived.size < sentToSlow)
+        late.push(
+          `${sentToSlow - arrived.size} callback(s) to the answering receiver never arrived`,
+        );
       ctx.note(
         `${held.length} deliveries held unanswered; ${arrived.size} of ${sentToSlow} to the other receiver arrived`,
       );
