@@ -39,6 +39,8 @@ import { Outbox } from './outbox';
 import { Dependencies } from './dependencies';
 import { withBlobUrls } from './blob-urls';
 import type { JobStatus } from '../src/protocol/job';
+import type { AttemptEndReason } from '../src/protocol/attempt';
+import { recordAttempt } from '../src/db/job-attempts';
 
 /** A job as the API hands it to the scheduler on submit. */
 export interface NewJob {
@@ -369,6 +371,8 @@ export class Scheduler extends DurableObject<Env> {
       };
     const now = Date.now();
     const previous = job.status;
+    const ended =
+      previous === 'running' ? [this.attemptEnded(job, 'cancelled', now, 'cancelled')] : [];
     if (job.status === 'running') this.killOnNode(job);
     job.status = transition(job.status, 'cancelled');
     this.release(job);
@@ -383,6 +387,7 @@ export class Scheduler extends DurableObject<Env> {
       attempt: job.attempts,
     });
     await this.persist([
+      ...ended,
       this.project(job.id, {
         status: 'cancelled',
         finishedAt: now,
@@ -431,7 +436,9 @@ export class Scheduler extends DurableObject<Env> {
     const { result, text: resultText } = boundedResult(toResult(report), report.stdout);
     let stmt: Stmt;
     const extra: Stmt[] = [];
+    let ended: Stmt;
     if (report.exit_code === 0 && !report.timed_out && !report.error) {
+      ended = this.attemptEnded(job, 'succeeded', now, null, report);
       job.status = transition(job.status, 'succeeded');
       this.release(job);
       this.store.deleteJob(job.seq);
@@ -455,6 +462,8 @@ export class Scheduler extends DurableObject<Env> {
       });
     } else {
       const error = describeFailure(report, job.timeout_sec);
+      const reason = report.timed_out ? 'timed_out' : 'failed';
+      ended = this.attemptEnded(job, reason, now, error, report);
       stmt = this.failAttempt(
         job,
         error,
@@ -465,7 +474,7 @@ export class Scheduler extends DurableObject<Env> {
     }
     // The slot is free in this object's state already: dispatch the next job while D1 commits.
     this.kick();
-    await this.persist([stmt, ...extra]);
+    await this.persist([ended, stmt, ...extra]);
     await this.armAlarm();
     return { ok: true, status: job.status };
   }
@@ -687,8 +696,10 @@ export class Scheduler extends DurableObject<Env> {
       this.missedBeats.set(key, missed);
       if (missed < 2) continue;
       this.missedBeats.delete(key);
+      const reason = `node ${workerId} no longer holds attempt ${job.attempts}`;
       stmts.push(
-        this.loseLease(job, `node ${workerId} no longer holds attempt ${job.attempts}`, now),
+        this.attemptEnded(job, 'lease_lost', now, reason),
+        this.loseLease(job, reason, now),
       );
     }
     void this.persist(stmts);
@@ -817,12 +828,13 @@ export class Scheduler extends DurableObject<Env> {
         job.token !== l.token
       )
         continue;
-      stmts.push(this.requeue(job, `node ${workerId} asked for fewer jobs`, now));
+      const reason = `node ${workerId} asked for fewer jobs`;
+      stmts.push(this.attemptEnded(job, 'lease_lost', now, reason), this.requeue(job, reason, now));
     }
     await this.persist(stmts);
     this.kick();
     await this.armAlarm();
-    return { requeued: stmts.length };
+    return { requeued: stmts.length / 2 };
   }
 
   /** Ends the node's waiting lease request (only `requestId`'s, when given), answering it with `jobs`. */
@@ -1029,14 +1041,10 @@ export class Scheduler extends DurableObject<Env> {
       )
         continue;
       this.killOnNode(job);
+      const error = `timed out: no result ${job.timeout_sec}s after dispatch to ${job.worker_id}`;
       stmts.push(
-        this.failAttempt(
-          job,
-          `timed out: no result ${job.timeout_sec}s after dispatch to ${job.worker_id}`,
-          false,
-          now,
-          null,
-        ),
+        this.attemptEnded(job, 'timed_out', now, error),
+        this.failAttempt(job, error, false, now, null),
       );
     }
     void this.persist(stmts);
@@ -1291,7 +1299,10 @@ export class Scheduler extends DurableObject<Env> {
       const job = this.store.jobById(j.job_id);
       if (!job || job.status !== 'running' || job.attempts !== j.attempt || job.token !== j.token)
         continue;
-      stmts.push(this.failAttempt(job, error, false, now, null));
+      stmts.push(
+        this.attemptEnded(job, 'failed', now, error),
+        this.failAttempt(job, error, false, now, null),
+      );
     }
     await this.persist(stmts);
     this.kick();
@@ -1305,7 +1316,7 @@ export class Scheduler extends DurableObject<Env> {
       const job = this.store.jobById(j.job_id);
       if (!job || job.status !== 'running' || job.attempts !== j.attempt || job.token !== j.token)
         continue;
-      stmts.push(this.requeue(job, reason, now));
+      stmts.push(this.attemptEnded(job, 'lease_lost', now, reason), this.requeue(job, reason, now));
     }
     void this.persist(stmts);
   }
@@ -1314,9 +1325,12 @@ export class Scheduler extends DurableObject<Env> {
   private handBackAll(workerId: string, reason: string, leaseLost: boolean, now: number): number {
     const stmts: Stmt[] = [];
     for (const job of this.store.runningJobsOf(workerId))
-      stmts.push(leaseLost ? this.loseLease(job, reason, now) : this.requeue(job, reason, now));
+      stmts.push(
+        this.attemptEnded(job, 'node_gone', now, reason),
+        leaseLost ? this.loseLease(job, reason, now) : this.requeue(job, reason, now),
+      );
     void this.persist(stmts);
-    return stmts.length;
+    return stmts.length / 2;
   }
 
   /** The job's node lost it: back to the queue at no retry cost, up to MAX_LEASE_LOSSES times. */
@@ -1349,6 +1363,31 @@ export class Scheduler extends DurableObject<Env> {
       queue: this.queue,
     });
     return this.project(job.id, { status: 'queued', updatedAt: now, error: reason });
+  }
+
+  /**
+   * The history row of the attempt that holds `job` (migrations/0010): built before the transition
+   * that ends it, and persisted in the same turn, so the history commits with the state change.
+   */
+  private attemptEnded(
+    job: ActiveJob,
+    reason: AttemptEndReason,
+    now: number,
+    error: string | null,
+    report?: ResultReport,
+  ): Stmt {
+    return recordAttempt(this.db, {
+      jobId: job.id,
+      attempt: job.attempts,
+      workerId: job.worker_id,
+      executor: report?.executor ?? null,
+      startedAt: job.started_at,
+      finishedAt: now,
+      exitCode: report?.exit_code ?? null,
+      error: error?.slice(0, 2000) ?? null,
+      timedOut: reason === 'timed_out',
+      reason,
+    });
   }
 
   /** A failed attempt: back off and retry while the budget lasts, else the job fails for good. */

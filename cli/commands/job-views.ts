@@ -1,4 +1,5 @@
 /** How jobs read to a person: the list table, the dead-letter table and the detail of one job. */
+import type { JobAttempt } from '../../src/protocol/attempt';
 import type { Job } from '../../src/protocol/job';
 import {
   ago,
@@ -87,6 +88,27 @@ export function jobDetail(job: Job & { progress?: JobProgress | null }, now: num
     ? `stderr:\n${indent(r.stderr.endsWith('\n') ? r.stderr : `${r.stderr}\n`)}`
     : '';
   return fields + output + stderr;
+}
+
+/** Every ended attempt under the detail, so two failures before a success are there to read. */
+export function attemptTable(attempts: JobAttempt[]): string {
+  if (attempts.length === 0) return '';
+  const columns: Column<JobAttempt>[] = [
+    { header: '#', value: (a) => String(a.attempt), align: 'right' },
+    { header: 'REASON', value: (a) => a.reason },
+    { header: 'EXIT', value: (a) => (a.exit_code === null ? '-' : String(a.exit_code)) },
+    { header: 'NODE', value: (a) => a.worker_id ?? '-' },
+    { header: 'EXECUTOR', value: (a) => a.executor ?? '-' },
+    {
+      header: 'TOOK',
+      value: (a) =>
+        a.started_at ? formatDuration(Date.parse(a.finished_at) - Date.parse(a.started_at)) : '-',
+      align: 'right',
+    },
+    { header: 'FINISHED', value: (a) => a.finished_at },
+    { header: 'ERROR', value: (a) => a.error ?? '', max: 60 },
+  ];
+  return `attempt history:\n${indent(renderTable(columns, attempts))}`;
 }
 
 const indent = (text: string) => text.replace(/^(?=.)/gm, '  ');

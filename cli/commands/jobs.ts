@@ -3,7 +3,8 @@ import { Option, type Command } from 'commander';
 import type { Job } from '../../src/protocol/job';
 import { printJson, type Ctx } from '../context';
 import { JOB_STATUSES, parseInteger, parsePriority } from '../options';
-import { deadLetterTable, jobDetail, jobTable, pageFooter } from './job-views';
+import type { JobAttempt } from '../../src/protocol/attempt';
+import { attemptTable, deadLetterTable, jobDetail, jobTable, pageFooter } from './job-views';
 import type { Runner } from '../program';
 
 export interface ListFlags {
@@ -38,8 +39,12 @@ export function registerJobCommands(program: Command, run: Runner): void {
     .action(
       run(async (ctx: Ctx, id: string) => {
         const answer = await ctx.client.call<{ job: Job }>('GET', jobPath(id));
-        if (ctx.json) return printJson(ctx.io, answer);
-        ctx.io.out(jobDetail(answer.job, ctx.io.now()));
+        const { attempts = [] } = await ctx.client.call<{ attempts?: JobAttempt[] }>(
+          'GET',
+          jobPath(id, '/attempts'),
+        );
+        if (ctx.json) return printJson(ctx.io, { ...answer, attempts });
+        ctx.io.out(jobDetail(answer.job, ctx.io.now()) + attemptTable(attempts));
       }),
     );
 

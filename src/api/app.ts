@@ -8,7 +8,8 @@ import type { AppEnv } from './context';
 import { requestId } from './middleware/request-id';
 import { configGuard } from './middleware/config-guard';
 import { requestLog } from './middleware/request-log';
-import { jsonOnly, jsonText, limitBody } from './middleware/json-only';
+import { jsonOnly, jsonText } from './middleware/json-only';
+import { declaredBodyWithin, readBodyWithin } from './middleware/body-limits';
 import { jobRoutes } from './routes/jobs';
 import { workerRoutes } from './routes/workers';
 import { systemRoutes } from './routes/system';
@@ -20,9 +21,9 @@ import { clientAuth } from './middleware/auth';
 import { adminRoutes } from './routes/admin';
 import { deadLetterRoutes } from './routes/dead-letters';
 import { progressRoutes } from './routes/progress';
+import { attemptRoutes } from './routes/attempts';
 import { scheduleRoutes } from './routes/schedules';
 import { blobRoutes, isBlobUpload, isSignedBlobRequest } from './routes/blobs';
-import { MAX_BATCH_JOBS, MAX_PAYLOAD_BYTES } from '../protocol/job';
 
 const TARGET_NAMES = { json: 'body', query: 'query', param: 'path', header: 'header' } as const;
 
@@ -46,16 +47,14 @@ export function createApp() {
   // After the config guard, which sets the log level this isolate writes at.
   app.use('*', requestLog());
   // Blob uploads are raw bytes streamed to R2 (routes/blobs.ts, which bounds them): no JSON checks.
+  // Nothing reads a body before the caller is known and the body is within its path's size: the
+  // declared length is judged from the headers, then authentication, then the bounded read.
   app.use('*', except(isBlobUpload, jsonOnly()));
-  app.use('/jobs/batch', limitBody(MAX_BATCH_JOBS * (MAX_PAYLOAD_BYTES + 1024) + 4096));
-  app.use('/jobs/*', limitBody(4 * 1024 * 1024));
-  app.use('/jobs', limitBody(2 * MAX_PAYLOAD_BYTES + 4096));
-  app.use('/workers/*', limitBody(256 * 1024));
-  app.use('/admin/*', limitBody(16 * 1024));
-  app.use('/dead-letters/*', limitBody(64 * 1024));
-  app.use('*', except(isBlobUpload, jsonText()));
+  app.use('*', except(isBlobUpload, declaredBodyWithin()));
   // A signed blob URL is its own credential; its handler verifies it.
   app.use('*', except(isSignedBlobRequest, clientAuth()));
+  app.use('*', except(isBlobUpload, readBodyWithin()));
+  app.use('*', except(isBlobUpload, jsonText()));
   app.use('*', rateLimit());
 
   // One chain, so the returned app carries every route's types for the typed client (src/client.ts).
@@ -69,6 +68,7 @@ export function createApp() {
     .route('/', adminRoutes)
     .route('/', deadLetterRoutes)
     .route('/', progressRoutes)
+    .route('/', attemptRoutes)
     .route('/', blobRoutes)
     .route('/', docsRoutes(app));
 

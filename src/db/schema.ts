@@ -1,6 +1,7 @@
 import { sqliteTable, text, integer, primaryKey } from 'drizzle-orm/sqlite-core';
 import type { JobStatus } from '../protocol/job';
 import type { ExecutorName } from '../protocol/common';
+import type { AttemptEndReason } from '../protocol/attempt';
 
 /** Mirrors migrations/0001_init.sql; the CHECK constraints live in the SQL. Times are epoch ms. */
 export const jobs = sqliteTable('jobs', {
@@ -48,6 +49,25 @@ export const jobLogs = sqliteTable('job_logs', {
   line: text('line').notNull(),
 });
 export type JobRow = typeof jobs.$inferSelect;
+
+/** One ended attempt of a job (migrations/0010_attempts.sql); reason is src/protocol/attempt.ts's. */
+export const jobAttempts = sqliteTable(
+  'job_attempts',
+  {
+    jobId: text('job_id').notNull(),
+    attempt: integer('attempt').notNull(),
+    workerId: text('worker_id'),
+    executor: text('executor').$type<ExecutorName>(),
+    startedAt: integer('started_at'),
+    finishedAt: integer('finished_at').notNull(),
+    exitCode: integer('exit_code'),
+    error: text('error'),
+    timedOut: integer('timed_out', { mode: 'boolean' }).notNull().default(false),
+    reason: text('reason').$type<AttemptEndReason>().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.attempt] })],
+);
+export type JobAttemptRow = typeof jobAttempts.$inferSelect;
 
 export const idempotencyKeys = sqliteTable(
   'idempotency_keys',

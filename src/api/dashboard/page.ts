@@ -76,6 +76,8 @@ export const DASHBOARD_HTML = `<!doctype html>
   <form method="dialog"><button class="close" aria-label="Close">×</button></form>
   <h2 id="job-title"></h2>
   <dl id="job-fields"></dl>
+  <h3>Attempts</h3>
+  <table id="job-attempts"><thead><tr><th>#</th><th>Reason</th><th>Exit</th><th>Node</th><th>Executor</th><th>Started</th><th>Finished</th><th>Error</th></tr></thead><tbody></tbody></table>
   <h3>Result</h3><pre id="job-result"></pre>
   <h3>Error</h3><pre id="job-error"></pre>
   <h3>Payload</h3><pre id="job-payload"></pre>

@@ -1,6 +1,6 @@
 /**
  * The dashboard's script, served as /dashboard/app.js. Plain ES2020 for any current browser; it only
- * calls the public API (GET /stats, /stats/history, /workers, /jobs; POST /jobs, /jobs/:id/cancel)
+ * calls the public API (GET /stats, /stats/history, /workers, /jobs, /jobs/:id/attempts; POST /jobs, /jobs/:id/cancel)
  * and writes with textContent, never innerHTML, so job data cannot inject markup. Kept free of
  * template literals so it can live in this TypeScript string.
  */
@@ -197,6 +197,14 @@ export const DASHBOARD_JS = String.raw`
        ['worker', j.worker_id || '–'], ['created', j.created_at], ['started', j.started_at || '–'], ['finished', j.finished_at || '–'],
        ['next attempt', j.next_attempt_at || '–'], ['timeout', j.timeout_sec + ' s']].forEach(function (f) {
         dl.appendChild(el('dt', { text: f[0] })); dl.appendChild(el('dd', { text: String(f[1]) }));
+      });
+      var tries = (await api('GET', '/jobs/' + encodeURIComponent(id) + '/attempts')).attempts;
+      var body = $('job-attempts').tBodies[0];
+      body.replaceChildren();
+      if (tries.length === 0) body.appendChild(el('tr', null, [el('td', { text: 'none ended yet', colSpan: 8 })]));
+      tries.forEach(function (a) {
+        body.appendChild(el('tr', null, [a.attempt, a.reason, a.exit_code === null ? '–' : a.exit_code, a.worker_id || '–', a.executor || '–',
+          fmtTime(a.started_at), fmtTime(a.finished_at), a.error || ''].map(function (v) { return el('td', { text: String(v) }); })));
       });
       setText('job-result', j.result ? JSON.stringify(j.result, null, 2) : '–');
       setText('job-error', j.error || '–');
