@@ -2,8 +2,10 @@ import { sign } from '../src/core/signature';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../src/protocol/dispatch';
 
 /**
- * Signed HTTP to worker nodes. One Durable Object invocation may hold at most 6 outbound connections,
- * so every request waits for one of 6 slots; several jobs for one node travel in one request.
+ * Signed HTTP: the Scheduler's dispatches and cancels to worker nodes, a Courier's callbacks to one
+ * receiver origin. One Durable Object invocation may have at most 6 outbound connections waiting for
+ * response headers, so every request waits for one of 6 slots; several jobs for one node travel in
+ * one request. Each object has its own 6, which is why callbacks leave from couriers.
  */
 export class Outbound {
   private inFlight = 0;
