@@ -1,0 +1,48 @@
+import { createExecutionContext, env } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { createApp } from '../../src/api/app';
+
+/**
+ * A body is the most expensive thing a caller can send: no route may read one before it knows who
+ * is calling and that the body is within its size. Each request here carries a stream that records
+ * a read and then fails, so a handler that consumed it would be caught whatever it answered.
+ */
+async function post(path: string, headers: Record<string, string>) {
+  let read = false;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        read = true;
+        controller.error(new Error('the body was read'));
+      },
+    },
+    { highWaterMark: 0 },
+  ); // no read ahead: pull() runs only when someone reads
+  const res = await createApp().fetch(
+    new Request(`http://cloud.test${path}`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', ...headers },
+    }),
+    // As a deployment runs: no anonymous tenant.
+    { ...env, ALLOW_ANONYMOUS: 'false' },
+    createExecutionContext(),
+  );
+  return { status: res.status, code: ((await res.json()) as any).error?.code, read };
+}
+
+describe('size and authentication before the body', () => {
+  for (const path of ['/schedules', '/no/such/route', '/jobs', '/dead-letters/replay']) {
+    it(`${path}: an unauthenticated streamed body is refused with 401, unread`, async () => {
+      expect(await post(path, {})).toEqual({ status: 401, code: 'unauthorized', read: false });
+    });
+
+    it(`${path}: a declared oversized body is refused with 413, unread`, async () => {
+      expect(await post(path, { 'content-length': String(64 * 1024 * 1024) })).toEqual({
+        status: 413,
+        code: 'body_too_large',
+        read: false,
+      });
+    });
+  }
+});
