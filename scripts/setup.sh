@@ -9,6 +9,7 @@
 #   chromium       the dashboard's browser tests (playwright-core drives /usr/bin/chromium)
 #   promtool       the /metrics exposition checked by Prometheus's own linter
 #   redis-server   BullMQ, the peer `npm run bench` measures against
+#   systemd-analyze  checks the worker node's systemd unit (worker-node/packaging)
 #
 # As root on Debian or Ubuntu it installs them with apt-get; otherwise it stops at once and prints
 # the command to run, rather than letting tests fail one by one twenty minutes later.
@@ -22,7 +23,8 @@ make:make
 emcc:emscripten
 chromium:chromium
 promtool:prometheus
-redis-server:redis-server'
+redis-server:redis-server
+systemd-analyze:systemd'
 
 missing=()
 while IFS=: read -r tool pkg; do

@@ -2,6 +2,7 @@
  * The worker node's configuration: environment variables, parsed once at boot. A bad variable stops
  * the node before it registers, with a message that names the variable (River's `mustValidate`).
  */
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -76,6 +77,9 @@ const EnvSchema = z.object({
   WASM_RUNNER: z.string().min(1).default(DEFAULTS.WASM_RUNNER),
   WORKER_CAPACITY: z.coerce.number().int().min(1).max(1024).default(1),
   WORKER_TOKEN: z.string().min(8, 'must be at least 8 characters').max(512).optional(),
+  // A file holding the token (systemd's LoadCredential=, a mounted secret): kept out of the
+  // environment, which other processes of the same user can read in /proc.
+  WORKER_TOKEN_FILE: z.string().min(1).optional(),
   WORKER_QUEUES: csvOf(QueueName)
     .pipe(z.array(z.string()).min(1, 'needs at least one queue').max(32))
     .default(['default']),
@@ -91,6 +95,23 @@ const EnvSchema = z.object({
   HTTP_JOB_ALLOW_PRIVATE: flag.default(false),
   LOG_LEVEL: z.enum(['debug', 'info']).default('info'),
 });
+
+/** Every setting's name, in the order --help lists them (flags.ts). */
+export const SETTING_NAMES = Object.keys(EnvSchema.shape) as (keyof typeof EnvSchema.shape)[];
+
+/** The token from WORKER_TOKEN_FILE: its content, one trailing newline dropped, as `echo` writes. */
+function readTokenFile(path: string): { token: string } | { error: string } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    return { error: `cannot read ${JSON.stringify(path)}: ${(err as Error).message}` };
+  }
+  const r = EnvSchema.shape.WORKER_TOKEN.safeParse(text);
+  if (!r.success)
+    return { error: `the file's token ${r.error.issues[0]?.message ?? 'is invalid'}` };
+  return { token: text };
+}
 
 /** Variables that only a push node (one the scheduler connects to) uses. */
 const PUSH_ONLY = ['WORKER_ENDPOINT', 'WORKER_PORT', 'WORKER_BIND'] as const;
@@ -111,7 +132,7 @@ export interface Config {
   wasmPath: string;
   capacity: number;
   token: string;
-  /** True when WORKER_TOKEN was not set and the dev default is in use: main.ts warns about it. */
+  /** True when neither WORKER_TOKEN nor WORKER_TOKEN_FILE was set: the dev default is in use. */
   devToken: boolean;
   queues: string[];
   types?: string[];
@@ -150,6 +171,13 @@ export function loadConfig(
     };
   }
   const e = parsed.data;
+  if (e.WORKER_TOKEN !== undefined && e.WORKER_TOKEN_FILE !== undefined)
+    return { ok: false, errors: ['WORKER_TOKEN_FILE: set it or WORKER_TOKEN, not both'] };
+  if (e.WORKER_TOKEN_FILE !== undefined) {
+    const read = readTokenFile(e.WORKER_TOKEN_FILE);
+    if ('error' in read) return { ok: false, errors: [`WORKER_TOKEN_FILE: ${read.error}`] };
+    e.WORKER_TOKEN = read.token;
+  }
   const pull = e.WORKER_MODE === 'pull';
   // A setting that cannot take effect is a mistake worth stopping for (a pull node never listens).
   const pushOnly = pull ? PUSH_ONLY.filter((name) => name in present) : [];

@@ -1,5 +1,6 @@
 /**
- * `npm run worker`: boot a worker node from the environment.
+ * `npm run worker` (`cloud-worker` once installed): boot a worker node from its flags and the
+ * environment (flags.ts).
  *
  * Exit codes: 0 after a clean drain, 1 for bad configuration, a port that cannot be bound, or an API
  * that refuses the node (bad token). SIGTERM/SIGINT drain; the copies of one signal that a process
@@ -7,13 +8,23 @@
  * the drain forces exit with 1, after killing the jobs and handing their leases back.
  */
 import { createApiClient } from './api-client';
+import { helpText, parseArgs } from './flags';
 import { loadConfig } from './config';
 import { createLogger, errorMessage } from './log';
 import { WorkerNode } from './node';
 import { RegistrationRefused } from './registration';
 import { SignalCounter } from './signals';
 
-const parsed = loadConfig(process.env);
+const args = parseArgs(process.argv.slice(2));
+if ('error' in args) {
+  process.stderr.write(`worker node: ${args.error}\n`);
+  process.exit(1);
+}
+if (args.help) {
+  process.stdout.write(helpText(process.env.CLOUD_WORKER_PROGRAM ?? 'npm run worker --'));
+  process.exit(0);
+}
+const parsed = loadConfig({ ...process.env, ...args.env });
 if (!parsed.ok) {
   process.stderr.write(
     `worker node: invalid configuration\n${parsed.errors.map((e) => `  ${e}`).join('\n')}\n`,
@@ -26,7 +37,7 @@ const log = createLogger({ level: config.logLevel, base: { worker_id: config.wor
 if (config.devToken) {
   log.warn('dev_token', {
     message:
-      'WORKER_TOKEN is not set: using the development default, which must never reach production',
+      'WORKER_TOKEN is not set (nor WORKER_TOKEN_FILE): using the development default, which must never reach production',
   });
 }
 
