@@ -87,14 +87,18 @@ export function startNodeProcess(opts: {
   echo?: boolean;
   /** Start it as an operator does, `npm run worker`: a group of several processes, not one. */
   npm?: boolean;
+  /** Run this program instead, from `cwd`: an installed `cloud-worker` (test/e2e/install.test.ts). */
+  program?: { path: string; cwd: string };
 }): NodeProcess {
   const id = opts.id ?? `test-node-${opts.port}`;
   const url = `http://127.0.0.1:${opts.port}`;
-  const [command, args] = opts.npm
-    ? ['npm', ['run', 'worker']]
-    : [process.execPath, ['--import', 'tsx', 'worker-node/src/main.ts']];
+  const [command, args] = opts.program
+    ? [opts.program.path, []]
+    : opts.npm
+      ? ['npm', ['run', 'worker']]
+      : [process.execPath, ['--import', 'tsx', 'worker-node/src/main.ts']];
   const child = spawn(command, args, {
-    cwd: REPO_ROOT,
+    cwd: opts.program?.cwd ?? REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: process.env.HOME ?? '/tmp',
