@@ -171,23 +171,26 @@ export const nodePause: Fault = {
     node.proc.signal('SIGCONT');
     const resumedAt = Date.now();
     for (const d of held) {
-      const r = await ctx.cluster.stack.call(
-        'POST',
-        `/jobs/${encodeURIComponent(d.job_id)}/result`,
-        {
-          worker_id: node.id,
-          attempt: d.attempt,
-          token: d.token,
-          exit_code: 0,
-          stdout: '{"late":true}',
-          stderr: '',
-          duration_ms: 1,
-          executor: 'native',
-          timed_out: false,
-        },
-        { authorization: `Bearer ${ctx.cluster.token}` },
+      // Inside `mixed` the API may be restarting: ask again until it answers, for a while.
+      const r = await untilAnswered(() =>
+        ctx.cluster.stack.call(
+          'POST',
+          `/jobs/${encodeURIComponent(d.job_id)}/result`,
+          {
+            worker_id: node.id,
+            attempt: d.attempt,
+            token: d.token,
+            exit_code: 0,
+            stdout: '{"late":true}',
+            stderr: '',
+            duration_ms: 1,
+            executor: 'native',
+            timed_out: false,
+          },
+          { authorization: `Bearer ${ctx.cluster.token}` },
+        ),
       );
-      ctx.lateReports.push({ job_id: d.job_id, attempt: d.attempt, status: r.status });
+      if (r) ctx.lateReports.push({ job_id: d.job_id, attempt: d.attempt, status: r.status });
     }
     // The node's own late reports of those attempts, once it has had a moment to send them.
     await pause(2000);
@@ -204,6 +207,19 @@ export const nodePause: Fault = {
     }
   },
 };
+
+/** The call's answer, retried while the API is down (a restart), or null after 30 s without one. */
+async function untilAnswered<T>(call: () => Promise<T>): Promise<T | null> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    try {
+      return await call();
+    } catch {
+      await pause(500);
+    }
+  }
+  return null;
+}
 
 const ALARM_HOOK = 'FAULT_ALARM_FAIL_ONCE';
 

@@ -12,8 +12,13 @@ export const D1_FAIL_RATE = '0.3';
 
 const pause = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done); // one listener per pause would pile up
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 
 /** GET /cdn-cgi/handler/scheduled (wrangler dev --test-scheduled) every 150 to 450 ms. */
