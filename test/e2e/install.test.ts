@@ -7,7 +7,7 @@
  * runs: scripts/setup.sh), so the node must offer it.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,7 @@ const installed = join(prefix, 'lib', 'node_modules', 'cloud-worker');
 let tgz = '';
 let stack: Stack | undefined;
 let node: NodeProcess | undefined;
+let firstStart: NodeProcess | undefined;
 
 function run(cmd: string, args: string[], cwd = REPO_ROOT, timeout = 600_000) {
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout });
@@ -45,6 +46,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   await node?.kill();
+  await firstStart?.kill();
   await stack?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -113,4 +115,31 @@ describe('installable worker node', () => {
     expect(done.result).toMatchObject({ exit_code: 0, executor: 'native' });
     expect(JSON.stringify(done.result?.output)).toContain('168'); // pi(1000) = 168
   }, 300_000);
+
+  it('builds the native runner on its first start when install scripts did not run', async () => {
+    const other = join(dir, 'prefix-no-scripts');
+    const args = ['install', '-g', '--prefix', other, '--ignore-scripts', '--no-audit', tgz];
+    run('npm', [...args, '--no-fund'], dir);
+    const runner = join(
+      other,
+      'lib',
+      'node_modules',
+      'cloud-worker',
+      'wasm-runner',
+      'build',
+      'runner',
+    );
+    expect(existsSync(runner)).toBe(false);
+    firstStart = startNodeProcess({
+      port: await freePort(),
+      id: 'first-start-node',
+      program: { path: join(other, 'bin', 'cloud-worker'), cwd: dir },
+      env: { API_URL: stack!.api, WORKER_TOKEN: stack!.token, HEARTBEAT_INTERVAL_SEC: '1' },
+    });
+    await firstStart.waitForLog('worker_registered', undefined, 300_000);
+    expect(firstStart.stderr.join('')).toContain('native runner built');
+    expect(existsSync(runner)).toBe(true);
+    const listed = (await stack!.workers()).find((w) => w.id === 'first-start-node');
+    expect(listed?.executors).toEqual(expect.arrayContaining(['native', 'wasm']));
+  }, 400_000);
 });
