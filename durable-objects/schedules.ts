@@ -22,6 +22,8 @@ import type { JobSubmit } from '../src/protocol/job';
 import { log } from '../src/log';
 import type { Outcome, Refusal } from './scheduler';
 import { newJobOf } from '../src/api/new-job';
+import type { ScheduleSkipReason } from '../src/protocol/schedule';
+import { rateBucketOf, tenantBucket } from './rate-limiter';
 
 /** A schedule as the API hands it over on create; the keeper fills in the timer fields. */
 export interface NewSchedule {
@@ -114,6 +116,8 @@ export class ScheduleKeeper extends DurableObject<Env> {
         runs: 0,
         skippedTicks: 0,
         missedTicks: 0,
+        lastSkippedAt: null,
+        lastSkipReason: null,
         createdAt: now,
         updatedAt: now,
       };
@@ -297,19 +301,29 @@ export class ScheduleKeeper extends DurableObject<Env> {
         row.overlap === 'forbid' && row.lastJobId
           ? await jobStatusOf(this.db, row.lastJobId)
           : null;
-      if (overlapDecision(row.overlap, previous) === 'skip') {
+      // A tick creates a job like a submission does: it draws from the tenant's bucket, and one that
+      // finds the bucket empty is skipped and says so, rather than queued behind the limit.
+      const skip: ScheduleSkipReason | null =
+        overlapDecision(row.overlap, previous) === 'skip'
+          ? 'overlap_forbid'
+          : !(await this.takeToken(row.tenant))
+            ? 'rate_limited'
+            : null;
+      if (skip) {
         await releaseIdempotencyKey(this.db, row.tenant, key, TICK_HASH); // nothing was submitted under it
         await this.record({
           ...row,
           nextRunAt: plan.nextRunAt,
           skippedTicks: row.skippedTicks + 1,
           missedTicks: row.missedTicks + plan.missed,
+          lastSkippedAt: plan.tick,
+          lastSkipReason: skip,
           updatedAt: now,
         });
         log({
           event: 'schedule_tick_skipped',
           ...base,
-          reason: 'overlap_forbid',
+          reason: skip,
           previous_job_id: row.lastJobId,
           previous_status: previous,
         });
@@ -346,6 +360,13 @@ export class ScheduleKeeper extends DurableObject<Env> {
       next_run_at: plan.nextRunAt,
     });
     return replayed ? 'replayed' : 'fired';
+  }
+
+  /** One token from the tenant's RATE_LIMIT_JOBS_PER_MIN bucket, shared with its API keys. */
+  private async takeToken(tenant: string): Promise<boolean> {
+    const limit = this.config.RATE_LIMIT_JOBS_PER_MIN;
+    if (limit === 0) return true;
+    return (await rateBucketOf(this.env.RATE_LIMITER, tenantBucket(tenant)).take(1, limit)).ok;
   }
 
   private async submit(

@@ -3,7 +3,7 @@ import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import type { Db } from './client';
 import { jobs } from './schema';
 import type { JobStatus } from '../protocol/job';
-import type { ScheduleListQuery, ScheduleStatus } from '../protocol/schedule';
+import type { ScheduleListQuery, ScheduleSkipReason, ScheduleStatus } from '../protocol/schedule';
 import type { OverlapPolicy } from '../core/schedule';
 
 /** Mirrors migrations/0002_schedules.sql; the CHECK constraints live in the SQL. Times are epoch ms. */
@@ -23,6 +23,8 @@ export const schedules = sqliteTable('schedules', {
   runs: integer('runs').notNull().default(0),
   skippedTicks: integer('skipped_ticks').notNull().default(0),
   missedTicks: integer('missed_ticks').notNull().default(0),
+  lastSkippedAt: integer('last_skipped_at'),
+  lastSkipReason: text('last_skip_reason').$type<ScheduleSkipReason>(),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),
 });

@@ -59,6 +59,11 @@ export const ScheduleCreate = z
   .openapi('ScheduleCreate');
 export type ScheduleCreate = z.infer<typeof ScheduleCreate>;
 
+/** Why a tick created no job: the previous job still active (overlap=forbid), or the bucket empty. */
+export const SCHEDULE_SKIP_REASONS = ['overlap_forbid', 'rate_limited'] as const;
+export const ScheduleSkipReason = z.enum(SCHEDULE_SKIP_REASONS);
+export type ScheduleSkipReason = z.infer<typeof ScheduleSkipReason>;
+
 export const Schedule = z
   .object({
     id: ScheduleId,
@@ -77,7 +82,14 @@ export const Schedule = z
     }),
     last_job_id: JobId.nullable(),
     runs: z.number().int().openapi({ description: 'Jobs submitted so far' }),
-    skipped_ticks: z.number().int().openapi({ description: 'Ticks skipped by overlap=forbid' }),
+    skipped_ticks: z.number().int().openapi({
+      description:
+        "Ticks that created no job: overlap=forbid found the last job active, or the tenant's rate-limit bucket was empty",
+    }),
+    last_skipped_at: Timestamp.openapi({ description: 'The tick last skipped; null if none was' }),
+    last_skip_reason: ScheduleSkipReason.nullable().openapi({
+      description: 'Why that tick was skipped',
+    }),
     missed_ticks: z.number().int().openapi({
       description:
         'Ticks that went by while the schedule could not fire (only the latest of a run of missed ticks is fired)',

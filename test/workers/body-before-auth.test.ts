@@ -46,3 +46,25 @@ describe('size and authentication before the body', () => {
     });
   }
 });
+
+describe('a body of undeclared length, once the caller is known', () => {
+  it('is read once, within its bound: a streamed schedule is created', async () => {
+    const json = JSON.stringify({ cron: '0 0 1 1 *', job: { payload: 'streamed' } });
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(json));
+        controller.close();
+      },
+    });
+    const res = await createApp().fetch(
+      new Request('http://cloud.test/schedules', {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json' },
+      }),
+      env,
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(201);
+  });
+});

@@ -1,52 +1,63 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { MAX_BATCH_JOBS } from '../../protocol/job';
+import { rateBucketOf, tenantBucket } from '../../../durable-objects/rate-limiter';
 import { ApiError } from '../errors';
 import type { AppEnv } from '../context';
 
 /**
- * RATE_LIMIT_JOBS_PER_MIN on job submission (0 = off): POST /jobs costs one, POST /jobs/batch one
- * per job. Keyed by API key when the request carries one, else by the client address
- * (CF-Connecting-IP; one fixed key in local development, where there is none). Over the limit: 429
- * `rate_limited` with Retry-After. It runs after authentication and before validation, so a
- * malformed request costs one like any other.
+ * RATE_LIMIT_JOBS_PER_MIN on job creation (0 = off), one token per job created: POST /jobs costs
+ * one and POST /jobs/batch one per job (here, before validation, so a malformed request costs one
+ * like any other); replays spend theirs through spendJobTokens once they know how many jobs they
+ * make, and schedule ticks draw from the same bucket in the ScheduleKeeper. Over the limit: 429
+ * `rate_limited` with Retry-After.
  */
 export function rateLimit(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const limit = c.get('config').RATE_LIMIT_JOBS_PER_MIN;
     const path = new URL(c.req.url).pathname;
-    if (limit === 0 || c.req.method !== 'POST' || (path !== '/jobs' && path !== '/jobs/batch'))
-      return next();
+    if (c.req.method !== 'POST' || (path !== '/jobs' && path !== '/jobs/batch')) return next();
     const cost = path === '/jobs/batch' ? await batchSize(c.req.json.bind(c.req)) : 1;
-    const apiKey = c.get('apiKeyId');
-    const key = apiKey
-      ? `key:${apiKey}`
-      : c.get('admin')
-        ? 'admin'
-        : `ip:${c.req.header('cf-connecting-ip') ?? 'local'}`;
-    const ns = c.env.RATE_LIMITER;
-    const decision = await ns.get(ns.idFromName(key)).take(cost, limit);
-    if (!decision.ok) {
-      const what = cost > 1 ? `a batch of ${cost} jobs` : 'this job';
-      const why =
-        cost > limit
-          ? `${what} is more than RATE_LIMIT_JOBS_PER_MIN (${limit}) allows at once: split it`
-          : `${what} would exceed ${limit} jobs per minute; retry in ${decision.retryAfterSec}s`;
-      throw new ApiError(
-        429,
-        'rate_limited',
-        why,
-        { limit_per_min: limit, cost, retry_after_sec: decision.retryAfterSec },
-        {
-          'Retry-After': String(decision.retryAfterSec),
-          'RateLimit-Limit': String(limit),
-          'RateLimit-Remaining': String(decision.remaining),
-        },
-      );
-    }
+    await spendJobTokens(c, cost, cost > 1 ? `a batch of ${cost} jobs` : 'this job');
     await next();
-    c.header('RateLimit-Limit', String(limit));
-    c.header('RateLimit-Remaining', String(decision.remaining));
   };
+}
+
+/**
+ * Takes `cost` tokens from the caller's bucket or throws 429. The bucket is the tenant's for an API
+ * key (every key of a tenant, and its schedules, share one allowance), the admin's for the admin
+ * token, else the client address's (CF-Connecting-IP; one fixed key in local development).
+ */
+export async function spendJobTokens(
+  c: Context<AppEnv>,
+  cost: number,
+  what: string,
+): Promise<void> {
+  const limit = c.get('config').RATE_LIMIT_JOBS_PER_MIN;
+  if (limit === 0 || cost === 0) return;
+  const key = c.get('apiKeyId')
+    ? tenantBucket(c.get('tenant'))
+    : c.get('admin')
+      ? 'admin'
+      : `ip:${c.req.header('cf-connecting-ip') ?? 'local'}`;
+  const decision = await rateBucketOf(c.env.RATE_LIMITER, key).take(cost, limit);
+  if (!decision.ok) {
+    const why =
+      cost > limit
+        ? `${what} is more than RATE_LIMIT_JOBS_PER_MIN (${limit}) allows at once: split it`
+        : `${what} would exceed ${limit} jobs per minute; retry in ${decision.retryAfterSec}s`;
+    throw new ApiError(
+      429,
+      'rate_limited',
+      why,
+      { limit_per_min: limit, cost, retry_after_sec: decision.retryAfterSec },
+      {
+        'Retry-After': String(decision.retryAfterSec),
+        'RateLimit-Limit': String(limit),
+        'RateLimit-Remaining': String(decision.remaining),
+      },
+    );
+  }
+  c.header('RateLimit-Limit', String(limit));
+  c.header('RateLimit-Remaining', String(decision.remaining));
 }
 
 /** Jobs in a batch body; a body that is not a batch costs one and is left to validation to refuse. */

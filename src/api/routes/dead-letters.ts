@@ -9,6 +9,7 @@ import { ApiError } from '../errors';
 import { readScope, type AppEnv } from '../context';
 import { errors, jsonBody } from '../openapi-helpers';
 import { submitJobs } from '../submit';
+import { spendJobTokens } from '../middleware/rate-limit';
 import { jobView } from '../views';
 
 const DeadLetterQuery = z.strictObject({
@@ -44,7 +45,7 @@ const replayOne = createRoute({
       description: 'The new job',
       content: { 'application/json': { schema: z.object({ job: Job }) } },
     },
-    ...errors(400, 401, 404, 409),
+    ...errors(400, 401, 404, 409, 429),
   },
 });
 
@@ -69,7 +70,7 @@ const replayBulk = createRoute({
       description: 'The new jobs, in the order of the originals',
       content: { 'application/json': { schema: z.object({ jobs: z.array(Job) }) } },
     },
-    ...errors(400, 401, 404, 409, 415),
+    ...errors(400, 401, 404, 409, 415, 429),
   },
 });
 
@@ -122,6 +123,12 @@ async function replay(c: Parameters<typeof submitJobs>[0], rows: JobRow[]): Prom
       `job ${active.id} is ${active.status}: only finished jobs can be replayed`,
       { status: active.status },
     );
+  // A replay creates jobs like a submission does, so it draws from the same bucket, all or nothing.
+  await spendJobTokens(
+    c,
+    rows.length,
+    rows.length === 1 ? 'replaying this job' : `replaying ${rows.length} jobs`,
+  );
   const out = new Map<string, Job>();
   const groups = new Map<string, JobRow[]>();
   for (const r of rows)

@@ -15,7 +15,6 @@ import type { Outcome } from '../../../durable-objects/scheduler';
 import { ApiError } from '../errors';
 import { withCheckedCallbacks } from '../new-job';
 import type { AppEnv } from '../context';
-import { limitBody } from '../middleware/json-only';
 import { errors, jsonBody } from '../openapi-helpers';
 
 const ScheduleEnvelope = z.object({ schedule: Schedule }).openapi('ScheduleEnvelope');
@@ -38,6 +37,8 @@ export function scheduleView(r: ScheduleRow): Schedule {
     last_job_id: r.lastJobId,
     runs: r.runs,
     skipped_ticks: r.skippedTicks,
+    last_skipped_at: iso(r.lastSkippedAt ?? null),
+    last_skip_reason: r.lastSkipReason ?? null,
     missed_ticks: r.missedTicks,
     created_at: iso(r.createdAt)!,
     updated_at: iso(r.updatedAt)!,
@@ -55,7 +56,6 @@ const create = createRoute({
   path: '/schedules',
   tags: ['schedules'],
   summary: 'Create a recurring schedule: every cron tick submits one job',
-  middleware: [limitBody(2 * MAX_PAYLOAD_BYTES + 8192)] as const,
   request: { body: jsonBody(ScheduleCreate) },
   responses: {
     201: { description: 'Created', content: { 'application/json': { schema: ScheduleEnvelope } } },
