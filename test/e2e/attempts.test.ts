@@ -4,12 +4,14 @@
  * - A job whose node was SIGKILLed mid-run lists the lost attempt (node_gone once the node is reaped,
  *   or lease_lost) and then the attempt that succeeded on another node.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobAttempt } from '../../src/protocol/attempt';
 import { startStack, type Stack } from './harness';
+import { REPO_ROOT } from './node-process';
 
 let stack: Stack;
 const dir = mkdtempSync(join(tmpdir(), 'cloud-attempts-'));
@@ -58,6 +60,22 @@ describe('attempt history', () => {
     }
     expect(list[0].error).toContain('exit code 7');
     expect(list[2].error).toBeNull();
+
+    // `cloud get` prints the same history under the job's detail.
+    const shown = execFileSync(process.execPath, ['bin/cloud.mjs', 'get', job.id], {
+      cwd: REPO_ROOT,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        NO_COLOR: '1',
+        CLOUD_API_URL: stack.api,
+      },
+      encoding: 'utf8',
+    });
+    expect(shown).toMatch(/attempt history:\n +# +REASON +EXIT +NODE/);
+    expect(shown).toMatch(/^ +1 +failed +7 +shell-node /m);
+    expect(shown).toMatch(/^ +2 +failed +7 +shell-node /m);
+    expect(shown).toMatch(/^ +3 +succeeded +0 +shell-node /m);
 
     // Another tenant's job and an unknown one are both 404, as GET /jobs/:id is.
     const missing = await stack.call('GET', `/jobs/flaky.01JD2K7Q6V9X8Y7Z6W5T4S3R2Q/attempts`);
