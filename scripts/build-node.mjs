@@ -9,7 +9,15 @@
 // Plain JavaScript so it runs with no TypeScript loader; prints the tarball's path and size.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,7 +30,7 @@ const { version, license, engines } = JSON.parse(readFileSync(join(root, 'packag
 rmSync(pkg, { recursive: true, force: true });
 mkdirSync(pkg, { recursive: true });
 
-await build({
+const { metafile } = await build({
   entryPoints: [join(root, 'worker-node/src/main.ts')],
   outfile: join(pkg, 'worker-node/src/main.mjs'),
   bundle: true,
@@ -32,9 +40,31 @@ await build({
   // Readable in a stack trace on a user's machine; whitespace and syntax only.
   minifyWhitespace: true,
   minifySyntax: true,
-  legalComments: 'linked',
+  legalComments: 'none', // the notices file below carries each bundled package's whole licence
+  metafile: true,
   logLevel: 'warning',
 });
+
+// The bundle holds other people's code (zod, hono, ...): ship each package's licence with it.
+const bundled = new Set(
+  Object.keys(metafile.inputs)
+    .map((f) => /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(f)?.[1])
+    .filter(Boolean),
+);
+const notices = [...bundled].sort().map((dir) => {
+  const {
+    name,
+    version: v,
+    license: l,
+  } = JSON.parse(readFileSync(join(root, dir, 'package.json')));
+  const file = readdirSync(join(root, dir)).find((f) => /^licen[cs]e/i.test(f));
+  const text = file ? readFileSync(join(root, dir, file), 'utf8').trim() : `License: ${l}`;
+  return `## ${name} ${v} (${l})\n\n${text}\n`;
+});
+writeFileSync(
+  join(pkg, 'THIRD_PARTY_NOTICES.md'),
+  `# Packages bundled into worker-node/src/main.mjs\n\n${notices.join('\n')}`,
+);
 
 const copy = (from, to = from) => cpSync(join(root, from), join(pkg, to), { recursive: true });
 copy('worker-node/src/executors/wasm-thread.mjs', 'worker-node/src/wasm-thread.mjs');

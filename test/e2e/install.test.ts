@@ -67,6 +67,7 @@ describe('installable worker node', () => {
         'wasm-runner/dist/runner.wasm',
         'wasm-runner/third_party/nlohmann-json/include/nlohmann/json.hpp',
         'cloud-worker.service',
+        'THIRD_PARTY_NOTICES.md',
       ]),
     );
     const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
