@@ -539,26 +539,35 @@ export class Scheduler extends DurableObject<Env> {
     return rate > 0 && queues.includes(this.queue) ? rate : 0;
   }
 
-  /** The head of the queue in dispatch order, for operators and tests. */
+  /**
+   * The head of the queue in dispatch order, for operators and tests; with `tenant`, only that
+   * tenant's jobs (a queue may be shared), looking deeper until `limit` of them are found.
+   */
   async peek(
     queue: string,
     limit: number,
+    tenant?: string,
   ): Promise<{ id: string; priority: number; type: string; tenant: string; created_at: number }[]> {
     this.bind(queue);
-    const out = [];
-    for (const e of this.ready.peek(Date.now(), limit * 2 + 16)) {
-      const job = this.store.jobBySeq(e.seq);
-      if (!job || job.status !== 'queued') continue;
-      out.push({
-        id: job.id,
-        priority: job.priority,
-        type: job.type,
-        tenant: job.tenant,
-        created_at: job.created_at,
-      });
-      if (out.length >= limit) break;
+    const now = Date.now();
+    for (let window = limit * 2 + 16; ; window *= 4) {
+      const entries = this.ready.peek(now, window);
+      const out = [];
+      for (const e of entries) {
+        const job = this.store.jobBySeq(e.seq);
+        if (!job || job.status !== 'queued') continue;
+        if (tenant !== undefined && job.tenant !== tenant) continue;
+        out.push({
+          id: job.id,
+          priority: job.priority,
+          type: job.type,
+          tenant: job.tenant,
+          created_at: job.created_at,
+        });
+        if (out.length >= limit) break;
+      }
+      if (out.length >= limit || entries.length < window) return out;
     }
-    return out;
   }
 
   /** Counters and histograms for /metrics and the dashboard, with the queue's current stats. */
@@ -569,25 +578,39 @@ export class Scheduler extends DurableObject<Env> {
     return { stats, telemetry: this.telemetry.snapshot(Date.now()) };
   }
 
-  async stats(queue: string): Promise<QueueStats> {
+  /**
+   * The queue's figures; with `tenant`, the job figures are that tenant's alone (the nodes are shared,
+   * so their counts stay whole, but `running` is the tenant's running jobs).
+   */
+  async stats(queue: string, tenant?: string): Promise<QueueStats> {
     this.bind(queue);
     const now = Date.now();
     const workers = this.store.workers();
     const live = workers.filter((w) => this.isLive(w, now));
+    const byStatus = this.store.countsByStatus(tenant);
+    const mine = (seq: number) =>
+      tenant === undefined || this.store.jobBySeq(seq)?.tenant === tenant;
+    const unroutable = [...this.unroutable].flatMap(([seq, why]) => (mine(seq) ? [why] : []));
     return {
       queue,
-      by_status: this.store.countsByStatus(),
-      queued_by_priority: this.store.queuedByPriority(),
-      oldest_queued_at: this.store.oldestQueuedCreatedAt(),
+      by_status: byStatus,
+      queued_by_priority: this.store.queuedByPriority(tenant),
+      oldest_queued_at: this.store.oldestQueuedCreatedAt(tenant),
       workers: {
         registered: workers.length,
         live: live.length,
         draining: workers.filter((w) => w.status === 'draining').length,
         capacity: live.reduce((s, w) => s + w.capacity, 0),
-        running: workers.reduce((s, w) => s + this.slots(w.id).size, 0),
+        running:
+          tenant === undefined
+            ? workers.reduce((s, w) => s + this.slots(w.id).size, 0)
+            : (byStatus.running ?? 0),
       },
-      unroutable: { count: this.unroutable.size, reasons: countValues(this.unroutable.values()) },
-      parked_by_concurrency_key: this.gate.parkedSize,
+      unroutable: { count: unroutable.length, reasons: countValues(unroutable) },
+      parked_by_concurrency_key:
+        tenant === undefined
+          ? this.gate.parkedSize
+          : [...this.gate.parkedSeqs()].filter(mine).length,
     };
   }
 

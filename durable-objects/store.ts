@@ -207,27 +207,34 @@ export class Store {
       .toArray() as unknown as ActiveJob[];
   }
 
-  countsByStatus(): Record<string, number> {
+  // `tenant` narrows each figure to one tenant's jobs (a tenant's view of a queue it shares); these
+  // scans are for reads by operators and tenants, not for the dispatch path.
+  countsByStatus(tenant?: string): Record<string, number> {
     const out: Record<string, number> = {};
     for (const r of this.sql.exec<{ status: string; n: number }>(
-      'SELECT status, count(*) AS n FROM jobs GROUP BY status',
+      `SELECT status, count(*) AS n FROM jobs${tenant === undefined ? '' : ' WHERE tenant = ?'} GROUP BY status`,
+      ...(tenant === undefined ? [] : [tenant]),
     ))
       out[r.status] = r.n;
     return out;
   }
 
-  queuedByPriority(): Record<string, number> {
+  queuedByPriority(tenant?: string): Record<string, number> {
     const out: Record<string, number> = { '0': 0, '1': 0, '2': 0 };
     for (const r of this.sql.exec<{ priority: number; n: number }>(
-      "SELECT priority, count(*) AS n FROM jobs WHERE status = 'queued' GROUP BY priority",
+      `SELECT priority, count(*) AS n FROM jobs WHERE status = 'queued'${tenant === undefined ? '' : ' AND tenant = ?'} GROUP BY priority`,
+      ...(tenant === undefined ? [] : [tenant]),
     ))
       out[String(r.priority)] = r.n;
     return out;
   }
 
-  oldestQueuedCreatedAt(): number | null {
+  oldestQueuedCreatedAt(tenant?: string): number | null {
     const row = this.sql
-      .exec<{ t: number | null }>("SELECT min(created_at) AS t FROM jobs WHERE status = 'queued'")
+      .exec<{ t: number | null }>(
+        `SELECT min(created_at) AS t FROM jobs WHERE status = 'queued'${tenant === undefined ? '' : ' AND tenant = ?'}`,
+        ...(tenant === undefined ? [] : [tenant]),
+      )
       .toArray()[0];
     return row?.t ?? null;
   }

@@ -25,8 +25,16 @@ export function registerWorkers(program: Command, run: Runner): void {
     .description('registered worker nodes: status, running/capacity, heartbeat age, executors')
     .action(
       run(async (ctx: Ctx) => {
-        const answer = await ctx.client.call<{ workers: WorkerView[] }>('GET', '/workers');
+        const answer = await ctx.client.call<{ workers?: WorkerView[]; live_workers: number }>(
+          'GET',
+          '/workers',
+        );
         if (ctx.json) return printJson(ctx.io, answer);
+        // An API key is told only how many nodes are live: their details are the admin's.
+        if (!answer.workers)
+          return ctx.io.out(
+            `${answer.live_workers} live worker node(s); details need the admin token\n`,
+          );
         ctx.io.out(
           answer.workers.length ? workerTable(answer.workers) : 'no worker nodes registered\n',
         );

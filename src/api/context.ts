@@ -24,3 +24,17 @@ export function readScope(c: {
 }): string | null {
   return c.get('admin') ? null : c.get('tenant');
 }
+
+/**
+ * Whose queues, nodes and telemetry a request sees: null for the operator's view, else the API
+ * key's tenant, which sees only its own jobs' figures and no node's details. The operator is the
+ * admin, or an anonymous caller: ALLOW_ANONYMOUS is the single-user local mode of the quick start
+ * (docs/protocol.md 1.5b), where the one user is the operator.
+ */
+export function observeScope(c: {
+  get(key: 'admin'): boolean;
+  get(key: 'tenant'): string;
+  get(key: 'apiKeyId'): string | undefined;
+}): string | null {
+  return c.get('admin') || !c.get('apiKeyId') ? null : c.get('tenant');
+}

@@ -13,38 +13,60 @@ import { allWorkers } from './routes/workers';
 export interface QueueObservation {
   queue: string;
   stats: QueueStats;
-  telemetry: TelemetrySnapshot;
+  /** The queue's counters, histograms, history and advice; null in a tenant's view (see below). */
+  telemetry: TelemetrySnapshot | null;
 }
 
 export interface Observation {
   now: number;
   queues: QueueObservation[];
+  /** Every node with its URL and labels for the admin; none for a tenant, who sees the counts only. */
   workers: WorkerView[];
+  registeredWorkers: number;
+  liveWorkers: number;
   jobsByStatus: Record<string, number>;
 }
 
 /**
- * One look at every queue shard (each observation also feeds the depth history and the autoscaling
- * advice), the merged worker registry and D1's counts by status: what /stats, /metrics and the
- * dashboard are drawn from.
+ * One look at every queue shard, the worker registry and D1's counts by status: what /stats,
+ * /metrics and the dashboard are drawn from.
+ *
+ * `scope.tenant` is observeScope (context.ts), `scope.jobs` the readScope of D1's job counts. The
+ * operator (`tenant` null) sees everything, and each look also feeds the depth history and the
+ * autoscaling advice. A tenant sees only its own: the queues where it has jobs in flight, each with
+ * the figures of its own jobs (the Scheduler object filters them, since tenants share a queue), and
+ * no telemetry, because a queue's counters, histograms and history mix every tenant's jobs. Nodes
+ * are shared infrastructure: a tenant gets their number, never their names, URLs or labels.
  */
 export async function observeAll(
   env: AppEnv['Bindings'],
-  tenant: string | null,
+  scope: { tenant: string | null; jobs: string | null },
+  heartbeatTimeoutSec: number,
 ): Promise<Observation> {
+  const tenant = scope.tenant;
   const db = dbOf(env.DB);
   const queues = await knownQueues(db);
   const [shards, workers, byStatus] = await Promise.all([
-    Promise.all(
-      queues.map(async (q) => ({ queue: q, ...(await schedulerFor(env, q).observe(q)) })),
-    ),
+    tenant === null
+      ? Promise.all(
+          queues.map(async (q) => ({ queue: q, ...(await schedulerFor(env, q).observe(q)) })),
+        )
+      : Promise.all(
+          queues.map(async (q) => ({
+            queue: q,
+            stats: await schedulerFor(env, q).stats(q, tenant),
+            telemetry: null,
+          })),
+        ).then((all) => all.filter((o) => Object.values(o.stats.by_status).some((n) => n > 0))),
     allWorkers(env),
-    countByStatus(db, tenant),
+    countByStatus(db, scope.jobs),
   ]);
   return {
     now: Date.now(),
     queues: shards,
-    workers,
+    workers: tenant === null ? workers : [],
+    registeredWorkers: workers.length,
+    liveWorkers: workers.filter((w) => w.heartbeat_age_sec <= heartbeatTimeoutSec).length,
     jobsByStatus: Object.fromEntries(JOB_STATUSES.map((s) => [s, byStatus[s] ?? 0])),
   };
 }
@@ -56,7 +78,7 @@ export function depthOf(stats: QueueStats): number {
 /** The advice for the whole pool: scale up if any queue needs it, down only if every queue can spare a worker. */
 export function overallAdvice(o: Observation): Recommendation & { queue: string | null } {
   const recs = o.queues.flatMap((q) =>
-    q.telemetry.autoscale ? [{ queue: q.queue, recommendation: q.telemetry.autoscale }] : [],
+    q.telemetry?.autoscale ? [{ queue: q.queue, recommendation: q.telemetry.autoscale }] : [],
   );
   return combine(recs, o.now);
 }
@@ -67,7 +89,9 @@ export function waitQuantiles(
 ): Record<string, { p50: number | null; p95: number | null; count: number }> {
   const out: Record<string, { p50: number | null; p95: number | null; count: number }> = {};
   for (const p of ['0', '1', '2']) {
-    const h = mergeHistograms(o.queues.map((q) => q.telemetry.wait_by_priority[p]).filter(Boolean));
+    const h = mergeHistograms(
+      o.queues.map((q) => q.telemetry?.wait_by_priority[p]).filter((x) => x !== undefined),
+    );
     out[p] = h
       ? { p50: round3(quantile(h, 0.5)), p95: round3(quantile(h, 0.95)), count: h.count }
       : { p50: null, p95: null, count: 0 };

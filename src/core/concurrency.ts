@@ -52,4 +52,9 @@ export class ConcurrencyGate {
   get parkedSize(): number {
     return this.parkedCount;
   }
+
+  /** The seqs of every parked job, in no order: for a per-tenant count. */
+  *parkedSeqs(): Iterable<number> {
+    for (const heap of this.parked.values()) yield* heap.ordered(heap.size);
+  }
 }

@@ -24,7 +24,7 @@ interface Endpoint {
   method: string;
   path: () => string;
   headers: Record<string, string>;
-  /** The route's body limit (src/api/app.ts), to send one just over it. */
+  /** The route's body limit (src/api/middleware/body-limits.ts), to send one just over it. */
   limit: number;
   /** Where a deep value goes: `{ "<field>": <deep> }` merged into a valid body. */
   valid: () => Record<string, unknown>;
@@ -96,6 +96,15 @@ const ENDPOINTS: Endpoint[] = [
     limit: 16 * 1024,
     valid: () => ({ tenant: 'fuzz-raw' }),
     deepField: 'name',
+  },
+  {
+    method: 'POST',
+    path: () => '/dead-letters/replay',
+    headers: {},
+    limit: 64 * 1024,
+    // No failed job in this queue: a body that parses replays nothing.
+    valid: () => ({ queue: 'fuzz-raw-none', limit: 1 }),
+    deepField: 'type',
   },
   {
     method: 'POST',

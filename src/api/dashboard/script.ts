@@ -75,9 +75,17 @@ export const DASHBOARD_JS = String.raw`
     setText('advice-reason', a.reason + ' (since ' + fmtTime(a.since) + ')');
   }
 
-  function renderWorkers(list) {
+  var NO_WORKERS = null;
+
+  // An API key gets only the count of live nodes (GET /workers): their details are the admin's.
+  function renderWorkers(res) {
+    var list = res.workers || [];
     var tbody = $('workers').querySelector('tbody');
     tbody.replaceChildren();
+    if (NO_WORKERS === null) NO_WORKERS = $('no-workers').textContent;
+    $('no-workers').textContent = res.workers
+      ? NO_WORKERS
+      : res.live_workers + ' live worker node(s) can run your jobs; their details are shown to the admin only.';
     $('no-workers').hidden = list.length > 0;
     list.forEach(function (w) {
       var cls = w.heartbeat_age_sec < 10 ? 'age-ok' : w.heartbeat_age_sec < 30 ? 'age-late' : 'age-stale';
@@ -176,7 +184,7 @@ export const DASHBOARD_JS = String.raw`
     state.busy = true;
     try {
       var r = await Promise.all([api('GET', '/stats'), api('GET', '/workers'), api('GET', jobQuery()), api('GET', '/stats/history')]);
-      renderStats(r[0]); renderWorkers(r[1].workers); renderJobs(r[2]); drawChart(r[3]);
+      renderStats(r[0]); renderWorkers(r[1]); renderJobs(r[2]); drawChart(r[3]);
       var c = $('conn'); c.textContent = 'live'; c.setAttribute('data-state', 'live');
       setText('updated', 'updated ' + new Date().toLocaleTimeString());
     } catch (e) {

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { readScope, type AppEnv } from '../context';
+import { observeScope, readScope, type AppEnv } from '../context';
 import { DASHBOARD_HTML } from '../dashboard/page';
 import { DASHBOARD_CSS } from '../dashboard/style';
 import { DASHBOARD_JS } from '../dashboard/script';
@@ -122,8 +122,13 @@ export const dashboardRoutes = new OpenAPIHono<AppEnv>()
   .openapi(icon, (c) => c.body(ICON_SVG, 200, ICON_HEADERS))
   .openapi(favicon, (c) => c.body(ICON_SVG, 200, ICON_HEADERS))
   .openapi(history, async (c) => {
-    const o = await observeAll(c.env, readScope(c));
-    const merged = mergeSeries(o.queues.map((q) => q.telemetry.series));
+    const o = await observeAll(
+      c.env,
+      { tenant: observeScope(c), jobs: readScope(c) },
+      c.get('config').WORKER_HEARTBEAT_TIMEOUT_SEC,
+    );
+    // A queue's history mixes every tenant's jobs: a tenant's view has none (observe.ts).
+    const merged = mergeSeries(o.queues.flatMap((q) => (q.telemetry ? [q.telemetry.series] : [])));
     const nowSec = Math.floor(o.now / 1000);
     const points = HISTORY_SEC / SERIES_STEP_SEC;
     const empty = {

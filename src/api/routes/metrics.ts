@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { AUTOSCALE_ACTIONS } from '../../core/autoscale';
 import { Exposition, PROMETHEUS_CONTENT_TYPE } from '../../core/prometheus';
 import { JOB_STATUSES, TERMINAL_STATUSES } from '../../protocol/job';
-import { readScope, type AppEnv } from '../context';
+import { observeScope, readScope, type AppEnv } from '../context';
 import { depthOf, observeAll, type Observation } from '../observe';
 
 const metrics = createRoute({
@@ -26,7 +26,11 @@ const metrics = createRoute({
 });
 
 export const metricsRoutes = new OpenAPIHono<AppEnv>().openapi(metrics, async (c) => {
-  const o = await observeAll(c.env, readScope(c));
+  const o = await observeAll(
+    c.env,
+    { tenant: observeScope(c), jobs: readScope(c) },
+    c.get('config').WORKER_HEARTBEAT_TIMEOUT_SEC,
+  );
   return c.text(render(o, c.get('config').WORKER_HEARTBEAT_TIMEOUT_SEC), 200, {
     'content-type': PROMETHEUS_CONTENT_TYPE,
     'cache-control': 'no-store',
@@ -115,6 +119,8 @@ export function render(o: Observation, heartbeatTimeoutSec: number): string {
         : Math.max(0, (o.now - stats.oldest_queued_at) / 1000),
       { queue },
     );
+    // A tenant's view has no telemetry: a queue's counters and histograms mix every tenant's jobs.
+    if (!t) continue;
     submitted(t.counters.submitted, { queue });
     dispatched(t.counters.dispatched, { queue });
     completed(t.counters.completed, { queue });
@@ -132,8 +138,8 @@ export function render(o: Observation, heartbeatTimeoutSec: number): string {
     }
   }
 
-  registered(o.workers.length);
-  live(o.workers.filter((w) => w.heartbeat_age_sec <= heartbeatTimeoutSec).length);
+  registered(o.registeredWorkers);
+  live(o.liveWorkers);
   for (const w of o.workers) {
     capacity(w.capacity, { worker: w.id });
     running(w.running, { worker: w.id });

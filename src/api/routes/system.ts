@@ -1,12 +1,14 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { QueueName } from '../../protocol/common';
-import { schedulerFor, readScope, type AppEnv } from '../context';
+import { schedulerFor, observeScope, readScope, type AppEnv } from '../context';
 import { errors } from '../openapi-helpers';
 import { ApiError } from '../errors';
 import { allWorkers } from './workers';
 import { AUTOSCALE_ACTIONS } from '../../core/autoscale';
 import type { QueueStats } from '../../../durable-objects/scheduler';
 import { observeAll, overallAdvice, waitQuantiles } from '../observe';
+import { dbOf } from '../../db/client';
+import { tenantMinute } from '../../db/tenant-minute';
 
 /** When this isolate started: what `uptime_sec` measures (a Worker has no single process). */
 const STARTED_AT = Date.now();
@@ -174,27 +176,36 @@ systemRoutes.openapi(ready, async (c) => {
 });
 
 systemRoutes.openapi(stats, async (c) => {
-  const o = await observeAll(c.env, readScope(c));
+  const o = await observeAll(
+    c.env,
+    { tenant: observeScope(c), jobs: readScope(c) },
+    c.get('config').WORKER_HEARTBEAT_TIMEOUT_SEC,
+  );
   const byPriority: Record<string, number> = { '0': 0, '1': 0, '2': 0 };
   let oldest: number | null = null;
-  const minute = { submitted: 0, dispatched: 0, completed: 0, failed: 0 };
+  const scope = observeScope(c);
+  // A tenant's last minute comes from its own rows: a queue's counters mix every tenant (observe.ts).
+  const minute =
+    scope === null
+      ? { submitted: 0, dispatched: 0, completed: 0, failed: 0 }
+      : await tenantMinute(dbOf(c.env.DB), scope, o.now - 60_000);
   for (const { stats: s, telemetry: t } of o.queues) {
     for (const [p, n] of Object.entries(s.queued_by_priority))
       byPriority[p] = (byPriority[p] ?? 0) + n;
     if (s.oldest_queued_at !== null)
       oldest = oldest === null ? s.oldest_queued_at : Math.min(oldest, s.oldest_queued_at);
-    for (const k of Object.keys(minute) as (keyof typeof minute)[]) minute[k] += t.last_minute[k];
+    if (t)
+      for (const k of Object.keys(minute) as (keyof typeof minute)[]) minute[k] += t.last_minute[k];
   }
   const jobsByStatus = o.jobsByStatus;
   const done = jobsByStatus.succeeded + jobsByStatus.failed;
-  const timeout = c.get('config').WORKER_HEARTBEAT_TIMEOUT_SEC;
   const advice = overallAdvice(o);
   return c.json(
     {
       queue_depth: Object.values(byPriority).reduce((a, b) => a + b, 0),
       queue_depth_by_priority: byPriority,
-      workers: o.workers.length,
-      live_workers: o.workers.filter((w) => w.heartbeat_age_sec <= timeout).length,
+      workers: o.registeredWorkers,
+      live_workers: o.liveWorkers,
       jobs_by_status: jobsByStatus,
       success_rate: done === 0 ? null : jobsByStatus.succeeded / done,
       oldest_queued_age_sec: oldest === null ? null : Math.max(0, (o.now - oldest) / 1000),
@@ -215,7 +226,7 @@ systemRoutes.openapi(stats, async (c) => {
       autoscale: { ...advice, since: new Date(advice.since).toISOString() },
       autoscale_by_queue: Object.fromEntries(
         o.queues.flatMap(({ queue, telemetry: t }) =>
-          t.autoscale
+          t?.autoscale
             ? [[queue, { ...t.autoscale, since: new Date(t.autoscale.since).toISOString() }]]
             : [],
         ),
@@ -237,9 +248,11 @@ function unroutableOf(stats: QueueStats[]): { count: number; reasons: Record<str
 systemRoutes.openapi(queueHead, async (c) => {
   const name = c.req.valid('param').name;
   const stub = schedulerFor(c.env, name);
+  // A queue may be shared: a tenant sees its own jobs in it and their figures, the admin all of them.
+  const tenant = observeScope(c) ?? undefined;
   const [head, s] = await Promise.all([
-    stub.peek(name, c.req.valid('query').limit),
-    stub.stats(name),
+    stub.peek(name, c.req.valid('query').limit, tenant),
+    stub.stats(name, tenant),
   ]);
   const depth = Object.values(s.queued_by_priority).reduce((a, b) => a + b, 0);
   return c.json(

@@ -14,7 +14,7 @@ import { LeaseAnswer, LeaseRequest } from '../../protocol/pull';
 import type { DispatchedJob } from '../../protocol/dispatch';
 import type { Outcome } from '../../../durable-objects/scheduler';
 import { ApiError } from '../errors';
-import { schedulerFor, type AppEnv } from '../context';
+import { observeScope, schedulerFor, type AppEnv } from '../context';
 import { workerAuth } from '../middleware/worker-auth';
 import { errors, jsonBody } from '../openapi-helpers';
 import { log } from '../../log';
@@ -96,11 +96,25 @@ const list = createRoute({
   method: 'get',
   path: '/workers',
   tags: ['workers'],
-  summary: 'Registered worker nodes',
+  summary:
+    'Registered worker nodes (admin token); with an API key, only how many live nodes can run its jobs',
   responses: {
     200: {
       description: 'Workers',
-      content: { 'application/json': { schema: z.object({ workers: z.array(WorkerView) }) } },
+      content: {
+        'application/json': {
+          schema: z.object({
+            workers: z.array(WorkerView).optional().openapi({
+              description:
+                "Every registered node: for the admin only, since nodes' URLs and labels are the operator's infrastructure",
+            }),
+            live_workers: z.number().int().openapi({
+              description:
+                "Nodes that heart-beat within WORKER_HEARTBEAT_TIMEOUT_SEC: every one can run any tenant's jobs on the queues it serves",
+            }),
+          }),
+        },
+      },
     },
   },
 });
@@ -277,7 +291,14 @@ workerRoutes.openapi(deregister, async (c) => {
 });
 
 workerRoutes.openapi(list, async (c) => {
-  return c.json({ workers: await allWorkers(c.env) }, 200);
+  const workers = await allWorkers(c.env);
+  const timeout = c.get('config').WORKER_HEARTBEAT_TIMEOUT_SEC;
+  const live = workers.filter((w) => w.heartbeat_age_sec <= timeout).length;
+  // Nodes are shared by every tenant: a tenant learns how many can run its jobs, not where they are.
+  return c.json(
+    observeScope(c) === null ? { workers, live_workers: live } : { live_workers: live },
+    200,
+  );
 });
 
 /** A node serving several queues is registered with each queue's shard; merge its views. */

@@ -49,6 +49,8 @@ function observation(): Observation {
     now: T0 + 2000,
     queues: queues as unknown as Observation['queues'],
     workers: [worker('node-1:9090', 1.25), worker('node-2:9091', 4)],
+    registeredWorkers: 2,
+    liveWorkers: 2,
     jobsByStatus: {
       queued: 6,
       running: 2,
