@@ -3,16 +3,10 @@
  * rows oldest first and is scoped like `GET /jobs/:id`; retention deletes them with their job. The
  * Scheduler object writing them is covered end to end by test/e2e/attempts.test.ts.
  */
-import {
-  createExecutionContext,
-  createScheduledController,
-  env,
-  waitOnExecutionContext,
-} from 'cloudflare:test';
+import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import worker from '../../src/index';
 import { ulid } from '../../src/core/ids';
-import { api } from './helpers';
+import { api, fireCron } from './helpers';
 
 async function finishedJob(queue: string, tenant: string, finishedAt: number): Promise<string> {
   const id = `${queue}.${ulid(finishedAt)}`;
@@ -79,13 +73,7 @@ describe('attempt history', () => {
     const gone = await finishedJob(queue, 'default', Date.now() - 31 * 86_400_000);
     const kept = await finishedJob(queue, 'default', Date.now() - 86_400_000);
     expect(await count(gone)).toBe(2);
-    const ctx = createExecutionContext();
-    await worker.scheduled(
-      createScheduledController({ scheduledTime: new Date(), cron: '* * * * *' }),
-      env as never,
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
+    await fireCron();
     expect((await api('GET', `/jobs/${gone}`)).status).toBe(404);
     expect(await count(gone)).toBe(0);
     expect(await count(kept)).toBe(2);

@@ -1,13 +1,7 @@
-import {
-  createExecutionContext,
-  createScheduledController,
-  env,
-  waitOnExecutionContext,
-} from 'cloudflare:test';
+import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import worker from '../../src/index';
 import { ulid } from '../../src/core/ids';
-import { api, submit } from './helpers';
+import { api, submit, fireCron } from './helpers';
 
 /** A job as D1 holds it after it ended: the system of record is where dead letters are read from. */
 async function finishedJob(
@@ -100,13 +94,7 @@ describe('dead letters and replay', () => {
     const old = Date.now() - 31 * 86_400_000;
     const gone = await finishedJob(queue, 'succeeded', old);
     const kept = await finishedJob(queue, 'failed', Date.now() - 86_400_000);
-    const ctx = createExecutionContext();
-    await worker.scheduled(
-      createScheduledController({ scheduledTime: new Date(), cron: '* * * * *' }),
-      env as never,
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
+    await fireCron();
     expect((await api('GET', `/jobs/${gone}`)).status).toBe(404);
     expect((await api('GET', `/jobs/${kept}`)).status).toBe(200);
   });

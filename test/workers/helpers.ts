@@ -1,4 +1,11 @@
-import { SELF } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  createScheduledController,
+  env,
+  SELF,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
+import worker from '../../src/index';
 
 export const WORKER_TOKEN = 'test-worker-token';
 
@@ -45,4 +52,15 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Runs the cron trigger's handler once, to its end (reconcile, retention, schedules). */
+export async function fireCron(): Promise<void> {
+  const ctx = createExecutionContext();
+  await worker.scheduled(
+    createScheduledController({ scheduledTime: new Date(), cron: '* * * * *' }),
+    env as never,
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
 }

@@ -3,19 +3,11 @@
  * Each test reproduces one way a finished job could run again, or a job could be lost or stall, with
  * real D1 faults: a trigger that makes D1 refuse one job's writes, a row set back as if D1 were behind.
  */
-import {
-  createExecutionContext,
-  createScheduledController,
-  env,
-  runDurableObjectAlarm,
-  runInDurableObject,
-  waitOnExecutionContext,
-} from 'cloudflare:test';
+import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import worker from '../../src/index';
 import { ulid } from '../../src/core/ids';
 import type { Scheduler } from '../../durable-objects/scheduler';
-import { api, submit, WORKER_TOKEN, waitFor } from './helpers';
+import { api, submit, WORKER_TOKEN, waitFor, fireCron } from './helpers';
 
 const auth = { authorization: `Bearer ${WORKER_TOKEN}` };
 let n = 0;
@@ -72,16 +64,6 @@ const report = (l: Leased, stdout = '{"ok":true}') =>
 
 const jobOf = async (id: string) => (await api('GET', `/jobs/${id}`)).body.job;
 
-async function cron(): Promise<void> {
-  const ctx = createExecutionContext();
-  await worker.scheduled(
-    createScheduledController({ scheduledTime: new Date(), cron: '* * * * *' }),
-    env as never,
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-}
-
 const outboxSize = (queue: string) =>
   runInDurableObject(
     stubOf(queue),
@@ -103,7 +85,7 @@ describe('a job whose finish the object accepted is never dispatched again', () 
     await env.DB.prepare("UPDATE jobs SET status = 'running', finished_at = NULL WHERE id = ?")
       .bind(job.id)
       .run();
-    await cron();
+    await fireCron();
     expect(await lease(node, 1, 0)).toEqual([]);
     const after = await jobOf(job.id);
     expect(after).toMatchObject({ status: 'succeeded', attempts: 1 });
@@ -122,9 +104,14 @@ describe('a job whose finish the object accepted is never dispatched again', () 
       const node = await pullNode(queue, 50);
       const leased = await lease(node, 50);
       expect(leased).toHaveLength(50);
-      const answers = await Promise.all([...leased.map((l) => report(l)), cron(), cron(), cron()]);
+      const answers = await Promise.all([
+        ...leased.map((l) => report(l)),
+        fireCron(),
+        fireCron(),
+        fireCron(),
+      ]);
       for (const a of answers) if (a) expect(a.status).toBe(200);
-      await cron();
+      await fireCron();
       expect(await lease(node, 50, 0)).toEqual([]);
       for (const j of jobs)
         expect(await jobOf(j.id)).toMatchObject({ status: 'succeeded', attempts: 1 });
@@ -156,7 +143,7 @@ describe('D1 converges to the object', () => {
       (await outboxSize(queue)) === 0 ? true : undefined,
     );
     expect(await jobOf(job.id)).toMatchObject({ status: 'succeeded', attempts: 1 });
-    await cron();
+    await fireCron();
     expect(await jobOf(job.id)).toMatchObject({ status: 'succeeded', attempts: 1 });
   });
 });
@@ -273,7 +260,7 @@ describe('per-queue storage is bounded by the work in flight', () => {
     await env.DB.prepare('INSERT INTO job_logs (job_id, attempt, ts, line) VALUES (?, 1, ?, ?)')
       .bind(id, old, 'hello')
       .run();
-    await cron();
+    await fireCron();
     expect((await api('GET', `/jobs/${id}`)).status).toBe(404);
     const left = await env.DB.prepare('SELECT count(*) AS n FROM job_logs WHERE job_id = ?')
       .bind(id)

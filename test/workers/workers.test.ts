@@ -1,13 +1,7 @@
-import {
-  createExecutionContext,
-  createScheduledController,
-  env,
-  waitOnExecutionContext,
-} from 'cloudflare:test';
+import { createExecutionContext, env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import worker from '../../src/index';
 import { createApp } from '../../src/api/app';
-import { api, submit, WORKER_TOKEN, waitFor } from './helpers';
+import { api, submit, WORKER_TOKEN, waitFor, fireCron } from './helpers';
 
 // The only test file that registers worker nodes, so /ready starts at 503 here.
 const auth = { authorization: `Bearer ${WORKER_TOKEN}` };
@@ -234,13 +228,7 @@ describe('cron trigger', () => {
       .bind(id, queue, now, now)
       .run();
     expect((await api('GET', `/queues/${queue}`)).body.head).toEqual([]);
-    const ctx = createExecutionContext();
-    await worker.scheduled(
-      createScheduledController({ scheduledTime: new Date(), cron: '* * * * *' }),
-      env as never,
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
+    await fireCron();
     expect(
       (await api('GET', `/queues/${queue}`)).body.head.map((h: { id: string }) => h.id),
     ).toEqual([id]);
