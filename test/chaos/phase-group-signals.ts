@@ -41,7 +41,14 @@ export const groupSignals: Fault = {
     while (!signal.aborted) {
       await pause(400 + ctx.random() * 1200, signal);
       if (signal.aborted) break;
-      const idle = ctx.nodes.filter((x) => !cycling.has(x) && x.proc.exitCode === null);
+      // Only nodes that have registered: a node still starting (another fault restarted it) has no
+      // signal handlers yet, and the default action of a signal is not what this phase tests.
+      const idle = ctx.nodes.filter(
+        (x) =>
+          !cycling.has(x) &&
+          x.proc.exitCode === null &&
+          x.proc.events('worker_registered').length > 0,
+      );
       const node = idle[Math.floor(ctx.random() * idle.length)];
       if (!node) continue;
       const sig = ctx.random() < 0.5 ? 'SIGTERM' : 'SIGINT';
