@@ -17,7 +17,7 @@ import { metricsRoutes } from './routes/metrics';
 import { dashboardRoutes } from './routes/dashboard';
 import { docsRoutes } from './routes/docs';
 import { rateLimit } from './middleware/rate-limit';
-import { clientAuth } from './middleware/auth';
+import { clientAuth, isWorkerProtocol } from './middleware/auth';
 import { adminRoutes } from './routes/admin';
 import { deadLetterRoutes } from './routes/dead-letters';
 import { progressRoutes } from './routes/progress';
@@ -53,8 +53,9 @@ export function createApp() {
   app.use('*', except(isBlobUpload, declaredBodyWithin()));
   // A signed blob URL is its own credential; its handler verifies it.
   app.use('*', except(isSignedBlobRequest, clientAuth()));
-  app.use('*', except(isBlobUpload, readBodyWithin()));
-  app.use('*', except(isBlobUpload, jsonText()));
+  // The worker protocol's routes run these two themselves, after checking the worker token.
+  app.use('*', except([isBlobUpload, isWorkerProtocol], readBodyWithin()));
+  app.use('*', except([isBlobUpload, isWorkerProtocol], jsonText()));
   app.use('*', rateLimit());
 
   // One chain, so the returned app carries every route's types for the typed client (src/client.ts).

@@ -47,6 +47,19 @@ describe('size and authentication before the body', () => {
   }
 });
 
+describe('the worker protocol: its token before the body', () => {
+  for (const path of ['/workers/register', '/workers/n1/heartbeat', '/jobs/q.x/result']) {
+    it(`${path}: a streamed body without the worker token is refused with 401, unread`, async () => {
+      expect(await post(path, {})).toEqual({ status: 401, code: 'unauthorized', read: false });
+      expect(await post(path, { authorization: 'Bearer not-the-token' })).toEqual({
+        status: 401,
+        code: 'unauthorized',
+        read: false,
+      });
+    });
+  }
+});
+
 describe('a body of undeclared length, once the caller is known', () => {
   it('is read once, within its bound: a streamed schedule is created', async () => {
     const json = JSON.stringify({ cron: '0 0 1 1 *', job: { payload: 'streamed' } });

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { parseApiKey, sameDigest, sha256Hex } from '../../core/api-key';
 import { dbOf } from '../../db/client';
 import { findApiKey } from '../../db/api-keys';
@@ -28,6 +28,14 @@ const TENANT_HEADER = /^[A-Za-z0-9_.-]{1,64}$/;
 
 const matches = (table: [string, RegExp][], method: string, path: string) =>
   table.some(([m, re]) => m === method && re.test(path));
+
+/**
+ * A call of the worker protocol: its token is checked by its routes (workerAuth), so the bounded
+ * body read and the JSON checks run there, after the token, rather than in app.ts before it.
+ */
+export function isWorkerProtocol(c: Context): boolean {
+  return matches(WORKER_PROTOCOL, c.req.method, new URL(c.req.url).pathname);
+}
 
 export function clientAuth(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {

@@ -1,6 +1,8 @@
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '../errors';
 import type { AppEnv } from '../context';
+import { readBodyWithin } from './body-limits';
+import { jsonText } from './json-only';
 
 const encoder = new TextEncoder();
 
@@ -30,4 +32,12 @@ export function workerAuth(): MiddlewareHandler<AppEnv> {
     }
     await next();
   };
+}
+
+/**
+ * A worker-protocol route's middleware: the token first, then the bounded body read and the JSON
+ * checks that app.ts runs for every other route before its handler (body-limits.ts).
+ */
+export function workerProtocol(): MiddlewareHandler<AppEnv>[] {
+  return [workerAuth(), readBodyWithin(), jsonText()];
 }

@@ -18,7 +18,7 @@ import type { Outcome } from '../../../durable-objects/scheduler';
 import { readScope, schedulerFor, type AppEnv } from '../context';
 import { jobView } from '../views';
 import { submitJobs } from '../submit';
-import { workerAuth } from '../middleware/worker-auth';
+import { workerProtocol } from '../middleware/worker-auth';
 import { jsonBody, errors } from '../openapi-helpers';
 
 const JobEnvelope = z.object({ job: Job }).openapi('JobEnvelope');
@@ -110,7 +110,7 @@ const result = createRoute({
   tags: ['worker protocol'],
   summary: "A worker node reports an attempt's result (Bearer WORKER_TOKEN)",
   security: [{ workerToken: [] }],
-  middleware: [workerAuth()] as const,
+  middleware: [...workerProtocol()] as const,
   request: { params: JobIdParam, body: jsonBody(ResultReport) },
   responses: {
     200: {

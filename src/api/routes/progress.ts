@@ -10,7 +10,7 @@ import type { Outcome } from '../../../durable-objects/scheduler';
 import { ApiError } from '../errors';
 import { readScope, schedulerFor, type AppEnv } from '../context';
 import { errors, jsonBody } from '../openapi-helpers';
-import { workerAuth } from '../middleware/worker-auth';
+import { workerProtocol } from '../middleware/worker-auth';
 import { jobView } from '../views';
 
 const EVENTS_POLL_MS = 500;
@@ -22,7 +22,7 @@ const progress = createRoute({
   tags: ['worker protocol'],
   summary: "A worker node reports a running attempt's progress and log lines (Bearer WORKER_TOKEN)",
   security: [{ workerToken: [] }],
-  middleware: [workerAuth()] as const,
+  middleware: [...workerProtocol()] as const,
   request: { params: JobIdParam, body: jsonBody(ProgressReport) },
   responses: {
     200: {

@@ -15,7 +15,7 @@ import type { DispatchedJob } from '../../protocol/dispatch';
 import type { Outcome } from '../../../durable-objects/scheduler';
 import { ApiError } from '../errors';
 import { observeScope, schedulerFor, type AppEnv } from '../context';
-import { workerAuth } from '../middleware/worker-auth';
+import { workerProtocol } from '../middleware/worker-auth';
 import { errors, jsonBody } from '../openapi-helpers';
 import { log } from '../../log';
 import { queueOfJobId } from '../../core/ids';
@@ -27,7 +27,7 @@ const register = createRoute({
   summary:
     'A worker node registers: the URL the scheduler pushes jobs to, or pull mode (it long-polls for them)',
   security: [{ workerToken: [] }],
-  middleware: [workerAuth()] as const,
+  middleware: [...workerProtocol()] as const,
   request: { body: jsonBody(WorkerRegister) },
   responses: {
     201: {
@@ -49,7 +49,7 @@ const heartbeat = createRoute({
   summary:
     'A worker node is alive; the answer may ask it to drain or to kill leases it no longer holds',
   security: [{ workerToken: [] }],
-  middleware: [workerAuth()] as const,
+  middleware: [...workerProtocol()] as const,
   request: { params: WorkerIdParam, body: jsonBody(WorkerHeartbeat) },
   responses: {
     200: { description: 'Alive', content: { 'application/json': { schema: HeartbeatAnswer } } },
@@ -64,7 +64,7 @@ const lease = createRoute({
   summary:
     'A pull node long-polls for jobs: the answer comes as soon as the scheduler assigns it some, or empty after wait_sec',
   security: [{ workerToken: [] }],
-  middleware: [workerAuth()] as const,
+  middleware: [...workerProtocol()] as const,
   request: { params: WorkerIdParam, body: jsonBody(LeaseRequest) },
   responses: {
     200: {
@@ -81,7 +81,7 @@ const deregister = createRoute({
   tags: ['worker protocol'],
   summary: 'A worker node leaves; its running jobs go back to the queue',
   security: [{ workerToken: [] }],
-  middleware: [workerAuth()] as const,
+  middleware: [...workerProtocol()] as const,
   request: { params: WorkerIdParam },
   responses: {
     200: {
