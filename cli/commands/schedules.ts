@@ -40,6 +40,14 @@ export function scheduleTable(schedules: Schedule[], now: number): string {
     { header: 'STATUS', value: (s) => s.status },
     { header: 'NEXT RUN', value: (s) => ago(s.next_run_at, now) },
     { header: 'RUNS', value: (s) => String(s.runs), align: 'right' },
+    // A tick skipped by overlap=forbid or an empty rate-limit bucket created no job: say which.
+    {
+      header: 'SKIPPED',
+      value: (s) =>
+        s.skipped_ticks === 0
+          ? '0'
+          : `${s.skipped_ticks} (last: ${s.last_skip_reason ?? '?'} ${ago(s.last_skipped_at, now)})`,
+    },
     { header: 'JOB', value: (s) => `${s.job.type} q=${s.job.queue} p=${s.job.priority}` },
   ];
   return renderTable(columns, schedules);
