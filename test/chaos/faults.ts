@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../e2e/node-process';
 import { parseApiLog } from './checker';
 import type { ChaosCluster, ChaosNode } from './cluster';
+import { pause } from './pause';
 import { groupSignals } from './phase-group-signals';
 import { callbackReceivers } from './callback-receivers';
 import { cronStorm, d1Flaky } from './seam-faults';
@@ -33,17 +34,6 @@ export interface Fault {
   /** Fields every job of the phase carries besides the suite's own (a callback_url). */
   jobFields?(): Record<string, unknown>;
 }
-
-const pause = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 const pick = <T>(items: T[], random: () => number): T => items[Math.floor(random() * items.length)];
 

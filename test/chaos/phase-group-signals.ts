@@ -14,23 +14,13 @@
 import { startNodeProcess } from '../e2e/node-process';
 import type { ChaosNode } from './cluster';
 import type { Fault, PhaseContext } from './faults';
+import { pause } from './pause';
 
 /** A drain takes DRAIN_TIMEOUT_SEC (5 s) at most, plus a report and a DELETE; a SIGSTOP (mixed) adds more. */
 const EXIT_BOUND_MS = 60_000;
 const FORCE_AFTER_MS = 1_500;
 /** Exit code of a process that another fault (node-kill) SIGKILLed: that fault owns the node now. */
 const SIGKILLED = 137;
-
-const pause = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 export const groupSignals: Fault = {
   name: 'group-signal',

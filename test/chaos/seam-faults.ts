@@ -5,21 +5,11 @@
  * retries land late. The checker's `rerun_after_success` and `d1_diverged` are the verdict on both.
  */
 import type { Fault, PhaseContext } from './faults';
+import { pause } from './pause';
 
 /** Queues whose D1 writes fail (the API reads FAULT_D1_FAIL_QUEUES at start; suite.ts sets it). */
 export const D1_FLAKY_QUEUES = ['chaos-d1-flaky', 'chaos-mixed'];
 export const D1_FAIL_RATE = '0.3';
-
-const pause = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done); // one listener per pause would pile up
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 /** GET /cdn-cgi/handler/scheduled (wrangler dev --test-scheduled) every 150 to 450 ms. */
 export const cronStorm: Fault = {
