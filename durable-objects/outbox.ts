@@ -12,6 +12,7 @@ interface Waiter {
   last: number;
   lost: boolean;
   resolve: (landed: boolean) => void;
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 /** Rows per D1 batch, and the bytes of their parameters: one batch stays one modest round trip. */
@@ -107,7 +108,7 @@ export class Outbox {
     return new Promise((resolve) => {
       const w: Waiter = { ...range, lost: false, resolve };
       this.waiters.push(w);
-      setTimeout(() => this.settle(w, false), timeoutMs);
+      w.timer = setTimeout(() => this.settle(w, false), timeoutMs);
     });
   }
 
@@ -236,6 +237,7 @@ export class Outbox {
     const i = this.waiters.indexOf(w);
     if (i === -1) return;
     this.waiters.splice(i, 1);
+    clearTimeout(w.timer);
     w.resolve(landed);
   }
 }
