@@ -36,7 +36,7 @@ export default defineConfig({
                 // Rate limiting has its own tests (createApp().fetch with a low limit); elsewhere it is off.
                 RATE_LIMIT_JOBS_PER_MIN: '0',
                 ADMIN_TOKEN: 'test-admin-token-0123456789',
-                CALLBACK_SIGNING_KEY: 'test-callback-key-0123456789',
+                CALLBACK_SIGNING_KEY: 'whsec_6yqf8Fhfk4Q64V/DwKbW5qiCmuZtNnZdMJc2Ylfd+kY=',
               },
             },
           }),

@@ -1,6 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Recommendation } from '../src/core/autoscale';
 import { retryDelayMs } from '../src/core/backoff';
+import { callbackWebhookId, webhookHeaders } from '../src/core/standard-webhooks';
 import { configOf, type Config, type Env } from '../src/env';
 import { dbOf } from '../src/db/client';
 import { updateJob } from '../src/db/write-jobs';
@@ -61,10 +62,11 @@ export function announceThroughCourier(ns: DurableObjectNamespace<Courier>): Ann
  * connections are left to dispatches and cancels: a receiver that hangs holds only this object's
  * connections, and delays only its own deliveries (issue 12, item 2).
  *
- * Each delivery is POSTed signed with the callback keys and retried with capped exponential backoff
- * (2 s, 4 s, ... 10 min) until a 2xx or CALLBACK_MAX_ATTEMPTS. Storage survives a restart, memory
- * does not: an attempt under way pushes its row's next_at past its timeout first, so the alarm picks
- * it up again if the object is evicted mid-flight. The job's `callback_state` in D1 is a projection
+ * Each delivery is POSTed signed per Standard Webhooks with the callback keys (its webhook-id the
+ * same on every attempt) and retried with capped exponential backoff (2 s, 4 s, ... 10 min) until
+ * a 2xx or CALLBACK_MAX_ATTEMPTS. Storage survives a restart, memory does not: an attempt under way
+ * pushes its row's next_at past its timeout first, so the alarm picks it up again if the object is
+ * evicted mid-flight. The job's `callback_state` in D1 is a projection
  * this object alone writes after the hand-over.
  */
 export class Courier extends DurableObject<Env> {
@@ -173,13 +175,14 @@ export class Courier extends DurableObject<Env> {
     const secrets = [config.CALLBACK_SIGNING_KEY, config.CALLBACK_SIGNING_KEY_NEXT].filter(
       (k): k is string => !!k,
     );
+    const id = await callbackWebhookId(d.job_id, d.event, d.body);
     const attempts = d.attempts + 1;
     let status: number | null = null;
     let error: string | null = null;
     try {
       const res = await this.outbound.post(d.url, '', JSON.parse(d.body), {
         timeoutMs: config.CALLBACK_TIMEOUT_MS,
-        secrets,
+        sign: (body, nowMs) => webhookHeaders(secrets, id, body, nowMs),
       });
       status = res.status;
       await res.body?.cancel();

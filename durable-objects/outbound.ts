@@ -17,30 +17,36 @@ export class Outbound {
     private readonly limit = 6,
   ) {}
 
-  /** `secrets`: sign with each (key rotation: current and next); default the worker token. */
+  /**
+   * `sign`: the headers that sign `body` (callbacks: Standard Webhooks); by default the dispatch
+   * signature with the worker token.
+   */
   async post(
     baseUrl: string,
     path: string,
     payload: unknown,
-    opts: { timeoutMs?: number; secrets?: string[] } = {},
+    opts: {
+      timeoutMs?: number;
+      sign?: (body: string, nowMs: number) => Promise<Record<string, string>>;
+    } = {},
   ): Promise<Response> {
     await this.acquire();
     try {
       const body = JSON.stringify(payload);
       const ts = Date.now();
-      const secrets = opts.secrets ?? [this.secret()];
-      const signatures = await Promise.all(secrets.map((s) => sign(s, ts, body)));
+      const signed = opts.sign
+        ? await opts.sign(body, ts)
+        : {
+            [TIMESTAMP_HEADER]: String(ts),
+            [SIGNATURE_HEADER]: await sign(this.secret(), ts, body),
+          };
       return await fetch(`${baseUrl.replace(/\/+$/, '')}${path}`, {
         method: 'POST',
         body,
         // Never follow a redirect: a node must not be able to bounce the scheduler to another host.
         redirect: 'manual',
         signal: AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs()),
-        headers: {
-          'content-type': 'application/json',
-          [TIMESTAMP_HEADER]: String(ts),
-          [SIGNATURE_HEADER]: signatures.join(', '),
-        },
+        headers: { 'content-type': 'application/json', ...signed },
       });
     } finally {
       this.release();

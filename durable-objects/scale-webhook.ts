@@ -1,18 +1,26 @@
 /**
  * Announces a new autoscaling recommendation: one `event=scale_up|scale_down|hold` log line and, when
- * SCALE_WEBHOOK_URL is set, a POST signed like a dispatch (X-Cloud-Timestamp, X-Cloud-Signature over
- * `${timestamp}.${body}`, key SCALE_WEBHOOK_SECRET or else WORKER_TOKEN). A receiver that is down is
- * retried a few times with backoff; the next change is announced regardless.
+ * SCALE_WEBHOOK_URL is set, a POST signed per Standard Webhooks like a callback
+ * (src/core/standard-webhooks.ts), with SCALE_WEBHOOK_SECRET or else the callback keys. A receiver
+ * that is down is retried a few times with backoff; the next change is announced regardless.
  */
 import type { Recommendation } from '../src/core/autoscale';
-import { sign } from '../src/core/signature';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../src/protocol/dispatch';
+import { webhookHeaders } from '../src/core/standard-webhooks';
 import { log } from '../src/log';
 
 export interface WebhookConfig {
   SCALE_WEBHOOK_URL?: string;
   SCALE_WEBHOOK_SECRET?: string;
-  WORKER_TOKEN: string;
+  CALLBACK_SIGNING_KEY?: string;
+  CALLBACK_SIGNING_KEY_NEXT?: string;
+}
+
+/** Its own key when set; else the callback keys, both during their rotation. */
+function keysOf(config: WebhookConfig): string[] {
+  if (config.SCALE_WEBHOOK_SECRET) return [config.SCALE_WEBHOOK_SECRET];
+  return [config.CALLBACK_SIGNING_KEY, config.CALLBACK_SIGNING_KEY_NEXT].filter(
+    (k): k is string => !!k,
+  );
 }
 
 export const WEBHOOK_ATTEMPTS = 3;
@@ -42,10 +50,13 @@ export async function announce(
   if (!url) return false;
   const event: ScaleEvent = { queue, ...rec };
   const body = JSON.stringify(event);
-  const secret = config.SCALE_WEBHOOK_SECRET ?? config.WORKER_TOKEN;
+  const keys = keysOf(config);
+  // Config refuses a webhook URL without a key; a hand-built config that has none sends nothing.
+  if (keys.length === 0) return false;
+  // One id per announcement, the same on each of its retries, so a receiver can deduplicate.
+  const id = `msg_${crypto.randomUUID().replaceAll('-', '')}`;
   for (let attempt = 1; attempt <= WEBHOOK_ATTEMPTS; attempt++) {
     try {
-      const ts = Date.now();
       const res = await fetchImpl(url, {
         method: 'POST',
         body,
@@ -53,8 +64,7 @@ export async function announce(
         signal: AbortSignal.timeout(TIMEOUT_MS),
         headers: {
           'content-type': 'application/json',
-          [TIMESTAMP_HEADER]: String(ts),
-          [SIGNATURE_HEADER]: await sign(secret, ts, body),
+          ...(await webhookHeaders(keys, id, body, Date.now())),
         },
       });
       await res.body?.cancel();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LOG_LEVELS, setLogLevel } from './log';
+import { parseSigningKey } from './core/standard-webhooks';
 import type { Scheduler } from '../durable-objects/scheduler';
 import type { RateLimiter } from '../durable-objects/rate-limiter';
 import type { ScheduleKeeper } from '../durable-objects/schedules';
@@ -40,6 +41,11 @@ const csv = z
       .map((s) => s.trim())
       .filter(Boolean),
   );
+/** A Standard Webhooks key (`whsec_<base64>`), refused at start rather than at the first delivery. */
+const signingKey = z.string().superRefine((v, ctx) => {
+  const parsed = parseSigningKey(v);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message });
+});
 
 /** Beats a node sends per WORKER_HEARTBEAT_TIMEOUT_SEC, at least. */
 export const BEATS_PER_TIMEOUT = 3;
@@ -82,9 +88,9 @@ export const ConfigSchema = z
     SCALE_DOWN_STABLE_SEC: int(0, 86_400, 30),
     RATE_LIMIT_JOBS_PER_MIN: int(0, 1_000_000, 120),
     SCALE_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
-    SCALE_WEBHOOK_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
-    CALLBACK_SIGNING_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
-    CALLBACK_SIGNING_KEY_NEXT: z.string().min(16, 'must be at least 16 characters').optional(),
+    SCALE_WEBHOOK_SECRET: signingKey.optional(),
+    CALLBACK_SIGNING_KEY: signingKey.optional(),
+    CALLBACK_SIGNING_KEY_NEXT: signingKey.optional(),
     CALLBACK_MAX_ATTEMPTS: int(1, 100, 8),
     CALLBACK_TIMEOUT_MS: int(100, 60_000, 10_000),
     RETENTION_DAYS: int(0, 36_500, 30),
@@ -141,6 +147,15 @@ export const ConfigSchema = z
       for (const variable of ['HEARTBEAT_INTERVAL_SEC', 'WORKER_HEARTBEAT_TIMEOUT_SEC'])
         ctx.addIssue({ code: 'custom', path: [variable], message: both });
     }
+    // The scale webhook goes to a receiver outside the cluster: it is signed with its own key or the
+    // callback keys, never with WORKER_TOKEN, which a receiver could then use to act as a worker.
+    if (c.SCALE_WEBHOOK_URL && !c.SCALE_WEBHOOK_SECRET && !c.CALLBACK_SIGNING_KEY)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SCALE_WEBHOOK_SECRET'],
+        message:
+          'SCALE_WEBHOOK_URL needs SCALE_WEBHOOK_SECRET (or CALLBACK_SIGNING_KEY) to sign with',
+      });
     if (c.BACKOFF_BASE_SEC > c.BACKOFF_MAX_SEC)
       ctx.addIssue({
         code: 'custom',

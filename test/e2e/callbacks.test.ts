@@ -1,21 +1,29 @@
 /**
- * Callbacks end to end: a finished job is POSTed to its callback URL, signed with the current and the
- * next key, retried with backoff until the receiver answers 2xx, and the delivery shows on the job.
+ * Callbacks end to end: a finished job is POSTed to its callback URL, signed per Standard Webhooks
+ * with the current and the next key, retried with backoff until the receiver answers 2xx, and the
+ * delivery shows on the job. The receiver verifies with the official `standardwebhooks` package, code
+ * no one here wrote, as a user's receiver would.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verify } from '../../src/core/signature';
 import { freePort, startStack, type Stack } from './harness';
 
-const CURRENT = 'dev-callback-key-0123456789'; // .dev.vars
-const NEXT = 'next-callback-key-0123456789';
+// The stack runs with .dev.vars, so its development key is the current one.
+const CURRENT = /^CALLBACK_SIGNING_KEY=(\S+)$/m.exec(
+  readFileSync(new URL('../../.dev.vars', import.meta.url), 'utf8'),
+)![1];
+const NEXT = 'whsec_DP4oYKGziZ8GNwUDCsTEx9t4NAd8ZVgCOdtJQMqjFlQ=';
+const OTHER = 'whsec_OTZaqOOB4VuhDZ2bXVWKLsZFGUXd49pXWH33yGkSg4k=';
 let stack: Stack;
 let receiver: Server;
 let port: number;
 const received: {
   path: string;
-  headers: Record<string, string | string[] | undefined>;
+  headers: Record<string, string>;
   body: string;
+  at: number;
 }[] = [];
 let failuresLeft = 0;
 
@@ -26,7 +34,10 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      received.push({ path: req.url ?? '', headers: req.headers, body });
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).map(([k, v]) => [k, String(v)]),
+      );
+      received.push({ path: req.url ?? '', headers, body, at: Date.now() });
       if (failuresLeft > 0) {
         failuresLeft--;
         res.writeHead(500).end('not yet');
@@ -68,18 +79,23 @@ describe('callbacks', () => {
         result: { exit_code: 0, output: { result: { value: 55 } } },
       },
     });
-    const ts = String(last.headers['x-cloud-timestamp']);
-    const sig = String(last.headers['x-cloud-signature']);
-    expect(sig.split(',').map((s) => s.trim())).toHaveLength(2);
-    // A receiver that knows only the current key, or only the next one, accepts it: rotation without downtime.
-    expect(await verify([CURRENT], ts, sig, last.body, Date.now())).toEqual({ ok: true });
-    expect(await verify([NEXT], ts, sig, last.body, Date.now())).toEqual({ ok: true });
-    expect(await verify(['some-other-key-0123456789'], ts, sig, last.body, Date.now())).toEqual({
-      ok: false,
-      reason: 'mismatch',
-    });
+    expect(last.headers['webhook-signature'].split(' ')).toHaveLength(2);
+    // A receiver that knows only the current key, or only the next one, accepts every attempt:
+    // rotation without downtime.
+    for (const d of deliveries) {
+      expect(new Webhook(CURRENT).verify(d.body, d.headers)).toEqual(JSON.parse(d.body));
+      expect(new Webhook(NEXT).verify(d.body, d.headers)).toEqual(JSON.parse(d.body));
+      expect(() => new Webhook(OTHER).verify(d.body, d.headers)).toThrow(/No matching signature/);
+    }
+    // One event, one webhook-id on every retry: what receivers deduplicate on.
+    expect(new Set(deliveries.map((d) => d.headers['webhook-id'])).size).toBe(1);
+    expect(last.headers['webhook-id']).toMatch(/^msg_[0-9a-f]{32}$/);
+    // A body altered on the way fails.
+    expect(() =>
+      new Webhook(CURRENT).verify(last.body.replace('55', '56'), last.headers),
+    ).toThrow();
     // Backoff: 2 s, then 4 s.
-    const times = deliveries.map((d) => Number(d.headers['x-cloud-timestamp']));
+    const times = deliveries.map((d) => d.at);
     expect(times[1] - times[0]).toBeGreaterThanOrEqual(1500);
     expect(times[2] - times[1]).toBeGreaterThanOrEqual(3500);
   });
@@ -98,7 +114,14 @@ describe('callbacks', () => {
     const hit = received.find(
       (r) => r.path === '/hooks/failed' && JSON.parse(r.body).job.id === job.id,
     );
-    expect(JSON.parse(hit!.body)).toMatchObject({ event: 'job.failed', job: { status: 'failed' } });
+    expect(new Webhook(CURRENT).verify(hit!.body, hit!.headers)).toMatchObject({
+      event: 'job.failed',
+      job: { status: 'failed' },
+    });
+    // Another event, another webhook-id.
+    const others = received.filter((r) => r !== hit).map((r) => r.headers['webhook-id']);
+    expect(others.length).toBeGreaterThan(0);
+    expect(others).not.toContain(hit!.headers['webhook-id']);
     expect(
       received.some((r) => r.path === '/hooks/ok' && JSON.parse(r.body).job.id === job.id),
     ).toBe(false);
