@@ -301,13 +301,20 @@ async function statesInObject(
   const out = new Map<string, string>();
   const admin = { authorization: `Bearer ${adminToken()}` };
   for (let i = 0; i < ids.length; i += 500) {
-    const r = await cluster.stack.call<{ states: Record<string, string> }>(
-      'POST',
-      `/admin/queues/${queue}/states`,
-      { ids: ids.slice(i, i + 500) },
-      admin,
-    );
-    if (r.status !== 200) throw new Error(`object states answered ${r.status}`);
+    const ask = () =>
+      cluster.stack.call<{ states: Record<string, string> }>(
+        'POST',
+        `/admin/queues/${queue}/states`,
+        { ids: ids.slice(i, i + 500) },
+        admin,
+      );
+    // The API may still be coming back from a fault: ask again for a while before giving up.
+    let r = await ask().catch(() => null);
+    for (let tries = 0; r?.status !== 200 && tries < 20; tries++) {
+      await new Promise((res) => setTimeout(res, 1000));
+      r = await ask().catch(() => null);
+    }
+    if (r?.status !== 200) throw new Error(`object states answered ${r?.status ?? 'nothing'}`);
     for (const [id, status] of Object.entries(r.body.states)) out.set(id, status);
   }
   return out;
