@@ -1,7 +1,7 @@
-import { createExecutionContext, env, runInDurableObject } from 'cloudflare:test';
+import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { callWithVars } from './helpers';
 import type { ScheduleKeeper } from '../../durable-objects/schedules';
-import { createApp } from '../../src/api/app';
 import { queueOfJobId } from '../../src/core/ids';
 import type { Env } from '../../src/env';
 
@@ -12,25 +12,13 @@ import type { Env } from '../../src/env';
  */
 const ADMIN = { authorization: 'Bearer test-admin-token-0123456789' };
 
-async function call(
+const call = (
   limit: number,
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
-) {
-  const init: RequestInit = {
-    method,
-    headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-  };
-  if (body !== undefined) init.body = JSON.stringify(body);
-  const res = await createApp().fetch(
-    new Request(`http://cloud.test${path}`, init),
-    { ...env, RATE_LIMIT_JOBS_PER_MIN: String(limit) },
-    createExecutionContext(),
-  );
-  return { status: res.status, body: (await res.json()) as any };
-}
+) => callWithVars({ RATE_LIMIT_JOBS_PER_MIN: String(limit) }, method, path, body, headers);
 
 let seq = 0;
 const unique = (what: string) => `${what}-${Date.now().toString(36)}-${seq++}`;

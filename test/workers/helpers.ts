@@ -6,6 +6,7 @@ import {
   waitOnExecutionContext,
 } from 'cloudflare:test';
 import worker from '../../src/index';
+import { createApp } from '../../src/api/app';
 
 export const WORKER_TOKEN = 'test-worker-token';
 
@@ -63,4 +64,28 @@ export async function fireCron(): Promise<void> {
     ctx,
   );
   await waitOnExecutionContext(ctx);
+}
+
+/**
+ * A request to the app built with these variables on top of the test bindings, the way a
+ * deployment would set them (rate limits, for instance, are off for the rest of the suite).
+ */
+export async function callWithVars(
+  vars: Record<string, string>,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const init: RequestInit = {
+    method,
+    headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+  };
+  if (body !== undefined) init.body = JSON.stringify(body);
+  const res = await createApp().fetch(
+    new Request(`http://cloud.test${path}`, init),
+    { ...env, ...vars },
+    createExecutionContext(),
+  );
+  return { status: res.status, headers: res.headers, body: await res.json() };
 }

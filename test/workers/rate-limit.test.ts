@@ -1,27 +1,8 @@
-import { createExecutionContext, env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { createApp } from '../../src/api/app';
+import { callWithVars } from './helpers';
 
 /** The app with a low RATE_LIMIT_JOBS_PER_MIN, as a deployment would set it. */
-async function call(
-  vars: Record<string, string>,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-) {
-  const init: RequestInit = {
-    method,
-    headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-  };
-  if (body !== undefined) init.body = JSON.stringify(body);
-  const res = await createApp().fetch(
-    new Request(`http://cloud.test${path}`, init),
-    { ...env, ...vars },
-    createExecutionContext(),
-  );
-  return { status: res.status, headers: res.headers, body: (await res.json()) as any };
-}
+const call = callWithVars;
 
 const limit3 = { RATE_LIMIT_JOBS_PER_MIN: '3' };
 
