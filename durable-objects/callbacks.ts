@@ -17,14 +17,9 @@ export interface CallbackState {
   delivered_at: number | null;
 }
 
-interface Delivery {
+/** A delivery waiting here to be handed to its courier: the parcel, and its row id. */
+interface Delivery extends Parcel {
   id: number;
-  job_id: string;
-  url: string;
-  event: string;
-  body: string;
-  attempts: number;
-  next_at: number;
 }
 
 // Rows written before couriers existed may carry attempts already made; they are handed over as they are.
