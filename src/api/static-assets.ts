@@ -88,14 +88,13 @@ export async function serveAsset(
   const url = new URL(path, c.req.url);
   const res = await c.env.ASSETS.fetch(new Request(url, { headers: c.req.raw.headers }));
   if (res.status !== 200 && res.status !== 304)
-    // Only a deployment made without its build step lacks one (wrangler builds before it deploys).
+    // Only a deployment made without its build step lacks one (wrangler builds before it deploys):
+    // like a bad variable, a fault of the deployment that names itself (config_invalid).
     throw new ApiError(
-      500,
+      503,
       'asset_missing',
-      `static asset ${path} is missing from the deployment`,
-      {
-        status: res.status,
-      },
+      `the static asset ${path} is missing: deploy with wrangler, which runs npm run build:assets`,
+      { status: res.status },
     );
   const out = new Response(res.body, res);
   for (const [k, v] of Object.entries(headers)) out.headers.set(k, v);
