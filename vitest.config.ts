@@ -1,5 +1,11 @@
 import { defineConfig } from 'vitest/config';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
+import { execFileSync } from 'node:child_process';
+
+// The Worker's static assets (wrangler.toml [assets]): the workers pool serves them from
+// dashboard/dist, which is built, not committed. wrangler builds them itself before `dev` and
+// `deploy`; the pool does not, so every run builds them here (about 50 ms when nothing changed).
+execFileSync(process.execPath, ['scripts/build-assets.mjs'], { stdio: 'inherit' });
 
 const migrations = await readD1Migrations('./migrations');
 

@@ -16,6 +16,8 @@ export interface Env {
   COURIER: DurableObjectNamespace<Courier>;
   /** Large payloads and job outputs (wrangler.toml [[r2_buckets]]; docs/protocol.md, large payloads). */
   BLOBS: R2Bucket;
+  /** The dashboard's and the API reference's files (wrangler.toml [assets]; src/api/static-assets.ts). */
+  ASSETS: Fetcher;
   /** Test-only fault injection (test/chaos): the Scheduler's next alarm throws once. */
   FAULT_ALARM_FAIL_ONCE?: string;
   /** Test-only (test/chaos): this share of D1 batches from the outbox fail, half after D1 took them... */

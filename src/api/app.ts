@@ -71,7 +71,7 @@ export function createApp() {
     .route('/', progressRoutes)
     .route('/', attemptRoutes)
     .route('/', blobRoutes)
-    .route('/', docsRoutes(app));
+    .route('/', docsRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'workerToken', {
     type: 'http',

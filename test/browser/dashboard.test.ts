@@ -3,7 +3,9 @@
  * Durable Object) and one worker node process, started by the e2e harness. Headless Chromium through
  * playwright-core submits a job with the form, watches it go from queued to succeeded, cancels a
  * delayed job with its button, opens a job's details, and saves docs/dashboard.png for the README.
- * /metrics from the same stack goes through `promtool check metrics`.
+ * The API reference (/docs, Scalar's UI from the Worker's static assets) must render the API's own
+ * operations. Every request either page makes is recorded: none may go to another origin than the
+ * Worker's. /metrics from the same stack goes through `promtool check metrics`.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -28,6 +30,10 @@ describe('dashboard in a real browser', () => {
   const consoleErrors: string[] = [];
   // Every request the page makes that fails or answers 4xx/5xx: a missing favicon counts.
   const failedRequests: string[] = [];
+  // Every URL either page asks for: all must be the Worker's own (no CDN, no fonts, no telemetry).
+  const requested: string[] = [];
+  const elsewhere = () =>
+    requested.filter((url) => new URL(url).origin !== new URL(stack.api).origin);
 
   beforeAll(async () => {
     stack = await startStack({ vars: { ALLOW_ANONYMOUS: 'true', RATE_LIMIT_JOBS_PER_MIN: '0' } });
@@ -48,6 +54,7 @@ describe('dashboard in a real browser', () => {
     // A CSP violation or a script error shows up here: the page must load clean.
     page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
     page.on('pageerror', (e) => consoleErrors.push(String(e)));
+    page.on('request', (r) => requested.push(r.url()));
     page.on('requestfailed', (r) =>
       failedRequests.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText}`),
     );
@@ -76,6 +83,8 @@ describe('dashboard in a real browser', () => {
     await page.waitForLoadState('networkidle');
     expect(consoleErrors).toEqual([]);
     expect(failedRequests).toEqual([]);
+    expect(requested).toContain(`${stack.api}/dashboard/app.js`);
+    expect(elsewhere()).toEqual([]);
   });
 
   it('submits a job with the form and shows it go from queued to succeeded', async () => {
@@ -187,12 +196,29 @@ describe('dashboard in a real browser', () => {
     await page.screenshot({ path: join(REPO_ROOT, 'docs', 'dashboard.png'), fullPage: true });
     expect(consoleErrors).toEqual([]);
     expect(failedRequests).toEqual([]);
+    expect(elsewhere()).toEqual([]);
   });
 
   it('loads the API reference clean too, and has an icon where browsers look unasked', async () => {
+    requested.length = 0;
     const res = await page.goto(`${stack.api}/docs`);
     expect(res?.status()).toBe(200);
+    // Scalar drew the reference from the Worker's /openapi.json: the API's own operations show.
+    await page.waitForFunction(() => /\bPOST\s+\/jobs\s/.test(document.body.innerText), undefined, {
+      timeout: 30_000,
+    });
+    // Every operation of the document is listed under its tag, as its method and path.
+    const text = (await page.evaluate(() => document.body.innerText)).replace(/\s+/g, ' ');
+    const doc = (await stack.call('GET', '/openapi.json')).body;
+    const operations = Object.entries<Record<string, unknown>>(doc.paths).flatMap(([path, item]) =>
+      Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(operations).toContain('POST /jobs');
+    expect(operations.filter((op) => !text.includes(` ${op} `))).toEqual([]);
     await page.waitForLoadState('networkidle');
+    expect(requested).toContain(`${stack.api}/docs/scalar.js`);
+    expect(requested).toContain(`${stack.api}/openapi.json`);
+    expect(elsewhere()).toEqual([]);
     const favicon = await page.request.get(`${stack.api}/favicon.ico`);
     expect(favicon.status()).toBe(200);
     expect(favicon.headers()['content-type']).toBe('image/svg+xml');

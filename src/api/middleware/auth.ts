@@ -6,14 +6,15 @@ import { ApiError } from '../errors';
 import type { AppEnv } from '../context';
 
 /**
- * Who may call what. Probes, the API document and the dashboard page are public; the worker protocol
- * has its own token (worker-auth.ts); `/admin/*` needs ADMIN_TOKEN; everything else needs an API key
- * (its tenant scopes every read and write) or the admin token (all tenants). Without a key a request
+ * Who may call what. Probes, the API document, the dashboard and the API reference are public (their
+ * pages call the API with the key the user gives them); the worker protocol has its own token
+ * (worker-auth.ts); `/admin/*` needs ADMIN_TOKEN; everything else needs an API key (its tenant
+ * scopes every read and write) or the admin token (all tenants). Without a key a request
  * is the `default` tenant only when ALLOW_ANONYMOUS=true, which `.dev.vars` sets for the quick start.
  */
 const PUBLIC: [string, RegExp][] = [
-  ['GET', /^\/(health|ready|openapi\.json|docs|favicon\.ico)$/],
-  ['GET', /^\/dashboard(\/.*)?$/],
+  ['GET', /^\/(health|ready|openapi\.json|favicon\.ico)$/],
+  ['GET', /^\/(dashboard|docs)(\/.*)?$/],
 ];
 const WORKER_PROTOCOL: [string, RegExp][] = [
   ['POST', /^\/workers\/register$/],

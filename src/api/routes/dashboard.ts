@@ -1,33 +1,14 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { observeScope, readScope, type AppEnv } from '../context';
-import { DASHBOARD_HTML } from '../dashboard/page';
-import { DASHBOARD_CSS } from '../dashboard/style';
-import { DASHBOARD_JS } from '../dashboard/script';
-import { ICON_SVG } from '../dashboard/icon';
+import {
+  ICON_HEADERS,
+  PAGE_HEADERS,
+  SCRIPT_HEADERS,
+  serveAsset,
+  STYLE_HEADERS,
+} from '../static-assets';
 import { mergeSeries, observeAll } from '../observe';
 import { HISTORY_SEC, SERIES_STEP_SEC } from '../../../durable-objects/telemetry';
-
-/**
- * Everything the page loads comes from this Worker: no CDN, no inline script or style, so the policy
- * can be `'self'` for scripts, styles and fetches and nothing else.
- */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "connect-src 'self'",
-  "img-src 'self' data:",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
-
-export const PAGE_HEADERS = {
-  'content-security-policy': CONTENT_SECURITY_POLICY,
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-} as const;
 
 const text = (type: string, description: string) => ({
   200: { description, content: { [type]: { schema: z.string() } } },
@@ -95,32 +76,13 @@ const history = createRoute({
   },
 });
 
-const ICON_HEADERS = {
-  'content-type': 'image/svg+xml',
-  'cache-control': 'public, max-age=86400',
-  'x-content-type-options': 'nosniff',
-};
-
 export const dashboardRoutes = new OpenAPIHono<AppEnv>()
-  .openapi(page, (c) =>
-    c.html(DASHBOARD_HTML, 200, { ...PAGE_HEADERS, 'cache-control': 'no-cache' }),
-  )
-  .openapi(script, (c) =>
-    c.body(DASHBOARD_JS, 200, {
-      'content-type': 'text/javascript; charset=utf-8',
-      'cache-control': 'no-cache',
-      'x-content-type-options': 'nosniff',
-    }),
-  )
-  .openapi(style, (c) =>
-    c.body(DASHBOARD_CSS, 200, {
-      'content-type': 'text/css; charset=utf-8',
-      'cache-control': 'no-cache',
-      'x-content-type-options': 'nosniff',
-    }),
-  )
-  .openapi(icon, (c) => c.body(ICON_SVG, 200, ICON_HEADERS))
-  .openapi(favicon, (c) => c.body(ICON_SVG, 200, ICON_HEADERS))
+  // The page, its script, stylesheet and icon are built from dashboard/ (scripts/build-assets.mjs).
+  .openapi(page, (c) => serveAsset(c, '/dashboard/index.html', PAGE_HEADERS))
+  .openapi(script, (c) => serveAsset(c, '/dashboard/app.js', SCRIPT_HEADERS))
+  .openapi(style, (c) => serveAsset(c, '/dashboard/app.css', STYLE_HEADERS))
+  .openapi(icon, (c) => serveAsset(c, '/dashboard/icon.svg', ICON_HEADERS))
+  .openapi(favicon, (c) => serveAsset(c, '/dashboard/icon.svg', ICON_HEADERS))
   .openapi(history, async (c) => {
     const o = await observeAll(
       c.env,
