@@ -14,6 +14,7 @@ import { scheduleKeeperOf } from '../../../durable-objects/schedules';
 import type { Outcome } from '../../../durable-objects/scheduler';
 import { ApiError } from '../errors';
 import { withCheckedCallbacks } from '../new-job';
+import { claimQueueFor } from '../queue-claim';
 import type { AppEnv } from '../context';
 import { errors, jsonBody } from '../openapi-helpers';
 
@@ -59,7 +60,7 @@ const create = createRoute({
   request: { body: jsonBody(ScheduleCreate) },
   responses: {
     201: { description: 'Created', content: { 'application/json': { schema: ScheduleEnvelope } } },
-    ...errors(400, 413, 415, 503),
+    ...errors(400, 403, 409, 413, 415, 503),
   },
 });
 
@@ -153,6 +154,7 @@ scheduleRoutes.openapi(create, async (c) => {
       { problems: [{ field: 'job.payload', message: `at most ${MAX_PAYLOAD_BYTES} bytes` }] },
     );
   }
+  await claimQueueFor(c, body.job.queue, 'job.queue');
   const outcome = await scheduleKeeperOf(c.env).create(
     {
       id: `sch_${ulid(Date.now())}`,

@@ -84,7 +84,11 @@ describe('worker node HTTP surface', () => {
     });
     expect(reg.body.executors.length).toBeGreaterThan(0);
     await waitFor('two heartbeats', () => api.of('heartbeat').length >= 2);
-    expect(api.of('heartbeat')[0].body).toEqual({ running: [], draining: false });
+    expect(api.of('heartbeat')[0].body).toEqual({
+      running: [],
+      draining: false,
+      queues: ['default'],
+    });
     expect(JSON.stringify(node.logs)).not.toContain(TOKEN);
   });
 
