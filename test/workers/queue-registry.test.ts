@@ -171,10 +171,38 @@ describe('MAX_QUEUES_PER_TENANT', () => {
     expect(replayed.status).toBe(201);
     expect(await registryRow(old)).toMatchObject({ retired_at: null });
   });
+  it('resuming a paused schedule whose queue retired takes a place again', async () => {
+    const a = await tenantKey();
+    const queue = unique('sched-paused');
+    const one = (method: string, path: string, body?: unknown) =>
+      callWithVars({ MAX_QUEUES_PER_TENANT: '1' }, method, path, body, a);
+    const created = await one('POST', '/schedules', schedule(queue));
+    expect(created.status).toBe(201);
+    const id = created.body.schedule.id;
+    expect((await one('POST', `/schedules/${id}/pause`)).status).toBe(200);
+    // Paused, it submits nothing: its queue may retire.
+    await retireNow(queue);
+    expect((await one('POST', '/jobs', { payload: 1, queue: unique('lim-other') })).status).toBe(
+      201,
+    );
+    expectRefusal(
+      await one('POST', `/schedules/${id}/resume`),
+      409,
+      'queue_limit_reached',
+      'job.queue',
+    );
+    expect((await api('GET', `/schedules/${id}`, undefined, a)).body.schedule.status).toBe(
+      'paused',
+    );
+    expect((await callWithVars({}, 'POST', `/schedules/${id}/resume`, undefined, a)).status).toBe(
+      200,
+    );
+    expect(await registryRow(queue)).toMatchObject({ retired_at: null });
+  });
 });
 
 describe('retirement and the fan-out', () => {
-  it('leaves a retired queue out of /stats, /metrics and /workers, and brings it back when named', async () => {
+  it('leaves a retired queue out of /stats and /metrics, and brings it back when named', async () => {
     const a = await tenantKey();
     const queue = unique('idle');
     await cancelledJobIn(queue, a);

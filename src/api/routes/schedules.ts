@@ -106,7 +106,8 @@ const action = (verb: 'pause' | 'resume', summary: string) =>
         description: 'The schedule',
         content: { 'application/json': { schema: ScheduleEnvelope } },
       },
-      ...errors(400, 404, 503),
+      // Resuming may bring back a retired queue: 409 queue_limit_reached.
+      ...errors(400, 404, ...(verb === 'resume' ? [403, 409] : []), 503),
     },
   });
 const pause = action(
@@ -196,6 +197,10 @@ scheduleRoutes.openapi(pause, async (c) => {
 });
 
 scheduleRoutes.openapi(resume, async (c) => {
+  // A paused schedule's queue may have retired: its next tick brings it back, which counts against
+  // MAX_QUEUES_PER_TENANT like any creation (docs/protocol.md 1.5c).
+  const row = await getSchedule(dbOf(c.env.DB), c.get('tenant'), c.req.valid('param').id);
+  if (row) await claimQueueFor(c, (JSON.parse(row.job) as JobSubmit).queue, 'job.queue');
   const outcome = await scheduleKeeperOf(c.env).resume(
     c.get('tenant'),
     c.req.valid('param').id,
