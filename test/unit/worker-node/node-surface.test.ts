@@ -295,6 +295,29 @@ describe('worker node HTTP surface', () => {
     expect(resultsFor(j.job_id)).toHaveLength(0);
   });
 
+  it('beats without `queues` from then on when an older API refuses the field', async () => {
+    const before = api.of('heartbeat').length;
+    api.script('heartbeat', {
+      status: 400,
+      body: {
+        error: {
+          code: 'validation_failed',
+          message: 'invalid body: queues: unknown field',
+          details: { in: 'body', problems: [{ field: 'queues', message: 'unknown field' }] },
+        },
+      },
+    });
+    await node.waitForLog('heartbeat_queues_refused');
+    const retried = await waitFor('a heartbeat without queues', async () =>
+      api
+        .of('heartbeat')
+        .slice(before)
+        .find((h) => !('queues' in h.body)),
+    );
+    expect(retried.body).toMatchObject({ running: expect.any(Array), draining: false });
+    expect(api.of('heartbeat').slice(before)[0].body.queues).toEqual(['default']);
+  });
+
   it('retries a result report through API errors and drops it on 409', async () => {
     const j = job(['echo', 'retry me']);
     api.script(
