@@ -41,9 +41,9 @@ const registryRow = (queue: string) =>
 /** The cron with retirement after one idle second; finished outcomes are kept that long too. */
 const RETIRE_FAST = { QUEUE_IDLE_RETIRE_SEC: '1', IDEMPOTENCY_TTL_SEC: '1' };
 
-async function retireNow(queue: string): Promise<void> {
+async function retireNow(queue: string, vars: Record<string, string> = RETIRE_FAST): Promise<void> {
   await waitFor(`${queue} to retire`, async () => {
-    await fireCron(RETIRE_FAST);
+    await fireCron(vars);
     return (await registryRow(queue))?.retired_at ? true : undefined;
   });
 }
@@ -257,6 +257,27 @@ describe('retirement and the fan-out', () => {
     expect(workers.map((w: { id: string }) => w.id)).toEqual(
       expect.arrayContaining([nodeId, node2]),
     );
+  });
+
+  it('keeps the storage of a retired queue while an idempotent retry may still ask for its jobs', async () => {
+    const a = await tenantKey();
+    const queue = unique('kept');
+    const key = { ...a, 'x-idempotency-key': unique('k') };
+    const first = await api('POST', '/jobs', { payload: 1, queue }, key);
+    expect(first.status).toBe(201);
+    expect((await api('POST', `/jobs/${first.body.job.id}/cancel`, undefined, a)).status).toBe(200);
+    // Idle for a second, but the job finished within IDEMPOTENCY_TTL_SEC (a day here).
+    await retireNow(queue, { QUEUE_IDLE_RETIRE_SEC: '1' });
+    const stub = env.SCHEDULER.get(env.SCHEDULER.idFromName(`queue:${queue}`));
+    await runInDurableObject(stub, async (_o, state) => {
+      const kept = state.storage.sql
+        .exec<{ n: number }>('SELECT count(*) AS n FROM outcomes WHERE id = ?', first.body.job.id)
+        .one().n;
+      expect(kept).toBe(1);
+    });
+    const retry = await api('POST', '/jobs', { payload: 1, queue }, key);
+    expect(retry.status).toBe(200);
+    expect(retry.body.job).toMatchObject({ id: first.body.job.id, status: 'cancelled' });
   });
 
   it("clears an empty queue's Scheduler storage and alarm, and the queue works again after", async () => {
