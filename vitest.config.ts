@@ -44,6 +44,9 @@ export default defineConfig({
                 ADMIN_TOKEN: 'test-admin-token-0123456789',
                 CALLBACK_SIGNING_KEY: 'whsec_6yqf8Fhfk4Q64V/DwKbW5qiCmuZtNnZdMJc2Ylfd+kY=',
               },
+              // A real D1 database no migration is applied to: every query fails (no such table).
+              // test/workers/heartbeat-without-d1.test.ts gives it to the API as DB.
+              d1Databases: { DB_UNMIGRATED: 'unmigrated' },
             },
           }),
         ],

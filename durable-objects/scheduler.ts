@@ -37,6 +37,7 @@ import { CallbackDeliveries } from './callbacks';
 import { announceThroughCourier } from './courier';
 import { Outbox } from './outbox';
 import { Dependencies } from './dependencies';
+import { ACTIVE_AT, retireVerdict } from './retirement';
 import { withBlobUrls } from './blob-urls';
 import type { JobStatus } from '../src/protocol/job';
 import type { AttemptEndReason } from '../src/protocol/attempt';
@@ -298,6 +299,7 @@ export class Scheduler extends DurableObject<Env> {
         });
       }
       this.store.setMeta('seq', String(seq - 1));
+      this.store.setMeta(ACTIVE_AT, String(now));
       const stmts: Stmt[] = insertJobs(this.db, rows);
       if (!this.queueRecorded) stmts.push(upsertQueue(this.db, queue, now));
       range = this.outbox.add(stmts, now);
@@ -637,6 +639,7 @@ export class Scheduler extends DurableObject<Env> {
       mode: reg.mode,
     };
     this.store.saveWorker(row);
+    this.store.setMeta(ACTIVE_AT, String(now));
     this.unavailableUntil.delete(reg.id);
     this.dispatchFailures.delete(reg.id);
     this.retryUnroutable();
@@ -1762,6 +1765,29 @@ export class Scheduler extends DurableObject<Env> {
       last_heartbeat_at: new Date(w.last_heartbeat_at).toISOString(),
       heartbeat_age_sec: Math.max(0, (now - w.last_heartbeat_at) / 1000),
     };
+  }
+
+  /**
+   * The cron retires an idle queue (durable-objects/retirement.ts): no job, no node, nothing new
+   * since `idleSince`. The next submission records the queue in D1 again, which brings it back. An
+   * object with nothing left worth keeping also drops its alarm and its storage.
+   */
+  async retire(
+    queue: string,
+    idleSince: number,
+    outcomesSince: number,
+  ): Promise<{ retired: boolean; cleared: boolean }> {
+    return this.ctx.blockConcurrencyWhile(async () => {
+      const verdict = retireVerdict(this.ctx.storage.sql, idleSince, outcomesSince);
+      if (verdict === 'busy') return { retired: false, cleared: false };
+      this.queueRecorded = false;
+      if (verdict === 'retire') return { retired: true, cleared: false };
+      await this.ctx.storage.deleteAlarm();
+      await this.ctx.storage.deleteAll();
+      await this.load(); // empty tables again, for whatever names the queue next
+      log({ event: 'queue_storage_cleared', queue });
+      return { retired: true, cleared: true };
+    });
   }
 
   /** Stats, telemetry and autoscaling advice (telemetry.ts); a changed advice is logged and sent to SCALE_WEBHOOK_URL. */

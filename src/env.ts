@@ -89,6 +89,10 @@ export const ConfigSchema = z
     MAX_WORKERS: int(0, 100_000, 4),
     SCALE_DOWN_STABLE_SEC: int(0, 86_400, 30),
     RATE_LIMIT_JOBS_PER_MIN: int(0, 1_000_000, 120),
+    // Queues a tenant's keys may have active at once, and how long an empty queue with no node waits
+    // before the cron retires it (0: never); docs/protocol.md, "Queues and tenants".
+    MAX_QUEUES_PER_TENANT: int(1, 100_000, 100),
+    QUEUE_IDLE_RETIRE_SEC: int(0, 365 * 86_400, 86_400),
     SCALE_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
     SCALE_WEBHOOK_SECRET: signingKey.optional(),
     CALLBACK_SIGNING_KEY: signingKey.optional(),

@@ -6,6 +6,7 @@ import { pruneIdempotencyKeys } from './db/idempotency';
 import { pruneFinishedJobs } from './db/dead-letters';
 import { pruneBlobs } from './db/blobs';
 import { schedulerFor } from './api/context';
+import { retireIdleQueues } from './api/queue-retirement';
 import { log } from './log';
 import { scheduleKeeperOf } from '../durable-objects/schedules';
 
@@ -41,12 +42,19 @@ export default {
     env: Env,
     _ctx: ExecutionContext,
   ): Promise<void> {
-    if (!configOf(env).ok) return log({ event: 'cron_skipped', reason: 'config_invalid' });
+    const config = configOf(env);
+    if (!config.ok) return log({ event: 'cron_skipped', reason: 'config_invalid' });
     const db = dbOf(env.DB);
     const queues = await knownQueues(db);
     const results = await Promise.all(queues.map((q) => schedulerFor(env, q).reconcile(q)));
     // A depth sample and an autoscaling re-evaluation at least once a minute, even when nobody polls.
-    await Promise.all(queues.map((q) => schedulerFor(env, q).observe(q)));
+    const observed = await Promise.all(
+      queues.map(async (q) => ({ queue: q, stats: (await schedulerFor(env, q).observe(q)).stats })),
+    );
+    const retired = await retireIdleQueues(env, db, observed, config.config).catch((e: unknown) => {
+      log({ event: 'queue_retirement_failed', error: String(e).slice(0, 300) });
+      return [];
+    });
     // Recurring schedules whose alarm was lost fire here; a tick is idempotent, so racing the alarm is harmless.
     await scheduleKeeperOf(env)
       .tick()
@@ -62,6 +70,7 @@ export default {
     log({
       event: 'cron_reconciled',
       queues: queues.length,
+      retired_queues: retired.length,
       imported: results.reduce((s, r) => s + r.imported, 0),
       pruned,
       pruned_blobs: prunedBlobs,

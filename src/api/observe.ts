@@ -1,7 +1,7 @@
 import { combine, type Recommendation } from '../core/autoscale';
 import { mergeHistograms, quantile } from '../core/histogram';
 import { dbOf } from '../db/client';
-import { knownQueues } from '../db/queues';
+import { registryQueues } from './queue-fan-out';
 import { countByStatus } from '../db/read-jobs';
 import { JOB_STATUSES } from '../protocol/job';
 import type { WorkerView } from '../protocol/worker';
@@ -45,7 +45,7 @@ export async function observeAll(
 ): Promise<Observation> {
   const tenant = scope.tenant;
   const db = dbOf(env.DB);
-  const queues = await knownQueues(db);
+  const queues = await registryQueues(env);
   const [shards, workers, byStatus] = await Promise.all([
     tenant === null
       ? Promise.all(

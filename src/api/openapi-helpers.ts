@@ -4,8 +4,9 @@ import { ErrorBody } from '../protocol/common';
 const REASONS: Record<number, string> = {
   400: 'Invalid request: the error names the field and the reason',
   401: 'Missing or wrong credentials',
+  403: 'Not allowed for this tenant (a queue another tenant owns)',
   404: 'Not found',
-  409: 'Conflict with the current state (terminal job, stale attempt, reused idempotency key)',
+  409: 'Conflict with the current state (terminal job, stale attempt, reused idempotency key, queue limit reached)',
   413: 'Body or payload too large',
   415: 'The body must be application/json',
   429: 'Rate limited; see Retry-After',

@@ -10,6 +10,7 @@ import type { JobRow } from '../db/schema';
 import { log } from '../log';
 import { ApiError } from './errors';
 import { newJobOf, withCheckedCallbacks } from './new-job';
+import { claimQueueFor } from './queue-claim';
 import { schedulerFor, type AppEnv } from './context';
 import { jobView } from './views';
 
@@ -69,6 +70,7 @@ export async function submitJobs(
   });
 
   const db = dbOf(c.env.DB);
+  await claimQueueFor(c, queue, fieldPrefix ? `${fieldPrefix}.0.queue` : 'queue', tenant);
   await checkPayloadBlobs(db, tenant, bodies, fieldPrefix);
 
   resolveDependencies(bodies, newJobs, fieldPrefix, queue);

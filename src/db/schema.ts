@@ -106,6 +106,10 @@ export type BlobRow = typeof blobs.$inferSelect;
 export const queues = sqliteTable('queues', {
   name: text('name').primaryKey(),
   createdAt: integer('created_at').notNull(),
+  /** The owner (migrations/0013); null for a shared queue. */
+  tenant: text('tenant'),
+  lastActiveAt: integer('last_active_at').notNull().default(0),
+  retiredAt: integer('retired_at'),
 });
 
 /** Columns per job row: a multi-row insert carries at most floor(100 / JOB_COLUMNS) rows (D1's 100 bound parameters). */

@@ -37,8 +37,15 @@ export function appendLogs(
   return out;
 }
 
+/**
+ * The queue has work: recorded (shared if new) and, if it had retired, brought back into the
+ * fan-out set. `last_active_at` moving past the cron's cutoff also stops a retirement in flight.
+ */
 export function upsertQueue(db: Db, name: string, nowMs: number): Stmt {
-  return db.insert(queues).values({ name, createdAt: nowMs }).onConflictDoNothing();
+  return db
+    .insert(queues)
+    .values({ name, createdAt: nowMs, lastActiveAt: nowMs })
+    .onConflictDoUpdate({ target: queues.name, set: { retiredAt: null, lastActiveAt: nowMs } });
 }
 
 export type JobPatch = Partial<Omit<JobRow, 'id' | 'tenant' | 'queue' | 'createdAt'>> & {

@@ -23,7 +23,7 @@ export const LeaseRequest = z
       }),
     queues: z.array(QueueName).min(1).max(32).optional().openapi({
       description:
-        'The queues the node registered for: only their schedulers are asked. Default: every queue in use',
+        'The queues the node registered for: only their schedulers are asked. Default: every active queue (a read of the registry in D1)',
     }),
   })
   .openapi('LeaseRequest');

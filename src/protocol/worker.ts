@@ -69,6 +69,10 @@ export const WorkerHeartbeat = z
   .strictObject({
     running: z.array(Lease).max(1024).default([]),
     draining: z.boolean().default(false),
+    queues: z.array(QueueName).min(1).max(32).optional().openapi({
+      description:
+        'The queues the node registered for: only their schedulers hear the beat, and the API reads nothing from D1 for it. Without it (older nodes) every active queue is asked',
+    }),
   })
   .openapi('WorkerHeartbeat');
 export type WorkerHeartbeat = z.infer<typeof WorkerHeartbeat>;

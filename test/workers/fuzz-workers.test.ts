@@ -71,7 +71,8 @@ const REGISTER = {
   queues: [IDLE_QUEUE],
   labels: { zone: 'a' },
 };
-const HEARTBEAT = { running: [], draining: false };
+// `queues` too (issue 15): broken, missing, or naming queues the node is not registered with.
+const HEARTBEAT = { running: [], draining: false, queues: [IDLE_QUEUE] };
 const RESULT = {
   worker_id: WORKER,
   attempt: 1,

@@ -55,12 +55,15 @@ export async function waitFor<T>(
   }
 }
 
-/** Runs the cron trigger's handler once, to its end (reconcile, retention, schedules). */
-export async function fireCron(): Promise<void> {
+/**
+ * Runs the cron trigger's handler once, to its end (reconcile, retention, schedules, retirement);
+ * `vars` set deployment variables for this run, as callWithVars does for a request.
+ */
+export async function fireCron(vars: Record<string, string> = {}): Promise<void> {
   const ctx = createExecutionContext();
   await worker.scheduled(
     createScheduledController({ scheduledTime: new Date(), cron: '* * * * *' }),
-    env as never,
+    { ...env, ...vars } as never,
     ctx,
   );
   await waitOnExecutionContext(ctx);

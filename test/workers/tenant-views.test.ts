@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { api, WORKER_TOKEN } from './helpers';
 
 /**
- * Two tenants, one queue each and one queue they share: every read that observes queues or nodes
+ * Two tenants, one queue each and one queue they share (the operator's: a node registered for it
+ * before either tenant named it, so neither owns it): every read that observes queues or nodes
  * (GET /queues/:name, /stats, /stats/history, /metrics, /workers, which the dashboard draws from)
  * shows a tenant key its own jobs only, and the admin everything.
  */
@@ -21,6 +22,13 @@ async function setup() {
   const b = await tenantKey(unique('vb'));
   const own = unique('a-only');
   const shared = unique('shared');
+  const node = await api(
+    'POST',
+    '/workers/register',
+    { id: unique('shared-node'), mode: 'pull', queues: [shared] },
+    { authorization: `Bearer ${WORKER_TOKEN}` },
+  );
+  expect(node.status).toBe(201);
   const secretType = unique('a-secret-type');
   const aJobs: string[] = [];
   for (const queue of [own, own, shared]) {

@@ -24,6 +24,8 @@ export class HeartbeatLoop {
   private stopped = true;
   private failing = false;
   private lastSummary = '';
+  /** The API predates the `queues` field and refused it: beats go without it from then on. */
+  private withoutQueues = false;
 
   constructor(
     private readonly api: ApiClient,
@@ -65,13 +67,20 @@ export class HeartbeatLoop {
   }
 
   private async beat(): Promise<void> {
-    const body = this.hooks.body();
+    const full = this.hooks.body();
+    const body = this.withoutQueues ? { ...full, queues: undefined } : full;
     try {
       const answer = await this.api.call(
         'POST',
         `/workers/${encodeURIComponent(this.workerId)}/heartbeat`,
         body,
       );
+      // A node upgraded before its API: without this, every beat would be refused and the node reaped.
+      if (answer.status === 400 && body.queues && namesField(answer.body, 'queues')) {
+        this.withoutQueues = true;
+        this.log.warn('heartbeat_queues_refused', { detail: describeAnswer(answer) });
+        return this.beat();
+      }
       if (answer.status === 404) {
         this.log.warn('worker_unknown', {
           code: errorCode(answer.body),
@@ -113,4 +122,10 @@ export class HeartbeatLoop {
     (this.failing ? this.log.debug : this.log.warn)('heartbeat_failed', { detail });
     this.failing = true;
   }
+}
+
+function namesField(body: unknown, field: string): boolean {
+  const problems = (body as { error?: { details?: { problems?: unknown } } } | null)?.error?.details
+    ?.problems;
+  return Array.isArray(problems) && problems.some((p: { field?: unknown }) => p?.field === field);
 }

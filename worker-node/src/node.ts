@@ -72,7 +72,12 @@ export class WorkerNode {
       config.workerId,
       log,
       {
-        body: () => ({ running: this.runner.leases(), draining: this.draining }),
+        // Its queues: the API asks only their schedulers, and reads nothing from D1 for a beat.
+        body: () => ({
+          running: this.runner.leases(),
+          draining: this.draining,
+          queues: config.queues,
+        }),
         onAnswer: (a) => this.onHeartbeatAnswer(a),
         onUnknown: () => this.reregister(),
       },

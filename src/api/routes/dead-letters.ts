@@ -45,7 +45,7 @@ const replayOne = createRoute({
       description: 'The new job',
       content: { 'application/json': { schema: z.object({ job: Job }) } },
     },
-    ...errors(400, 401, 404, 409, 429),
+    ...errors(400, 401, 403, 404, 409, 429),
   },
 });
 
@@ -70,7 +70,7 @@ const replayBulk = createRoute({
       description: 'The new jobs, in the order of the originals',
       content: { 'application/json': { schema: z.object({ jobs: z.array(Job) }) } },
     },
-    ...errors(400, 401, 404, 409, 415, 429),
+    ...errors(400, 401, 403, 404, 409, 415, 429),
   },
 });
 

@@ -41,7 +41,7 @@ const submit = createRoute({
       description: 'A repeat of an earlier request with the same X-Idempotency-Key',
       content: { 'application/json': { schema: JobEnvelope } },
     },
-    ...errors(400, 409, 413, 415, 429, 503),
+    ...errors(400, 403, 409, 413, 415, 429, 503),
   },
 });
 
@@ -64,7 +64,7 @@ const submitBatch = createRoute({
         'application/json': { schema: z.object({ jobs: z.array(Job), ids: z.array(z.string()) }) },
       },
     },
-    ...errors(400, 409, 413, 415, 429, 503),
+    ...errors(400, 403, 409, 413, 415, 429, 503),
   },
 });
 

@@ -14,6 +14,7 @@ import { scheduleKeeperOf } from '../../../durable-objects/schedules';
 import type { Outcome } from '../../../durable-objects/scheduler';
 import { ApiError } from '../errors';
 import { withCheckedCallbacks } from '../new-job';
+import { claimQueueFor } from '../queue-claim';
 import type { AppEnv } from '../context';
 import { errors, jsonBody } from '../openapi-helpers';
 
@@ -59,7 +60,7 @@ const create = createRoute({
   request: { body: jsonBody(ScheduleCreate) },
   responses: {
     201: { description: 'Created', content: { 'application/json': { schema: ScheduleEnvelope } } },
-    ...errors(400, 413, 415, 503),
+    ...errors(400, 403, 409, 413, 415, 503),
   },
 });
 
@@ -105,7 +106,8 @@ const action = (verb: 'pause' | 'resume', summary: string) =>
         description: 'The schedule',
         content: { 'application/json': { schema: ScheduleEnvelope } },
       },
-      ...errors(400, 404, 503),
+      // Resuming may bring back a retired queue: 409 queue_limit_reached.
+      ...errors(400, 404, ...(verb === 'resume' ? [403, 409] : []), 503),
     },
   });
 const pause = action(
@@ -153,6 +155,7 @@ scheduleRoutes.openapi(create, async (c) => {
       { problems: [{ field: 'job.payload', message: `at most ${MAX_PAYLOAD_BYTES} bytes` }] },
     );
   }
+  await claimQueueFor(c, body.job.queue, 'job.queue');
   const outcome = await scheduleKeeperOf(c.env).create(
     {
       id: `sch_${ulid(Date.now())}`,
@@ -194,6 +197,10 @@ scheduleRoutes.openapi(pause, async (c) => {
 });
 
 scheduleRoutes.openapi(resume, async (c) => {
+  // A paused schedule's queue may have retired: its next tick brings it back, which counts against
+  // MAX_QUEUES_PER_TENANT like any creation (docs/protocol.md 1.5c).
+  const row = await getSchedule(dbOf(c.env.DB), c.get('tenant'), c.req.valid('param').id);
+  if (row) await claimQueueFor(c, (JSON.parse(row.job) as JobSubmit).queue, 'job.queue');
   const outcome = await scheduleKeeperOf(c.env).resume(
     c.get('tenant'),
     c.req.valid('param').id,

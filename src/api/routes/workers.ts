@@ -1,7 +1,8 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { checkOutboundUrl } from '../../core/url-policy';
 import { dbOf } from '../../db/client';
-import { knownQueues, recordQueues } from '../../db/queues';
+import { recordQueues } from '../../db/queues';
+import { registryQueues } from '../queue-fan-out';
 import {
   HeartbeatAnswer,
   WorkerHeartbeat,
@@ -53,7 +54,7 @@ const heartbeat = createRoute({
   request: { params: WorkerIdParam, body: jsonBody(WorkerHeartbeat) },
   responses: {
     200: { description: 'Alive', content: { 'application/json': { schema: HeartbeatAnswer } } },
-    ...errors(400, 401, 404, 415),
+    ...errors(400, 401, 404, 415, 503),
   },
 });
 
@@ -153,8 +154,9 @@ workerRoutes.openapi(register, async (c) => {
 
 workerRoutes.openapi(heartbeat, async (c) => {
   const id = c.req.valid('param').id;
-  const hb = c.req.valid('json');
-  const queues = await knownQueues(dbOf(c.env.DB));
+  const { queues: named, ...hb } = c.req.valid('json');
+  // The node's own queues when it names them: liveness then needs no D1 read (issue 15).
+  const queues = named ? [...new Set(named)] : await registryQueues(c.env);
   // Each shard hears only the leases of its own queue (the queue is in the job id).
   const answers = await Promise.all(
     queues.map((q) =>
@@ -199,7 +201,7 @@ workerRoutes.openapi(lease, async (c) => {
   const body = c.req.valid('json');
   // The node's own queues when it names them: a long poll holds one call per queue it asks, and a
   // Worker invocation has only six connections at once.
-  const queues = body.queues ? [...new Set(body.queues)] : await knownQueues(dbOf(c.env.DB));
+  const queues = body.queues ? [...new Set(body.queues)] : await registryQueues(c.env);
   const request = {
     max_jobs: body.max_jobs,
     wait_ms: Math.round(body.wait_sec * 1000),
@@ -280,7 +282,7 @@ async function declineExtra(
 
 workerRoutes.openapi(deregister, async (c) => {
   const id = c.req.valid('param').id;
-  const queues = await knownQueues(dbOf(c.env.DB));
+  const queues = await registryQueues(c.env);
   const outcomes = await Promise.all(
     queues.map((q) => schedulerFor(c.env, q).deregisterWorker(q, id)),
   );
@@ -321,7 +323,7 @@ export function merge(views: WorkerView[]): WorkerView[] {
 }
 
 export async function allWorkers(env: AppEnv['Bindings']): Promise<WorkerView[]> {
-  const queues = await knownQueues(dbOf(env.DB));
+  const queues = await registryQueues(env);
   const lists = await Promise.all(queues.map((q) => schedulerFor(env, q).listWorkers(q)));
   return merge(lists.flat());
 }

@@ -14,6 +14,8 @@ describe('config', () => {
       QUEUE_THRESHOLD_HIGH: 10,
       QUEUE_THRESHOLD_LOW: 2,
       SCALE_DOWN_STABLE_SEC: 30,
+      MAX_QUEUES_PER_TENANT: 100,
+      QUEUE_IDLE_RETIRE_SEC: 86400,
     });
   });
   it.each([
@@ -23,6 +25,8 @@ describe('config', () => {
     [{ WORKER_HEARTBEAT_TIMEOUT_SEC: 'abc' }, 'WORKER_HEARTBEAT_TIMEOUT_SEC'],
     [{ ALLOW_PRIVATE_WORKER_URLS: 'maybe' }, 'ALLOW_PRIVATE_WORKER_URLS'],
     [{ WORKER_TOKEN: undefined }, 'WORKER_TOKEN'],
+    [{ MAX_QUEUES_PER_TENANT: '0' }, 'MAX_QUEUES_PER_TENANT'],
+    [{ QUEUE_IDLE_RETIRE_SEC: '-5' }, 'QUEUE_IDLE_RETIRE_SEC'],
   ])('names the bad variable in %o', (vars, name) => {
     const r = parseConfig({ WORKER_TOKEN: 'a-long-token', ...vars });
     expect(r.ok).toBe(false);

@@ -84,7 +84,11 @@ describe('worker node HTTP surface', () => {
     });
     expect(reg.body.executors.length).toBeGreaterThan(0);
     await waitFor('two heartbeats', () => api.of('heartbeat').length >= 2);
-    expect(api.of('heartbeat')[0].body).toEqual({ running: [], draining: false });
+    expect(api.of('heartbeat')[0].body).toEqual({
+      running: [],
+      draining: false,
+      queues: ['default'],
+    });
     expect(JSON.stringify(node.logs)).not.toContain(TOKEN);
   });
 
@@ -289,6 +293,29 @@ describe('worker node HTTP surface', () => {
       (l) => l.job_id === j.job_id && l.reason === 'lease_revoked',
     );
     expect(resultsFor(j.job_id)).toHaveLength(0);
+  });
+
+  it('beats without `queues` from then on when an older API refuses the field', async () => {
+    const before = api.of('heartbeat').length;
+    api.script('heartbeat', {
+      status: 400,
+      body: {
+        error: {
+          code: 'validation_failed',
+          message: 'invalid body: queues: unknown field',
+          details: { in: 'body', problems: [{ field: 'queues', message: 'unknown field' }] },
+        },
+      },
+    });
+    await node.waitForLog('heartbeat_queues_refused');
+    const retried = await waitFor('a heartbeat without queues', async () =>
+      api
+        .of('heartbeat')
+        .slice(before)
+        .find((h) => !('queues' in h.body)),
+    );
+    expect(retried.body).toMatchObject({ running: expect.any(Array), draining: false });
+    expect(api.of('heartbeat').slice(before)[0].body.queues).toEqual(['default']);
   });
 
   it('retries a result report through API errors and drops it on 409', async () => {
