@@ -33,6 +33,7 @@ import { log } from '../src/log';
 import { Store, type ActiveJob, type WorkerRow } from './store';
 import { Outbound, retryAfterMs } from './outbound';
 import { Telemetry, type TelemetrySnapshot } from './telemetry';
+import { Meter } from './metering';
 import { CallbackDeliveries } from './callbacks';
 import { announceThroughCourier } from './courier';
 import { Outbox } from './outbox';
@@ -113,7 +114,10 @@ export class Scheduler extends DurableObject<Env> {
   private deps!: Dependencies;
   private readonly db: Db;
   private readonly outbound: Outbound;
-  private readonly telemetry = new Telemetry();
+  /** What this queue spends: storage and D1 statements, requests to nodes (metering.ts). */
+  private readonly meter = new Meter();
+  private readonly telemetry = new Telemetry(() => this.meter.snapshot());
+  private readonly d1: D1Database;
   private readonly ready = new ReadyQueue({
     maxStarvationMs: () => this.config.MAX_STARVATION_SEC * 1000,
     weightOf: (tenant) => this.config.TENANT_WEIGHTS[tenant] ?? 1,
@@ -146,10 +150,12 @@ export class Scheduler extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.db = dbOf(env.DB);
+    this.d1 = this.meter.d1(env.DB);
+    this.db = dbOf(this.d1);
     this.outbound = new Outbound(
       () => this.config.WORKER_TOKEN,
       () => this.config.DISPATCH_TIMEOUT_MS,
+      () => this.meter.add('outbound_requests'),
     );
     void ctx.blockConcurrencyWhile(async () => this.load());
   }
@@ -163,17 +169,18 @@ export class Scheduler extends DurableObject<Env> {
 
   /** Rebuilds the heaps from storage: what makes an eviction or restart lose nothing. */
   private async load(): Promise<void> {
-    this.store = new Store(this.ctx.storage.sql);
-    this.outbox = new Outbox(this.ctx.storage.sql, this.env.DB, {
+    const sql = this.meter.sql(this.ctx.storage.sql);
+    this.store = new Store(sql);
+    this.outbox = new Outbox(sql, this.d1, {
       stalled: () => void this.armAlarm(),
       retryMs: OUTBOX_RETRY_MS,
       faultRate: () => this.d1FaultRate(),
     });
-    this.deps = new Dependencies(this.ctx.storage.sql);
+    this.deps = new Dependencies(sql);
     // What a previous incarnation logged and D1 may not have: written first, in order.
     if (this.outbox.size > 0) queueMicrotask(() => void this.outbox.flush());
     // Callbacks go out through a courier per receiver origin, not this object's connections.
-    this.callbacks = new CallbackDeliveries(this.ctx.storage.sql, this.env.COURIER, this.db);
+    this.callbacks = new CallbackDeliveries(sql, this.env.COURIER, this.db);
     this.queue = this.store.meta('queue') ?? 'default';
     for (const r of this.store.queuedEntries())
       this.ready.push({
