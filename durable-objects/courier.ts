@@ -84,6 +84,7 @@ export class Courier extends DurableObject<Env> {
     this.outbound = new Outbound(
       () => '',
       () => this.config.CALLBACK_TIMEOUT_MS,
+      undefined,
       SLOTS,
     );
   }

@@ -14,6 +14,8 @@ export class Outbound {
   constructor(
     private readonly secret: () => string,
     private readonly timeoutMs: () => number,
+    /** Hears each request sent (the object's cost meter). */
+    private readonly sent: () => void = () => {},
     private readonly limit = 6,
   ) {}
 
@@ -40,6 +42,7 @@ export class Outbound {
             [TIMESTAMP_HEADER]: String(ts),
             [SIGNATURE_HEADER]: await sign(this.secret(), ts, body),
           };
+      this.sent();
       return await fetch(`${baseUrl.replace(/\/+$/, '')}${path}`, {
         method: 'POST',
         body,

@@ -33,6 +33,7 @@ import { log } from '../src/log';
 import { Store, type ActiveJob, type WorkerRow } from './store';
 import { Outbound, retryAfterMs } from './outbound';
 import { Telemetry, type TelemetrySnapshot } from './telemetry';
+import { Meter } from './metering';
 import { CallbackDeliveries } from './callbacks';
 import { announceThroughCourier } from './courier';
 import { Outbox } from './outbox';
@@ -114,7 +115,10 @@ export class Scheduler extends DurableObject<Env> {
   private deps!: Dependencies;
   private readonly db: Db;
   private readonly outbound: Outbound;
-  private readonly telemetry = new Telemetry();
+  /** What this queue spends: storage and D1 statements, requests to nodes (metering.ts). */
+  private readonly meter = new Meter();
+  private readonly telemetry = new Telemetry(() => this.meter.snapshot());
+  private readonly d1: D1Database;
   private readonly ready = new ReadyQueue({
     maxStarvationMs: () => this.config.MAX_STARVATION_SEC * 1000,
     weightOf: (tenant) => this.config.TENANT_WEIGHTS[tenant] ?? 1,
@@ -140,6 +144,9 @@ export class Scheduler extends DurableObject<Env> {
   private rr = 0;
   private queue = 'default';
   private queueRecorded = false;
+  private faultVars: { rate: number; queues: string[] } | undefined;
+  /** The queue this incarnation has checked its stored name against (bind). */
+  private bound: string | null = null;
   private pumping = false;
   private pumpAgain = false;
   private alarmAt: number | null = null;
@@ -147,10 +154,12 @@ export class Scheduler extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.db = dbOf(env.DB);
+    this.d1 = this.meter.d1(env.DB);
+    this.db = dbOf(this.d1);
     this.outbound = new Outbound(
       () => this.config.WORKER_TOKEN,
       () => this.config.DISPATCH_TIMEOUT_MS,
+      () => this.meter.add('outbound_requests'),
     );
     void ctx.blockConcurrencyWhile(async () => this.load());
   }
@@ -164,17 +173,18 @@ export class Scheduler extends DurableObject<Env> {
 
   /** Rebuilds the heaps from storage: what makes an eviction or restart lose nothing. */
   private async load(): Promise<void> {
-    this.store = new Store(this.ctx.storage.sql);
-    this.outbox = new Outbox(this.ctx.storage.sql, this.env.DB, {
+    const sql = this.meter.sql(this.ctx.storage.sql);
+    this.store = new Store(sql);
+    this.outbox = new Outbox(sql, this.d1, {
       stalled: () => void this.armAlarm(),
       retryMs: OUTBOX_RETRY_MS,
       faultRate: () => this.d1FaultRate(),
     });
-    this.deps = new Dependencies(this.ctx.storage.sql);
+    this.deps = new Dependencies(sql);
     // What a previous incarnation logged and D1 may not have: written first, in order.
     if (this.outbox.size > 0) queueMicrotask(() => void this.outbox.flush());
     // Callbacks go out through a courier per receiver origin, not this object's connections.
-    this.callbacks = new CallbackDeliveries(this.ctx.storage.sql, this.env.COURIER, this.db);
+    this.callbacks = new CallbackDeliveries(sql, this.env.COURIER, this.db);
     this.queue = this.store.meta('queue') ?? 'default';
     for (const r of this.store.queuedEntries())
       this.ready.push({
@@ -196,8 +206,11 @@ export class Scheduler extends DurableObject<Env> {
   }
 
   private bind(queue: string): void {
+    // Every call names its queue; the storage read is needed once per incarnation, not per call.
+    if (this.bound === queue) return;
     if (this.store.meta('queue') !== queue) this.store.setMeta('queue', queue);
     this.queue = queue;
+    this.bound = queue;
   }
 
   // ---------------------------------------------------------------- jobs
@@ -454,7 +467,10 @@ export class Scheduler extends DurableObject<Env> {
       });
       extra.push(...this.finished(job, 'succeeded', result, null, now));
       this.telemetry.completed(now - (job.started_at ?? now), now);
+      // Per job, so debug: at info, workerd's console (relayed by wrangler locally) was the largest
+      // single CPU cost of a no-op job (bench/costs). /metrics counts completions.
       log({
+        level: 'debug',
         event: 'job_completed',
         job_id: job.id,
         worker_id: report.worker_id,
@@ -536,8 +552,12 @@ export class Scheduler extends DurableObject<Env> {
 
   /** Chaos only: the share of D1 batches the outbox fails in this queue (FAULT_D1_FAIL_RATE). */
   private d1FaultRate(): number {
-    const rate = Number(this.env.FAULT_D1_FAIL_RATE ?? 0) || 0;
-    const queues = (this.env.FAULT_D1_FAIL_QUEUES ?? '').split(',');
+    // Read once: the outbox asks at every batch, and a binding read is not free (bench/costs).
+    this.faultVars ??= {
+      rate: Number(this.env.FAULT_D1_FAIL_RATE ?? 0) || 0,
+      queues: (this.env.FAULT_D1_FAIL_QUEUES ?? '').split(','),
+    };
+    const { rate, queues } = this.faultVars;
     return rate > 0 && queues.includes(this.queue) ? rate : 0;
   }
 
@@ -878,6 +898,7 @@ export class Scheduler extends DurableObject<Env> {
     this.endPull(node.id, undefined, jobs);
     for (const j of jobs)
       log({
+        level: 'debug',
         event: 'job_dispatched',
         job_id: j.job_id,
         worker_id: node.id,
@@ -1273,6 +1294,7 @@ export class Scheduler extends DurableObject<Env> {
       for (const j of jobs) {
         if (rejectedIds.has(j.job_id)) continue;
         log({
+          level: 'debug',
           event: 'job_dispatched',
           job_id: j.job_id,
           worker_id: node.id,

@@ -21,6 +21,7 @@ import {
 } from '../src/core/autoscale';
 import type { Config } from '../src/env';
 import { announce } from './scale-webhook';
+import { COST_COUNTERS, type CostCounter } from './metering';
 
 /** Announces a new recommendation: the log line, and the scale webhook when one is configured. */
 export type Announcer = (queue: string, rec: Recommendation, config: Config) => Promise<boolean>;
@@ -73,9 +74,16 @@ export interface TelemetrySnapshot {
   last_minute: { submitted: number; dispatched: number; completed: number; failed: number };
   series: Series;
   autoscale: Recommendation | null;
+  /** Statements and requests the queue's object has spent since it started (metering.ts). */
+  costs: Record<CostCounter, number>;
 }
 
 export class Telemetry {
+  constructor(
+    private readonly costs: () => Record<CostCounter, number> = () =>
+      Object.fromEntries(COST_COUNTERS.map((c) => [c, 0])) as Record<CostCounter, number>,
+  ) {}
+
   private readonly counters: Record<CounterName, number> = Object.fromEntries(
     COUNTERS.map((c) => [c, 0]),
   ) as Record<CounterName, number>;
@@ -201,6 +209,7 @@ export class Telemetry {
       },
       series: this.series(now),
       autoscale: this.autoscaleState.last,
+      costs: this.costs(),
     };
   }
 

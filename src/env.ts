@@ -200,13 +200,17 @@ export function parseConfig(vars: Record<string, unknown>): ConfigResult {
   };
 }
 
-let cached: { vars: unknown; result: ConfigResult } | undefined;
+// By env object: the Worker and each Durable Object class get their own, and locally they share one
+// isolate, so a single slot would be re-parsed each time a request crossed from one to the other.
+const cached = new WeakMap<object, ConfigResult>();
 
-/** Parses once per isolate (env is the same object for every request of a deployment). */
+/** Parses once per isolate and env (env is the same object for every request of a deployment). */
 export function configOf(env: Env): ConfigResult {
-  if (cached?.vars !== env) {
-    cached = { vars: env, result: parseConfig(env as Record<string, unknown>) };
-    if (cached.result.ok) setLogLevel(cached.result.config.LOG_LEVEL);
+  let result = cached.get(env);
+  if (!result) {
+    result = parseConfig(env as Record<string, unknown>);
+    cached.set(env, result);
+    if (result.ok) setLogLevel(result.config.LOG_LEVEL);
   }
-  return cached.result;
+  return result;
 }

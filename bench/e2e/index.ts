@@ -139,6 +139,8 @@ async function cloudPaced(stack: Stack, rate: number): Promise<Phase> {
  *   run            the executor's own duration_ms
  *   report in      node logs job_completed                -> DO logs job_completed (result received)
  *   report out     DO logs job_completed                  -> node logs result_reported (D1 write, answer)
+ * The object writes job_completed at debug (a line per job is a cost, bench/costs): the report hops
+ * are null unless the run sets BENCH_LOG_LEVEL=debug, which slows every phase by that cost.
  */
 function cloudBreakdown(stack: Stack, times: JobTimes[]) {
   const byId = new Map(times.map((t) => [t.id, t]));
@@ -253,6 +255,7 @@ try {
     capacity: CAPACITY,
     queues: QUEUES,
     nodeEnv: { HTTP_JOB_ALLOW_PRIVATE: 'true' },
+    vars: { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' },
   });
   // Warm-up: the Durable Objects, D1 and the nodes' first spawn, outside every measurement.
   for (const q of QUEUES) await submitBatches(stack, [{ type: 'echo', payload: 'warm', queue: q }]);

@@ -7,6 +7,10 @@ import type { JobTimes } from './cloud';
 
 export interface Redis {
   port: number;
+  /** Its process group, for CPU accounting (bench/lib/cpu.ts). */
+  pgid: number;
+  /** Commands Redis has processed so far (INFO stats): BullMQ's unit of work. */
+  commands(): number;
   stop(): Promise<void>;
 }
 
@@ -35,10 +39,18 @@ export async function startRedis(): Promise<Redis> {
     10_000,
     50,
   );
-  return { port, stop: () => killAndWait(child) };
+  const commands = () => {
+    const info = spawnSync('redis-cli', ['-p', String(port), 'INFO', 'stats'], {
+      encoding: 'utf8',
+    });
+    return Number(/total_commands_processed:(\d+)/.exec(info.stdout ?? '')?.[1] ?? NaN);
+  };
+  return { port, pgid: child.pid!, commands, stop: () => killAndWait(child) };
 }
 
 export interface BullWorkers {
+  /** Each worker process's group, for CPU accounting. */
+  pgids: number[];
   stop(): Promise<void>;
 }
 
@@ -84,7 +96,10 @@ export async function startBullWorkers(
         }),
     ),
   );
-  return { stop: async () => void (await Promise.all(children.map(killAndWait))) };
+  return {
+    pgids: children.map((c) => c.pid!),
+    stop: async () => void (await Promise.all(children.map(killAndWait))),
+  };
 }
 
 export function bullQueue(port: number, name: string): Queue {

@@ -82,3 +82,36 @@ export function cpuMeter(groups: Record<string, number | undefined>): () => CpuR
     };
   };
 }
+
+/**
+ * CPU seconds by command name within one process group, over a phase: wrangler dev's group holds
+ * workerd and wrangler's own node process (which relays workerd's console), and they cost apart.
+ */
+export function groupByCommand(pgid: number): () => Record<string, number> {
+  const ticks = () => {
+    const out = new Map<string, number>();
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (Number(f[2]) !== pgid) continue;
+        out.set(comm, (out.get(comm) ?? 0) + Number(f[11]) + Number(f[12]));
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return out;
+  };
+  const t0 = ticks();
+  return () => {
+    const t1 = ticks();
+    const out: Record<string, number> = {};
+    for (const [comm, t] of t1) {
+      const sec = (t - (t0.get(comm) ?? 0)) / TICK;
+      if (sec > 0) out[comm] = sec;
+    }
+    return out;
+  };
+}

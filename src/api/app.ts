@@ -8,6 +8,7 @@ import type { AppEnv } from './context';
 import { requestId } from './middleware/request-id';
 import { configGuard } from './middleware/config-guard';
 import { requestLog } from './middleware/request-log';
+import { costMeter } from './middleware/cost-meter';
 import { jsonOnly, jsonText } from './middleware/json-only';
 import { declaredBodyWithin, readBodyWithin } from './middleware/body-limits';
 import { jobRoutes } from './routes/jobs';
@@ -43,6 +44,7 @@ export function createApp() {
   });
 
   app.use('*', requestId());
+  app.use('*', costMeter());
   app.use('*', configGuard());
   // After the config guard, which sets the log level this isolate writes at.
   app.use('*', requestLog());

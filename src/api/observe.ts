@@ -19,6 +19,8 @@ export interface QueueObservation {
 
 export interface Observation {
   now: number;
+  /** The operator's view (admin token or no keys configured), not a tenant's. */
+  operator: boolean;
   queues: QueueObservation[];
   /** Every node with its URL and labels for the admin; none for a tenant, who sees the counts only. */
   workers: WorkerView[];
@@ -63,6 +65,7 @@ export async function observeAll(
   ]);
   return {
     now: Date.now(),
+    operator: tenant === null,
     queues: shards,
     workers: tenant === null ? workers : [],
     registeredWorkers: workers.length,

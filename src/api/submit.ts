@@ -132,7 +132,9 @@ export async function submitJobs(
     return { status: 200, jobs: outcome.jobs.map(jobView) };
   }
   for (const r of outcome.jobs) {
+    // Debug, like every per-job event in the Worker (bench/costs); jobs_submitted_total counts them.
     log({
+      level: 'debug',
       event: 'job_submitted',
       job_id: r.id,
       queue: r.queue,

@@ -41,6 +41,9 @@ export class ChaosCluster {
 
   static async start(vars: Record<string, string>): Promise<ChaosCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'cloud-chaos-'));
+    // The checker reads each job's lifecycle from the API log (job_submitted, job_completed, ...),
+    // which the Worker writes at debug: a line per job costs too much to write in production.
+    vars = { LOG_LEVEL: 'debug', ...vars };
     const stack = await startStack({ vars, persistTo: dir });
     // The proxy follows the cluster's current stack, which a restart replaces.
     const box: { cluster?: ChaosCluster } = {};

@@ -55,6 +55,8 @@ export interface NodeOptions {
 export interface Stack {
   readonly api: string;
   readonly token: string;
+  /** wrangler dev's inspector port: a benchmark profiles workerd's CPU through it. */
+  readonly inspector: number;
   readonly nodes: NodeProcess[];
   /** wrangler's own output, for diagnosing a failure. */
   readonly apiLog: string[];
@@ -168,6 +170,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const stack: Stack = {
     api,
     token,
+    inspector,
     nodes,
     apiLog,
     call,

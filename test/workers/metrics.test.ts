@@ -134,4 +134,26 @@ describe('GET /stats', () => {
     expect(h.submitted.reduce((a: number, b: number) => a + b, 0)).toBeGreaterThanOrEqual(1);
     expect(h.start % 5).toBe(0);
   });
+  it('counts what each queue object and the API spend: storage and D1 statements, requests by route', async () => {
+    const queue = `costs-${Date.now()}`;
+    for (let i = 0; i < 3; i++)
+      expect((await api('POST', '/jobs', { payload: i, queue }, client)).status).toBe(201);
+    // The object's D1 statements are its outbox's projection, written after the answer: wait for it.
+    const m = await waitFor('the projection to be counted', async () => {
+      const s = samples((await api('GET', '/metrics')).body as string);
+      return (s.get(`scheduler_d1_statements_total{queue="${queue}"}`) ?? 0) > 0 ? s : undefined;
+    });
+    // Each submission writes its job row and its outbox row at least.
+    expect(
+      m.get(`scheduler_storage_statements_total{queue="${queue}",kind="write"}`),
+    ).toBeGreaterThanOrEqual(6);
+    expect(
+      m.get(`scheduler_storage_statements_total{queue="${queue}",kind="read"}`),
+    ).toBeGreaterThan(0);
+    expect(m.get(`scheduler_outbound_requests_total{queue="${queue}"}`)).toBe(0);
+    expect(
+      m.get('api_requests_total{method="POST",route="/jobs",status="201"}'),
+    ).toBeGreaterThanOrEqual(3);
+    expect(m.get('api_d1_statements_total')).toBeGreaterThan(0);
+  });
 });

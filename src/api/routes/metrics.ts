@@ -4,6 +4,7 @@ import { Exposition, PROMETHEUS_CONTENT_TYPE } from '../../core/prometheus';
 import { JOB_STATUSES, TERMINAL_STATUSES } from '../../protocol/job';
 import { observeScope, readScope, type AppEnv } from '../context';
 import { depthOf, observeAll, type Observation } from '../observe';
+import { renderIsolateCosts } from '../middleware/cost-meter';
 
 const metrics = createRoute({
   method: 'get',
@@ -107,6 +108,18 @@ export function render(o: Observation, heartbeatTimeoutSec: number): string {
     'autoscale_desired_workers',
     'Worker nodes the autoscaling advice asks for, by queue.',
   );
+  const storage = x.counter(
+    'scheduler_storage_statements_total',
+    "Statements on the queue object's own SQLite, by queue and kind (read, write).",
+  );
+  const d1 = x.counter(
+    'scheduler_d1_statements_total',
+    "Statements the queue's object sent to D1 (the projection and its own reads), by queue.",
+  );
+  const outbound = x.counter(
+    'scheduler_outbound_requests_total',
+    "HTTP requests the queue's object sent to worker nodes (dispatches and cancels), by queue.",
+  );
 
   for (const s of JOB_STATUSES) inStatus(o.jobsByStatus[s] ?? 0, { status: s });
   for (const s of TERMINAL_STATUSES) jobTotal(o.jobsByStatus[s] ?? 0, { status: s });
@@ -131,6 +144,10 @@ export function render(o: Observation, heartbeatTimeoutSec: number): string {
     reaped(t.counters.reaped, { queue });
     for (const [p, h] of Object.entries(t.wait_by_priority)) wait(h, { queue, priority: p });
     run(t.run, { queue });
+    storage(t.costs.storage_reads, { queue, kind: 'read' });
+    storage(t.costs.storage_writes, { queue, kind: 'write' });
+    d1(t.costs.d1_statements, { queue });
+    outbound(t.costs.outbound_requests, { queue });
     if (t.autoscale) {
       for (const a of AUTOSCALE_ACTIONS)
         advice(a === t.autoscale.action ? 1 : 0, { queue, action: a });
@@ -146,6 +163,8 @@ export function render(o: Observation, heartbeatTimeoutSec: number): string {
     age(round(w.heartbeat_age_sec), { worker: w.id });
   }
   ageMax(round(o.workers.reduce((m, w) => Math.max(m, w.heartbeat_age_sec), 0)));
+  // The operator's figures: what the API spends is not a tenant's business.
+  if (o.operator) renderIsolateCosts(x);
   return x.render();
 }
 

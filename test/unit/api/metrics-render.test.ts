@@ -47,6 +47,7 @@ function observation(): Observation {
   });
   return {
     now: T0 + 2000,
+    operator: true,
     queues: queues as unknown as Observation['queues'],
     workers: [worker('node-1:9090', 1.25), worker('node-2:9091', 4)],
     registeredWorkers: 2,
