@@ -160,8 +160,10 @@ const node = spawn(
       WORKER_PORT: String(workerPort),
       WORKER_TOKEN: config.vars.WORKER_TOKEN,
       // One LOG_LEVEL for the whole stack, in any case. The node knows only debug and info, so the
-      // API's warn and error leave it at info.
-      LOG_LEVEL: config.vars.LOG_LEVEL?.toLowerCase() === 'debug' ? 'debug' : 'info',
+      // API's trace is its debug, and the API's warn and error leave it at info.
+      LOG_LEVEL: ['trace', 'debug'].includes(config.vars.LOG_LEVEL?.toLowerCase() ?? '')
+        ? 'debug'
+        : 'info',
     },
   },
 );

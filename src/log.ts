@@ -6,7 +6,8 @@
  * every isolate parses its config once (configOf in env.ts, which sets it) and the call sites, deep
  * in the Durable Objects, have no config at hand; before that parse the default, info, applies.
  */
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+// trace: a line per request; debug: a line per job transition; info: what an operator acts on.
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** `level` defaults to info: most events are worth a line in production. */

@@ -2,16 +2,17 @@ import type { MiddlewareHandler } from 'hono';
 import { log } from '../../log';
 
 /**
- * One debug line per request: method, path, status and time taken. Debug because heartbeats alone
- * make one every few seconds per node; `LOG_LEVEL=debug` turns them on when tracing a problem. The
- * query string is left out: a signed blob URL carries its credential there.
+ * One trace line per request: method, path, status and time taken. Trace, below the per-job lines of
+ * debug, because heartbeats, results and leases make several a second per node; `LOG_LEVEL=trace`
+ * turns them on when following a problem. The query string is left out: a signed blob URL carries
+ * its credential there.
  */
 export function requestLog(): MiddlewareHandler<{ Variables: { requestId: string } }> {
   return async (c, next) => {
     const started = Date.now();
     await next();
     log({
-      level: 'debug',
+      level: 'trace',
       event: 'request',
       method: c.req.method,
       path: new URL(c.req.url).pathname,

@@ -25,6 +25,7 @@ function logLines(body: string, env: Record<string, string> = {}): Record<string
 }
 
 const EVENTS = `
+log({ level: 'trace', event: 'request' });
 log({ level: 'debug', event: 'chatty' });
 log({ event: 'plain' });
 log({ level: 'warn', event: 'odd' });
@@ -33,6 +34,7 @@ log({ level: 'error', event: 'bad' });
 
 describe('LOG_LEVEL', () => {
   it.each([
+    ['Trace', 'trace'],
     ['DEBUG', 'debug'],
     ['Info', 'info'],
     ['warn', 'warn'],
@@ -45,7 +47,7 @@ describe('LOG_LEVEL', () => {
   it('defaults to info and refuses a level it does not know, naming the variable', () => {
     const r = parseConfig({ WORKER_TOKEN: 'a-long-token' });
     expect(r.ok && r.config.LOG_LEVEL).toBe('info');
-    const bad = parseConfig({ WORKER_TOKEN: 'a-long-token', LOG_LEVEL: 'trace' });
+    const bad = parseConfig({ WORKER_TOKEN: 'a-long-token', LOG_LEVEL: 'verbose' });
     expect(bad.ok).toBe(false);
     expect(!bad.ok && bad.problems.map((p) => p.variable)).toEqual(['LOG_LEVEL']);
   });
@@ -61,6 +63,13 @@ describe('LOG_LEVEL', () => {
       `configOf({ WORKER_TOKEN: 'a-long-token', LOG_LEVEL: 'DEBUG' });${EVENTS}`,
     );
     expect(lines.map((l) => l.event)).toEqual(['chatty', 'plain', 'odd', 'bad']);
+  });
+
+  it('adds the per-request trace lines at LOG_LEVEL=trace, below debug', () => {
+    const lines = logLines(
+      `configOf({ WORKER_TOKEN: 'a-long-token', LOG_LEVEL: 'trace' });${EVENTS}`,
+    );
+    expect(lines.map((l) => l.event)).toEqual(['request', 'chatty', 'plain', 'odd', 'bad']);
   });
 
   it('keeps only errors at LOG_LEVEL=error', () => {
