@@ -10,6 +10,7 @@ import type { JobRow } from '../db/schema';
 import { log } from '../log';
 import { ApiError } from './errors';
 import { newJobOf, withCheckedCallbacks } from './new-job';
+import { submittedTrace } from './trace-headers';
 import { schedulerFor, type AppEnv } from './context';
 import { jobView } from './views';
 
@@ -30,6 +31,8 @@ export async function submitJobs(
   const tenant = opts.tenant ?? c.get('tenant');
   const now = Date.now();
   const queue = bodies[0].queue;
+  // Every job of the request joins the caller's trace; without one, each starts its own.
+  const trace = submittedTrace(c);
   const newJobs: NewJob[] = bodies.map((b, i) => {
     const field = (name: string) => (fieldPrefix ? `${fieldPrefix}.${i}.${name}` : name);
     if (b.queue !== queue)
@@ -65,6 +68,7 @@ export async function submitJobs(
       now,
       defaultTimeoutSec: config.DEFAULT_TIMEOUT_SEC,
       replayOf: opts.replayOf?.[i] ?? null,
+      trace,
     });
   });
 
