@@ -2,14 +2,15 @@
  * Issue 16, "Done when": a job submitted with a `traceparent` yields spans with that trace id at an
  * OTLP/HTTP receiver started by the test. The real stack (wrangler dev, D1, the Scheduler object),
  * real worker nodes with the official OpenTelemetry SDK, and a receiver that decodes the exports with
- * the official OTLP definitions (otlp-receiver.ts): once over `http/json`, once over
- * `http/protobuf`. The job's own work gets the run span as its parent: the `http` job's request
+ * the official OTLP definitions (otlp-receiver.ts): once over `http/json` from a pull node (the
+ * context comes with the lease), once over `http/protobuf` from a push node (it comes with the
+ * signed dispatch). The job's own work gets the run span as its parent: the `http` job's request
  * carries it as a header, a `shell` job and the native runner as `TRACEPARENT`. A node without the
  * OTEL variables exports nothing and hands the dispatched context on unchanged.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startStack, waitFor, type NodeProcess, type Stack } from './harness';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver';
 
@@ -35,6 +36,12 @@ beforeAll(async () => {
   await new Promise<void>((r) => target.listen(port, '127.0.0.1', r));
   targetUrl = `http://127.0.0.1:${port}/hook`;
   stack = await startStack();
+});
+
+// Each run has its node to itself: the last one is gone from the registry before the next starts.
+afterEach(async () => {
+  await Promise.all(stack.nodes.map((n) => n.kill()));
+  await waitFor('an empty registry', async () => (await stack.workers()).length === 0, 20_000);
 });
 
 afterAll(async () => {
@@ -86,8 +93,14 @@ function expectChildren(spans: Record<string, ReceivedSpan>, t: ReturnType<typeo
 }
 
 describe('tracing a job through the worker node', () => {
-  it('exports over http/json to OTEL_EXPORTER_OTLP_ENDPOINT; an http job sends the run span as traceparent', async () => {
+  it('a pull node exports over http/json to OTEL_EXPORTER_OTLP_ENDPOINT; an http job sends the run span as traceparent', async () => {
     const node = await tracedNode({
+      // A pull node (the harness's push settings blanked): the context comes with the lease.
+      WORKER_MODE: 'pull',
+      WORKER_ENDPOINT: '',
+      WORKER_PORT: '',
+      WORKER_BIND: '',
+      LEASE_WAIT_SEC: '5',
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_SERVICE_NAME: 'cloud-worker-json',
@@ -117,10 +130,9 @@ describe('tracing a job through the worker node', () => {
     // The job's request is a child of its run span.
     expect(targetHeaders.at(-1)?.traceparent).toBe(`00-${t.trace}-${spans['job.run'].spanId}-01`);
     expect(receiver.errors).toEqual([]);
-    await node.kill();
   });
 
-  it('exports over http/protobuf to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; shell jobs and the runner get TRACEPARENT', async () => {
+  it('a push node exports over http/protobuf to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; shell jobs and the runner get TRACEPARENT', async () => {
     const node = await tracedNode({
       OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
@@ -168,7 +180,6 @@ describe('tracing a job through the worker node', () => {
     });
     expect(receiver.exports).toContain('application/x-protobuf');
     expect(receiver.errors).toEqual([]);
-    await node.kill();
   });
 
   it('without the OTEL variables exports nothing and hands the submitted context on unchanged', async () => {
@@ -190,7 +201,6 @@ describe('tracing a job through the worker node', () => {
     await node.waitForLog('result_reported', (l) => l.job_id === job.id);
     await new Promise((r) => setTimeout(r, 1000));
     expect(receiver.spans.length).toBe(before);
-    await node.kill();
   });
 });
 

@@ -86,9 +86,9 @@ const node = new WorkerNode(
 
 const signals = new SignalCounter();
 let signalled = false;
-// Spans still buffered go out before the exit; a collector that does not answer delays it 5 s at most.
+// Spans still buffered go out before the exit; a collector that does not answer delays it 3 s at most.
 const exitWith = (code: number) =>
-  void Promise.race([tracing.shutdown(), new Promise((r) => setTimeout(r, 5000))])
+  void Promise.race([tracing.shutdown(), new Promise((r) => setTimeout(r, 3000))])
     .catch(() => {})
     .finally(() => process.exit(code));
 for (const name of ['SIGTERM', 'SIGINT'] as const) {
