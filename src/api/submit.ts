@@ -11,6 +11,7 @@ import { log } from '../log';
 import { ApiError } from './errors';
 import { newJobOf, withCheckedCallbacks } from './new-job';
 import { submittedTrace } from './trace-headers';
+import { traceIdOf } from '../core/trace-context';
 import { schedulerFor, type AppEnv } from './context';
 import { jobView } from './views';
 
@@ -143,6 +144,8 @@ export async function submitJobs(
       status: r.status,
       tenant,
       request_id: c.get('requestId'),
+      // The job's trace (docs/protocol.md 1.10): its log lines and its spans on the node meet here.
+      trace_id: r.traceparent ? traceIdOf(r.traceparent) : null,
     });
   }
   return { status: 201, jobs: outcome.jobs.map(jobView) };

@@ -197,6 +197,8 @@ describe('tracing a job through the worker node', () => {
     const done = await stack.waitForJob(job.id, 'succeeded');
     expect(String(done.result?.output).trim()).toBe(t.header);
     expect(node.events('tracing_enabled')).toEqual([]);
+    // The node's log line names the trace, to find the job's spans from its logs and back.
+    expect(node.events('job_started').find((l) => l.job_id === job.id)?.trace_id).toBe(t.trace);
     // An absence needs a window: five times the batch delay a traced node would have exported in.
     await node.waitForLog('result_reported', (l) => l.job_id === job.id);
     await new Promise((r) => setTimeout(r, 1000));

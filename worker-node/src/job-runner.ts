@@ -247,6 +247,8 @@ export class JobRunner {
       attempt: job.attempt,
       type: job.type,
       timeout_sec: job.timeout_sec,
+      // The trace the job belongs to, as GET /jobs/:id shows it: log lines and spans meet on it.
+      ...(job.traceparent ? { trace_id: job.traceparent.split('-')[1] } : {}),
     };
     try {
       // A blob job's payload is fetched first; failing to fetch it fails the attempt (retried elsewhere).
