@@ -51,10 +51,7 @@ export class OtelTracing implements Tracing {
   private readonly provider: TracerProvider;
   private readonly tracer;
 
-  constructor(
-    settings: TracingSettings,
-    node: { workerId: string; version?: string; log?: Logger },
-  ) {
+  constructor(settings: TracingSettings, node: { workerId: string; log?: Logger }) {
     if (node.log) diag.setLogger(diagToLog(node.log), DiagLogLevel.WARN);
     const exporter =
       settings.protocol === 'http/json' ? new JsonExporter() : new ProtobufExporter();
@@ -64,7 +61,6 @@ export class OtelTracing implements Tracing {
           resourceFromAttributes({
             'service.name': settings.serviceName,
             'service.instance.id': node.workerId,
-            ...(node.version ? { 'service.version': node.version } : {}),
           }),
         )
         // Last, so the operator's OTEL_RESOURCE_ATTRIBUTES win over the defaults above.
@@ -80,7 +76,7 @@ export class OtelTracing implements Tracing {
         }),
       ],
     });
-    this.tracer = this.provider.getTracer('cloud-worker', node.version);
+    this.tracer = this.provider.getTracer('cloud-worker');
   }
 
   job(job: DispatchedJob): JobSpans {

@@ -117,7 +117,7 @@ export function dispatchedContext(job: DispatchedJob): TraceHeaders | undefined 
 /** The node's tracing: the SDK, loaded only now, when the variables turn it on. */
 export async function startTracing(
   settings: TracingSettings | null,
-  node: { workerId: string; version?: string; log?: Logger },
+  node: { workerId: string; log?: Logger },
 ): Promise<Tracing> {
   if (!settings) return noTracing;
   const { OtelTracing } = await import('./otel');
