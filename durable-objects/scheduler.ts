@@ -67,6 +67,9 @@ export interface NewJob {
   depends_on?: string[] | null;
   /** An uploaded blob the job runs with instead of its (null) payload. */
   payload_blob?: string | null;
+  /** W3C trace context (src/core/trace-context.ts): the job's own, or its submitter's. */
+  traceparent?: string | null;
+  tracestate?: string | null;
 }
 
 export type Refusal = {
@@ -273,6 +276,8 @@ export class Scheduler extends DurableObject<Env> {
           callback_url: j.callback_url ?? null,
           failure_callback_url: j.failure_callback_url ?? null,
           payload_blob: j.payload_blob ?? null,
+          traceparent: j.traceparent ?? null,
+          tracestate: j.tracestate ?? null,
         };
         this.store.insertJob(active);
         if (waiting) this.deps.wait(active.seq, judged.pending[i]);
@@ -308,6 +313,8 @@ export class Scheduler extends DurableObject<Env> {
           progress: null,
           dependsOn: j.depends_on?.length ? JSON.stringify(j.depends_on) : null,
           payloadBlob: j.payload_blob ?? null,
+          traceparent: active.traceparent,
+          tracestate: active.tracestate,
           version: this.outbox.version(),
         });
       }
@@ -1022,6 +1029,8 @@ export class Scheduler extends DurableObject<Env> {
         callback_url: r.callbackUrl,
         failure_callback_url: r.failureCallbackUrl,
         payload_blob: r.payloadBlob,
+        traceparent: r.traceparent,
+        tracestate: r.tracestate,
       };
       this.store.insertJob(job);
       if (pending.size) this.deps.wait(job.seq, pending);
@@ -1245,6 +1254,8 @@ export class Scheduler extends DurableObject<Env> {
         timeout_sec: job.timeout_sec,
         executor: job.executor,
         ...(job.payload_blob ? { payload_blob: job.payload_blob } : {}),
+        ...(job.traceparent ? { traceparent: job.traceparent } : {}),
+        ...(job.tracestate ? { tracestate: job.tracestate } : {}),
       });
       groups.set(chosen.id, group);
     }

@@ -34,6 +34,9 @@ export interface ActiveJob {
   failure_callback_url: string | null;
   /** An uploaded blob the job runs with instead of its payload, or null. */
   payload_blob: string | null;
+  /** W3C trace context the dispatch hands to the node (src/core/trace-context.ts), or null. */
+  traceparent: string | null;
+  tracestate: string | null;
 }
 
 export interface WorkerRow {
@@ -79,6 +82,8 @@ const JOB_COLUMNS = [
   'callback_url',
   'failure_callback_url',
   'payload_blob',
+  'traceparent',
+  'tracestate',
 ] as const;
 
 const SCHEMA = `
@@ -88,7 +93,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   lease_losses INTEGER NOT NULL, max_retries INTEGER NOT NULL, timeout_sec INTEGER NOT NULL, executor TEXT,
   token TEXT, worker_id TEXT, started_at INTEGER, lease_deadline INTEGER, next_attempt_at INTEGER,
   created_at INTEGER NOT NULL, last_error TEXT, concurrency_key TEXT, concurrency_limit INTEGER,
-  requires TEXT, backoff TEXT, callback_url TEXT, failure_callback_url TEXT, payload_blob TEXT
+  requires TEXT, backoff TEXT, callback_url TEXT, failure_callback_url TEXT, payload_blob TEXT,
+  traceparent TEXT, tracestate TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
 CREATE TABLE IF NOT EXISTS workers (
@@ -113,7 +119,13 @@ export class Store {
         .toArray()
         .map((c) => c.name),
     );
-    for (const col of ['callback_url', 'failure_callback_url', 'payload_blob'])
+    for (const col of [
+      'callback_url',
+      'failure_callback_url',
+      'payload_blob',
+      'traceparent',
+      'tracestate',
+    ])
       if (!have.has(col)) sql.exec(`ALTER TABLE jobs ADD COLUMN ${col} TEXT`);
     const workerCols = new Set(
       sql

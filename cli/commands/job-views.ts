@@ -64,6 +64,7 @@ export function jobDetail(job: Job & { progress?: JobProgress | null }, now: num
     ['timeout', `${job.timeout_sec}s`],
     ['worker', job.worker_id ?? undefined],
     ['replay of', job.replay_of ?? undefined],
+    ['trace', job.trace_id ?? undefined],
     ['created', `${job.created_at} (${ago(job.created_at, now)})`],
     ['started', job.started_at ? `${job.started_at} (${ago(job.started_at, now)})` : undefined],
     ['finished', job.finished_at ? `${job.finished_at} (${ago(job.finished_at, now)})` : undefined],

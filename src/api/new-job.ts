@@ -1,6 +1,7 @@
 import type { NewJob } from '../../durable-objects/scheduler';
 import type { JobSubmit } from '../protocol/job';
 import { checkOutboundUrl } from '../core/url-policy';
+import { newTraceContext, type JobTraceContext } from '../core/trace-context';
 import type { Config } from '../env';
 import { ApiError } from './errors';
 
@@ -18,9 +19,12 @@ export function newJobOf(
     now: number;
     defaultTimeoutSec: number;
     replayOf?: string | null;
+    /** The submitter's trace; without it the job starts a trace of its own (a schedule tick always). */
+    trace?: JobTraceContext;
   },
 ): NewJob {
   const { now } = at;
+  const trace = at.trace ?? newTraceContext();
   const runAt =
     body.run_at !== undefined
       ? Date.parse(body.run_at)
@@ -47,6 +51,8 @@ export function newJobOf(
     callback_url: body.callback_url ?? null,
     failure_callback_url: body.failure_callback_url ?? null,
     payload_blob: body.payload_blob ?? null,
+    traceparent: trace.traceparent,
+    tracestate: trace.tracestate,
   };
 }
 

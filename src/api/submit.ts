@@ -11,6 +11,8 @@ import { log } from '../log';
 import { ApiError } from './errors';
 import { newJobOf, withCheckedCallbacks } from './new-job';
 import { claimQueueFor } from './queue-claim';
+import { submittedTrace } from './trace-headers';
+import { traceIdOf } from '../core/trace-context';
 import { schedulerFor, type AppEnv } from './context';
 import { jobView } from './views';
 
@@ -31,6 +33,8 @@ export async function submitJobs(
   const tenant = opts.tenant ?? c.get('tenant');
   const now = Date.now();
   const queue = bodies[0].queue;
+  // Every job of the request joins the caller's trace; without one, each starts its own.
+  const trace = submittedTrace(c);
   const newJobs: NewJob[] = bodies.map((b, i) => {
     const field = (name: string) => (fieldPrefix ? `${fieldPrefix}.${i}.${name}` : name);
     if (b.queue !== queue)
@@ -66,6 +70,7 @@ export async function submitJobs(
       now,
       defaultTimeoutSec: config.DEFAULT_TIMEOUT_SEC,
       replayOf: opts.replayOf?.[i] ?? null,
+      trace,
     });
   });
 
@@ -143,6 +148,8 @@ export async function submitJobs(
       status: r.status,
       tenant,
       request_id: c.get('requestId'),
+      // The job's trace (docs/protocol.md 1.10): its log lines and its spans on the node meet here.
+      trace_id: r.traceparent ? traceIdOf(r.traceparent) : null,
     });
   }
   return { status: 201, jobs: outcome.jobs.map(jobView) };

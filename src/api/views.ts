@@ -1,6 +1,7 @@
 import type { JobRow } from '../db/schema';
 import type { Job, JobResult } from '../protocol/job';
 import type { CallbackState } from '../../durable-objects/callbacks';
+import { traceIdOf } from '../core/trace-context';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -48,6 +49,7 @@ export function jobView(r: JobRow): Job {
     finished_at: iso(r.finishedAt),
     next_attempt_at: iso(r.nextAttemptAt),
     worker_id: r.workerId,
+    trace_id: r.traceparent ? traceIdOf(r.traceparent) : null,
     result: r.result ? (JSON.parse(r.result) as JobResult) : null,
     error: r.error,
   };

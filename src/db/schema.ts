@@ -37,6 +37,9 @@ export const jobs = sqliteTable('jobs', {
   dependsOn: text('depends_on'),
   /** An uploaded blob the job runs with instead of an inline payload (migrations/0008_blobs.sql), or null. */
   payloadBlob: text('payload_blob'),
+  /** W3C trace context (migrations/0014_trace.sql): version-00 traceparent and tracestate, or null. */
+  traceparent: text('traceparent'),
+  tracestate: text('tracestate'),
   /** The Scheduler object's version of this row; D1 lets it only move forward (migrations/0009_versions.sql). */
   version: integer('version').notNull().default(0),
 });
@@ -113,5 +116,5 @@ export const queues = sqliteTable('queues', {
 });
 
 /** Columns per job row: a multi-row insert carries at most floor(100 / JOB_COLUMNS) rows (D1's 100 bound parameters). */
-export const JOB_COLUMNS = 31;
+export const JOB_COLUMNS = 33;
 export const JOB_ROWS_PER_INSERT = Math.floor(100 / JOB_COLUMNS);

@@ -3,6 +3,11 @@ import { ExecutorName, JobId, JobType, QueueName, WorkerId } from './common';
 import { Lease } from './worker';
 import { BlobId, OutputBlob } from './blobs';
 
+/** A W3C traceparent as the API stores it: always version 00, lowercase hex (src/core/trace-context.ts). */
+export const Traceparent = z
+  .string()
+  .regex(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/, 'a version-00 W3C traceparent');
+
 /** One job as the scheduler pushes it to a node's `POST /run`. */
 export const DispatchedJob = Lease.extend({
   queue: QueueName,
@@ -15,6 +20,9 @@ export const DispatchedJob = Lease.extend({
   /** Signed, expiring paths on the API (relative to the node's API_URL; docs/protocol.md section 2.7). */
   payload_url: z.string().startsWith('/blobs/').max(512).optional(),
   result_upload_url: z.string().startsWith('/blobs/result/').max(512).optional(),
+  /** W3C trace context of the job (docs/protocol.md, section 1.10): the node's spans are its children. */
+  traceparent: Traceparent.optional(),
+  tracestate: z.string().max(512).optional(),
 });
 export type DispatchedJob = z.infer<typeof DispatchedJob>;
 

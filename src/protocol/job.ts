@@ -237,6 +237,10 @@ export const Job = z
       description: 'When a `scheduled` or `retrying` job will be queued',
     }),
     worker_id: WorkerId.nullable(),
+    trace_id: z.string().nullable().openapi({
+      description:
+        "The W3C trace the job belongs to: its submission's `traceparent`, or one started for it (docs/protocol.md, section 1.10)",
+    }),
     result: JobResult.nullable(),
     error: z.string().nullable(),
   })

@@ -220,6 +220,8 @@ describe('the long poll', () => {
         timeout_sec: 30,
         executor: null,
         result_upload_url: expect.stringMatching(/^\/blobs\/result\//),
+        // The trace the job started at submission (docs/protocol.md 1.10).
+        traceparent: expect.stringMatching(new RegExp(`^00-${job.trace_id}-[0-9a-f]{16}-01$`)),
       },
     ]);
     const leased = res.body.jobs[0];

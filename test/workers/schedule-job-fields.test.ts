@@ -29,8 +29,8 @@ const everyField = (queue: string) => ({
   failure_callback_url: 'http://127.0.0.1:9/failed',
 });
 
-/** What differs between any two jobs however they were made. */
-const OWN = ['id', 'created_at', 'updated_at', 'next_attempt_at'] as const;
+/** What differs between any two jobs however they were made (each tick starts its own trace). */
+const OWN = ['id', 'created_at', 'updated_at', 'next_attempt_at', 'trace_id'] as const;
 const comparable = (job: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(job).filter(([k]) => !(OWN as readonly string[]).includes(k)));
 

@@ -77,5 +77,10 @@ export function helpText(program: string): string {
     ...rows.map(([name, def, meaning]) => `  ${name.padEnd(width)}  ${meaning} [${def}]`),
     `  ${'--help, -h'.padEnd(width)}  this text`,
     '',
+    'Tracing, with the standard OpenTelemetry variables (from the environment only, see README):',
+    "  OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT  export each job's spans [off]",
+    '  OTEL_EXPORTER_OTLP_PROTOCOL  http/protobuf or http/json [http/protobuf]',
+    '  OTEL_SERVICE_NAME  service.name of the spans [cloud-worker]',
+    '',
   ].join('\n');
 }

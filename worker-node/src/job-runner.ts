@@ -18,6 +18,7 @@ import type { RunOutcome } from './jobs/outcome';
 import { errorMessage, type Logger } from './log';
 import { reportResult } from './reporter';
 import { fetchPayload, OutputSpool, uploadLargeOutput } from './blobs';
+import { noTracing, traceEnv, type JobSpans, type Tracing } from './tracing';
 
 export interface ExecutorSet {
   available: ExecutorName[];
@@ -30,6 +31,7 @@ export type KillReason =
 
 interface Held {
   job: DispatchedJob;
+  spans: JobSpans;
   controller: AbortController;
   phase: 'running' | 'reporting';
   done: Promise<void>;
@@ -44,6 +46,8 @@ export interface JobRunnerDeps {
   log: Logger;
   /** Where the signed blob paths of a dispatch (payload_url, result_upload_url) live: the node's API_URL. */
   apiUrl?: string;
+  /** Spans of each job (tracing.ts); off unless the OTEL variables are set. */
+  tracing?: Tracing;
 }
 
 export class JobRunner {
@@ -91,7 +95,8 @@ export class JobRunner {
     const previous = this.held.get(job.job_id);
     if (previous) this.abort(previous, 'superseded');
     const controller = new AbortController();
-    const entry: Held = { job, controller, phase: 'running', done: Promise.resolve() };
+    const spans = (this.deps.tracing ?? noTracing).job(job);
+    const entry: Held = { job, spans, controller, phase: 'running', done: Promise.resolve() };
     this.held.set(job.job_id, entry);
     entry.done = this.runAndReport(entry).finally(() => {
       if (this.held.get(job.job_id) === entry) this.held.delete(job.job_id);
@@ -160,6 +165,7 @@ export class JobRunner {
       reason,
       phase: h.phase,
     });
+    h.spans.dropped(reason);
     h.controller.abort(reason);
   }
 
@@ -177,8 +183,11 @@ export class JobRunner {
       controller.signal,
       (chunk) => progress.push(chunk),
       spool,
+      h.spans,
     );
     if (controller.signal.aborted) return void spool?.dispose(); // logged by abort(); the scheduler does not want a report
+    h.spans.ran(outcome);
+    h.spans.reporting();
     h.phase = 'reporting';
     this.slotFreed();
     // The wasm executor hands over stderr only at the end.
@@ -201,7 +210,7 @@ export class JobRunner {
       log,
       fields,
     );
-    await reportResult(
+    const reported = await reportResult(
       api,
       log,
       job.job_id,
@@ -221,6 +230,7 @@ export class JobRunner {
       },
       controller.signal,
     );
+    h.spans.reported(reported);
   }
 
   private async execute(
@@ -228,6 +238,7 @@ export class JobRunner {
     signal: AbortSignal,
     onStderr: (chunk: string) => void,
     spool: OutputSpool | null,
+    spans: JobSpans,
   ): Promise<RunOutcome> {
     const startedAt = performance.now();
     const timeoutMs = job.timeout_sec * 1000;
@@ -236,6 +247,8 @@ export class JobRunner {
       attempt: job.attempt,
       type: job.type,
       timeout_sec: job.timeout_sec,
+      // The trace the job belongs to, as GET /jobs/:id shows it: log lines and spans meet on it.
+      ...(job.traceparent ? { trace_id: job.traceparent.split('-')[1] } : {}),
     };
     try {
       // A blob job's payload is fetched first; failing to fetch it fails the attempt (retried elsewhere).
@@ -249,13 +262,15 @@ export class JobRunner {
       if (isNodeJobType(job.type)) {
         this.deps.log.info('job_started', { ...base, executor: null });
         const onStdout = spool ? (chunk: Buffer) => spool.push(chunk) : undefined;
+        const trace = spans.running(null);
         return await runNodeJob(
-          { type: job.type, payload, timeoutMs, signal, onStderr, onStdout },
+          { type: job.type, payload, timeoutMs, signal, onStderr, onStdout, trace },
           this.deps.nodeJobs,
         );
       }
       const executor = this.deps.executors.pick(job.executor);
       this.deps.log.info('job_started', { ...base, executor: executor.name });
+      const env = traceEnv(spans.running(executor.name));
       const onStdout = spool ? (chunk: Buffer) => spool.push(chunk) : undefined;
       return await executor.run({
         jobId: job.job_id,
@@ -265,6 +280,7 @@ export class JobRunner {
         signal,
         onStderr,
         onStdout,
+        env,
       });
     } catch (err) {
       // The executor itself broke (not the job): report it so the scheduler can retry elsewhere.

@@ -14,6 +14,7 @@ import { createLogger, errorMessage } from './log';
 import { WorkerNode } from './node';
 import { RegistrationRefused } from './registration';
 import { SignalCounter } from './signals';
+import { startTracing, tracingSettings } from './tracing';
 
 const args = parseArgs(process.argv.slice(2));
 if ('error' in args) {
@@ -25,9 +26,12 @@ if (args.help) {
   process.exit(0);
 }
 const parsed = loadConfig({ ...process.env, ...args.env });
-if (!parsed.ok) {
+// The standard OpenTelemetry variables (tracing.ts): read from the environment only, as every SDK does.
+const traced = tracingSettings(process.env);
+const configErrors = [...(parsed.ok ? [] : parsed.errors), ...(traced.ok ? [] : traced.errors)];
+if (!parsed.ok || !traced.ok) {
   process.stderr.write(
-    `worker node: invalid configuration\n${parsed.errors.map((e) => `  ${e}`).join('\n')}\n`,
+    `worker node: invalid configuration\n${configErrors.map((e) => `  ${e}`).join('\n')}\n`,
   );
   process.exit(1);
 }
@@ -40,6 +44,14 @@ if (config.devToken) {
       'WORKER_TOKEN is not set (nor WORKER_TOKEN_FILE): using the development default, which must never reach production',
   });
 }
+
+// Without the OTEL variables this is a constant: the SDK is never loaded.
+const tracing = await startTracing(traced.settings, { workerId: config.workerId, log });
+if (traced.settings)
+  log.info('tracing_enabled', {
+    protocol: traced.settings.protocol,
+    service_name: traced.settings.serviceName,
+  });
 
 function fail(event: string, err: unknown): never {
   log.error(event, { error: errorMessage(err) });
@@ -69,11 +81,16 @@ const node = new WorkerNode(
   log,
   (err) => fail('worker_refused', err),
   leaseApi,
+  tracing,
 );
 
 const signals = new SignalCounter();
 let signalled = false;
-const exitWith = (code: number) => process.exit(code);
+// Spans still buffered go out before the exit; a collector that does not answer delays it 3 s at most.
+const exitWith = (code: number) =>
+  void Promise.race([tracing.shutdown(), new Promise((r) => setTimeout(r, 3000))])
+    .catch(() => {})
+    .finally(() => process.exit(code));
 for (const name of ['SIGTERM', 'SIGINT'] as const) {
   process.on(name, () => {
     signalled = true;

@@ -25,6 +25,7 @@ import { PullLoop } from './pull';
 import type { Logger } from './log';
 import { deregister, register } from './registration';
 import { ReplayGuard } from './replay-guard';
+import { noTracing, type Tracing } from './tracing';
 
 /** A forced exit is someone in a hurry: a shorter chance to deregister than a drain's. */
 const FORCED_DEREGISTER_MS = 3_000;
@@ -54,6 +55,7 @@ export class WorkerNode {
     private readonly onFatal: (err: Error) => void,
     /** For the long polls of a pull node: a client whose deadline outlasts LEASE_WAIT_SEC. */
     leaseApi: ApiClient = api,
+    tracing: Tracing = noTracing,
   ) {
     this.runner = new JobRunner({
       workerId: config.workerId,
@@ -62,6 +64,7 @@ export class WorkerNode {
       api,
       log,
       apiUrl: config.apiUrl,
+      tracing,
       nodeJobs: {
         http: { allowlist: config.httpAllowlist, allowPrivate: config.httpAllowPrivate },
         shell: { allowShell: config.allowShell, allowlist: config.shellAllowlist },

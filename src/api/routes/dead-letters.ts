@@ -11,6 +11,7 @@ import { errors, jsonBody } from '../openapi-helpers';
 import { submitJobs } from '../submit';
 import { spendJobTokens } from '../middleware/rate-limit';
 import { jobView } from '../views';
+import { TraceHeaders } from '../trace-headers';
 
 const DeadLetterQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -39,7 +40,7 @@ const replayOne = createRoute({
   path: '/jobs/{id}/replay',
   tags: ['jobs'],
   summary: 'Submit a finished job again as a new job that links to it (replay_of)',
-  request: { params: JobIdParam },
+  request: { params: JobIdParam, headers: TraceHeaders },
   responses: {
     201: {
       description: 'The new job',
@@ -56,6 +57,7 @@ const replayBulk = createRoute({
   summary:
     'Replay failed jobs in bulk: the given ids, or the newest failed jobs matching queue and type',
   request: {
+    headers: TraceHeaders,
     body: jsonBody(
       z.strictObject({
         ids: z.array(JobId).min(1).max(100).optional(),

@@ -18,11 +18,12 @@ import type { Outcome } from '../../../durable-objects/scheduler';
 import { readScope, schedulerFor, type AppEnv } from '../context';
 import { jobView } from '../views';
 import { submitJobs } from '../submit';
+import { TraceHeaders } from '../trace-headers';
 import { workerProtocol } from '../middleware/worker-auth';
 import { jsonBody, errors } from '../openapi-helpers';
 
 const JobEnvelope = z.object({ job: Job }).openapi('JobEnvelope');
-const IdempotencyHeader = z.object({
+const SubmitHeaders = TraceHeaders.extend({
   'x-idempotency-key': z.string().optional().openapi({
     description:
       'Repeat-safe submission: the same key and body answer 200 with the same job; the same key with another body is 409',
@@ -34,7 +35,7 @@ const submit = createRoute({
   path: '/jobs',
   tags: ['jobs'],
   summary: 'Submit a job',
-  request: { headers: IdempotencyHeader, body: jsonBody(JobSubmit) },
+  request: { headers: SubmitHeaders, body: jsonBody(JobSubmit) },
   responses: {
     201: { description: 'Accepted', content: { 'application/json': { schema: JobEnvelope } } },
     200: {
@@ -50,7 +51,7 @@ const submitBatch = createRoute({
   path: '/jobs/batch',
   tags: ['jobs'],
   summary: `Submit up to ${MAX_BATCH_JOBS} jobs of one queue: all are accepted or none`,
-  request: { headers: IdempotencyHeader, body: jsonBody(JobBatchSubmit) },
+  request: { headers: SubmitHeaders, body: jsonBody(JobBatchSubmit) },
   responses: {
     201: {
       description: 'All accepted',

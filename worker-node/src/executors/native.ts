@@ -1,6 +1,6 @@
-// Runs the native runner binary as a child process: no shell, arguments as an array, an empty
-// environment (the node's token and config never reach job code), bounded output, SIGKILL on
-// timeout or abort.
+// Runs the native runner binary as a child process: no shell, arguments as an array, an environment
+// of the job's trace context alone (the node's token and config never reach job code), bounded
+// output, SIGKILL on timeout or abort.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { runnerCall } from './args';
@@ -37,6 +37,7 @@ export class NativeExecutor implements Executor {
       req.onStderr,
       call.stdin,
       req.onStdout,
+      req.env,
     );
   }
 
@@ -49,6 +50,7 @@ export class NativeExecutor implements Executor {
     onStderr?: (chunk: string) => void,
     stdin?: Uint8Array,
     onStdout?: (chunk: Buffer) => void,
+    env: Record<string, string> = {},
   ): Promise<ExecResult> {
     const result = resultSince(this.name, performance.now());
     if (signal?.aborted)
@@ -57,7 +59,7 @@ export class NativeExecutor implements Executor {
     return new Promise((resolve) => {
       // Its own process group: a Ctrl-C aimed at the node (which drains) must not kill the jobs it runs.
       const child = spawn(this.opts.binaryPath, args, {
-        env: {},
+        env: { ...env },
         stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
         detached: true,
       });

@@ -16,6 +16,11 @@ export interface ExecRequest {
    * report inline; ExecResult.stdout stays bounded. The wasm executor calls it once at the end.
    */
   onStdout?: (chunk: Buffer) => void;
+  /**
+   * Variables for the runner process, which otherwise gets none: the job's `TRACEPARENT` and
+   * `TRACESTATE`. The wasm build runs with no environment (runner.wasm imports no WASI environ).
+   */
+  env?: Record<string, string>;
 }
 
 export interface ExecResult {

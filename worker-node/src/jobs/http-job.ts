@@ -20,6 +20,7 @@ import {
 } from '../../../src/core/url-policy';
 import { BoundedOutput } from './bounded-output';
 import { describeIssues, EXIT, refusal, type RunOutcome } from './outcome';
+import type { TraceHeaders } from '../tracing';
 
 export const MAX_HTTP_BODY_BYTES = 64 * 1024;
 
@@ -61,6 +62,8 @@ export interface HttpJobRequest {
   payload: unknown;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** The job's trace context, sent as `traceparent`/`tracestate` unless the payload sets its own. */
+  trace?: TraceHeaders;
 }
 
 class PolicyRefusal extends Error {}
@@ -76,6 +79,11 @@ export async function runHttpJob(req: HttpJobRequest, policy: UrlPolicy): Promis
     return refusal(EXIT.badPayload, 'url_refused', `payload.url: ${check.reason}`, startedAt);
 
   const headers: Record<string, string> = { 'user-agent': 'cloud-worker-node', ...p.headers };
+  const own = new Set(Object.keys(headers).map((k) => k.toLowerCase()));
+  if (req.trace && !own.has('traceparent')) {
+    headers.traceparent = req.trace.traceparent;
+    if (req.trace.tracestate && !own.has('tracestate')) headers.tracestate = req.trace.tracestate;
+  }
   let body: string | undefined;
   if (p.body !== undefined) {
     body = typeof p.body === 'string' ? p.body : JSON.stringify(p.body);

@@ -8,6 +8,7 @@ import type { UrlPolicy } from '../../../src/core/url-policy';
 import { runHttpJob } from './http-job';
 import type { RunOutcome } from './outcome';
 import { runShellJob, type ShellPolicy } from './shell-job';
+import type { TraceHeaders } from '../tracing';
 
 export const NODE_JOB_TYPES = ['http', 'shell', 'noop'] as const;
 
@@ -24,6 +25,8 @@ export interface NodeJobRequest {
   onStderr?: (chunk: string) => void;
   /** Every byte of stdout as it arrives (the node spools large outputs for upload; blobs.ts). */
   onStdout?: (chunk: Buffer) => void;
+  /** The job's trace context: the http request's header, the shell program's TRACEPARENT. */
+  trace?: TraceHeaders;
 }
 
 export function isNodeJobType(type: string): boolean {

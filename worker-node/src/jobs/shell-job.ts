@@ -11,6 +11,7 @@ import { constants } from 'node:os';
 import { z } from 'zod';
 import { BoundedOutput } from './bounded-output';
 import { describeIssues, EXIT, refusal, type RunOutcome } from './outcome';
+import { traceEnv, type TraceHeaders } from '../tracing';
 
 const ShellPayload = z.strictObject({
   argv: z
@@ -32,6 +33,8 @@ export interface ShellPolicy {
 
 export interface ShellJobRequest {
   payload: unknown;
+  /** The job's trace context: `TRACEPARENT` (and `TRACESTATE`) in the program's environment. */
+  trace?: TraceHeaders;
   timeoutMs: number;
   signal?: AbortSignal;
   onStderr?: (chunk: string) => void;
@@ -89,7 +92,7 @@ export async function runShellJob(
     let spawnError: Error | undefined;
     const child = spawn(program, args, {
       shell: false,
-      env: scrubbedEnv(env),
+      env: { ...scrubbedEnv(env), ...traceEnv(req.trace) },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
