@@ -11,12 +11,16 @@ import { pause } from './pause';
 export const D1_FLAKY_QUEUES = ['chaos-d1-flaky', 'chaos-mixed'];
 export const D1_FAIL_RATE = '0.3';
 
-/** GET /cdn-cgi/handler/scheduled (wrangler dev --test-scheduled) every 150 to 450 ms. */
+/**
+ * GET /__scheduled (wrangler dev --test-scheduled) every 150 to 450 ms. Not /cdn-cgi/handler/scheduled:
+ * with static assets ([assets] in wrangler.toml) wrangler hands that path to its asset router, which
+ * has no scheduled handler and answers 500 "exception"; /__scheduled reaches the Worker's own.
+ */
 export const cronStorm: Fault = {
   name: 'cron-storm',
   async run(ctx: PhaseContext, signal: AbortSignal) {
     while (!signal.aborted) {
-      const fired = await fetch(`${ctx.cluster.stack.api}/cdn-cgi/handler/scheduled`).catch(
+      const fired = await fetch(`${ctx.cluster.stack.api}/__scheduled`).catch(
         () => null, // the API may be restarting (mixed)
       );
       if (fired?.ok) ctx.note('fired the scheduled handler');

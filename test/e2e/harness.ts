@@ -120,7 +120,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     '--persist-to',
     dir,
     '--show-interactive-dev-session=false',
-    // GET /cdn-cgi/handler/scheduled fires the cron: tests (and the chaos suite) run it at will.
+    // GET /__scheduled fires the cron: tests (and the chaos suite) run it at will. (Not
+    // /cdn-cgi/handler/scheduled, which wrangler gives to its asset router once [assets] is set.)
     '--test-scheduled',
   ];
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
