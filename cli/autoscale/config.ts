@@ -22,6 +22,7 @@ export const DEFAULTS = {
   restartBaseMs: 1_000,
   restartMaxMs: 60_000,
   stableRunMs: 60_000,
+  drainTimeoutSec: 90,
 } as const;
 
 /** What commander hands the action: flags, env variables and defaults already merged. */
@@ -40,6 +41,7 @@ export interface AutoscaleFlags {
   command?: string;
   nodeLogs?: string;
   startTimeout: number;
+  drainTimeout: number;
   plain?: boolean;
 }
 
@@ -124,6 +126,7 @@ export function buildConfig(
       restartBaseMs: DEFAULTS.restartBaseMs,
       restartMaxMs: DEFAULTS.restartMaxMs,
       stableRunMs: DEFAULTS.stableRunMs,
+      drainTimeoutMs: f.drainTimeout * 1000,
     },
     intervalSec,
     listen,

@@ -26,6 +26,9 @@ export interface NodeState {
   crashes: number;
   /** For `waiting_restart`: when to start it again. */
   restartAt: number | null;
+  /** For `draining`: when it was asked to drain, and when it was forced (the second SIGTERM). */
+  drainAt?: number;
+  forcedAt?: number;
 }
 
 /** The API's advice for the queues this machine serves, combined (advice.ts). */
@@ -35,7 +38,7 @@ export interface Advice {
   desired: number;
   reason: string;
   queue: string | null;
-  /** When the advice was fetched (poll) or received (webhook), this machine's clock. */
+  /** When the poll that fetched it was sent (this machine's clock), or a webhook event's `since`. */
   observedAt: number;
 }
 
@@ -61,13 +64,22 @@ export interface Policy {
   restartMaxMs: number;
   /** A process that ran this long before exiting starts the crash count afresh. */
   stableRunMs: number;
+  /**
+   * A drain that has not ended by then is forced (a second SIGTERM: the node kills its jobs and
+   * hands them back), and killed (SIGKILL to its group) FORCE_GRACE_MS after that.
+   */
+  drainTimeoutMs: number;
 }
+
+export const FORCE_GRACE_MS = 10_000;
 
 export type Effect =
   | { type: 'start'; event: 'scale_up' | 'restart'; slot: number; id: string; reason: string }
   | { type: 'drain'; event: 'scale_down'; slot: number; id: string; reason: string }
   /** A node waiting to restart that is no longer wanted: there is no process to signal. */
-  | { type: 'forget'; event: 'scale_down'; slot: number; id: string; reason: string };
+  | { type: 'forget'; event: 'scale_down'; slot: number; id: string; reason: string }
+  /** A drain past its deadline: `force` is the second SIGTERM, `kill` the SIGKILL after it. */
+  | { type: 'force' | 'kill'; event: 'drain_overdue'; slot: number; id: string; reason: string };
 
 export const initialState = (now: number): AutoscaleState => ({
   nodes: [],
@@ -126,7 +138,7 @@ export function advised(s: AutoscaleState, advice: Advice): AutoscaleState {
 }
 
 /** SIGINT/SIGTERM: drain every node that runs, forget those waiting to restart. */
-export function stop(s: AutoscaleState): { state: AutoscaleState; effects: Effect[] } {
+export function stop(s: AutoscaleState, now: number): { state: AutoscaleState; effects: Effect[] } {
   const effects: Effect[] = [];
   const nodes: NodeState[] = [];
   for (const n of s.nodes) {
@@ -136,7 +148,7 @@ export function stop(s: AutoscaleState): { state: AutoscaleState; effects: Effec
     }
     if (n.status !== 'draining')
       effects.push({ type: 'drain', event: 'scale_down', slot: n.slot, id: n.id, reason: 'stop' });
-    nodes.push({ ...n, status: 'draining' });
+    nodes.push(n.status === 'draining' ? n : { ...n, status: 'draining', drainAt: now });
   }
   return { state: { ...s, nodes, stopping: true }, effects };
 }
@@ -158,6 +170,29 @@ export function decide(
 ): { state: AutoscaleState; effects: Effect[] } {
   let s = state;
   const effects: Effect[] = [];
+  for (const n of s.nodes) {
+    if (n.status !== 'draining' || n.drainAt === undefined) continue;
+    if (n.forcedAt === undefined && now - n.drainAt >= p.drainTimeoutMs) {
+      s = replace(s, n.slot, (x) => ({ ...x, forcedAt: now }));
+      effects.push({
+        type: 'force',
+        event: 'drain_overdue',
+        slot: n.slot,
+        id: n.id,
+        reason: `still draining after ${p.drainTimeoutMs / 1000}s: forced`,
+      });
+    } else if (n.forcedAt !== undefined && now - n.forcedAt >= FORCE_GRACE_MS) {
+      // Killed once: its exit removes it; until then this is not repeated.
+      s = replace(s, n.slot, (x) => ({ ...x, forcedAt: Infinity }));
+      effects.push({
+        type: 'kill',
+        event: 'drain_overdue',
+        slot: n.slot,
+        id: n.id,
+        reason: `still there ${FORCE_GRACE_MS / 1000}s after the forced exit: killed`,
+      });
+    }
+  }
   if (s.stopping) return { state: s, effects };
 
   // A node whose command never logs its registration is taken as registered after a while.
@@ -213,7 +248,8 @@ export function decide(
 
   const target = targetOf(s, p);
   if (target === null) return { state: s, effects };
-  const reason = s.advice!.queue ? `${s.advice!.queue}: ${s.advice!.reason}` : s.advice!.reason;
+  // combine() (advice.ts) has already put the queue's name in the reason.
+  const reason = s.advice!.reason;
   if (target > here) {
     start(target - here, reason);
     return { state: { ...s, lowSince: null }, effects };
@@ -234,7 +270,7 @@ export function decide(
       s = replace(s, v.slot, () => null);
       effects.push({ type: 'forget', event: 'scale_down', slot: v.slot, id: v.id, reason });
     } else {
-      s = replace(s, v.slot, (x) => ({ ...x, status: 'draining' }));
+      s = replace(s, v.slot, (x) => ({ ...x, status: 'draining', drainAt: now }));
       effects.push({ type: 'drain', event: 'scale_down', slot: v.slot, id: v.id, reason });
     }
   }

@@ -76,6 +76,9 @@ export async function runAutoscaler(
       } else if (e.type === 'drain') {
         log(e.event, { ...base, pid: nodes.pid(e.slot) });
         nodes.signal(e.slot, 'SIGTERM');
+      } else if (e.type === 'force' || e.type === 'kill') {
+        log(e.event, { node: e.id, pid: nodes.pid(e.slot), reason: e.reason });
+        nodes.signal(e.slot, e.type === 'force' ? 'SIGTERM' : 'SIGKILL');
       } else log(e.event, { ...base, pid: null, was: 'waiting_restart' });
     }
   };
@@ -110,7 +113,7 @@ export async function runAutoscaler(
   });
 
   let lastAdvice = '';
-  const takeAdvice = () => {
+  const takeAdvice = (source: 'poll' | 'webhook') => {
     const advice = adviceFor(byQueue, config.queues);
     const key = advice ? `${advice.action} ${advice.current} ${advice.desired}` : '';
     if (advice && key !== lastAdvice)
@@ -120,6 +123,7 @@ export async function runAutoscaler(
         desired_workers: advice.desired,
         queue: advice.queue,
         reason: advice.reason,
+        source,
       });
     lastAdvice = key;
     if (advice) state = d.advised(state, advice);
@@ -151,7 +155,7 @@ export async function runAutoscaler(
           });
         }
         for (const [q, rec] of recs) byQueue.set(q, { rec, observedAt: sentAt });
-        takeAdvice();
+        takeAdvice('poll');
       } catch (err) {
         const message = describeError(err);
         if (message !== problem) log('poll_failed', { message });
@@ -166,9 +170,11 @@ export async function runAutoscaler(
       ...config.listen,
       secret: config.webhookSecret,
       log,
-      onAdvice(queue, rec, receivedAt) {
-        byQueue.set(queue, { rec, observedAt: receivedAt });
-        takeAdvice();
+      onAdvice(queue, rec, madeAt) {
+        // The API's clock: a machine whose clock runs ahead waits for the next event rather than
+        // acting twice on one.
+        byQueue.set(queue, { rec, observedAt: madeAt });
+        takeAdvice('webhook');
       },
     });
   }
@@ -199,7 +205,7 @@ export async function runAutoscaler(
     if (meaning === 'drain') {
       polling = false;
       log('autoscale_stopping', { signal: name, draining: state.nodes.length });
-      const r = d.stop(state);
+      const r = d.stop(state, now());
       state = r.state;
       apply(r.effects);
       if (state.nodes.length === 0) finish(0);

@@ -3,8 +3,10 @@
  * (durable-objects/scale-webhook.ts). Each POST is verified per Standard Webhooks with the official
  * `standardwebhooks` package and SCALE_WEBHOOK_SECRET (signature and the five-minute timestamp
  * window), deduplicated by `webhook-id` (the API retries a delivery under the same id), and handed
- * on as one queue's advice. An event older than the last one taken for its queue is dropped: retries
- * can overtake each other.
+ * on as one queue's advice, dated by its `since`: the moment the API made that advice, which is what
+ * decide.ts compares with this machine's last change (the delivery's own timestamp is the attempt's,
+ * and a retry seconds later would make an advice that predates a change look newer than it). An
+ * event older than the last one taken for its queue is dropped: retries can overtake each other.
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,14 +26,13 @@ export interface ListenerOptions {
   host: string;
   port: number;
   secret: string;
-  onAdvice(queue: string, rec: Recommendation, receivedAt: number): void;
+  /** `madeAt`: when the API made the advice (its `since`, ms). */
+  onAdvice(queue: string, rec: Recommendation, madeAt: number): void;
   log(event: string, fields: Record<string, unknown>): void;
-  now?: () => number;
 }
 
 export async function listenForAdvice(o: ListenerOptions): Promise<WebhookListener> {
   const verifier = new Webhook(o.secret);
-  const now = o.now ?? Date.now;
   const seen = new Set<string>();
   const latest = new Map<string, number>();
 
@@ -59,12 +60,12 @@ export async function listenForAdvice(o: ListenerOptions): Promise<WebhookListen
         const event = fromEvent(payload);
         if (!event) return answer(400, 'bad_event', 'not a scale event: queue or advice missing');
         const id = headers['webhook-id'];
-        const ts = Number(headers['webhook-timestamp']);
-        if (seen.has(id) || ts < (latest.get(event.queue) ?? -Infinity)) return answer(204);
+        const madeAt = event.rec.since;
+        if (seen.has(id) || madeAt < (latest.get(event.queue) ?? -Infinity)) return answer(204);
         seen.add(id);
         if (seen.size > SEEN_IDS) seen.delete(seen.values().next().value!);
-        latest.set(event.queue, ts);
-        o.onAdvice(event.queue, event.rec, now());
+        latest.set(event.queue, madeAt);
+        o.onAdvice(event.queue, event.rec, madeAt);
         answer(204);
       },
       () => answer(400, 'bad_request', 'the body could not be read'),

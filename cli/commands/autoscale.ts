@@ -36,7 +36,9 @@ Nodes:
 
 Output:
   One JSON line per action on stdout (scale_up, scale_down, restart, node_registered, node_crashed,
-  node_exited, advice, poll_failed); on a terminal, a live table instead (--plain for lines).
+  node_exited, drain_overdue, advice, poll_failed); on a terminal, a live table instead (--plain
+  for lines). A drain that outlasts --drain-timeout gets a second SIGTERM (the node's forced
+  exit), then SIGKILL 10 s later.
   SIGINT or SIGTERM drains every node and exits 0 once all have exited; a second one forces them.
 
 Examples:
@@ -136,6 +138,15 @@ export function registerAutoscale(program: Command, run: Runner): void {
         .env('AUTOSCALE_START_TIMEOUT_SEC')
         .default(DEFAULTS.startTimeoutSec)
         .argParser(ranged(1, 3_600)),
+    )
+    .addOption(
+      new Option(
+        '--drain-timeout <sec>',
+        "force a node still draining after this long (keep it above the nodes' DRAIN_TIMEOUT_SEC)",
+      )
+        .env('AUTOSCALE_DRAIN_TIMEOUT_SEC')
+        .default(DEFAULTS.drainTimeoutSec)
+        .argParser(ranged(1, 86_400)),
     )
     .addOption(
       new Option('--plain', 'JSON log lines even on a terminal, instead of the live table').env(

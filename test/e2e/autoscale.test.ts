@@ -9,17 +9,34 @@
  * log lines.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkerView } from '../../src/protocol/worker';
 import { REPO_ROOT } from './node-process';
-import { startStack, waitFor, type LogLine, type Stack } from './harness';
+import { freePort, startStack, waitFor, type LogLine, type Stack } from './harness';
 
 const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
 const PREFIX = 'e2e-auto';
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+/** Each node's own log lines, for diagnosing a failure (kept with E2E_DEBUG=1). */
+const NODE_LOGS = mkdtempSync(join(tmpdir(), 'cloud-autoscale-'));
+
+/** The scale webhook's key, and the port a `--listen` autoscaler takes it on in the last case. */
+const WEBHOOK_KEY = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
+let hookPort: number;
 
 let stack: Stack;
 let scaler: Autoscaler;
+let hooked: Autoscaler | undefined;
+
+/** A failure's message with what the autoscaler logged, which is what explains it. */
+const explained = (a: Autoscaler) => (err: Error) => {
+  throw new Error(
+    `${err.message}\nthe autoscaler logged:\n${a.lines.map((l) => JSON.stringify(l)).join('\n')}`,
+  );
+};
 
 interface Autoscaler {
   child: ChildProcess;
@@ -73,11 +90,19 @@ async function ourWorkers(): Promise<WorkerView[]> {
   return r.body.workers.filter((w) => w.id.startsWith(PREFIX));
 }
 const ids = (ws: WorkerView[]) => ws.map((w) => w.id).sort();
+const ourHookWorkers = async () => {
+  const r = await stack.call<{ workers: WorkerView[] }>('GET', '/workers', undefined, admin);
+  return r.body.workers.filter((w) => w.id.startsWith('e2e-hook'));
+};
 
 beforeAll(async () => {
+  hookPort = await freePort();
   stack = await startStack({
     vars: {
       ADMIN_TOKEN,
+      // Until the last case nothing listens there: those announcements fail, as they may.
+      SCALE_WEBHOOK_URL: `http://127.0.0.1:${hookPort}/`,
+      SCALE_WEBHOOK_SECRET: WEBHOOK_KEY,
       QUEUE_THRESHOLD_HIGH: '2',
       QUEUE_THRESHOLD_LOW: '1',
       MIN_WORKERS: '1',
@@ -92,12 +117,19 @@ beforeAll(async () => {
     '3',
     '--id-prefix',
     PREFIX,
+    '--node-logs',
+    NODE_LOGS,
+    // An idle pull node's drain now and then never ends (seen outside the autoscaler too: its last
+    // line is the draining heartbeat). The autoscaler forces such a drain; short here for the test.
+    '--drain-timeout',
+    '10',
   ]);
 });
 
 afterAll(async () => {
-  if (scaler) {
-    for (const pid of [scaler.child.pid!, ...nodePids(scaler)]) {
+  for (const a of [scaler, hooked]) {
+    if (!a) continue;
+    for (const pid of [a.child.pid!, ...nodePids(a)]) {
       try {
         process.kill(-pid, 'SIGKILL');
       } catch {
@@ -106,6 +138,8 @@ afterAll(async () => {
     }
   }
   await stack?.stop();
+  if (process.env.E2E_DEBUG === '1') process.stdout.write(`node logs: ${NODE_LOGS}\n`);
+  else rmSync(NODE_LOGS, { recursive: true, force: true });
 });
 
 describe('cloud autoscale', () => {
@@ -137,7 +171,11 @@ describe('cloud autoscale', () => {
 
     await waitFor('back to one node', async () => (await ourWorkers()).length === 1, 60_000, 250);
     expect(ids(await ourWorkers())).toEqual([`${PREFIX}-1`]);
-    await waitFor('the drained nodes to exit', () => scaler.events('node_exited').length === 2);
+    await waitFor(
+      'the drained nodes to exit',
+      () => scaler.events('node_exited').length === 2,
+      30_000,
+    );
 
     const ups = scaler.events('scale_up').map((l) => l.node);
     expect(ups).toEqual([`${PREFIX}-1`, `${PREFIX}-2`, `${PREFIX}-3`]);
@@ -187,5 +225,65 @@ describe('cloud autoscale', () => {
     expect(scaler.events('autoscale_stopped')).toEqual([expect.objectContaining({ exit_code: 0 })]);
     // The node deregistered on its way out rather than waiting to be reaped.
     expect(await ourWorkers()).toEqual([]);
+  });
+
+  it('--listen: follows the signed scale webhook, with no polling of its own', async () => {
+    const a = startAutoscaler(
+      { MIN_WORKERS: '1', MAX_WORKERS: '2', SCALE_WEBHOOK_SECRET: WEBHOOK_KEY },
+      [
+        '--listen',
+        `127.0.0.1:${hookPort}`,
+        '--cap',
+        '2',
+        '--id-prefix',
+        'e2e-hook',
+        '--scale-down-stable',
+        '2',
+        '--drain-timeout',
+        '10',
+      ],
+    );
+    hooked = a;
+    // The API re-evaluates its advice when observed: here by these reads, as by a Prometheus scrape.
+    let observing = true;
+    const observer = (async () => {
+      while (observing) {
+        await stack.call('GET', '/stats', undefined, admin).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+    try {
+      await waitFor('the first node', () => a.events('node_registered').length === 1, 60_000);
+      const jobs = [];
+      for (let i = 0; i < 12; i++)
+        jobs.push(await stack.submit({ type: 'sleep', payload: { ms: 1_000 } }));
+      const up = await waitFor(
+        'a second node',
+        () => a.events('scale_up').find((l) => l.node === 'e2e-hook-2'),
+        60_000,
+      ).catch(explained(a));
+      // It acted on an event of the webhook: it never called the API itself.
+      const advice = a.events('advice');
+      expect(advice.length).toBeGreaterThan(0);
+      expect(advice.every((l) => l.source === 'webhook')).toBe(true);
+      expect(advice.some((l) => l.action === 'scale_up')).toBe(true);
+      expect(up.reason).toMatch(/QUEUE_THRESHOLD_HIGH/);
+      await waitFor(
+        'two nodes in GET /workers',
+        async () => (await ourHookWorkers()).length === 2,
+        60_000,
+        250,
+      );
+      const done = await Promise.all(
+        jobs.map((j) => stack.waitForJob(j.id, ['succeeded', 'failed'], 90_000)),
+      );
+      expect(done.map((j) => j.status)).toEqual(Array(12).fill('succeeded'));
+    } finally {
+      observing = false;
+      await observer;
+    }
+    process.kill(a.child.pid!, 'SIGTERM');
+    expect(await a.exited).toBe(0);
+    expect(await ourHookWorkers()).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import {
   restartDelayMs,
   stop,
   type Advice,
+  FORCE_GRACE_MS,
   type AutoscaleState,
   type NodeState,
   type NodeStatus,
@@ -22,6 +23,7 @@ const P: Policy = {
   restartBaseMs: 1_000,
   restartMaxMs: 60_000,
   stableRunMs: 60_000,
+  drainTimeoutMs: 90_000,
 };
 const NOW = 1_000_000;
 
@@ -259,7 +261,7 @@ describe('stop', () => {
       ],
       advice(1, 9),
     );
-    const r = stop(s);
+    const r = stop(s, NOW);
     expect(r.effects.map((e) => `${e.type} ${e.id}`)).toEqual([
       'drain m-1',
       'drain m-2',
@@ -270,5 +272,37 @@ describe('stop', () => {
     // Every exit now removes the node, crashed or not.
     const after = [1, 2, 4].reduce((acc, slot) => exited(acc, slot, NOW, P), r.state);
     expect(after.nodes).toEqual([]);
+  });
+});
+
+describe('a drain that does not end', () => {
+  const draining = (o: Partial<NodeState>) =>
+    state([node(1), node(2, 'draining', o)], advice(1, 1));
+  it.each([
+    ['within the drain timeout: left alone', { drainAt: NOW - 89_999 }, []],
+    ['at the drain timeout: forced', { drainAt: NOW - 90_000 }, ['drain_overdue force m-2']],
+    [
+      'forced, and still there after the grace: killed',
+      { drainAt: NOW - 200_000, forcedAt: NOW - FORCE_GRACE_MS },
+      ['drain_overdue kill m-2'],
+    ],
+    [
+      'forced, within the grace: left alone',
+      { drainAt: NOW - 200_000, forcedAt: NOW - FORCE_GRACE_MS + 1 },
+      [],
+    ],
+    ['killed already: not again', { drainAt: NOW - 200_000, forcedAt: Infinity }, []],
+  ])('%s', (_, o, expected) => {
+    expect(run(draining(o)).summary).toEqual(expected);
+  });
+
+  it('also while stopping', () => {
+    const s = stop(state([node(1)], null), NOW - 90_000).state;
+    expect(run(s).summary).toEqual(['drain_overdue force m-1']);
+  });
+
+  it('a drained node records when it was asked', () => {
+    const r = run(state([node(1), node(2)], advice(2, 1), { lowSince: NOW - 2_000 }));
+    expect(r.state.nodes[1]).toMatchObject({ status: 'draining', drainAt: NOW });
   });
 });
