@@ -3,7 +3,8 @@
  * CLI as a child process, real worker node processes (pull mode) started and drained by it, the
  * real runner. A burst takes it from MIN_WORKERS (1) to MAX_WORKERS (3), every job succeeds, and
  * once the queue is empty it drains back to 1; a node killed with SIGKILL is started again; SIGTERM
- * to the autoscaler drains its nodes and it exits 0 after them.
+ * to the autoscaler drains its nodes and it exits 0 after them. Then the same with the advice taken
+ * from the signed scale webhook (`--listen`) instead of polls, and with push nodes on their own ports.
  *
  * What is asserted is what an operator sees: GET /workers (admin token) and the autoscaler's JSON
  * log lines.
@@ -29,7 +30,8 @@ let hookPort: number;
 
 let stack: Stack;
 let scaler: Autoscaler;
-let hooked: Autoscaler | undefined;
+/** The autoscalers of the later cases, killed with their nodes if a case fails. */
+const others: Autoscaler[] = [];
 
 /** A failure's message with what the autoscaler logged, which is what explains it. */
 const explained = (a: Autoscaler) => (err: Error) => {
@@ -133,7 +135,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const a of [scaler, hooked]) {
+  for (const a of [scaler, ...others]) {
     if (!a) continue;
     for (const pid of [a.child.pid!, ...nodePids(a)]) {
       try {
@@ -258,7 +260,7 @@ describe('cloud autoscale', () => {
         'hooked',
       ],
     );
-    hooked = a;
+    others.push(a);
     // The API re-evaluates its advice when observed: here by these reads, as by a Prometheus scrape.
     let observing = true;
     const observer = (async () => {
@@ -300,5 +302,52 @@ describe('cloud autoscale', () => {
     process.kill(a.child.pid!, 'SIGTERM');
     expect(await a.exited).toBe(0);
     expect(await ourHookWorkers()).toEqual([]);
+  });
+
+  it('--mode push: each node listens on its own port, registered at that URL, and runs jobs', async () => {
+    const base = await freePort();
+    const a = startAutoscaler({ MIN_WORKERS: '2', MAX_WORKERS: '2' }, [
+      '--mode',
+      'push',
+      '--port-base',
+      String(base),
+      '--endpoint-host',
+      '127.0.0.1',
+      '--queues',
+      'pushq',
+      '--interval',
+      '1',
+      '--cap',
+      '2',
+      '--id-prefix',
+      'e2e-push',
+    ]);
+    others.push(a);
+    const pushWorkers = async () => {
+      const r = await stack.call<{ workers: WorkerView[] }>('GET', '/workers', undefined, admin);
+      return r.body.workers
+        .filter((w) => w.id.startsWith('e2e-push'))
+        .sort((x, y) => (x.id < y.id ? -1 : 1));
+    };
+    await waitFor(
+      'two push nodes',
+      async () => (await pushWorkers()).length === 2,
+      60_000,
+      250,
+    ).catch(explained(a));
+    expect((await pushWorkers()).map((w) => [w.id, w.mode, w.url])).toEqual([
+      ['e2e-push-1', 'push', `http://127.0.0.1:${base}`],
+      ['e2e-push-2', 'push', `http://127.0.0.1:${base + 1}`],
+    ]);
+    const jobs = [];
+    for (let i = 0; i < 4; i++)
+      jobs.push(await stack.submit({ type: 'echo', payload: i, queue: 'pushq' }));
+    const done = await Promise.all(
+      jobs.map((j) => stack.waitForJob(j.id, ['succeeded', 'failed'])),
+    );
+    expect(done.map((j) => j.status)).toEqual(Array(4).fill('succeeded'));
+    process.kill(a.child.pid!, 'SIGTERM');
+    expect(await a.exited).toBe(0);
+    expect(await pushWorkers()).toEqual([]);
   });
 });
