@@ -8,7 +8,9 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 });
 
 // Ctrl-C while --wait draws its progress line: end the line so the shell prompt starts clean.
+// A command that handles SIGINT itself (autoscale drains its nodes first) has its own listener.
 process.on('SIGINT', () => {
+  if (process.listenerCount('SIGINT') > 1) return;
   if (process.stderr.isTTY) process.stderr.write('\n');
   process.exit(130);
 });

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { DEFAULT_API_URL, makeCtx, type Ctx, type GlobalOptions, type Io } from './context';
 import { describeError, EXIT_CODES_HELP, exitCodeFor, type ExitCode } from './exit-codes';
+import { registerAutoscale } from './commands/autoscale';
 import { registerJobCommands } from './commands/jobs';
 import { registerKeys } from './commands/keys';
 import { registerSchedules } from './commands/schedules';
@@ -73,6 +74,7 @@ export function buildProgram(io: Io): Command {
   registerSchedules(program, run);
   registerKeys(program, run);
   registerStats(program, run);
+  registerAutoscale(program, run);
   return program;
 }
 
