@@ -231,6 +231,8 @@ describe('registering with a node key', () => {
     expect(hb.status).toBe(403);
     expect(hb.body.error.details.in).toBe('path');
     expect((await nodeCall(key, 'DELETE', `/workers/${other}`)).status).toBe(403);
+    // A node may be called `register`: DELETE /workers/register acts as that id.
+    expect((await nodeCall(key, 'DELETE', '/workers/register')).status).toBe(403);
     const job = (await submit({ payload: 1, queue })).body.job;
     const report = await nodeCall(key, 'POST', `/jobs/${job.id}/result`, {
       worker_id: other,

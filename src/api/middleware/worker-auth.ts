@@ -131,21 +131,23 @@ async function actingAs(
   c: Context<AppEnv>,
 ): Promise<{ id: string; field: string; in: 'path' | 'body' } | null> {
   const path = new URL(c.req.url).pathname;
-  const inPath = /^\/workers\/([^/]+)(?:\/heartbeat|\/lease)?$/.exec(path);
-  if (inPath && inPath[1] !== 'register') {
+  const post = c.req.method === 'POST';
+  const field =
+    post && path === '/workers/register'
+      ? 'id'
+      : post && /^\/jobs\/[^/]+\/(result|progress)$/.test(path)
+        ? 'worker_id'
+        : null;
+  if (!field) {
+    // Heartbeat, lease, deregister (a node may be called `register`: DELETE /workers/register).
+    const inPath = /^\/workers\/([^/]+)(?:\/heartbeat|\/lease)?$/.exec(path);
+    if (!inPath) return null;
     try {
       return { id: decodeURIComponent(inPath[1]), field: 'id', in: 'path' };
     } catch {
       return null;
     }
   }
-  const field =
-    path === '/workers/register'
-      ? 'id'
-      : /^\/jobs\/[^/]+\/(result|progress)$/.test(path)
-        ? 'worker_id'
-        : null;
-  if (!field) return null;
   let body: unknown;
   try {
     body = JSON.parse(await c.req.text());
