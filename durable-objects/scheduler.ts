@@ -1881,7 +1881,12 @@ export class Scheduler extends DurableObject<Env> {
     outcomesSince: number,
   ): Promise<{ retired: boolean; cleared: boolean }> {
     return this.ctx.blockConcurrencyWhile(async () => {
-      const verdict = retireVerdict(this.ctx.storage.sql, idleSince, outcomesSince);
+      const verdict = retireVerdict(
+        this.ctx.storage.sql,
+        idleSince,
+        outcomesSince,
+        Date.now() - REVOKED_KEY_MEMORY_MS,
+      );
       if (verdict === 'busy') return { retired: false, cleared: false };
       this.queueRecorded = false;
       if (verdict === 'retire') return { retired: true, cleared: false };

@@ -24,8 +24,6 @@ export interface Env {
   FAULT_D1_FAIL_RATE?: string;
   /** ...in these queues only (comma-separated). */
   FAULT_D1_FAIL_QUEUES?: string;
-  /** Test-only: every D1 read of a node key fails (src/api/node-key-cache.ts). */
-  FAULT_D1_NODE_KEYS?: string;
   [key: string]: unknown;
 }
 

@@ -46,7 +46,7 @@ export async function lookUpNodeKey(
   if (hit && nowMs - hit.askedAt < freshMs) return { ok: true, key: hit.key };
   let key: NodeKey | undefined;
   try {
-    key = await readKey(env, id);
+    key = await findNodeKey(dbOf(env.DB), id);
   } catch (err) {
     const error = String(err).slice(0, 200);
     if (hit && nowMs - hit.readAt < NODE_KEY_STALE_MS) {
@@ -73,10 +73,4 @@ export async function lookUpNodeKey(
 /** The revoke route: this isolate reads the key again at its next use. */
 export function forgetNodeKey(id: string): void {
   cache.delete(id);
-}
-
-async function readKey(env: Env, id: string): Promise<NodeKey | undefined> {
-  // Test-only (test/workers/node-keys.test.ts): this read fails as it does while D1 is down.
-  if (env.FAULT_D1_NODE_KEYS === '1') throw new Error('injected D1 failure (FAULT_D1_NODE_KEYS)');
-  return findNodeKey(dbOf(env.DB), id);
 }

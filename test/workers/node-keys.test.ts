@@ -3,11 +3,12 @@
  * and revoking them; what a keyed node may register as and for; the request signatures; revocation
  * reaching the Scheduler objects; and a node key surviving a D1 outage through the isolate's cache.
  */
-import { env } from 'cloudflare:test';
+import { createExecutionContext, env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/core/api-key';
 import { parseNodeKey } from '../../src/core/node-key';
 import { signRequest } from '../../src/core/signature';
+import { createApp } from '../../src/api/app';
 import { api, callWithVars, submit, WORKER_TOKEN } from './helpers';
 
 const ADMIN = { authorization: 'Bearer test-admin-token-0123456789' };
@@ -29,9 +30,15 @@ interface CallOptions {
   /** Sign these instead of what is sent: a tampered request. */
   signed?: { method?: string; path?: string; body?: string; ts?: number };
   ts?: number;
-  /** Send through createApp() with these variables (helpers.callWithVars). */
-  vars?: Record<string, string>;
+  /**
+   * Send through createApp() with these variables and bindings on top of the test's (as
+   * helpers.callWithVars does), in this module's isolate: its node-key cache is this file's.
+   */
+  vars?: Record<string, unknown>;
 }
+
+/** A real D1 database no migration was applied to: every query fails (vitest.config.ts). */
+const BROKEN_D1 = (env as unknown as { DB_UNMIGRATED: D1Database }).DB_UNMIGRATED;
 
 /** A node's call: Bearer its key, signed over method, path, timestamp and body as a node signs it. */
 async function nodeCall(
@@ -55,8 +62,20 @@ async function nodeCall(
     'x-cloud-timestamp': String(ts),
     'x-cloud-signature': sig,
   };
-  if (opts.vars) return callWithVars(opts.vars, method, path, body, headers);
-  return api(method, path, body === undefined ? undefined : text, headers);
+  if (!opts.vars) return api(method, path, body === undefined ? undefined : text, headers);
+  const res = await createApp().fetch(
+    new Request(`http://cloud.test${path}`, {
+      method,
+      headers: {
+        ...headers,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : text,
+    }),
+    { ...env, ...opts.vars },
+    createExecutionContext(),
+  );
+  return { status: res.status, headers: res.headers, body: (await res.json()) as any };
 }
 
 const pullNode = (id: string, queues: string[], labels?: Record<string, string>) => ({
@@ -66,8 +85,8 @@ const pullNode = (id: string, queues: string[], labels?: Record<string, string>)
   queues,
   ...(labels ? { labels } : {}),
 });
-const beat = (key: string, id: string, opts?: CallOptions) =>
-  nodeCall(key, 'POST', `/workers/${id}/heartbeat`, { running: [] }, opts);
+const beat = (key: string, id: string, opts?: CallOptions, queues?: string[]) =>
+  nodeCall(key, 'POST', `/workers/${id}/heartbeat`, { running: [], queues }, opts);
 const problemFields = (body: { error: { details?: { problems?: { field: string }[] } } }) =>
   (body.error.details?.problems ?? []).map((p) => p.field);
 
@@ -399,6 +418,9 @@ describe('revocation', () => {
     const stub = env.SCHEDULER.get(env.SCHEDULER.idFromName(`queue:${queue}`));
     expect(await stub.revokeNodeKey(queue, keyId)).toMatchObject({ deregistered: [id] });
     expect((await beat(key, id)).status).toBe(404);
+    // Retiring the idle queue keeps what refuses the key (durable-objects/retirement.ts).
+    const now = Date.now();
+    expect(await stub.retire(queue, now + 1, now)).toEqual({ retired: true, cleared: false });
     const reg = await nodeCall(key, 'POST', '/workers/register', pullNode(id, [queue]));
     expect(reg.status).toBe(401);
     expect(reg.body.error.code).toBe('node_key_revoked');
@@ -406,7 +428,8 @@ describe('revocation', () => {
 });
 
 describe('liveness without D1', () => {
-  const down = { FAULT_D1_NODE_KEYS: '1', NODE_KEY_CACHE_SEC: '0' };
+  // Every D1 query of the API fails, and the key is due to be read again at each call.
+  const down = { DB: BROKEN_D1, NODE_KEY_CACHE_SEC: '0' };
 
   it('keeps accepting a key this isolate has read while D1 fails; a key it never read is 503', async () => {
     const [id, queue] = [fresh('d1'), fresh('q')];
@@ -415,12 +438,13 @@ describe('liveness without D1', () => {
       vars: {},
     });
     expect(reg.status).toBe(201);
+    // Beating with its queues, as the worker node does: nothing on the route reads D1 then but the key.
     for (let i = 0; i < 3; i++) {
-      const hb = await beat(key, id, { vars: down });
+      const hb = await beat(key, id, { vars: down }, [queue]);
       expect(hb.status, JSON.stringify(hb.body)).toBe(200);
     }
     const other = await issue({ node_id: fresh('cold'), queues: [queue] });
-    const cold = await beat(other.key, 'whoever', { vars: down });
+    const cold = await beat(other.key, 'whoever', { vars: down }, [queue]);
     expect(cold.status).toBe(503);
     expect(cold.body.error.code).toBe('node_keys_unavailable');
     expect(cold.headers.get('retry-after')).toBe('5');

@@ -5,8 +5,8 @@
  * between dispatches: the answer can ask it to drain and name leases it must kill. A 404 means the
  * node was reaped (it missed heartbeats, say after a SIGSTOP): its leases are void and it must
  * register again. A 401 or 403 means the API refuses this node's credential for good (its node key
- * was revoked, say): the node stops. Beats never overlap; `beatNow` sends one at once (a node that starts draining says
- * so right away rather than at the next tick).
+ * was revoked, say): the node stops. Beats never overlap; `beatNow` sends one at once (a node that
+ * starts draining says so right away rather than at the next tick).
  */
 import { HeartbeatAnswer, type WorkerHeartbeat } from '../../src/protocol/worker';
 import { describeAnswer, errorCode, type ApiClient } from './api-client';
