@@ -9,20 +9,6 @@ import { lookUpNodeKey } from '../node-key-cache';
 import { readBodyWithin } from './body-limits';
 import { jsonText } from './json-only';
 
-const encoder = new TextEncoder();
-
-async function digest(s: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(s)));
-}
-
-/** Compares digests so the time taken does not reveal how much of the token matched. */
-async function sameSecret(a: string, b: string): Promise<boolean> {
-  const [x, y] = await Promise.all([digest(a), digest(b)]);
-  let diff = 0;
-  for (let i = 0; i < x.length; i++) diff |= x[i] ^ y[i];
-  return diff === 0;
-}
-
 const unauthorized = (message: string) => new ApiError(401, 'unauthorized', message);
 
 /**
@@ -61,7 +47,8 @@ export function workerAuth(): MiddlewareHandler<AppEnv> {
         );
       caller = { kind: 'key', key: found.key, signingKey: found.key.secretHash };
     } else {
-      if (!(await sameSecret(presented, config.WORKER_TOKEN)))
+      // Digests compared, so the time taken does not tell how much of the token matched.
+      if (!sameDigest(await sha256Hex(presented), await sha256Hex(config.WORKER_TOKEN)))
         throw unauthorized(
           'the worker credential is not valid: a node key (nk_...) or WORKER_TOKEN',
         );
