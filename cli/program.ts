@@ -10,6 +10,7 @@ import { describeError, EXIT_CODES_HELP, exitCodeFor, type ExitCode } from './ex
 import { registerAutoscale } from './commands/autoscale';
 import { registerJobCommands } from './commands/jobs';
 import { registerKeys } from './commands/keys';
+import { registerNodeKeys } from './commands/node-keys';
 import { registerSchedules } from './commands/schedules';
 import { registerStats } from './commands/stats';
 import { registerSubmit } from './commands/submit';
@@ -32,7 +33,7 @@ const VERSION = (
 const ENVIRONMENT_HELP = `Environment:
   CLOUD_API_URL      the API (default ${DEFAULT_API_URL}); --api-url overrides it
   CLOUD_API_KEY      an API key, sent as Authorization: Bearer; --api-key overrides it
-  CLOUD_ADMIN_TOKEN  the API's ADMIN_TOKEN, for \`cloud keys\` (for a local API, .dev.vars is read)`;
+  CLOUD_ADMIN_TOKEN  the API's ADMIN_TOKEN, for \`cloud keys\` and \`cloud node-keys\` (for a local API, .dev.vars is read)`;
 
 const EXAMPLES_HELP = `Examples:
   cloud submit '{"limit":10000000}' --type primes --wait
@@ -73,6 +74,7 @@ export function buildProgram(io: Io): Command {
   registerWorkers(program, run);
   registerSchedules(program, run);
   registerKeys(program, run);
+  registerNodeKeys(program, run);
   registerStats(program, run);
   registerAutoscale(program, run);
   return program;

@@ -1,4 +1,4 @@
-import { sign } from '../src/core/signature';
+import { signRequest } from '../src/core/signature';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../src/protocol/dispatch';
 
 /**
@@ -20,8 +20,8 @@ export class Outbound {
   ) {}
 
   /**
-   * `sign`: the headers that sign `body` (callbacks: Standard Webhooks); by default the dispatch
-   * signature with the worker token.
+   * `sign`: the headers that sign `body` (callbacks: Standard Webhooks); by default the request
+   * signature (src/core/signature.ts) with `key`, the node's own, or else the worker token.
    */
   async post(
     baseUrl: string,
@@ -30,6 +30,7 @@ export class Outbound {
     opts: {
       timeoutMs?: number;
       sign?: (body: string, nowMs: number) => Promise<Record<string, string>>;
+      key?: string | null;
     } = {},
   ): Promise<Response> {
     await this.acquire();
@@ -40,7 +41,11 @@ export class Outbound {
         ? await opts.sign(body, ts)
         : {
             [TIMESTAMP_HEADER]: String(ts),
-            [SIGNATURE_HEADER]: await sign(this.secret(), ts, body),
+            [SIGNATURE_HEADER]: await signRequest(
+              opts.key ?? this.secret(),
+              { method: 'POST', path, body },
+              ts,
+            ),
           };
       this.sent();
       return await fetch(`${baseUrl.replace(/\/+$/, '')}${path}`, {

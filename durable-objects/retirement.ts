@@ -6,8 +6,10 @@
  * nothing was submitted to it or registered with it since `idleSince` (`active_at`, written in the
  * same transaction as a submission or a registration). Its storage may then be cleared as well, when
  * nothing else in it is still of use: no D1 write waiting or set aside, no callback to hand over, no
- * dependency edge, and no finished job's outcome younger than `outcomesSince` (an idempotent retry
- * of a submission within IDEMPOTENCY_TTL_SEC must find its jobs, not create them again).
+ * dependency edge, no finished job's outcome younger than `outcomesSince` (an idempotent retry
+ * of a submission within IDEMPOTENCY_TTL_SEC must find its jobs, not create them again), and no
+ * node key revoked since `revokedSince` (an API isolate may still hold such a key: this object is
+ * what refuses it; src/core/node-key.ts).
  */
 export const ACTIVE_AT = 'active_at';
 
@@ -17,6 +19,7 @@ export function retireVerdict(
   sql: SqlStorage,
   idleSince: number,
   outcomesSince: number,
+  revokedSince: number,
 ): RetireVerdict {
   const count = (query: string, ...params: unknown[]) =>
     sql.exec<{ n: number }>(query, ...params).one().n;
@@ -34,6 +37,7 @@ export function retireVerdict(
     count('SELECT count(*) AS n FROM outbox_set_aside') +
     count('SELECT count(*) AS n FROM deliveries') +
     count('SELECT count(*) AS n FROM deps') +
-    count('SELECT count(*) AS n FROM outcomes WHERE at >= ?', outcomesSince);
+    count('SELECT count(*) AS n FROM outcomes WHERE at >= ?', outcomesSince) +
+    count('SELECT count(*) AS n FROM revoked_node_keys WHERE revoked_at >= ?', revokedSince);
   return leftOver === 0 ? 'retire_and_clear' : 'retire';
 }

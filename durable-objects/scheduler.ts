@@ -43,6 +43,14 @@ import { withBlobUrls } from './blob-urls';
 import type { JobStatus } from '../src/protocol/job';
 import type { AttemptEndReason } from '../src/protocol/attempt';
 import { recordAttempt } from '../src/db/job-attempts';
+import { REVOKED_KEY_MEMORY_MS } from '../src/core/node-key';
+
+/** The node key a node registers with (src/api/node-scope.ts); null for the shared WORKER_TOKEN. */
+export interface NodeKeyRef {
+  key_id: string;
+  /** The HMAC key of the node's dispatches. */
+  sign_key: string;
+}
 
 /** A job as the API hands it to the scheduler on submit. */
 export interface NewJob {
@@ -74,7 +82,7 @@ export interface NewJob {
 
 export type Refusal = {
   ok: false;
-  status: 400 | 404 | 409 | 503;
+  status: 400 | 401 | 404 | 409 | 503;
   code: string;
   message: string;
   details?: Record<string, unknown>;
@@ -645,10 +653,32 @@ export class Scheduler extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- workers
 
-  async registerWorker(queue: string, reg: WorkerRegister): Promise<WorkerView> {
+  async registerWorker(
+    queue: string,
+    reg: WorkerRegister,
+    key: NodeKeyRef | null = null,
+  ): Promise<Outcome<{ worker: WorkerView }>> {
     this.bind(queue);
     const now = Date.now();
     const existing = this.store.worker(reg.id);
+    // An API isolate may still hold a revoked key for a while (src/api/node-key-cache.ts): this
+    // object, told at revocation, refuses it at once.
+    if (key && this.store.isRevokedNodeKey(key.key_id))
+      return {
+        ok: false,
+        status: 401,
+        code: 'node_key_revoked',
+        message: `node key ${key.key_id} was revoked: this node may not register`,
+      };
+    // An id held with a node key is that key's binding's alone; the shared token cannot take it.
+    if (existing?.key_id && !key)
+      return {
+        ok: false,
+        status: 409,
+        code: 'node_id_taken',
+        message: `node ${reg.id} is registered with node key ${existing.key_id}: only a node key bound to this id may register it`,
+        details: { problems: [{ field: 'id', message: 'registered with a node key' }] },
+      };
     // A node that registers again under the same id has restarted: whatever it was running is gone.
     if (existing) this.handBackAll(existing.id, 'worker re-registered', true, now);
     if (existing) this.endPull(existing.id);
@@ -664,6 +694,8 @@ export class Scheduler extends DurableObject<Env> {
       registered_at: now,
       last_heartbeat_at: now,
       mode: reg.mode,
+      key_id: key?.key_id ?? null,
+      sign_key: key?.sign_key ?? null,
     };
     this.store.saveWorker(row);
     this.store.setMeta(ACTIVE_AT, String(now));
@@ -677,11 +709,12 @@ export class Scheduler extends DurableObject<Env> {
       url: reg.url,
       capacity: reg.capacity,
       executors: reg.executors,
+      key_id: row.key_id ?? undefined,
       queue,
     });
     this.kick();
     await this.armAlarm();
-    return this.view(row, now);
+    return { ok: true, worker: this.view(row, now) };
   }
 
   async heartbeat(
@@ -777,6 +810,33 @@ export class Scheduler extends DurableObject<Env> {
     this.kick();
     await this.armAlarm();
     return { ok: true, requeued };
+  }
+
+  /**
+   * A node key was revoked: its nodes leave as if they had deregistered (their jobs go back to the
+   * queue at no retry cost), and the key is refused here from now on, whatever an API isolate's
+   * cache still holds.
+   */
+  async revokeNodeKey(
+    queue: string,
+    keyId: string,
+  ): Promise<{ deregistered: string[]; requeued: number }> {
+    this.bind(queue);
+    const now = Date.now();
+    this.store.revokeNodeKey(keyId, now, REVOKED_KEY_MEMORY_MS);
+    const gone = this.store.workers().filter((w) => w.key_id === keyId);
+    let requeued = 0;
+    for (const w of gone) {
+      const n = this.handBackAll(w.id, 'node key revoked', false, now);
+      requeued += n;
+      this.store.deleteWorker(w.id);
+      this.running.delete(w.id);
+      this.endPull(w.id);
+      log({ event: 'worker_key_revoked', worker_id: w.id, key_id: keyId, requeued: n, queue });
+    }
+    this.kick();
+    await this.armAlarm();
+    return { deregistered: gone.map((w) => w.id), requeued };
   }
 
   async listWorkers(queue: string): Promise<WorkerView[]> {
@@ -1290,7 +1350,12 @@ export class Scheduler extends DurableObject<Env> {
     const started = Date.now();
     let res: Response;
     try {
-      res = await this.outbound.post(node.url, '/run', { worker_id: node.id, jobs });
+      res = await this.outbound.post(
+        node.url,
+        '/run',
+        { worker_id: node.id, jobs },
+        { key: node.sign_key },
+      );
     } catch (e) {
       return this.dispatchFailed(node, jobs, `dispatch to ${node.id} failed: ${errorText(e)}`);
     }
@@ -1730,7 +1795,12 @@ export class Scheduler extends DurableObject<Env> {
     const lease = { job_id: job.id, attempt: job.attempts, token: job.token };
     // Best effort: if the node misses this, its next heartbeat is answered with the lease to kill.
     void this.outbound
-      .post(node.url, '/cancel', { worker_id: node.id, jobs: [lease] }, { timeoutMs: 5000 })
+      .post(
+        node.url,
+        '/cancel',
+        { worker_id: node.id, jobs: [lease] },
+        { timeoutMs: 5000, key: node.sign_key },
+      )
       .then((res) =>
         log({
           event: 'job_kill_sent',
@@ -1811,7 +1881,12 @@ export class Scheduler extends DurableObject<Env> {
     outcomesSince: number,
   ): Promise<{ retired: boolean; cleared: boolean }> {
     return this.ctx.blockConcurrencyWhile(async () => {
-      const verdict = retireVerdict(this.ctx.storage.sql, idleSince, outcomesSince);
+      const verdict = retireVerdict(
+        this.ctx.storage.sql,
+        idleSince,
+        outcomesSince,
+        Date.now() - REVOKED_KEY_MEMORY_MS,
+      );
       if (verdict === 'busy') return { retired: false, cleared: false };
       this.queueRecorded = false;
       if (verdict === 'retire') return { retired: true, cleared: false };

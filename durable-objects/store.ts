@@ -52,6 +52,10 @@ export interface WorkerRow {
   last_heartbeat_at: number;
   /** `pull` nodes have no url (''): they long-poll for their jobs. */
   mode: WorkerMode;
+  /** The node key it registered with (src/core/node-key.ts); null for the shared WORKER_TOKEN. */
+  key_id: string | null;
+  /** The HMAC key of its dispatches: its node key's, or null for WORKER_TOKEN. */
+  sign_key: string | null;
 }
 
 const JOB_COLUMNS = [
@@ -100,8 +104,9 @@ CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
 CREATE TABLE IF NOT EXISTS workers (
   id TEXT PRIMARY KEY, url TEXT NOT NULL, capacity INTEGER NOT NULL, types TEXT, executors TEXT NOT NULL,
   queues TEXT NOT NULL, labels TEXT NOT NULL, status TEXT NOT NULL, registered_at INTEGER NOT NULL,
-  last_heartbeat_at INTEGER NOT NULL, mode TEXT NOT NULL DEFAULT 'push'
+  last_heartbeat_at INTEGER NOT NULL, mode TEXT NOT NULL DEFAULT 'push', key_id TEXT, sign_key TEXT
 );
+CREATE TABLE IF NOT EXISTS revoked_node_keys (key_id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 `;
 
@@ -135,6 +140,8 @@ export class Store {
     );
     if (!workerCols.has('mode'))
       sql.exec("ALTER TABLE workers ADD COLUMN mode TEXT NOT NULL DEFAULT 'push'");
+    for (const col of ['key_id', 'sign_key'])
+      if (!workerCols.has(col)) sql.exec(`ALTER TABLE workers ADD COLUMN ${col} TEXT`);
   }
 
   meta(key: string): string | null {
@@ -272,11 +279,12 @@ export class Store {
 
   saveWorker(w: WorkerRow): void {
     this.sql.exec(
-      `INSERT INTO workers (id, url, capacity, types, executors, queues, labels, status, registered_at, last_heartbeat_at, mode)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO workers (id, url, capacity, types, executors, queues, labels, status, registered_at, last_heartbeat_at, mode, key_id, sign_key)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET url = excluded.url, capacity = excluded.capacity, types = excluded.types,
          executors = excluded.executors, queues = excluded.queues, labels = excluded.labels, status = excluded.status,
-         registered_at = excluded.registered_at, last_heartbeat_at = excluded.last_heartbeat_at, mode = excluded.mode`,
+         registered_at = excluded.registered_at, last_heartbeat_at = excluded.last_heartbeat_at, mode = excluded.mode,
+         key_id = excluded.key_id, sign_key = excluded.sign_key`,
       w.id,
       w.url,
       w.capacity,
@@ -288,6 +296,8 @@ export class Store {
       w.registered_at,
       w.last_heartbeat_at,
       w.mode,
+      w.key_id,
+      w.sign_key,
     );
     if (this.workerCache) {
       // A re-registration moves the node to the end of the round-robin order, as the SELECT would.
@@ -299,6 +309,22 @@ export class Store {
   deleteWorker(id: string): void {
     this.sql.exec('DELETE FROM workers WHERE id = ?', id);
     this.workerCache?.delete(id);
+  }
+
+  /** Remembers a revoked node key for `keepMs`, and forgets those remembered longer. */
+  revokeNodeKey(keyId: string, nowMs: number, keepMs: number): void {
+    this.sql.exec('DELETE FROM revoked_node_keys WHERE revoked_at < ?', nowMs - keepMs);
+    this.sql.exec(
+      'INSERT INTO revoked_node_keys (key_id, revoked_at) VALUES (?, ?) ON CONFLICT (key_id) DO NOTHING',
+      keyId,
+      nowMs,
+    );
+  }
+
+  isRevokedNodeKey(keyId: string): boolean {
+    return (
+      this.sql.exec('SELECT 1 FROM revoked_node_keys WHERE key_id = ?', keyId).toArray().length > 0
+    );
   }
 
   /** Just what the ready queue needs, streamed: a rebuild must not hold every payload in memory. */
@@ -322,5 +348,7 @@ function toWorker(r: Record<string, SqlStorageValue>): WorkerRow {
     registered_at: r.registered_at as number,
     last_heartbeat_at: r.last_heartbeat_at as number,
     mode: r.mode === 'pull' ? 'pull' : 'push',
+    key_id: (r.key_id as string | null) ?? null,
+    sign_key: (r.sign_key as string | null) ?? null,
   };
 }

@@ -68,7 +68,15 @@ export function heartbeatIntervalFor(timeoutSec: number): number {
  */
 export const ConfigSchema = z
   .object({
-    WORKER_TOKEN: z.string().min(8, 'must be at least 8 characters'),
+    WORKER_TOKEN: z
+      .string()
+      .min(8, 'must be at least 8 characters')
+      .refine((t) => !t.startsWith('nk_'), 'must not start with nk_, the form of node keys'),
+    // false: worker nodes must use their own keys (/admin/node-keys); the shared token is refused.
+    ALLOW_SHARED_WORKER_TOKEN: bool(true),
+    // How long an isolate trusts a node key it read from D1 without reading it again: the bound on
+    // revocation in other isolates (src/api/node-key-cache.ts).
+    NODE_KEY_CACHE_SEC: int(0, 3_600, 30),
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     ALLOW_ANONYMOUS: bool(false),
     WORKER_HEARTBEAT_TIMEOUT_SEC: int(1, 86_400, 90),

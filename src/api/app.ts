@@ -20,6 +20,7 @@ import { docsRoutes } from './routes/docs';
 import { rateLimit } from './middleware/rate-limit';
 import { clientAuth, isWorkerProtocol } from './middleware/auth';
 import { adminRoutes } from './routes/admin';
+import { nodeKeyRoutes } from './routes/node-keys';
 import { deadLetterRoutes } from './routes/dead-letters';
 import { progressRoutes } from './routes/progress';
 import { attemptRoutes } from './routes/attempts';
@@ -69,6 +70,7 @@ export function createApp() {
     .route('/', metricsRoutes)
     .route('/', dashboardRoutes)
     .route('/', adminRoutes)
+    .route('/', nodeKeyRoutes)
     .route('/', deadLetterRoutes)
     .route('/', progressRoutes)
     .route('/', attemptRoutes)
@@ -78,7 +80,8 @@ export function createApp() {
   app.openAPIRegistry.registerComponent('securitySchemes', 'workerToken', {
     type: 'http',
     scheme: 'bearer',
-    description: 'WORKER_TOKEN',
+    description:
+      'A node key (nk_..., /admin/node-keys) or the shared WORKER_TOKEN; with a node key, every call is also signed (X-Cloud-Timestamp, X-Cloud-Signature)',
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
     type: 'http',

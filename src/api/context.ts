@@ -1,4 +1,12 @@
 import type { Config, Env } from '../env';
+import type { NodeKey } from '../db/node-keys';
+
+/**
+ * Who makes a worker-protocol call (middleware/worker-auth.ts): a node with its own key, or a holder
+ * of the shared WORKER_TOKEN. `signingKey` keys the request signatures both ways.
+ */
+export type NodeCaller =
+  { kind: 'key'; key: NodeKey; signingKey: string } | { kind: 'shared'; signingKey: string };
 
 export type AppEnv = {
   Bindings: Env;
@@ -10,6 +18,8 @@ export type AppEnv = {
     /** The admin token was presented: reads span every tenant. */
     admin: boolean;
     apiKeyId?: string;
+    /** Set on the worker protocol's routes once the caller is authenticated. */
+    node?: NodeCaller;
   };
 };
 

@@ -4,7 +4,7 @@ import { ErrorBody } from '../protocol/common';
 const REASONS: Record<number, string> = {
   400: 'Invalid request: the error names the field and the reason',
   401: 'Missing or wrong credentials',
-  403: 'Not allowed for this tenant (a queue another tenant owns)',
+  403: 'Not allowed: a queue another tenant owns, or a node key outside its node id or scope',
   404: 'Not found',
   409: 'Conflict with the current state (terminal job, stale attempt, reused idempotency key, queue limit reached)',
   413: 'Body or payload too large',

@@ -94,6 +94,20 @@ export const apiKeys = sqliteTable('api_keys', {
 });
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 
+/** Worker nodes' own keys (migrations/0012_node_keys.sql); queues and labels are JSON. */
+export const nodeKeys = sqliteTable('node_keys', {
+  id: text('id').primaryKey(),
+  name: text('name'),
+  nodeId: text('node_id'),
+  nodePrefix: text('node_prefix'),
+  queues: text('queues').notNull(),
+  labels: text('labels'),
+  secretHash: text('secret_hash').notNull(),
+  createdAt: integer('created_at').notNull(),
+  revokedAt: integer('revoked_at'),
+});
+export type NodeKeyRow = typeof nodeKeys.$inferSelect;
+
 /** Objects in R2 (migrations/0008_blobs.sql): uploads by tenant, and job outputs by job and attempt. */
 export const blobs = sqliteTable('blobs', {
   id: text('id').primaryKey(),

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { sign } from '../../src/core/signature';
+import { signRequest } from '../../src/core/signature';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../src/protocol/dispatch';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -194,7 +194,11 @@ export async function signedPost(
 ): Promise<{ status: number; body: any; headers: Headers }> {
   const raw = typeof body === 'string' ? body : JSON.stringify(body);
   const ts = opts.timestampMs ?? Date.now();
-  const signature = await sign(secret, ts, raw);
+  const signature = await signRequest(
+    secret,
+    { method: 'POST', path: new URL(url).pathname, body: raw },
+    ts,
+  );
   return rawPost(url, opts.tamper ? opts.tamper(raw) : raw, {
     [TIMESTAMP_HEADER]: String(ts),
     [SIGNATURE_HEADER]: signature,

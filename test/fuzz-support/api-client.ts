@@ -1,7 +1,7 @@
 /**
  * Raw requests to the API through SELF.fetch (workerd, real D1 and Durable Objects), and a snapshot of
  * everything a refused request must leave alone: every job (all tenants, through the admin token),
- * the worker registry, API keys and schedules. For the workers fuzz suites only.
+ * the worker registry, API keys, node keys and schedules. For the workers fuzz suites only.
  */
 import { SELF } from 'cloudflare:test';
 import type { Answer } from './error-shape';
@@ -56,6 +56,7 @@ export interface Snapshot {
   jobs: { total: number; page: unknown[] };
   workers: unknown[];
   apiKeys: unknown[];
+  nodeKeys: unknown[];
   schedules: { total: number; page: unknown[] };
 }
 
@@ -118,6 +119,7 @@ export function snapshotDiff(before: Snapshot, after: Snapshot): string {
   compare('job', before.jobs.page, after.jobs.page);
   compare('worker', before.workers, after.workers);
   compare('api key', before.apiKeys, after.apiKeys);
+  compare('node key', before.nodeKeys, after.nodeKeys);
   if (before.schedules.total !== after.schedules.total)
     lines.push(`schedule total ${before.schedules.total} -> ${after.schedules.total}`);
   compare('schedule', before.schedules.page, after.schedules.page);
@@ -125,13 +127,14 @@ export function snapshotDiff(before: Snapshot, after: Snapshot): string {
 }
 
 export async function snapshot(): Promise<Snapshot> {
-  const [jobs, workers, keys, schedules] = await Promise.all([
+  const [jobs, workers, keys, nodeKeys, schedules] = await Promise.all([
     raw({ method: 'GET', path: '/jobs?limit=500', headers: ADMIN_AUTH }),
     raw({ method: 'GET', path: '/workers', headers: ADMIN_AUTH }),
     raw({ method: 'GET', path: '/admin/keys', headers: ADMIN_AUTH }),
+    raw({ method: 'GET', path: '/admin/node-keys', headers: ADMIN_AUTH }),
     raw({ method: 'GET', path: '/schedules?limit=500' }),
   ]);
-  for (const r of [jobs, workers, keys, schedules])
+  for (const r of [jobs, workers, keys, nodeKeys, schedules])
     if (r.status !== 200)
       throw new Error(`snapshot read failed: ${r.status} ${r.text.slice(0, 300)}`);
   const j = jobs.body as { total: number; jobs: Record<string, unknown>[] };
@@ -142,6 +145,7 @@ export async function snapshot(): Promise<Snapshot> {
       ({ heartbeat_age_sec: _age, ...w }) => w,
     ),
     apiKeys: (keys.body as { api_keys: unknown[] }).api_keys,
+    nodeKeys: (nodeKeys.body as { node_keys: unknown[] }).node_keys,
     schedules: { total: s.total, page: s.schedules },
   };
 }

@@ -106,17 +106,20 @@ export async function expectUnchanged(baseline: Baseline): Promise<void> {
   expect(snapshotDiff(baseline.full, full)).toBe('(no difference)');
 }
 
-/** Runs `runs` generated requests through sendChecked, then compares the full snapshot. */
+/**
+ * Runs `runs` generated requests through sendChecked, then compares the full snapshot. A request may
+ * come as a promise: one that is signed (WebCrypto's HMAC is asynchronous).
+ */
 export async function checkRequests(
   name: string,
-  requests: fc.Arbitrary<RawRequest>,
+  requests: fc.Arbitrary<RawRequest | Promise<RawRequest>>,
   runs: number,
   opts: RefusalOptions = {},
 ): Promise<void> {
   const baseline = await takeBaseline();
   await fc.assert(
     fc.asyncProperty(requests, async (req) => {
-      await sendChecked(req, baseline, opts);
+      await sendChecked(await req, baseline, opts);
     }),
     fuzzParams(name, runs),
   );

@@ -99,6 +99,14 @@ const ENDPOINTS: Endpoint[] = [
   },
   {
     method: 'POST',
+    path: () => '/admin/node-keys',
+    headers: ADMIN_AUTH,
+    limit: 16 * 1024,
+    valid: () => ({ node_id: 'fuzz-raw-nk', queues: ['fuzz-raw-idle'] }),
+    deepField: 'labels',
+  },
+  {
+    method: 'POST',
     path: () => '/dead-letters/replay',
     headers: {},
     limit: 64 * 1024,

@@ -1,7 +1,7 @@
 /**
  * Property-based fuzzing of the worker protocol, admin and schedule endpoints in workerd: junk and
  * broken bodies, junk ids and junk credentials for register, heartbeat, deregister, result reports,
- * API keys and schedules. Pass: no 5xx, the error shape naming the field, and a refused request
+ * API keys, node keys (and junk signatures with a real one) and schedules. Pass: no 5xx, the error shape naming the field, and a refused request
  * changes nothing (jobs, workers, keys, schedules). Seeds: test/fuzz-support/config.ts.
  */
 import fc from 'fast-check';
@@ -15,6 +15,9 @@ import {
   type RawRequest,
 } from '../fuzz-support/api-client';
 import { checkRequests } from '../fuzz-support/api-property';
+import { sha256Hex } from '../../src/core/api-key';
+import { parseNodeKey } from '../../src/core/node-key';
+import { signRequest } from '../../src/core/signature';
 import {
   applyMutation,
   junkJson,
@@ -85,6 +88,39 @@ const RESULT = {
   timed_out: false,
 };
 const KEY = { tenant: 'fuzz-tenant', name: 'fuzz key' };
+const NODE_KEY = { node_id: 'fuzz-nk', queues: [IDLE_QUEUE], labels: { zone: '*' }, name: 'fuzz' };
+const KEYED = 'fuzz-keyed'; // registered with its own node key
+let nodeKey: string;
+
+/** A keyed node's call: Bearer its key, with these signature headers (a valid signature by default). */
+async function keyedRequest(
+  method: string,
+  path: string,
+  body: unknown,
+  sign: { ts?: string; sig?: string | null; signedPath?: string } = {},
+): Promise<RawRequest> {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  const ts = sign.ts ?? String(Date.now());
+  const key = await sha256Hex(parseNodeKey(nodeKey)!.secret);
+  const sig =
+    sign.sig === undefined
+      ? await signRequest(
+          key,
+          { method, path: sign.signedPath ?? path, body: text },
+          /^\d{1,16}$/.test(ts) ? Number(ts) : Date.now(),
+        )
+      : sign.sig;
+  return {
+    method,
+    path,
+    ...(body === undefined ? {} : { body: text }),
+    headers: {
+      authorization: `Bearer ${nodeKey}`,
+      ...(ts === '' ? {} : { 'x-cloud-timestamp': ts }),
+      ...(sig === null ? {} : { 'x-cloud-signature': sig }),
+    },
+  };
+}
 const SCHEDULE = {
   cron: '0 0 1 1 *',
   timezone: 'UTC',
@@ -98,6 +134,16 @@ beforeAll(async () => {
     (await json('POST', '/workers/register', { ...REGISTER, id: WORKER }, WORKER_AUTH)).status,
   ).toBe(201);
   job = (await json('POST', '/jobs', { payload: 'waits', queue: JOB_QUEUE })).body.job.id;
+  const issued = await json(
+    'POST',
+    '/admin/node-keys',
+    { node_id: KEYED, queues: [IDLE_QUEUE] },
+    ADMIN_AUTH,
+  );
+  expect(issued.status).toBe(201);
+  nodeKey = issued.body.key;
+  const reg = { ...REGISTER, id: KEYED, labels: undefined };
+  expect((await raw(await keyedRequest('POST', '/workers/register', reg))).status).toBe(201);
 });
 
 // A worker silent for WORKER_HEARTBEAT_TIMEOUT_SEC is reaped, which would show as a change in the
@@ -106,6 +152,8 @@ beforeEach(async () => {
   expect((await json('POST', `/workers/${WORKER}/heartbeat`, HEARTBEAT, WORKER_AUTH)).status).toBe(
     200,
   );
+  const keyed = await keyedRequest('POST', `/workers/${KEYED}/heartbeat`, HEARTBEAT);
+  expect((await raw(keyed)).status).toBe(200);
 });
 
 /** A path the client normalised (`/workers/../heartbeat` is `/heartbeat`) is another route: 401 or 404 there. */
@@ -205,6 +253,63 @@ describe('fuzz the worker protocol', () => {
       });
     await checkRequests('worker credentials', req, 40, { allowed: (s) => s === 401 });
   });
+
+  it('a real node key with junk signatures: 401 bad_signature, whatever the call', async () => {
+    const headerSafe = (v: string) =>
+      !/[\r\n\0]/.test(v) &&
+      [...v].every((c) => c.charCodeAt(0) >= 0x20 && c.charCodeAt(0) <= 0x7e);
+    const bad = fc.oneof(
+      fc
+        .oneof(
+          fc.constant(null),
+          nastyString.filter(headerSafe),
+          fc.constantFrom('v2=', 'v2=zz', 'v1=' + '0'.repeat(64), 'v2=' + '0'.repeat(64), ',,'),
+        )
+        .map((sig) => ({ sig })),
+      fc
+        .oneof(
+          fc.constant(''),
+          nastyString.filter((t) => t !== '' && headerSafe(t)),
+          fc.constantFrom(String(Date.now() - 6 * 60_000), String(Date.now() + 6 * 60_000), '1.5'),
+        )
+        .map((ts) => ({ ts })),
+      // A valid signature of another route is as junk as any.
+      fc.constant({ signedPath: `/workers/${KEYED}/lease` }),
+    );
+    const req = fc
+      .tuple(fc.constantFrom('register', 'heartbeat', 'delete', 'result'), bad)
+      .map(([which, opts]) =>
+        which === 'register'
+          ? keyedRequest('POST', '/workers/register', { ...REGISTER, id: KEYED }, opts)
+          : which === 'heartbeat'
+            ? keyedRequest('POST', `/workers/${KEYED}/heartbeat`, HEARTBEAT, opts)
+            : which === 'delete'
+              ? keyedRequest('DELETE', `/workers/${KEYED}`, undefined, opts)
+              : keyedRequest('POST', `/jobs/${job}/result`, { ...RESULT, worker_id: KEYED }, opts),
+      );
+    await checkRequests('node key junk signatures', req, 40, {
+      allowed: (s) => s === 401,
+      check: (_, res) => expect(res.body.error.code).toBe('bad_signature'),
+    });
+  });
+
+  it('a real node key, validly signed, with junk ids: never another node, never a 5xx', async () => {
+    const req = fc
+      .tuple(junkId, fc.constantFrom('heartbeat', 'delete', 'lease'))
+      .map(([id, which]) =>
+        which === 'heartbeat'
+          ? keyedRequest('POST', `/workers/${id}/heartbeat`, HEARTBEAT)
+          : which === 'lease'
+            ? keyedRequest('POST', `/workers/${id}/lease`, { wait_sec: 0 })
+            : keyedRequest('DELETE', `/workers/${id}`, undefined),
+      );
+    await checkRequests('node key junk ids', req, 40, {
+      // 403: not its id; 400: not an id at all; 401: a path the client normalised elsewhere, whose
+      // signature then no longer matches.
+      allowed: (s, r) =>
+        [400, 403].includes(s) || (s === 401 && normalisedAway(r, /^\/workers\/[^/]+(\/|$)/)),
+    });
+  });
 });
 
 describe('fuzz admin and schedules', () => {
@@ -228,6 +333,35 @@ describe('fuzz admin and schedules', () => {
     await checkRequests('admin keys', req, 60, {
       allowed: (s, r) =>
         [400, 401, 404, 413].includes(s) ||
+        (s === 201 && r.method === 'POST') ||
+        (s === 200 && r.method === 'GET'),
+      // A created key stays (revoking it is a change too): the full snapshot is taken again.
+      onAccepted: async () => {},
+    });
+  });
+
+  it('POST /admin/node-keys with broken bodies; GET and DELETE with junk', async () => {
+    const req = fc.oneof(
+      mutated(NODE_KEY, [...Object.keys(NODE_KEY), 'node_prefix']).map((b) =>
+        post('/admin/node-keys', b, ADMIN_AUTH),
+      ),
+      junkId.map((q): RawRequest => ({
+        method: 'GET',
+        path: `/admin/node-keys?live=${q}`,
+        headers: ADMIN_AUTH,
+      })),
+      junkId.map((id): RawRequest => ({
+        method: 'DELETE',
+        path: `/admin/node-keys/${id}`,
+        headers: ADMIN_AUTH,
+      })),
+      fc
+        .constantFrom<Record<string, string>>({}, WORKER_AUTH, { authorization: 'Bearer nope' })
+        .map((h) => post('/admin/node-keys', NODE_KEY, h)),
+    );
+    await checkRequests('admin node keys', req, 60, {
+      allowed: (s, r) =>
+        [400, 401, 404, 409, 413].includes(s) ||
         (s === 201 && r.method === 'POST') ||
         (s === 200 && r.method === 'GET'),
       // A created key stays (revoking it is a change too): the full snapshot is taken again.

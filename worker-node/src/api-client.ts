@@ -1,8 +1,11 @@
 /**
- * The node's calls to the API. Every call carries the worker token as a Bearer credential and has its
- * own deadline, so a hung API never holds a heartbeat or a result report forever. Answers are handed
- * back raw (status + parsed JSON); each caller decides what a status means for it.
+ * The node's calls to the API. Every call carries the node's credential (its node key, or the shared
+ * token) as a Bearer token, is signed over its method, path, time and body (src/core/signature.ts),
+ * and has its own deadline, so a hung API never holds a heartbeat or a result report forever. Answers
+ * are handed back raw (status + parsed JSON); each caller decides what a status means for it.
  */
+import { signRequest } from '../../src/core/signature';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../src/protocol/dispatch';
 
 export interface ApiAnswer {
   status: number;
@@ -19,24 +22,43 @@ export interface ApiClient {
   ): Promise<ApiAnswer>;
 }
 
-export function createApiClient(baseUrl: string, token: string, timeoutMs = 10_000): ApiClient {
+export interface ApiCredential {
+  /** Sent as `Authorization: Bearer`. */
+  token: string;
+  /** Keys the request signatures. */
+  signingKey: string;
+}
+
+export function createApiClient(
+  baseUrl: string,
+  credential: ApiCredential,
+  timeoutMs = 10_000,
+): ApiClient {
   return {
     async call(method, path, body, signal) {
       const deadline = AbortSignal.timeout(timeoutMs);
+      const text = body === undefined ? '' : JSON.stringify(body);
+      const ts = Date.now();
       const res = await fetch(baseUrl + path, {
         method,
         headers: {
-          authorization: `Bearer ${token}`,
+          authorization: `Bearer ${credential.token}`,
+          [TIMESTAMP_HEADER]: String(ts),
+          [SIGNATURE_HEADER]: await signRequest(
+            credential.signingKey,
+            { method, path, body: text },
+            ts,
+          ),
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : text,
         signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
         redirect: 'manual',
       });
-      const text = await res.text();
-      let parsed: unknown = text;
+      const answer = await res.text();
+      let parsed: unknown = answer;
       try {
-        parsed = text ? JSON.parse(text) : null;
+        parsed = answer ? JSON.parse(answer) : null;
       } catch {
         // not JSON (a proxy's HTML error page): keep the text for the log line
       }

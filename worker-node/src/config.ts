@@ -2,6 +2,7 @@
  * The worker node's configuration: environment variables, parsed once at boot. A bad variable stops
  * the node before it registers, with a message that names the variable (River's `mustValidate`).
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,7 @@ import { z } from 'zod';
 import { JobType, QueueName, WorkerId } from '../../src/protocol/common';
 import { DEFAULT_LEASE_WAIT_SEC, MAX_LEASE_WAIT_SEC } from '../../src/protocol/pull';
 import { isValidAllowlistEntry } from '../../src/core/url-policy';
+import { parseNodeKey } from '../../src/core/node-key';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -76,8 +78,17 @@ const EnvSchema = z.object({
   EXECUTION_BINARY: z.string().min(1).default(DEFAULTS.EXECUTION_BINARY),
   WASM_RUNNER: z.string().min(1).default(DEFAULTS.WASM_RUNNER),
   WORKER_CAPACITY: z.coerce.number().int().min(1).max(1024).default(1),
-  WORKER_TOKEN: z.string().min(8, 'must be at least 8 characters').max(512).optional(),
-  // A file holding the token (systemd's LoadCredential=, a mounted secret): kept out of the
+  // The node's own key (nk_..., issued with /admin/node-keys) or the cluster's shared token.
+  WORKER_TOKEN: z
+    .string()
+    .min(8, 'must be at least 8 characters')
+    .max(512)
+    .refine(
+      (t) => !t.startsWith('nk_') || parseNodeKey(t) !== null,
+      'starts like a node key (nk_) but is not one: copy the whole key printed by `cloud node-keys create`',
+    )
+    .optional(),
+  // A file holding the token or key (systemd's LoadCredential=, a mounted secret): kept out of the
   // environment, which other processes of the same user can read in /proc.
   WORKER_TOKEN_FILE: z.string().min(1).optional(),
   WORKER_QUEUES: csvOf(QueueName)
@@ -131,7 +142,15 @@ export interface Config {
   binaryPath: string;
   wasmPath: string;
   capacity: number;
+  /** The Bearer credential of every API call: the node key, or the shared token. */
   token: string;
+  /** The node key's id; null with the shared token. */
+  keyId: string | null;
+  /**
+   * The HMAC key of the signatures both ways (src/core/signature.ts): the SHA-256 of a node key's
+   * secret (src/core/node-key.ts), or the shared token itself.
+   */
+  signingKey: string;
   /** True when neither WORKER_TOKEN nor WORKER_TOKEN_FILE was set: the dev default is in use. */
   devToken: boolean;
   queues: string[];
@@ -178,6 +197,8 @@ export function loadConfig(
     if ('error' in read) return { ok: false, errors: [`WORKER_TOKEN_FILE: ${read.error}`] };
     e.WORKER_TOKEN = read.token;
   }
+  const token = e.WORKER_TOKEN ?? DEFAULTS.WORKER_TOKEN;
+  const nodeKey = parseNodeKey(token);
   const pull = e.WORKER_MODE === 'pull';
   // A setting that cannot take effect is a mistake worth stopping for (a pull node never listens).
   const pushOnly = pull ? PUSH_ONLY.filter((name) => name in present) : [];
@@ -218,7 +239,9 @@ export function loadConfig(
       binaryPath: e.EXECUTION_BINARY,
       wasmPath: e.WASM_RUNNER,
       capacity: e.WORKER_CAPACITY,
-      token: e.WORKER_TOKEN ?? DEFAULTS.WORKER_TOKEN,
+      token,
+      keyId: nodeKey?.id ?? null,
+      signingKey: nodeKey ? createHash('sha256').update(nodeKey.secret).digest('hex') : token,
       devToken: e.WORKER_TOKEN === undefined,
       queues: e.WORKER_QUEUES,
       types: e.WORKER_TYPES && e.WORKER_TYPES.length > 0 ? e.WORKER_TYPES : undefined,

@@ -23,7 +23,10 @@ export const SETTING_HELP: Record<Setting, [string, string]> = {
   EXECUTION_BINARY: ['wasm-runner/build/runner', 'the native runner; unusable means wasm only'],
   WASM_RUNNER: ['wasm-runner/dist/runner.wasm', 'the WebAssembly runner'],
   WORKER_CAPACITY: ['1', 'jobs run at once (1-1024)'],
-  WORKER_TOKEN: ['dev-worker-token (warned)', 'shared secret: API bearer token, dispatch HMAC key'],
+  WORKER_TOKEN: [
+    'dev-worker-token (warned)',
+    "the node's own key (nk_...) or the shared token: API credential, signature key",
+  ],
   WORKER_TOKEN_FILE: ['none', 'a file holding WORKER_TOKEN instead (systemd LoadCredential=)'],
   WORKER_QUEUES: ['default', 'queues served (csv)'],
   WORKER_TYPES: ['every type', 'job types served (csv)'],

@@ -4,8 +4,9 @@
  * The heartbeat is how the node stays alive in the registry and how the scheduler speaks back to it
  * between dispatches: the answer can ask it to drain and name leases it must kill. A 404 means the
  * node was reaped (it missed heartbeats, say after a SIGSTOP): its leases are void and it must
- * register again. Beats never overlap; `beatNow` sends one at once (a node that starts draining says
- * so right away rather than at the next tick).
+ * register again. A 401 or 403 means the API refuses this node's credential for good (its node key
+ * was revoked, say): the node stops. Beats never overlap; `beatNow` sends one at once (a node that
+ * starts draining says so right away rather than at the next tick).
  */
 import { HeartbeatAnswer, type WorkerHeartbeat } from '../../src/protocol/worker';
 import { describeAnswer, errorCode, type ApiClient } from './api-client';
@@ -16,6 +17,8 @@ export interface HeartbeatHooks {
   onAnswer(answer: HeartbeatAnswer): void;
   /** The API does not know this node any more; resolves once it is registered again. */
   onUnknown(): Promise<void>;
+  /** The API refuses this node's credential (401, 403): no beat can succeed again. */
+  onRefused(status: number, detail: string): void;
 }
 
 export class HeartbeatLoop {
@@ -87,6 +90,11 @@ export class HeartbeatLoop {
           running: body.running.length,
         });
         await this.hooks.onUnknown();
+        return;
+      }
+      if (answer.status === 401 || answer.status === 403) {
+        this.stop();
+        this.hooks.onRefused(answer.status, describeAnswer(answer));
         return;
       }
       if (answer.status < 200 || answer.status >= 300) {

@@ -3,13 +3,14 @@
  * anyone. Plain node:http: three routes do not need a framework, and the raw body has to be read
  * byte-exact anyway for the signature check.
  *
- * Every scheduler request is authenticated before its body is even parsed: HMAC over timestamp and
- * raw body with the shared WORKER_TOKEN (src/core/signature.ts), refused with 401 when missing,
- * tampered or stale. Errors use the API's shape, `{ error: { code, message, details? } }`.
+ * Every scheduler request is authenticated before its body is even parsed: HMAC over method, path,
+ * timestamp and raw body (src/core/signature.ts), keyed with the node's own key or else the shared
+ * WORKER_TOKEN, refused with 401 when missing, tampered or stale. Errors use the API's shape,
+ * `{ error: { code, message, details? } }`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { z } from 'zod';
-import { verify } from '../../src/core/signature';
+import { verifyRequest } from '../../src/core/signature';
 import {
   CancelRequest,
   DispatchRequest,
@@ -81,13 +82,21 @@ async function handle(
 
   const signature = header(req, SIGNATURE_HEADER);
   // Over the raw bytes, as signed: decoding first would turn invalid UTF-8 into U+FFFD and break it.
-  const check = await verify(secrets(), header(req, TIMESTAMP_HEADER), signature, raw, Date.now());
+  // The route's path as the scheduler signed it, relative to the node's URL: a proxy in front that
+  // mounts the node under a prefix strips it before it gets here.
+  const check = await verifyRequest(
+    secrets(),
+    { method: req.method ?? 'POST', path, body: raw },
+    header(req, TIMESTAMP_HEADER),
+    signature,
+    Date.now(),
+  );
   if (!check.ok) {
     const message = {
       missing: `${TIMESTAMP_HEADER} and ${SIGNATURE_HEADER} are required`,
       malformed: `${TIMESTAMP_HEADER} or ${SIGNATURE_HEADER} is malformed`,
       stale: `${TIMESTAMP_HEADER} is more than 5 minutes away from the node's clock`,
-      mismatch: 'the signature does not match the body',
+      mismatch: 'the signature does not match the method, path, timestamp and body',
     }[check.reason];
     return send(res, {
       status: 401,

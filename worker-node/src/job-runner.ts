@@ -27,7 +27,13 @@ export interface ExecutorSet {
 }
 
 export type KillReason =
-  'cancelled' | 'lease_revoked' | 'superseded' | 'reregistered' | 'drain_deadline' | 'forced_exit';
+  | 'cancelled'
+  | 'lease_revoked'
+  | 'superseded'
+  | 'reregistered'
+  | 'drain_deadline'
+  | 'forced_exit'
+  | 'credential_refused';
 
 interface Held {
   job: DispatchedJob;

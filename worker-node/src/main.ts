@@ -73,11 +73,11 @@ if (executors.available.length === 0)
   fail('executors_unavailable', 'neither the native runner nor the wasm build can run');
 
 // A pull node's long polls are held by the API for up to LEASE_WAIT_SEC: their deadline must outlast that.
-const leaseApi = createApiClient(config.apiUrl, config.token, (config.leaseWaitSec + 15) * 1000);
+const leaseApi = createApiClient(config.apiUrl, config, (config.leaseWaitSec + 15) * 1000);
 const node = new WorkerNode(
   config,
   executors,
-  createApiClient(config.apiUrl, config.token),
+  createApiClient(config.apiUrl, config),
   log,
   (err) => fail('worker_refused', err),
   leaseApi,

@@ -23,7 +23,7 @@ import { createNodeServer, errorBody, type Reply } from './http-server';
 import { JobRunner, type ExecutorSet } from './job-runner';
 import { PullLoop } from './pull';
 import type { Logger } from './log';
-import { deregister, register } from './registration';
+import { deregister, register, RegistrationRefused } from './registration';
 import { ReplayGuard } from './replay-guard';
 import { noTracing, type Tracing } from './tracing';
 
@@ -83,6 +83,7 @@ export class WorkerNode {
         }),
         onAnswer: (a) => this.onHeartbeatAnswer(a),
         onUnknown: () => this.reregister(),
+        onRefused: (status, detail) => void this.refused(status, detail),
       },
       config.heartbeatIntervalMs,
     );
@@ -95,7 +96,8 @@ export class WorkerNode {
               health: () => this.health(),
               draining: () => this.draining,
             },
-            () => [config.token],
+            // Its own key when it has one: then no other node's credential can sign a dispatch to it.
+            () => [config.signingKey],
           )
         : null;
     this.pull =
@@ -265,6 +267,19 @@ export class WorkerNode {
       }
     })().finally(() => (this.reregistering = null));
     return this.reregistering;
+  }
+
+  /**
+   * The API refuses our credential (a revoked node key): the scheduler has taken our leases back
+   * already, so the jobs are killed rather than left running unreported, and main exits 1.
+   */
+  private async refused(status: number, detail: string): Promise<void> {
+    if (this.life.signal.aborted) return;
+    const killed = this.runner.killAll('credential_refused');
+    this.log.error('worker_credential_refused', { status, detail, killed });
+    await Promise.race([this.runner.settle(), new Promise((r) => setTimeout(r, 2_000))]);
+    await this.close();
+    this.onFatal(new RegistrationRefused(status, detail));
   }
 
   private onHeartbeatAnswer(a: HeartbeatAnswer): void {

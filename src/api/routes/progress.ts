@@ -29,7 +29,7 @@ const progress = createRoute({
       description: 'Recorded',
       content: { 'application/json': { schema: z.object({ logged: z.number().int() }) } },
     },
-    ...errors(400, 401, 409, 415),
+    ...errors(400, 401, 403, 409, 415, 503),
   },
 });
 

@@ -17,6 +17,7 @@ import type { Outcome } from '../../../durable-objects/scheduler';
 import { ApiError } from '../errors';
 import { observeScope, schedulerFor, type AppEnv } from '../context';
 import { workerProtocol } from '../middleware/worker-auth';
+import { registrationScope } from '../node-scope';
 import { errors, jsonBody } from '../openapi-helpers';
 import { log } from '../../log';
 import { queueOfJobId } from '../../core/ids';
@@ -39,7 +40,7 @@ const register = createRoute({
         },
       },
     },
-    ...errors(400, 401, 415),
+    ...errors(400, 401, 403, 409, 415, 503),
   },
 });
 
@@ -54,7 +55,7 @@ const heartbeat = createRoute({
   request: { params: WorkerIdParam, body: jsonBody(WorkerHeartbeat) },
   responses: {
     200: { description: 'Alive', content: { 'application/json': { schema: HeartbeatAnswer } } },
-    ...errors(400, 401, 404, 415, 503),
+    ...errors(400, 401, 403, 404, 415, 503),
   },
 });
 
@@ -72,7 +73,7 @@ const lease = createRoute({
       description: 'The jobs leased to the node, fenced like a push dispatch (possibly none)',
       content: { 'application/json': { schema: LeaseAnswer } },
     },
-    ...errors(400, 401, 404, 409, 415, 503),
+    ...errors(400, 401, 403, 404, 409, 415, 503),
   },
 });
 
@@ -89,7 +90,7 @@ const deregister = createRoute({
       description: 'Deregistered',
       content: { 'application/json': { schema: z.object({ requeued: z.number().int() }) } },
     },
-    ...errors(400, 401, 404),
+    ...errors(400, 401, 403, 404, 503),
   },
 });
 
@@ -125,6 +126,7 @@ export const workerRoutes = new OpenAPIHono<AppEnv>();
 workerRoutes.openapi(register, async (c) => {
   const reg = c.req.valid('json');
   const config = c.get('config');
+  const key = registrationScope(c.get('node')!, reg);
   // A pull node has no URL (the schema refuses one): the scheduler never connects to it.
   if (reg.mode === 'push') {
     const url = checkOutboundUrl(reg.url!, {
@@ -137,15 +139,19 @@ workerRoutes.openapi(register, async (c) => {
       });
   }
   await recordQueues(dbOf(c.env.DB), reg.queues, Date.now());
-  const views = await Promise.all(
-    reg.queues.map((q) => schedulerFor(c.env, q).registerWorker(q, reg)),
+  const outcomes = await Promise.all(
+    reg.queues.map((q) => schedulerFor(c.env, q).registerWorker(q, reg, key)),
   );
+  for (const o of outcomes as Outcome<{ worker: WorkerView }>[])
+    if (!o.ok) throw new ApiError(o.status, o.code, o.message, o.details);
   log({
     event: 'worker_registered',
     worker_id: reg.id,
     queues: reg.queues,
+    key_id: key?.key_id,
     request_id: c.get('requestId'),
   });
+  const views = outcomes.flatMap((o) => (o.ok ? [o.worker] : []));
   return c.json(
     { worker: merge(views)[0], heartbeat_interval_sec: config.HEARTBEAT_INTERVAL_SEC },
     201,

@@ -225,6 +225,59 @@ describe('schedules and keys', () => {
     expect(io.stdout).toBe('ck_abc_secret\n');
   });
 
+  it('node-keys create sends the binding, queues and labels with the admin token; only the key goes to stdout', async () => {
+    const view = {
+      id: 'abcdefghijkm',
+      name: null,
+      node_id: 'gpu-1',
+      node_prefix: null,
+      queues: ['gpu', 'default'],
+      labels: { gpu: 'a100', zone: '*' },
+      created_at: '2026-01-01T00:00:00.000Z',
+      revoked_at: null,
+    };
+    const created = await cli(
+      [
+        'node-keys',
+        'create',
+        '--node-id',
+        'gpu-1',
+        '--queues',
+        'gpu, default',
+        '--labels',
+        'gpu=a100,zone=*',
+      ],
+      ok({ key: 'nk_abcdefghijkm_secret', node_key: view }, 201),
+      { CLOUD_ADMIN_TOKEN: 'admin-secret' },
+    );
+    expect(created.code).toBe(0);
+    expect(created.req.url.pathname).toBe('/admin/node-keys');
+    expect(created.req.body).toEqual({
+      node_id: 'gpu-1',
+      queues: ['gpu', 'default'],
+      labels: { gpu: 'a100', zone: '*' },
+    });
+    expect(created.req.headers.authorization).toBe('Bearer admin-secret');
+    expect(created.io.stdout).toBe('nk_abcdefghijkm_secret\n');
+
+    const listed = await cli(['node-keys'], ok({ node_keys: [view] }), {
+      CLOUD_ADMIN_TOKEN: 'admin-secret',
+    });
+    expect(listed.req.url.pathname).toBe('/admin/node-keys');
+    expect(listed.io.stdout).toMatch(/abcdefghijkm +gpu-1 +gpu,default +gpu=a100,zone=\* +live/);
+
+    const revoked = await cli(
+      ['node-keys', 'revoke', 'abcdefghijkm'],
+      ok({ revoked: true, deregistered: ['gpu-1'], requeued: 2 }),
+      { CLOUD_ADMIN_TOKEN: 'admin-secret' },
+    );
+    expect(revoked.req.method).toBe('DELETE');
+    expect(revoked.req.url.pathname).toBe('/admin/node-keys/abcdefghijkm');
+    expect(revoked.io.stdout).toBe(
+      'revoked abcdefghijkm; nodes deregistered: gpu-1; jobs re-queued: 2\n',
+    );
+  });
+
   it('keys without an admin token exit 4 before sending anything', async () => {
     const { code, io } = await cli(['keys', 'list'], ok({}));
     expect(code).toBe(4);

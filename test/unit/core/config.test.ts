@@ -27,6 +27,9 @@ describe('config', () => {
     [{ WORKER_TOKEN: undefined }, 'WORKER_TOKEN'],
     [{ MAX_QUEUES_PER_TENANT: '0' }, 'MAX_QUEUES_PER_TENANT'],
     [{ QUEUE_IDLE_RETIRE_SEC: '-5' }, 'QUEUE_IDLE_RETIRE_SEC'],
+    [{ WORKER_TOKEN: 'nk_looks-like-a-node-key' }, 'WORKER_TOKEN'],
+    [{ NODE_KEY_CACHE_SEC: '3601' }, 'NODE_KEY_CACHE_SEC'],
+    [{ ALLOW_SHARED_WORKER_TOKEN: 'no' }, 'ALLOW_SHARED_WORKER_TOKEN'],
   ])('names the bad variable in %o', (vars, name) => {
     const r = parseConfig({ WORKER_TOKEN: 'a-long-token', ...vars });
     expect(r.ok).toBe(false);

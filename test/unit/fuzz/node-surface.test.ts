@@ -44,9 +44,10 @@ afterAll(async () => {
   await api?.close();
 });
 
-/** The signature the scheduler sends: HMAC-SHA256 over `timestamp.` + the raw body bytes. */
-function signature(ts: string, body: Uint8Array | string, secret = TOKEN): string {
-  return `v1=${createHmac('sha256', secret).update(`${ts}.`).update(body).digest('hex')}`;
+/** The signature the scheduler sends: HMAC-SHA256 over `POST\n<path>\n<timestamp>\n` + the raw body bytes. */
+function signature(path: string, ts: string, body: Uint8Array | string, secret = TOKEN): string {
+  const mac = createHmac('sha256', secret).update(`POST\n${path}\n${ts}\n`).update(body);
+  return `v2=${mac.digest('hex')}`;
 }
 
 async function send(
@@ -114,13 +115,15 @@ describe('fuzz the worker node HTTP surface', () => {
         'v1=' + 'a'.repeat(63),
         ',,,',
         'v1=00,v1=11',
+        'v2=' + '0'.repeat(64),
+        'v2=zz',
         ' v1=ab ',
         'v1=' + 'ab'.repeat(5000),
         Array.from({ length: 500 }, () => 'v1=00').join(','),
       ),
       fc
         .string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 64, maxLength: 64 })
-        .map((h) => `v1=${h}`),
+        .chain((h) => fc.constantFrom(`v1=${h}`, `v2=${h}`)),
     );
     const ts = fc.oneof(
       fc.constant('now'),
@@ -217,7 +220,7 @@ describe('fuzz the worker node HTTP surface', () => {
         const ts = String(Date.now());
         const res = await send(p, b, {
           'x-cloud-timestamp': ts,
-          'x-cloud-signature': signature(ts, b),
+          'x-cloud-signature': signature(p, ts, b),
         });
         const what = `${p} signed ${describeBody(b)}`;
         assertErrorShape(what, res, []);
@@ -245,7 +248,7 @@ describe('fuzz the worker node HTTP surface', () => {
         const res = await send(
           p,
           b,
-          signed ? { 'x-cloud-timestamp': ts, 'x-cloud-signature': signature(ts, b) } : {},
+          signed ? { 'x-cloud-timestamp': ts, 'x-cloud-signature': signature(p, ts, b) } : {},
         ).catch((err: Error) => {
           if (over) return null;
           throw err;
@@ -260,7 +263,7 @@ describe('fuzz the worker node HTTP surface', () => {
   }, 120_000);
 
   it('verifies a signature over the raw body bytes even when they are not UTF-8, then refuses the body with 400', async () => {
-    // The protocol signs `timestamp + "." + body` over the raw bytes (docs/protocol.md 2.3); the node
+    // The protocol signs method, path, timestamp and body over the raw bytes (docs/protocol.md 2.3); the node
     // decodes the body to a string first (lossy for invalid UTF-8), so the signature no longer matches.
     const b = Buffer.from([
       ...Buffer.from('{"worker_id":"ry'),
@@ -272,7 +275,7 @@ describe('fuzz the worker node HTTP surface', () => {
     const ts = String(Date.now());
     const res = await send('/run', b, {
       'x-cloud-timestamp': ts,
-      'x-cloud-signature': signature(ts, b),
+      'x-cloud-signature': signature('/run', ts, b),
     });
     expect(res.status, res.text).toBe(400);
     assertErrorShape('/run signed invalid UTF-8', res, []);

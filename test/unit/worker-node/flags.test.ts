@@ -1,4 +1,5 @@
 /** `cloud-worker --help` and its flags (worker-node/src/flags.ts), and WORKER_TOKEN_FILE. */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,29 @@ describe('WORKER_TOKEN_FILE', () => {
       ok: true,
       config: { token: 'a-long-secret-token', devToken: false },
     });
+  });
+
+  it('takes a node key from the file: the Bearer credential, and its SHA-256 as the signing key', () => {
+    const secret = 'A'.repeat(43);
+    const key = `nk_abcdefghijkm_${secret}`;
+    const r = loadConfig({ WORKER_TOKEN_FILE: file('node-key', `${key}\n`) }, 'box');
+    expect(r).toMatchObject({
+      ok: true,
+      config: {
+        token: key,
+        keyId: 'abcdefghijkm',
+        signingKey: createHash('sha256').update(secret).digest('hex'),
+        devToken: false,
+      },
+    });
+    // The shared token signs with itself.
+    expect(loadConfig({ WORKER_TOKEN: 'a-long-secret-token' }, 'box')).toMatchObject({
+      config: { keyId: null, signingKey: 'a-long-secret-token' },
+    });
+    const cut = loadConfig({ WORKER_TOKEN: key.slice(0, -1) }, 'box');
+    expect(cut.ok ? [] : cut.errors).toEqual([
+      expect.stringMatching(/^WORKER_TOKEN: starts like a node key \(nk_\) but is not one/),
+    ]);
   });
 
   it('refuses a missing or short file, and both settings at once, naming the variable', () => {

@@ -198,10 +198,14 @@ describe('worker node HTTP surface', () => {
     const body = { worker_id: node.id, jobs: [j] };
     const raw = JSON.stringify(body);
     const ts = Date.now();
-    const { sign } = await import('../../../src/core/signature');
+    const { signRequest } = await import('../../../src/core/signature');
     const headers = {
       'X-Cloud-Timestamp': String(ts),
-      'X-Cloud-Signature': await sign(TOKEN, ts, raw),
+      'X-Cloud-Signature': await signRequest(
+        TOKEN,
+        { method: 'POST', path: '/run', body: raw },
+        ts,
+      ),
     };
     expect((await rawPost(`${node.url}/run`, raw, headers)).status).toBe(202);
     await waitFor('the result', () => resultsFor(j.job_id).length);
