@@ -127,6 +127,23 @@ describe('scheduling policy', () => {
       (await stack.call<{ key: string }>('POST', '/admin/keys', { tenant }, ADMIN)).body.key;
     const acme = { authorization: `Bearer ${await keyOf('acme')}` };
     const beta = { authorization: `Bearer ${await keyOf('beta')}` };
+    // Two tenants may share a queue only if neither owns it (docs/protocol.md 1.5c): a node's
+    // registration makes 'fair' shared. This one never leases and leaves at once.
+    const worker = { authorization: `Bearer ${stack.token}` };
+    const shared = await stack.call(
+      'POST',
+      '/workers/register',
+      {
+        id: 'fair-share-maker',
+        mode: 'pull',
+        queues: ['fair'],
+      },
+      worker,
+    );
+    expect(shared.status).toBe(201);
+    expect(
+      (await stack.call('DELETE', '/workers/fair-share-maker', undefined, worker)).status,
+    ).toBe(200);
     const FLOOD = Number(process.env.FAIR_SHARE_FLOOD ?? 100_000);
     const jobs = Array.from({ length: 100 }, (_, i) => ({ payload: i }));
     for (let sent = 0; sent < FLOOD;) {
@@ -136,9 +153,14 @@ describe('scheduling policy', () => {
     }
     const queued = await stack.call<{ depth: number }>('GET', '/queues/fair');
     expect(queued.body.depth).toBeGreaterThanOrEqual(FLOOD);
-    const betaJob = (
-      await stack.call<{ job: Job }>('POST', '/jobs', { payload: 'me too', queue: 'fair' }, beta)
-    ).body.job;
+    const betaAnswer = await stack.call<{ job: Job }>(
+      'POST',
+      '/jobs',
+      { payload: 'me too', queue: 'fair' },
+      beta,
+    );
+    expect(betaAnswer.status, JSON.stringify(betaAnswer.body)).toBe(201);
+    const betaJob = betaAnswer.body.job;
     const node = await stack.startNode({ env: { WORKER_QUEUES: 'fair' } });
     await waitFor(
       "beta's job to succeed",
