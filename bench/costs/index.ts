@@ -13,21 +13,12 @@ import { cpuMeter, groupByCommand, wranglerGroup } from '../lib/cpu';
 import { startProfile } from '../lib/profile';
 import { machineLine, round, table, writeResult } from '../lib/report';
 import { costTable, PRICES } from './prices';
+import { parseSamples as samples } from '../../src/core/prometheus';
 
 const N = Number(process.env.BENCH_COSTS_JOBS ?? 400);
 const QUEUE = 'costs-noop';
 
 type Samples = Map<string, number>;
-
-function samples(text: string): Samples {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
 
 async function scrape(stack: Stack): Promise<Samples> {
   const r = await call<string>(stack, 'GET', '/metrics');

@@ -88,3 +88,17 @@ function escapeLabel(v: string): string {
 function escapeHelp(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
+
+/**
+ * A text exposition read back, `name{labels}` -> value: what a scraper sees, for the tests that
+ * check /metrics and the benchmark that divides its counters by the jobs run.
+ */
+export function parseSamples(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}

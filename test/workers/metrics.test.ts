@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { parseSamples as samples } from '../../src/core/prometheus';
 import { api, WORKER_TOKEN, waitFor } from './helpers';
 
 // Its own client address, so the submission rate limit of other files does not touch this one.
 const client = { 'cf-connecting-ip': '198.51.100.10' };
 const auth = { authorization: `Bearer ${WORKER_TOKEN}` };
-
-/** Samples of a Prometheus text body: `name{labels}` -> value. */
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
 
 describe('GET /metrics', () => {
   it('exposes queue depth per queue and priority, job counters and workers in the Prometheus text format', async () => {
