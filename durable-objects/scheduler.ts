@@ -1,10 +1,9 @@
 import { DurableObject } from 'cloudflare:workers';
-import { SeqHeap } from '../src/core/heap';
-import { ReadyQueue, type ReadyEntry } from '../src/core/ready-queue';
-import { ConcurrencyGate } from '../src/core/concurrency';
 import { newToken } from '../src/core/ids';
 import { retryDelayMs, type BackoffPolicy } from '../src/core/backoff';
-import { afterFailure, isPermanentExit, transition } from '../src/core/job-state';
+import { QueueEngine } from '../src/core/engine/engine';
+import type { Effect, EngineSettings, JobStore } from '../src/core/engine/effects';
+import type { Claim } from '../src/core/engine/job';
 import { configOf, type Config, type Env } from '../src/env';
 import { dbOf, type Db } from '../src/db/client';
 import {
@@ -41,7 +40,6 @@ import { Dependencies } from './dependencies';
 import { ACTIVE_AT, retireVerdict } from './retirement';
 import { withBlobUrls } from './blob-urls';
 import type { JobStatus } from '../src/protocol/job';
-import type { AttemptEndReason } from '../src/protocol/attempt';
 import { recordAttempt } from '../src/db/job-attempts';
 import { REVOKED_KEY_MEMORY_MS } from '../src/core/node-key';
 
@@ -107,11 +105,6 @@ export interface QueueStats {
   parked_by_concurrency_key: number;
 }
 
-const MAX_STORED_STDOUT = 256 * 1024;
-const MAX_STORED_STDERR = 16 * 1024;
-/** A stored result's bytes once serialised for the outbox: well under a storage value's 2 MB. */
-const MAX_STORED_RESULT_BYTES = 512 * 1024;
-
 /**
  * The Scheduler Durable Object: one per queue (`idFromName(queue)`). It is the single writer of job
  * state transitions for its queue. It keeps three heaps in memory, all rebuilt from its own storage
@@ -130,29 +123,16 @@ export class Scheduler extends DurableObject<Env> {
   private readonly meter = new Meter();
   private readonly telemetry = new Telemetry(() => this.meter.snapshot());
   private readonly d1: D1Database;
-  private readonly ready = new ReadyQueue({
-    maxStarvationMs: () => this.config.MAX_STARVATION_SEC * 1000,
-    weightOf: (tenant) => this.config.TENANT_WEIGHTS[tenant] ?? 1,
-  });
-  private readonly gate = new ConcurrencyGate();
-  /** Queued jobs no registered node can run, with the reason; retried when a node registers. */
-  private readonly unroutable = new Map<number, string>();
-  private readonly timers = new SeqHeap();
-  private readonly leases = new SeqHeap();
-  /** Deadline of each running job's lease: entries of `leases` not here are stale (compacted away). */
-  private readonly liveLeases = new Map<number, number>();
+  /** The queue's decisions (src/core/engine): this object loads its state and carries out its effects. */
+  private engine!: QueueEngine;
+  private settingsOf: { config: Config; settings: EngineSettings } | null = null;
   /** When outcomes older than retention were last pruned. */
   private prunedAt = 0;
-  /** Job ids each worker is running, rebuilt from storage. */
-  private readonly running = new Map<string, Set<string>>();
   /** Nodes that failed a dispatch or asked us to wait (Retry-After) are skipped until then. */
   private readonly unavailableUntil = new Map<string, number>();
   private readonly dispatchFailures = new Map<string, number>();
-  /** `job#attempt` -> heartbeats in a row that did not list it. */
-  private readonly missedBeats = new Map<string, number>();
   /** Pull nodes with a lease request waiting (at most one each): only they are idle for dispatchPass. */
   private readonly pullWaiters = new Map<string, PullWaiter>();
-  private rr = 0;
   private queue = 'default';
   private queueRecorded = false;
   private faultVars: { rate: number; queues: string[] } | undefined;
@@ -197,23 +177,44 @@ export class Scheduler extends DurableObject<Env> {
     // Callbacks go out through a courier per receiver origin, not this object's connections.
     this.callbacks = new CallbackDeliveries(sql, this.env.COURIER, this.db);
     this.queue = this.store.meta('queue') ?? 'default';
-    for (const r of this.store.queuedEntries())
-      this.ready.push({
-        seq: r.seq,
-        tenant: r.tenant,
-        priority: r.priority,
-        createdAt: r.created_at,
-      });
-    for (const status of ['scheduled', 'retrying'] as const)
-      for (const { seq, key } of this.store.jobKeys(status, 'next_attempt_at'))
-        this.timers.push(key, seq);
-    for (const job of this.store.jobsWithStatus('running')) {
-      this.holdLease(job);
-      this.slots(job.worker_id!).add(job.id);
-      this.gate.started(job.concurrency_key);
-    }
+    const store = this.store;
+    const jobs: JobStore = {
+      bySeq: (seq) => store.jobBySeq(seq),
+      byId: (id) => store.jobById(id),
+      save: (job) => store.saveJob(job),
+      delete: (seq) => store.deleteJob(seq),
+      runningOf: (nodeId) => store.runningJobsOf(nodeId),
+    };
+    this.engine = new QueueEngine(jobs, () => this.settings(), newToken, this.telemetry);
+    this.engine.restore(
+      store.queuedEntries(),
+      (['scheduled', 'retrying'] as const).flatMap((st) => store.jobKeys(st, 'next_attempt_at')),
+      store.jobsWithStatus('running'),
+    );
     // What the platform holds, not what was last asked for: a restart of the runtime may have lost it.
     this.alarmAt = await this.ctx.storage.getAlarm();
+  }
+
+  /** The engine's view of the configuration, rebuilt only when the configuration object changes. */
+  private settings(): EngineSettings {
+    const config = this.config;
+    if (this.settingsOf?.config !== config) {
+      const queue = this.queue;
+      this.settingsOf = {
+        config,
+        settings: {
+          queue,
+          leaseGraceSec: config.LEASE_GRACE_SEC,
+          maxLeaseLosses: config.MAX_LEASE_LOSSES,
+          dispatchTimeoutMs: config.DISPATCH_TIMEOUT_MS,
+          maxStarvationMs: config.MAX_STARVATION_SEC * 1000,
+          weightOf: (tenant) => config.TENANT_WEIGHTS[tenant] ?? 1,
+          backoff: this.backoff(),
+        },
+      };
+    }
+    this.settingsOf.settings.queue = this.queue;
+    return this.settingsOf.settings;
   }
 
   private bind(queue: string): void {
@@ -357,10 +358,7 @@ export class Scheduler extends DurableObject<Env> {
       };
     }
     this.queueRecorded = true;
-    for (const a of actives) {
-      if (a.status === 'queued') this.enqueue(a);
-      else if (a.status === 'scheduled') this.timers.push(a.next_attempt_at!, a.seq);
-    }
+    for (const a of actives) this.engine.accept(a);
     this.telemetry.submitted(actives.length, now);
     this.kick();
     await this.armAlarm();
@@ -391,45 +389,19 @@ export class Scheduler extends DurableObject<Env> {
   /** Cancels a job that is not terminal. A running job's node is told to kill it. */
   async cancel(queue: string, jobId: string): Promise<Outcome<{ previous: string }>> {
     this.bind(queue);
-    const job = this.store.jobById(jobId);
-    if (!job)
+    const now = Date.now();
+    const done = this.engine.cancel(jobId, now);
+    if (!done)
       return {
         ok: false,
         status: 409,
         code: 'not_active',
         message: 'the job is not active in its queue',
       };
-    const now = Date.now();
-    const previous = job.status;
-    const ended =
-      previous === 'running' ? [this.attemptEnded(job, 'cancelled', now, 'cancelled')] : [];
-    if (job.status === 'running') this.killOnNode(job);
-    job.status = transition(job.status, 'cancelled');
-    this.release(job);
-    this.store.deleteJob(job.seq);
-    this.deps.forget(job.seq);
-    this.telemetry.cancelled(now);
-    log({
-      event: 'job_cancelled',
-      job_id: job.id,
-      previous_status: previous,
-      worker_id: job.worker_id,
-      attempt: job.attempts,
-    });
-    await this.persist([
-      ...ended,
-      this.project(job.id, {
-        status: 'cancelled',
-        finishedAt: now,
-        updatedAt: now,
-        nextAttemptAt: null,
-        error: 'cancelled',
-      }),
-      ...this.finished(job, 'cancelled', null, 'cancelled', now),
-    ]);
+    await this.persist(this.apply(done.effects, now));
     this.kick();
     await this.armAlarm();
-    return { ok: true, previous };
+    return { ok: true, previous: done.previous };
   }
 
   async reportResult(
@@ -438,20 +410,15 @@ export class Scheduler extends DurableObject<Env> {
     report: ResultReport,
   ): Promise<Outcome<{ status: string }>> {
     this.bind(queue);
-    const job = this.store.jobById(jobId);
-    const fenced =
-      job &&
-      job.status === 'running' &&
-      job.attempts === report.attempt &&
-      job.token === report.token &&
-      job.worker_id === report.worker_id;
-    if (!job || !fenced) {
+    const now = Date.now();
+    const verdict = this.engine.report({ ...report, job_id: jobId }, report, now);
+    if (!verdict.held) {
       log({
         event: 'result_refused',
         job_id: jobId,
         worker_id: report.worker_id,
         attempt: report.attempt,
-        current_attempt: job?.attempts ?? null,
+        current_attempt: verdict.current,
       });
       return {
         ok: false,
@@ -459,57 +426,15 @@ export class Scheduler extends DurableObject<Env> {
         code: 'stale_attempt',
         message:
           'this attempt no longer holds the job (it was re-dispatched, timed out, cancelled or already finished)',
-        details: { attempt: report.attempt, current_attempt: job?.attempts ?? null },
+        details: { attempt: report.attempt, current_attempt: verdict.current },
       };
     }
-    const now = Date.now();
-    const { result, text: resultText } = boundedResult(toResult(report), report.stdout);
-    let stmt: Stmt;
-    const extra: Stmt[] = [];
-    let ended: Stmt;
-    if (report.exit_code === 0 && !report.timed_out && !report.error) {
-      ended = this.attemptEnded(job, 'succeeded', now, null, report);
-      job.status = transition(job.status, 'succeeded');
-      this.release(job);
-      this.store.deleteJob(job.seq);
-      stmt = this.project(job.id, {
-        status: 'succeeded',
-        finishedAt: now,
-        updatedAt: now,
-        result: resultText,
-        error: null,
-        workerId: report.worker_id,
-      });
-      extra.push(...this.finished(job, 'succeeded', result, null, now));
-      this.telemetry.completed(now - (job.started_at ?? now), now);
-      // Per job, so debug: at info, workerd's console (relayed by wrangler locally) was the largest
-      // single CPU cost of a no-op job (bench/costs). /metrics counts completions.
-      log({
-        level: 'debug',
-        event: 'job_completed',
-        job_id: job.id,
-        worker_id: report.worker_id,
-        attempt: job.attempts,
-        executor: report.executor,
-        duration_ms: report.duration_ms,
-      });
-    } else {
-      const error = describeFailure(report, job.timeout_sec);
-      const reason = report.timed_out ? 'timed_out' : 'failed';
-      ended = this.attemptEnded(job, reason, now, error, report);
-      stmt = this.failAttempt(
-        job,
-        error,
-        isPermanentExit(report.exit_code) && !report.timed_out,
-        now,
-        resultText,
-      );
-    }
+    const stmts = this.apply(verdict.effects, now);
     // The slot is free in this object's state already: dispatch the next job while D1 commits.
     this.kick();
-    await this.persist([ended, stmt, ...extra]);
+    await this.persist(stmts);
     await this.armAlarm();
-    return { ok: true, status: job.status };
+    return { ok: true, status: verdict.status };
   }
 
   /** Progress and log lines from the attempt that holds the job; anything else is stale (409). */
@@ -519,14 +444,8 @@ export class Scheduler extends DurableObject<Env> {
     report: ProgressReport,
   ): Promise<Outcome<{ logged: number }>> {
     this.bind(queue);
-    const job = this.store.jobById(jobId);
-    if (
-      !job ||
-      job.status !== 'running' ||
-      job.attempts !== report.attempt ||
-      job.token !== report.token ||
-      job.worker_id !== report.worker_id
-    ) {
+    if (!this.engine.held({ ...report, job_id: jobId })) {
+      const job = this.store.jobById(jobId);
       return {
         ok: false,
         status: 409,
@@ -588,7 +507,7 @@ export class Scheduler extends DurableObject<Env> {
     this.bind(queue);
     const now = Date.now();
     for (let window = limit * 2 + 16; ; window *= 4) {
-      const entries = this.ready.peek(now, window);
+      const entries = this.engine.peek(now, window);
       const out = [];
       for (const e of entries) {
         const job = this.store.jobBySeq(e.seq);
@@ -627,7 +546,9 @@ export class Scheduler extends DurableObject<Env> {
     const byStatus = this.store.countsByStatus(tenant);
     const mine = (seq: number) =>
       tenant === undefined || this.store.jobBySeq(seq)?.tenant === tenant;
-    const unroutable = [...this.unroutable].flatMap(([seq, why]) => (mine(seq) ? [why] : []));
+    const unroutable = [...this.engine.unroutableReasons()].flatMap(([seq, why]) =>
+      mine(seq) ? [why] : [],
+    );
     return {
       queue,
       by_status: byStatus,
@@ -640,14 +561,14 @@ export class Scheduler extends DurableObject<Env> {
         capacity: live.reduce((s, w) => s + w.capacity, 0),
         running:
           tenant === undefined
-            ? workers.reduce((s, w) => s + this.slots(w.id).size, 0)
+            ? workers.reduce((s, w) => s + this.engine.leases.running(w.id), 0)
             : (byStatus.running ?? 0),
       },
       unroutable: { count: unroutable.length, reasons: countValues(unroutable) },
       parked_by_concurrency_key:
         tenant === undefined
-          ? this.gate.parkedSize
-          : [...this.gate.parkedSeqs()].filter(mine).length,
+          ? this.engine.parkedSize
+          : [...this.engine.parkedSeqs()].filter(mine).length,
     };
   }
 
@@ -701,7 +622,7 @@ export class Scheduler extends DurableObject<Env> {
     this.store.setMeta(ACTIVE_AT, String(now));
     this.unavailableUntil.delete(reg.id);
     this.dispatchFailures.delete(reg.id);
-    this.retryUnroutable();
+    this.engine.retryUnroutable();
     log({
       event: 'worker_registered',
       worker_id: reg.id,
@@ -740,17 +661,9 @@ export class Scheduler extends DurableObject<Env> {
     // A draining pull node takes no new work: its waiting lease request ends empty.
     if (row.status === 'draining') this.endPull(workerId);
     this.store.saveWorker(row);
-    const kill: Lease[] = hb.running.filter((l) => {
-      const job = this.store.jobById(l.job_id);
-      return !(
-        job &&
-        job.status === 'running' &&
-        job.worker_id === workerId &&
-        job.attempts === l.attempt &&
-        job.token === l.token
-      );
-    });
-    this.reconcileLeases(workerId, hb, now);
+    const { kill, effects } = this.engine.heartbeat(workerId, hb.running, now);
+    void this.persist(this.apply(effects, now));
+    this.kick();
     await this.armAlarm();
     return {
       ok: true,
@@ -761,34 +674,6 @@ export class Scheduler extends DurableObject<Env> {
         heartbeat_interval_sec: this.config.HEARTBEAT_INTERVAL_SEC,
       },
     };
-  }
-
-  /**
-   * A job we think a node runs but that the node's heartbeats do not list (running or still
-   * reporting) was lost: its dispatch never arrived (a restart mid-request) or the node forgot it. Two
-   * heartbeats in a row without it, well after the dispatch, and it goes back to the queue, as a lost
-   * lease, rather than waiting out its whole timeout.
-   */
-  private reconcileLeases(workerId: string, hb: WorkerHeartbeat, now: number): void {
-    const held = new Set(hb.running.map((l) => `${l.job_id}#${l.attempt}`));
-    const stmts: Stmt[] = [];
-    for (const job of this.store.runningJobsOf(workerId)) {
-      const key = `${job.id}#${job.attempts}`;
-      if (held.has(key) || now - (job.started_at ?? now) < this.config.DISPATCH_TIMEOUT_MS) {
-        this.missedBeats.delete(key);
-        continue;
-      }
-      const missed = (this.missedBeats.get(key) ?? 0) + 1;
-      this.missedBeats.set(key, missed);
-      if (missed < 2) continue;
-      this.missedBeats.delete(key);
-      const reason = `node ${workerId} no longer holds attempt ${job.attempts}`;
-      stmts.push(
-        this.attemptEnded(job, 'lease_lost', now, reason),
-        this.loseLease(job, reason, now),
-      );
-    }
-    void this.persist(stmts);
   }
 
   /** A node leaving: its running jobs go back to the queue without costing a retry. */
@@ -804,7 +689,7 @@ export class Scheduler extends DurableObject<Env> {
       };
     const requeued = this.handBackAll(workerId, 'worker deregistered', false, Date.now());
     this.store.deleteWorker(workerId);
-    this.running.delete(workerId);
+    this.engine.forgetNode(workerId);
     this.endPull(workerId);
     log({ event: 'worker_deregistered', worker_id: workerId, requeued, queue });
     this.kick();
@@ -830,7 +715,7 @@ export class Scheduler extends DurableObject<Env> {
       const n = this.handBackAll(w.id, 'node key revoked', false, now);
       requeued += n;
       this.store.deleteWorker(w.id);
-      this.running.delete(w.id);
+      this.engine.forgetNode(w.id);
       this.endPull(w.id);
       log({ event: 'worker_key_revoked', worker_id: w.id, key_id: keyId, requeued: n, queue });
     }
@@ -930,24 +815,12 @@ export class Scheduler extends DurableObject<Env> {
   ): Promise<{ requeued: number }> {
     this.bind(queue);
     const now = Date.now();
-    const stmts: Stmt[] = [];
-    for (const l of leases) {
-      const job = this.store.jobById(l.job_id);
-      if (
-        !job ||
-        job.status !== 'running' ||
-        job.worker_id !== workerId ||
-        job.attempts !== l.attempt ||
-        job.token !== l.token
-      )
-        continue;
-      const reason = `node ${workerId} asked for fewer jobs`;
-      stmts.push(this.attemptEnded(job, 'lease_lost', now, reason), this.requeue(job, reason, now));
-    }
-    await this.persist(stmts);
+    const claims = leases.map((l) => ({ ...l, worker_id: workerId }));
+    const effects = this.engine.handBack(claims, `node ${workerId} asked for fewer jobs`, now);
+    await this.persist(this.apply(effects, now));
     this.kick();
     await this.armAlarm();
-    return { requeued: stmts.length / 2 };
+    return { requeued: effects.filter((e) => e.kind === 'attempt').length };
   }
 
   /** Ends the node's waiting lease request (only `requestId`'s, when given), answering it with `jobs`. */
@@ -1094,7 +967,7 @@ export class Scheduler extends DurableObject<Env> {
       };
       this.store.insertJob(job);
       if (pending.size) this.deps.wait(job.seq, pending);
-      else this.enqueue(job);
+      else this.engine.accept(job);
       imported++;
       stmts.push(
         this.project(r.id, {
@@ -1120,8 +993,7 @@ export class Scheduler extends DurableObject<Env> {
       this.deps.prune(now - this.config.RETENTION_DAYS * 86_400_000);
     }
     this.reap(now);
-    this.expireLeases(now);
-    this.releaseTimers(now);
+    void this.persist(this.apply(this.engine.tick(now), now));
     this.kick();
     void this.callbacks.deliverDue(now).then(() => this.armAlarm());
   }
@@ -1132,7 +1004,7 @@ export class Scheduler extends DurableObject<Env> {
       if (now - w.last_heartbeat_at <= timeoutMs) continue;
       const requeued = this.handBackAll(w.id, 'worker stopped heart-beating', true, now);
       this.store.deleteWorker(w.id);
-      this.running.delete(w.id);
+      this.engine.forgetNode(w.id);
       this.endPull(w.id);
       this.telemetry.reaped(now);
       log({
@@ -1145,58 +1017,17 @@ export class Scheduler extends DurableObject<Env> {
     }
   }
 
-  private expireLeases(now: number): void {
-    const stmts: Stmt[] = [];
-    while (this.leases.size > 0 && this.leases.peekKey() <= now) {
-      const job = this.store.jobBySeq(this.leases.pop());
-      if (
-        !job ||
-        job.status !== 'running' ||
-        job.lease_deadline === null ||
-        job.lease_deadline > now
-      )
-        continue;
-      this.killOnNode(job);
-      const error = `timed out: no result ${job.timeout_sec}s after dispatch to ${job.worker_id}`;
-      stmts.push(
-        this.attemptEnded(job, 'timed_out', now, error),
-        this.failAttempt(job, error, false, now, null),
-      );
-    }
-    void this.persist(stmts);
-  }
-
-  private releaseTimers(now: number): void {
-    const stmts: Stmt[] = [];
-    while (this.timers.size > 0 && this.timers.peekKey() <= now) {
-      const job = this.store.jobBySeq(this.timers.pop());
-      if (
-        !job ||
-        (job.status !== 'scheduled' && job.status !== 'retrying') ||
-        (job.next_attempt_at ?? 0) > now
-      )
-        continue;
-      job.status = transition(job.status, 'queued');
-      job.next_attempt_at = null;
-      this.store.saveJob(job);
-      this.enqueue(job);
-      stmts.push(this.project(job.id, { status: 'queued', nextAttemptAt: null, updatedAt: now }));
-    }
-    void this.persist(stmts);
-  }
-
   private async armAlarm(): Promise<void> {
     const now = Date.now();
     let next = Math.min(
-      this.timers.peekKey(),
-      this.leases.peekKey(),
+      this.engine.nextDeadline(),
       this.callbacks.nextAt(),
       this.outbox.stalledUntil ?? Infinity,
     );
     const timeoutMs = this.config.WORKER_HEARTBEAT_TIMEOUT_SEC * 1000;
     for (const w of this.store.workers())
       next = Math.min(next, w.last_heartbeat_at + timeoutMs + 1);
-    if (this.ready.size > 0)
+    if (this.engine.queuedInMemory > 0)
       for (const until of this.unavailableUntil.values())
         if (until > now) next = Math.min(next, until);
     if (!Number.isFinite(next)) return;
@@ -1230,119 +1061,31 @@ export class Scheduler extends DurableObject<Env> {
   }
 
   /**
-   * Pops jobs in heap order and gives each to the next idle node, round-robin, that can run it. A job
-   * no idle node can run keeps its place (it is pushed back with its own key and seq).
+   * Offers the engine every node that can take jobs now: live, active, not backing off, and for a
+   * pull node only while one of its lease requests waits here. Persists the pass, then sends.
    */
   private dispatchPass(now: number): void {
-    if (this.ready.size === 0) return;
+    if (this.engine.queuedInMemory === 0) return;
     const live = this.store.workers().filter((w) => w.status === 'active' && this.isLive(w, now));
-    // A pull node is idle only while one of its lease requests waits here (pull-mode block below).
-    const nodes = live.filter(
-      (w) =>
-        (this.unavailableUntil.get(w.id) ?? 0) <= now &&
-        (w.mode !== 'pull' || this.pullWaiters.has(w.id)),
-    );
-    const free = new Map(
-      nodes.map((w) => [
-        w.id,
-        Math.min(w.capacity - this.slots(w.id).size, this.pullWaiters.get(w.id)?.max ?? Infinity),
-      ]),
-    );
-    let totalFree = [...free.values()].reduce((s, n) => s + Math.max(0, n), 0);
-    if (totalFree === 0) return;
-    const groups = new Map<string, { node: WorkerRow; jobs: DispatchedJob[] }>();
-    const deferred: ReadyEntry[] = [];
-    const stmts: Stmt[] = [];
-    while (totalFree > 0 && this.ready.size > 0 && deferred.length < MAX_DEFERRED_PER_PASS) {
-      const entry = this.ready.pop(now)!;
-      const job = this.store.jobBySeq(entry.seq);
-      if (!job || job.status !== 'queued') continue;
-      // Concurrency key at its limit: park the job so it blocks nothing; it returns when a slot frees.
-      if (!this.gate.canStart(job.concurrency_key, job.concurrency_limit)) {
-        this.gate.park(job.concurrency_key!, job.seq);
-        continue;
-      }
-      // No live node could ever run it: report it rather than let it wait silently.
-      if (!live.some((w) => canRun(w, job))) {
-        this.unroutable.set(job.seq, unroutableReason(job, live));
-        continue;
-      }
-      let chosen: WorkerRow | null = null;
-      for (let k = 0; k < nodes.length; k++) {
-        const node = nodes[(this.rr + k) % nodes.length];
-        if ((free.get(node.id) ?? 0) > 0 && canRun(node, job)) {
-          chosen = node;
-          this.rr = (this.rr + k + 1) % nodes.length;
-          break;
-        }
-      }
-      if (!chosen) {
-        deferred.push(entry);
-        continue;
-      }
-      free.set(chosen.id, free.get(chosen.id)! - 1);
-      totalFree--;
-      this.telemetry.dispatched(now - (job.next_attempt_at ?? job.created_at), job.priority, now);
-      job.status = transition(job.status, 'running');
-      job.attempts++;
-      job.token = newToken();
-      job.worker_id = chosen.id;
-      job.started_at = now;
-      job.lease_deadline = now + (job.timeout_sec + this.config.LEASE_GRACE_SEC) * 1000;
-      this.store.saveJob(job);
-      this.holdLease(job);
-      this.slots(chosen.id).add(job.id);
-      this.gate.started(job.concurrency_key);
-      stmts.push(
-        this.project(job.id, {
-          status: 'running',
-          attempts: job.attempts,
-          workerId: chosen.id,
-          startedAt: now,
-          nextAttemptAt: null,
-          updatedAt: now,
-        }),
-      );
-      const group = groups.get(chosen.id) ?? { node: chosen, jobs: [] };
-      group.jobs.push({
-        job_id: job.id,
-        attempt: job.attempts,
-        token: job.token,
-        queue: this.queue,
-        type: job.type,
-        payload: JSON.parse(job.payload),
-        timeout_sec: job.timeout_sec,
-        executor: job.executor,
-        ...(job.payload_blob ? { payload_blob: job.payload_blob } : {}),
-        ...(job.traceparent ? { traceparent: job.traceparent } : {}),
-        ...(job.tracestate ? { tracestate: job.tracestate } : {}),
-      });
-      groups.set(chosen.id, group);
+    const offers = live
+      .filter(
+        (w) =>
+          (this.unavailableUntil.get(w.id) ?? 0) <= now &&
+          (w.mode !== 'pull' || this.pullWaiters.has(w.id)),
+      )
+      .map((node) => ({ node, max: this.pullWaiters.get(node.id)?.max ?? Infinity }));
+    if (offers.length === 0) return;
+    const effects = this.engine.dispatch(now, live, offers);
+    void this.persist(this.apply(effects, now));
+    let sent = false;
+    for (const e of effects) {
+      if (e.kind !== 'dispatch') continue;
+      const node = this.store.worker(e.nodeId)!;
+      if (node.mode === 'pull') this.deliverPulled(node, e.jobs);
+      else void this.send(node, e.jobs);
+      sent = true;
     }
-    for (const e of deferred) this.ready.push(e);
-    void this.persist(stmts);
-    for (const { node, jobs } of groups.values()) {
-      if (node.mode === 'pull') this.deliverPulled(node, jobs);
-      else void this.send(node, jobs);
-    }
-    if (groups.size) void this.armAlarm();
-  }
-
-  private retryUnroutable(): void {
-    for (const seq of this.unroutable.keys()) {
-      const job = this.store.jobBySeq(seq);
-      if (job && job.status === 'queued') this.enqueue(job);
-    }
-    this.unroutable.clear();
-  }
-
-  private enqueue(job: ActiveJob): void {
-    this.ready.push({
-      seq: job.seq,
-      tenant: job.tenant,
-      priority: job.priority,
-      createdAt: job.created_at,
-    });
+    if (sent) void this.armAlarm();
   }
 
   private async send(node: WorkerRow, unsigned: DispatchedJob[]): Promise<void> {
@@ -1418,163 +1161,54 @@ export class Scheduler extends DurableObject<Env> {
       error,
       queue: this.queue,
     });
-    const stmts: Stmt[] = [];
-    for (const j of jobs) {
-      const job = this.store.jobById(j.job_id);
-      if (!job || job.status !== 'running' || job.attempts !== j.attempt || job.token !== j.token)
-        continue;
-      stmts.push(
-        this.attemptEnded(job, 'failed', now, error),
-        this.failAttempt(job, error, false, now, null),
-      );
-    }
-    await this.persist(stmts);
+    await this.persist(this.apply(this.engine.failDispatch(jobs.map(claimOf), error, now), now));
     this.kick();
     await this.armAlarm();
   }
 
   /** Dispatched jobs a node did not take go back to the queue in their old place, at no cost. */
   private handBack(jobs: DispatchedJob[], reason: string, now: number): void {
-    const stmts: Stmt[] = [];
-    for (const j of jobs) {
-      const job = this.store.jobById(j.job_id);
-      if (!job || job.status !== 'running' || job.attempts !== j.attempt || job.token !== j.token)
-        continue;
-      stmts.push(this.attemptEnded(job, 'lease_lost', now, reason), this.requeue(job, reason, now));
-    }
-    void this.persist(stmts);
+    void this.persist(this.apply(this.engine.handBack(jobs.map(claimOf), reason, now), now));
   }
 
   /** Puts every job a node holds back in the queue; `leaseLost` counts it against the job's lease-loss bound. */
   private handBackAll(workerId: string, reason: string, leaseLost: boolean, now: number): number {
-    const stmts: Stmt[] = [];
-    for (const job of this.store.runningJobsOf(workerId))
-      stmts.push(
-        this.attemptEnded(job, 'node_gone', now, reason),
-        leaseLost ? this.loseLease(job, reason, now) : this.requeue(job, reason, now),
-      );
-    void this.persist(stmts);
-    return stmts.length / 2;
-  }
-
-  /** The job's node lost it: back to the queue at no retry cost, up to MAX_LEASE_LOSSES times. */
-  private loseLease(job: ActiveJob, reason: string, now: number): Stmt {
-    if (job.lease_losses + 1 >= this.config.MAX_LEASE_LOSSES)
-      return this.failAttempt(
-        job,
-        `lost its lease ${job.lease_losses + 1} times (${reason})`,
-        true,
-        now,
-        null,
-      );
-    job.lease_losses++;
-    return this.requeue(job, reason, now);
-  }
-
-  private requeue(job: ActiveJob, reason: string, now: number): Stmt {
-    job.status = transition(job.status, 'queued');
-    this.release(job);
-    job.last_error = reason;
-    this.store.saveJob(job);
-    this.enqueue(job);
-    this.telemetry.requeued(now);
-    log({
-      event: 'job_requeued',
-      job_id: job.id,
-      worker_id: job.worker_id,
-      attempt: job.attempts,
-      reason,
-      queue: this.queue,
-    });
-    return this.project(job.id, { status: 'queued', updatedAt: now, error: reason });
+    const { count, effects } = this.engine.handBackAll(workerId, reason, leaseLost, now);
+    void this.persist(this.apply(effects, now));
+    return count;
   }
 
   /**
-   * The history row of the attempt that holds `job` (migrations/0010): built before the transition
-   * that ends it, and persisted in the same turn, so the history commits with the state change.
+   * Carries out the engine's effects (src/core/engine/effects.ts) except dispatches, which the
+   * dispatch pass sends itself: returns the D1 statements, in order, for the caller to persist in
+   * this same turn; logs; asks push nodes to kill; and settles finished jobs (callback, dependents).
    */
-  private attemptEnded(
-    job: ActiveJob,
-    reason: AttemptEndReason,
-    now: number,
-    error: string | null,
-    report?: ResultReport,
-  ): Stmt {
-    return recordAttempt(this.db, {
-      jobId: job.id,
-      attempt: job.attempts,
-      workerId: job.worker_id,
-      executor: report?.executor ?? null,
-      startedAt: job.started_at,
-      finishedAt: now,
-      exitCode: report?.exit_code ?? null,
-      error: error?.slice(0, 2000) ?? null,
-      timedOut: reason === 'timed_out',
-      reason,
-    });
-  }
-
-  /** A failed attempt: back off and retry while the budget lasts, else the job fails for good. */
-  private failAttempt(
-    job: ActiveJob,
-    error: string,
-    permanent: boolean,
-    now: number,
-    resultText: string | null,
-  ): Stmt {
-    const outcome = afterFailure(job.failures, job.max_retries, permanent);
-    job.failures = outcome.failures;
-    job.last_error = error.slice(0, 2000);
-    this.release(job);
-    const patch: JobPatch = { updatedAt: now, error: job.last_error, result: resultText };
-    if (outcome.next === 'retrying') {
-      job.status = transition(job.status, 'retrying');
-      job.next_attempt_at = now + retryDelayMs(job.failures, this.backoff(job));
-      this.store.saveJob(job);
-      this.timers.push(job.next_attempt_at, job.seq);
-      this.telemetry.retried(now);
-      log({
-        event: 'job_retry_scheduled',
-        job_id: job.id,
-        worker_id: job.worker_id,
-        attempt: job.attempts,
-        failures: job.failures,
-        next_attempt_at: job.next_attempt_at,
-        error: job.last_error,
-        queue: this.queue,
-      });
-      return this.project(job.id, {
-        ...patch,
-        status: 'retrying',
-        nextAttemptAt: job.next_attempt_at,
-      });
+  private apply(effects: Effect[], now: number): Stmt[] {
+    const stmts: Stmt[] = [];
+    for (const e of effects) {
+      if (e.kind === 'project') stmts.push(this.project(e.id, e.patch));
+      else if (e.kind === 'attempt')
+        stmts.push(
+          recordAttempt(this.db, {
+            jobId: e.jobId,
+            attempt: e.attempt,
+            workerId: e.workerId,
+            executor: e.report?.executor ?? null,
+            startedAt: e.startedAt,
+            finishedAt: now,
+            exitCode: e.report?.exit_code ?? null,
+            error: e.error,
+            timedOut: e.reason === 'timed_out',
+            reason: e.reason,
+          }),
+        );
+      else if (e.kind === 'finished') {
+        this.deps.forget(e.job.seq);
+        stmts.push(...this.finished(e.job, e.status, e.result, e.error, now));
+      } else if (e.kind === 'kill') this.killOnNode(e.nodeId, e.lease);
+      else if (e.kind === 'event') log(e.line);
     }
-    job.status = transition(job.status, 'failed');
-    this.store.deleteJob(job.seq);
-    const callback = this.finished(
-      job,
-      'failed',
-      resultText ? (JSON.parse(resultText) as JobResult) : null,
-      job.last_error,
-      now,
-    );
-    // After the failure itself is written: the writer commits in order.
-    if (callback.length) queueMicrotask(() => void this.persist(callback));
-    this.telemetry.failed(now);
-    log({
-      event: 'job_failed',
-      job_id: job.id,
-      worker_id: job.worker_id,
-      attempt: job.attempts,
-      error: job.last_error,
-      queue: this.queue,
-    });
-    return this.project(job.id, {
-      ...patch,
-      status: 'failed',
-      finishedAt: now,
-      nextAttemptAt: null,
-    });
+    return stmts;
   }
 
   /** A job reached a terminal state: queue its callback, if it has one, and start delivering. */
@@ -1683,117 +1317,32 @@ export class Scheduler extends DurableObject<Env> {
 
   /**
    * A job finished: its waiters that have nothing left to wait for are queued (or scheduled, if their
-   * run_at is still ahead); if it did not succeed, its waiters are cancelled, and theirs in turn.
+   * run_at is still ahead); if it did not succeed, its waiters are cancelled, and theirs in turn
+   * (through the `finished` effect of their cancellation).
    */
   private settleDependents(rootId: string, rootStatus: JobStatus, now: number): Stmt[] {
     const stmts: Stmt[] = [];
-    const todo: Array<[string, JobStatus]> = [[rootId, rootStatus]];
-    while (todo.length > 0) {
-      const [id, status] = todo.pop()!;
-      for (const seq of this.deps.release(id)) {
-        const waiter = this.store.jobBySeq(seq);
-        if (!waiter || waiter.status !== 'waiting') continue;
-        if (status === 'succeeded') {
-          if (this.deps.pending(seq) === 0) stmts.push(this.wake(waiter, now));
-          continue;
-        }
-        const reason = `dependency ${id} ${status === 'failed' ? 'failed' : 'was cancelled'}`;
-        waiter.status = transition(waiter.status, 'cancelled');
-        this.deps.forget(seq);
-        this.store.deleteJob(seq);
-        this.deps.record(waiter.id, waiter.tenant, 'cancelled', now);
-        this.telemetry.cancelled(now);
-        log({
-          event: 'job_cancelled',
-          job_id: waiter.id,
-          previous_status: 'waiting',
-          reason,
-          queue: this.queue,
-        });
-        stmts.push(
-          this.project(waiter.id, {
-            status: 'cancelled',
-            finishedAt: now,
-            updatedAt: now,
-            nextAttemptAt: null,
-            error: reason,
-          }),
-        );
-        stmts.push(...this.callbackFor(waiter, 'cancelled', null, reason, now));
-        todo.push([waiter.id, 'cancelled']);
+    for (const seq of this.deps.release(rootId)) {
+      const waiter = this.store.jobBySeq(seq);
+      if (!waiter || waiter.status !== 'waiting') continue;
+      if (rootStatus === 'succeeded') {
+        if (this.deps.pending(seq) > 0) continue;
+        stmts.push(...this.apply(this.engine.wake(waiter, now), now));
+        this.kick();
+        void this.armAlarm();
+        continue;
       }
+      const reason = `dependency ${rootId} ${rootStatus === 'failed' ? 'failed' : 'was cancelled'}`;
+      stmts.push(...this.apply(this.engine.cancelWaiting(waiter, reason, now), now));
     }
     return stmts;
   }
 
-  /** Every dependency of a waiting job succeeded: it joins the queue (or its timer, if run_at is ahead). */
-  private wake(job: ActiveJob, now: number): Stmt {
-    if (job.next_attempt_at !== null && job.next_attempt_at > now) {
-      job.status = transition(job.status, 'scheduled');
-      this.store.saveJob(job);
-      this.timers.push(job.next_attempt_at, job.seq);
-      void this.armAlarm();
-      return this.project(job.id, {
-        status: 'scheduled',
-        nextAttemptAt: job.next_attempt_at,
-        updatedAt: now,
-      });
-    }
-    job.status = transition(job.status, 'queued');
-    job.next_attempt_at = null;
-    this.store.saveJob(job);
-    this.enqueue(job);
-    this.kick();
-    log({ event: 'job_released', job_id: job.id, queue: this.queue });
-    return this.project(job.id, { status: 'queued', nextAttemptAt: null, updatedAt: now });
-  }
-
-  /** Frees the node slot and voids the attempt's token, so a late answer from it is refused. */
-  private release(job: ActiveJob): void {
-    if (job.token !== null) {
-      // It was running: free its node slot and its concurrency-key slot.
-      if (job.worker_id) this.running.get(job.worker_id)?.delete(job.id);
-      this.gate.finished(job.concurrency_key);
-      for (
-        let seq = this.gate.unpark(job.concurrency_key);
-        seq !== -1;
-        seq = this.gate.unpark(job.concurrency_key)
-      ) {
-        const parked = this.store.jobBySeq(seq);
-        if (parked && parked.status === 'queued') {
-          this.enqueue(parked);
-          break;
-        }
-      }
-    }
-    job.token = null;
-    job.lease_deadline = null;
-    this.dropLease(job);
-  }
-
-  private holdLease(job: ActiveJob): void {
-    this.leases.push(job.lease_deadline!, job.seq);
-    this.liveLeases.set(job.seq, job.lease_deadline!);
-  }
-
-  /**
-   * A lease ended before its deadline. Its heap entry would otherwise stay until that deadline and
-   * wake the alarm for nothing: once stale entries outnumber live ones, the heap is rebuilt from the
-   * live ones (O(live), after at least as many finishes, so O(1) a job).
-   */
-  private dropLease(job: ActiveJob): void {
-    if (!this.liveLeases.delete(job.seq)) return;
-    if (this.leases.size - this.liveLeases.size <= this.liveLeases.size) return;
-    this.leases.clear();
-    for (const [seq, deadline] of this.liveLeases) this.leases.push(deadline, seq);
-  }
-
-  private killOnNode(job: ActiveJob): void {
-    const node = job.worker_id ? this.store.worker(job.worker_id) : undefined;
+  /** Best effort: if a push node misses this, its next heartbeat is answered with the lease to kill. */
+  private killOnNode(nodeId: string, lease: Lease): void {
+    const node = this.store.worker(nodeId);
     // A pull node cannot be reached: it hears of the lease in its next heartbeat's `kill` list.
-    if (!node || !job.token || node.mode === 'pull') return;
-    const lease = { job_id: job.id, attempt: job.attempts, token: job.token };
-    // Best effort: if the node misses this, its next heartbeat is answered with the lease to kill.
+    if (!node || node.mode === 'pull') return;
     void this.outbound
       .post(
         node.url,
@@ -1804,14 +1353,19 @@ export class Scheduler extends DurableObject<Env> {
       .then((res) =>
         log({
           event: 'job_kill_sent',
-          job_id: job.id,
+          job_id: lease.job_id,
           worker_id: node.id,
           attempt: lease.attempt,
           status: res.status,
         }),
       )
       .catch((e) =>
-        log({ event: 'job_kill_failed', job_id: job.id, worker_id: node.id, error: errorText(e) }),
+        log({
+          event: 'job_kill_failed',
+          job_id: lease.job_id,
+          worker_id: node.id,
+          error: errorText(e),
+        }),
       );
   }
 
@@ -1831,24 +1385,17 @@ export class Scheduler extends DurableObject<Env> {
     return updateJob(this.db, id, { ...patch, version: this.outbox.version() });
   }
 
-  private slots(workerId: string): Set<string> {
-    let s = this.running.get(workerId);
-    if (!s) this.running.set(workerId, (s = new Set()));
-    return s;
-  }
-
   private isLive(w: WorkerRow, now: number): boolean {
     return now - w.last_heartbeat_at <= this.config.WORKER_HEARTBEAT_TIMEOUT_SEC * 1000;
   }
 
-  /** The job's own retry policy (`backoff` on submit) over the queue's defaults. */
-  private backoff(job?: ActiveJob): BackoffPolicy {
-    const own = job?.backoff ? (JSON.parse(job.backoff) as RetryBackoff) : null;
+  /** The queue's default retry policy (a job's own `backoff` overrides it in the engine). */
+  private backoff(): BackoffPolicy {
     return {
-      type: own?.type ?? 'exponential',
-      baseSec: own?.base_sec ?? this.config.BACKOFF_BASE_SEC,
-      maxSec: own?.max_sec ?? this.config.BACKOFF_MAX_SEC,
-      jitter: own?.jitter ?? false,
+      type: 'exponential',
+      baseSec: this.config.BACKOFF_BASE_SEC,
+      maxSec: this.config.BACKOFF_MAX_SEC,
+      jitter: false,
     };
   }
 
@@ -1859,7 +1406,7 @@ export class Scheduler extends DurableObject<Env> {
       url: w.url,
       status: w.status,
       capacity: w.capacity,
-      running: this.slots(w.id).size,
+      running: this.engine.leases.running(w.id),
       types: w.types,
       executors: w.executors,
       queues: w.queues,
@@ -1913,7 +1460,6 @@ export class Scheduler extends DurableObject<Env> {
   }
 }
 
-const MAX_DEFERRED_PER_PASS = 1000;
 const OUTBOX_RETRY_MS = 5000;
 /** How long a submission waits for D1 to take its jobs before it undoes them (503). */
 const SUBMIT_WAIT_MS = 3000;
@@ -1936,52 +1482,9 @@ function countValues(values: Iterable<string>): Record<string, number> {
   return out;
 }
 
-function canRun(node: WorkerRow, job: ActiveJob): boolean {
-  if (node.types && !node.types.includes(job.type)) return false;
-  if (job.executor && !node.executors.includes(job.executor)) return false;
-  if (job.requires)
-    for (const selector of JSON.parse(job.requires) as string[])
-      if (!labelMatches(node.labels, selector)) return false;
-  return true;
-}
-
-function labelMatches(labels: Record<string, string>, selector: string): boolean {
-  const eq = selector.indexOf('=');
-  if (eq < 0) return Object.hasOwn(labels, selector);
-  return labels[selector.slice(0, eq)] === selector.slice(eq + 1);
-}
-
-function unroutableReason(job: ActiveJob, live: WorkerRow[]): string {
-  if (live.length === 0) return 'no live worker node';
-  if (!live.some((w) => !w.types || w.types.includes(job.type)))
-    return `no live node runs type ${job.type}`;
-  if (job.executor && !live.some((w) => w.executors.includes(job.executor!)))
-    return `no live node offers executor ${job.executor}`;
-  return `no live node has labels ${job.requires}`;
-}
-
-/**
- * A result whose stored form fits: it travels as a JSON string inside the outbox's JSON parameters,
- * where every escape grows again, and one storage value holds at most 2 MB. Past the bound the output
- * is kept as the start of stdout, as text, and marked truncated (the whole output goes to R2 when the
- * node was given an upload URL: `output_blob`).
- */
-function boundedResult(result: JobResult, stdout: string): { result: JobResult; text: string } {
-  let text = JSON.stringify(result);
-  for (
-    let keep = Math.min(stdout.length, MAX_STORED_STDOUT);
-    storedBytes(text) > MAX_STORED_RESULT_BYTES;
-    keep >>= 1
-  ) {
-    result = { ...result, output: trim(stdout.slice(0, keep), keep - 1), output_truncated: true };
-    text = JSON.stringify(result);
-    if (keep === 0) break;
-  }
-  return { result, text };
-}
-
-function storedBytes(text: string): number {
-  return new TextEncoder().encode(JSON.stringify(text)).length;
+/** A dispatched job's attempt, as the node it went to holds it. */
+function claimOf(j: DispatchedJob): Claim {
+  return { job_id: j.job_id, attempt: j.attempt, token: j.token };
 }
 
 /** The object's state of an active job as its D1 row shows it. */
@@ -1995,46 +1498,6 @@ function stateOf(job: ActiveJob, now: number): JobPatch {
     error: job.last_error,
     updatedAt: now,
   };
-}
-
-function toResult(r: ResultReport): JobResult {
-  let output: unknown;
-  const line = r.stdout.trim();
-  if (line) {
-    try {
-      output = JSON.parse(line);
-    } catch {
-      output = trim(r.stdout, MAX_STORED_STDOUT);
-    }
-  } else output = null;
-  return {
-    executor: r.executor,
-    exit_code: r.exit_code,
-    duration_ms: Math.round(r.duration_ms),
-    output,
-    stderr: trim(r.stderr, MAX_STORED_STDERR),
-    timed_out: r.timed_out,
-    // Only this fenced report links an output blob, so a stale attempt's upload is never shown.
-    ...(r.output_blob ? { output_blob: { ...r.output_blob, attempt: r.attempt } } : {}),
-  };
-}
-
-function describeFailure(r: ResultReport, timeoutSec: number): string {
-  if (r.error) return r.error;
-  if (r.timed_out) return `timed out after ${timeoutSec}s`;
-  const last = r.stderr.trim().split('\n').pop() ?? '';
-  try {
-    const parsed = JSON.parse(last) as { error?: { code?: string; message?: string } };
-    if (parsed.error?.message)
-      return `exit code ${r.exit_code}: ${parsed.error.code ?? 'error'}: ${parsed.error.message}`;
-  } catch {
-    /* not JSON: fall through */
-  }
-  return `exit code ${r.exit_code}${last ? `: ${last.slice(0, 500)}` : ''}`;
-}
-
-function trim(s: string, max: number): string {
-  return s.length > max ? `${s.slice(0, max)}\n[truncated]` : s;
 }
 
 function errorText(e: unknown): string {

@@ -2,42 +2,9 @@ import type { JobStatus } from '../src/protocol/job';
 import type { ExecutorName } from '../src/protocol/common';
 import type { WorkerMode, WorkerStatus } from '../src/protocol/worker';
 
-/** A job the scheduler still owns (not terminal), as kept in the Durable Object's own SQLite. */
-export interface ActiveJob {
-  seq: number;
-  id: string;
-  tenant: string;
-  type: string;
-  payload: string;
-  priority: number;
-  status: JobStatus;
-  attempts: number;
-  failures: number;
-  lease_losses: number;
-  max_retries: number;
-  timeout_sec: number;
-  executor: ExecutorName | null;
-  token: string | null;
-  worker_id: string | null;
-  started_at: number | null;
-  lease_deadline: number | null;
-  next_attempt_at: number | null;
-  created_at: number;
-  last_error: string | null;
-  concurrency_key: string | null;
-  concurrency_limit: number | null;
-  /** JSON array of label selectors, or null. */
-  requires: string | null;
-  /** JSON RetryBackoff, or null for the queue's defaults. */
-  backoff: string | null;
-  callback_url: string | null;
-  failure_callback_url: string | null;
-  /** An uploaded blob the job runs with instead of its payload, or null. */
-  payload_blob: string | null;
-  /** W3C trace context the dispatch hands to the node (src/core/trace-context.ts), or null. */
-  traceparent: string | null;
-  tracestate: string | null;
-}
+/** A job the scheduler still owns (not terminal): the engine's job row (src/core/engine/job.ts). */
+export type { EngineJob as ActiveJob } from '../src/core/engine/job';
+import type { EngineJob as ActiveJob } from '../src/core/engine/job';
 
 export interface WorkerRow {
   id: string;

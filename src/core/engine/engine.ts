@@ -1,0 +1,562 @@
+import { SeqHeap } from '../heap';
+import { ReadyQueue, type ReadyEntry } from '../ready-queue';
+import { ConcurrencyGate } from '../concurrency';
+import { retryDelayMs, type BackoffPolicy } from '../backoff';
+import { afterFailure, isPermanentExit, transition } from '../job-state';
+import type { ResultReport } from '../../protocol/dispatch';
+import type { JobResult, RetryBackoff } from '../../protocol/job';
+import type { AttemptEndReason } from '../../protocol/attempt';
+import type { Lease } from '../../protocol/worker';
+import { holds, type Claim, type EngineJob, type EngineNode } from './job';
+import { LeaseBook } from './lease-book';
+import { planDispatch, type Offer } from './dispatch';
+import { describeFailure, storedResult, succeeded } from './results';
+import {
+  quietObserver,
+  type Effect,
+  type EngineObserver,
+  type EngineSettings,
+  type JobStore,
+} from './effects';
+
+/**
+ * The decisions of one queue, without I/O: which job runs where, what a result, a timeout, a lost
+ * node or a cancel does to a job, when a retry is due. State is the job rows (through `JobStore`,
+ * synchronous) and what is rebuilt from them on start: the ready queue, timers, leases and node
+ * slots, concurrency keys. Each verb changes that state in one synchronous turn and returns the
+ * effects the shell must carry out, in order (effects.ts). Time and fencing tokens come from the
+ * caller, so a seeded simulation (test/sim) replays a run exactly.
+ */
+export class QueueEngine {
+  private readonly ready: ReadyQueue;
+  private readonly gate = new ConcurrencyGate();
+  private readonly timers = new SeqHeap();
+  readonly leases = new LeaseBook();
+  /** Queued jobs no live node can run, with the reason; retried when a node registers. */
+  private readonly unroutable = new Map<number, string>();
+  /** `job#attempt` -> heartbeats in a row that did not list it. */
+  private readonly missedBeats = new Map<string, number>();
+  private readonly rr = { next: 0 };
+  private fx: Effect[] = [];
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly settings: () => EngineSettings,
+    private readonly newToken: () => string,
+    private readonly observer: EngineObserver = quietObserver,
+  ) {
+    this.ready = new ReadyQueue({
+      maxStarvationMs: () => this.settings().maxStarvationMs,
+      weightOf: (tenant) => this.settings().weightOf(tenant),
+    });
+  }
+
+  /** Rebuilds the in-memory state from the stored jobs (what makes a restart lose nothing). */
+  restore(
+    queued: Iterable<{ seq: number; tenant: string; priority: number; created_at: number }>,
+    timed: Iterable<{ seq: number; key: number }>,
+    running: Iterable<EngineJob>,
+  ): void {
+    for (const r of queued)
+      this.ready.push({
+        seq: r.seq,
+        tenant: r.tenant,
+        priority: r.priority,
+        createdAt: r.created_at,
+      });
+    for (const { seq, key } of timed) this.timers.push(key, seq);
+    for (const job of running) {
+      this.leases.hold(job);
+      this.gate.started(job.concurrency_key);
+    }
+  }
+
+  /** A job the shell stored (submitted, or imported by the cron): it waits in its queue or timer. */
+  accept(job: EngineJob): void {
+    if (job.status === 'queued') this.enqueue(job);
+    else if (job.status === 'scheduled' || job.status === 'retrying')
+      this.timers.push(job.next_attempt_at!, job.seq);
+  }
+
+  // ---------------------------------------------------------------- dispatch
+
+  /** One dispatch pass over the nodes offered (live, active, not backing off; see dispatch.ts). */
+  dispatch(now: number, live: EngineNode[], offers: Offer[]): Effect[] {
+    planDispatch(
+      {
+        ready: this.ready,
+        gate: this.gate,
+        unroutable: this.unroutable,
+        rr: this.rr,
+        job: (seq) => this.store.bySeq(seq),
+        running: (id) => this.leases.running(id),
+        start: (job, node) => this.start(job, node, now),
+      },
+      now,
+      live,
+      offers,
+    );
+    return this.take();
+  }
+
+  /** A node registered: jobs no node could run may find one now. */
+  retryUnroutable(): void {
+    for (const seq of this.unroutable.keys()) {
+      const job = this.store.bySeq(seq);
+      if (job && job.status === 'queued') this.enqueue(job);
+    }
+    this.unroutable.clear();
+  }
+
+  private start(job: EngineJob, node: EngineNode, now: number): void {
+    const { queue, leaseGraceSec } = this.settings();
+    this.observer.dispatched(now - (job.next_attempt_at ?? job.created_at), job.priority, now);
+    job.status = transition(job.status, 'running');
+    job.attempts++;
+    job.token = this.newToken();
+    job.worker_id = node.id;
+    job.started_at = now;
+    job.lease_deadline = now + (job.timeout_sec + leaseGraceSec) * 1000;
+    this.store.save(job);
+    this.leases.hold(job);
+    this.gate.started(job.concurrency_key);
+    this.project(job.id, {
+      status: 'running',
+      attempts: job.attempts,
+      workerId: node.id,
+      startedAt: now,
+      nextAttemptAt: null,
+      updatedAt: now,
+    });
+    this.groupFor(node.id).jobs.push({
+      job_id: job.id,
+      attempt: job.attempts,
+      token: job.token,
+      queue,
+      type: job.type,
+      payload: JSON.parse(job.payload),
+      timeout_sec: job.timeout_sec,
+      executor: job.executor,
+      ...(job.payload_blob ? { payload_blob: job.payload_blob } : {}),
+      ...(job.traceparent ? { traceparent: job.traceparent } : {}),
+      ...(job.tracestate ? { tracestate: job.tracestate } : {}),
+    });
+  }
+
+  /** The node's dispatch of this pass: one per node (the shell sends it after persisting the pass). */
+  private groupFor(nodeId: string): Extract<Effect, { kind: 'dispatch' }> {
+    for (const e of this.fx) if (e.kind === 'dispatch' && e.nodeId === nodeId) return e;
+    const group: Extract<Effect, { kind: 'dispatch' }> = { kind: 'dispatch', nodeId, jobs: [] };
+    this.fx.push(group);
+    return group;
+  }
+
+  // ---------------------------------------------------------------- attempts
+
+  /** A node's result. Refused (`held: false`) unless the claim holds the job (job.ts `holds`). */
+  report(
+    claim: Claim & { worker_id: string },
+    report: ResultReport,
+    now: number,
+  ): { held: false; current: number | null } | { held: true; status: string; effects: Effect[] } {
+    const job = this.store.byId(claim.job_id);
+    const current = job?.attempts ?? null;
+    if (!holds(job, claim)) return { held: false, current };
+    const { result, text } = storedResult(report);
+    if (succeeded(report)) {
+      this.ended(job, 'succeeded', null, report);
+      job.status = transition(job.status, 'succeeded');
+      this.release(job);
+      this.store.delete(job.seq);
+      this.project(job.id, {
+        status: 'succeeded',
+        finishedAt: now,
+        updatedAt: now,
+        result: text,
+        error: null,
+        workerId: claim.worker_id,
+      });
+      this.fx.push({ kind: 'finished', job, status: 'succeeded', result, error: null });
+      this.observer.completed(now - (job.started_at ?? now), now);
+      // Per job, so debug: at info, workerd's console was the largest CPU cost of a no-op job.
+      this.event('job_completed', job, {
+        level: 'debug',
+        worker_id: claim.worker_id,
+        executor: report.executor,
+        duration_ms: report.duration_ms,
+      });
+    } else {
+      const error = describeFailure(report, job.timeout_sec);
+      this.ended(job, report.timed_out ? 'timed_out' : 'failed', error, report);
+      this.fail(job, error, isPermanentExit(report.exit_code) && !report.timed_out, now, text);
+    }
+    return { held: true, status: job.status, effects: this.take() };
+  }
+
+  /** Whether a claim holds its job (progress reports, and callers that only need to know). */
+  held(claim: Claim): boolean {
+    return holds(this.store.byId(claim.job_id), claim);
+  }
+
+  /** Cancels a job that is not terminal; a running one is killed on its node. Null if not here. */
+  cancel(id: string, now: number): { previous: string; effects: Effect[] } | null {
+    const job = this.store.byId(id);
+    if (!job) return null;
+    const previous = job.status;
+    if (previous === 'running') {
+      this.ended(job, 'cancelled', 'cancelled');
+      this.kill(job);
+    }
+    job.status = transition(job.status, 'cancelled');
+    this.release(job);
+    this.store.delete(job.seq);
+    this.observer.cancelled(now);
+    this.event('job_cancelled', job, { previous_status: previous, worker_id: job.worker_id });
+    this.project(job.id, {
+      status: 'cancelled',
+      finishedAt: now,
+      updatedAt: now,
+      nextAttemptAt: null,
+      error: 'cancelled',
+    });
+    this.fx.push({ kind: 'finished', job, status: 'cancelled', result: null, error: 'cancelled' });
+    return { previous, effects: this.take() };
+  }
+
+  /** Dispatched jobs a node did not take (busy, declined): back in their place, at no cost. */
+  handBack(claims: Claim[], reason: string, now: number): Effect[] {
+    for (const c of claims) {
+      const job = this.store.byId(c.job_id);
+      if (!holds(job, c)) continue;
+      this.ended(job, 'lease_lost', reason);
+      this.requeue(job, reason, now);
+    }
+    return this.take();
+  }
+
+  /** A dispatch that failed outright: each attempt it carried failed (the retry budget applies). */
+  failDispatch(claims: Claim[], error: string, now: number): Effect[] {
+    for (const c of claims) {
+      const job = this.store.byId(c.job_id);
+      if (!holds(job, c)) continue;
+      this.ended(job, 'failed', error);
+      this.fail(job, error, false, now, null);
+    }
+    return this.take();
+  }
+
+  /**
+   * Every job a node holds goes back to the queue (it left, restarted or went silent); `leaseLost`
+   * counts it against the job's lease-loss bound. `forget` also drops the node's slots.
+   */
+  handBackAll(
+    nodeId: string,
+    reason: string,
+    leaseLost: boolean,
+    now: number,
+  ): { count: number; effects: Effect[] } {
+    let count = 0;
+    for (const job of this.store.runningOf(nodeId)) {
+      this.ended(job, 'node_gone', reason);
+      if (leaseLost) this.loseLease(job, reason, now);
+      else this.requeue(job, reason, now);
+      count++;
+    }
+    return { count, effects: this.take() };
+  }
+
+  forgetNode(nodeId: string): void {
+    this.leases.forgetNode(nodeId);
+  }
+
+  /**
+   * A heartbeat: the leases it lists that no longer hold their job are to be killed; a job we think
+   * the node runs but that two heartbeats in a row do not list, well after its dispatch, was lost
+   * (its dispatch never arrived, or the node forgot it) and goes back to the queue.
+   */
+  heartbeat(nodeId: string, listed: Lease[], now: number): { kill: Lease[]; effects: Effect[] } {
+    const kill = listed.filter(
+      (l) => !holds(this.store.byId(l.job_id), { ...l, worker_id: nodeId }),
+    );
+    const held = new Set(listed.map((l) => `${l.job_id}#${l.attempt}`));
+    for (const job of this.store.runningOf(nodeId)) {
+      const key = `${job.id}#${job.attempts}`;
+      if (held.has(key) || now - (job.started_at ?? now) < this.settings().dispatchTimeoutMs) {
+        this.missedBeats.delete(key);
+        continue;
+      }
+      const missed = (this.missedBeats.get(key) ?? 0) + 1;
+      this.missedBeats.set(key, missed);
+      if (missed < 2) continue;
+      this.missedBeats.delete(key);
+      const reason = `node ${nodeId} no longer holds attempt ${job.attempts}`;
+      this.ended(job, 'lease_lost', reason);
+      this.loseLease(job, reason, now);
+    }
+    return { kill, effects: this.take() };
+  }
+
+  // ---------------------------------------------------------------- time
+
+  /** Everything due at `now`: expired leases fail their attempt, due timers queue their job. */
+  tick(now: number): Effect[] {
+    for (let seq = this.leases.popDue(now); seq !== -1; seq = this.leases.popDue(now)) {
+      const job = this.store.bySeq(seq);
+      if (
+        !job ||
+        job.status !== 'running' ||
+        job.lease_deadline === null ||
+        job.lease_deadline > now
+      )
+        continue;
+      this.kill(job);
+      const error = `timed out: no result ${job.timeout_sec}s after dispatch to ${job.worker_id}`;
+      this.ended(job, 'timed_out', error);
+      this.fail(job, error, false, now, null);
+    }
+    while (this.timers.size > 0 && this.timers.peekKey() <= now) {
+      const job = this.store.bySeq(this.timers.pop());
+      if (
+        !job ||
+        (job.status !== 'scheduled' && job.status !== 'retrying') ||
+        (job.next_attempt_at ?? 0) > now
+      )
+        continue;
+      job.status = transition(job.status, 'queued');
+      job.next_attempt_at = null;
+      this.store.save(job);
+      this.enqueue(job);
+      this.project(job.id, { status: 'queued', nextAttemptAt: null, updatedAt: now });
+    }
+    return this.take();
+  }
+
+  /** The earliest deadline among timers and leases (Infinity when none): the alarm's next time. */
+  nextDeadline(): number {
+    return Math.min(this.timers.peekKey(), this.leases.nextDeadline());
+  }
+
+  // ---------------------------------------------------------------- dependencies
+
+  /** Every dependency of a waiting job succeeded: it joins the queue, or its timer if run_at is ahead. */
+  wake(job: EngineJob, now: number): Effect[] {
+    if (job.next_attempt_at !== null && job.next_attempt_at > now) {
+      job.status = transition(job.status, 'scheduled');
+      this.store.save(job);
+      this.timers.push(job.next_attempt_at, job.seq);
+      this.project(job.id, {
+        status: 'scheduled',
+        nextAttemptAt: job.next_attempt_at,
+        updatedAt: now,
+      });
+      return this.take();
+    }
+    job.status = transition(job.status, 'queued');
+    job.next_attempt_at = null;
+    this.store.save(job);
+    this.enqueue(job);
+    this.event('job_released', job, {});
+    this.project(job.id, { status: 'queued', nextAttemptAt: null, updatedAt: now });
+    return this.take();
+  }
+
+  /** A dependency of a waiting job did not succeed: the job can never run. */
+  cancelWaiting(job: EngineJob, reason: string, now: number): Effect[] {
+    job.status = transition(job.status, 'cancelled');
+    this.store.delete(job.seq);
+    this.observer.cancelled(now);
+    this.event('job_cancelled', job, { previous_status: 'waiting', reason });
+    this.project(job.id, {
+      status: 'cancelled',
+      finishedAt: now,
+      updatedAt: now,
+      nextAttemptAt: null,
+      error: reason,
+    });
+    this.fx.push({ kind: 'finished', job, status: 'cancelled', result: null, error: reason });
+    return this.take();
+  }
+
+  // ---------------------------------------------------------------- views
+
+  /** The head of the queue in dispatch order (seqs), without taking it. */
+  peek(now: number, limit: number): ReadyEntry[] {
+    return this.ready.peek(now, limit);
+  }
+
+  get queuedInMemory(): number {
+    return this.ready.size;
+  }
+
+  unroutableReasons(): Iterable<[number, string]> {
+    return this.unroutable.entries();
+  }
+
+  get parkedSize(): number {
+    return this.gate.parkedSize;
+  }
+
+  parkedSeqs(): Iterable<number> {
+    return this.gate.parkedSeqs();
+  }
+
+  // ---------------------------------------------------------------- transitions
+
+  /** A failed attempt: back off and retry while the budget lasts, else the job fails for good. */
+  private fail(
+    job: EngineJob,
+    error: string,
+    permanent: boolean,
+    now: number,
+    resultText: string | null,
+  ): void {
+    const outcome = afterFailure(job.failures, job.max_retries, permanent);
+    job.failures = outcome.failures;
+    job.last_error = error.slice(0, 2000);
+    this.release(job);
+    const patch = { updatedAt: now, error: job.last_error, result: resultText };
+    if (outcome.next === 'retrying') {
+      job.status = transition(job.status, 'retrying');
+      job.next_attempt_at = now + retryDelayMs(job.failures, this.backoff(job));
+      this.store.save(job);
+      this.timers.push(job.next_attempt_at, job.seq);
+      this.observer.retried(now);
+      this.event('job_retry_scheduled', job, {
+        worker_id: job.worker_id,
+        failures: job.failures,
+        next_attempt_at: job.next_attempt_at,
+        error: job.last_error,
+      });
+      this.project(job.id, { ...patch, status: 'retrying', nextAttemptAt: job.next_attempt_at });
+      return;
+    }
+    job.status = transition(job.status, 'failed');
+    this.store.delete(job.seq);
+    this.observer.failed(now);
+    this.event('job_failed', job, { worker_id: job.worker_id, error: job.last_error });
+    this.project(job.id, { ...patch, status: 'failed', finishedAt: now, nextAttemptAt: null });
+    // After the failure itself, so the callback and dependents are written behind it.
+    const result = resultText ? (JSON.parse(resultText) as JobResult) : null;
+    this.fx.push({ kind: 'finished', job, status: 'failed', result, error: job.last_error });
+  }
+
+  /** The job's node lost it: back to the queue at no retry cost, up to MAX_LEASE_LOSSES times. */
+  private loseLease(job: EngineJob, reason: string, now: number): void {
+    if (job.lease_losses + 1 >= this.settings().maxLeaseLosses)
+      return this.fail(
+        job,
+        `lost its lease ${job.lease_losses + 1} times (${reason})`,
+        true,
+        now,
+        null,
+      );
+    job.lease_losses++;
+    this.requeue(job, reason, now);
+  }
+
+  private requeue(job: EngineJob, reason: string, now: number): void {
+    job.status = transition(job.status, 'queued');
+    this.release(job);
+    job.last_error = reason;
+    this.store.save(job);
+    this.enqueue(job);
+    this.observer.requeued(now);
+    this.event('job_requeued', job, { worker_id: job.worker_id, reason });
+    this.project(job.id, { status: 'queued', updatedAt: now, error: reason });
+  }
+
+  /** Frees the node slot and voids the attempt's token, so a late answer from it is refused. */
+  private release(job: EngineJob): void {
+    if (job.token !== null) {
+      // It was running: free its node slot and its concurrency-key slot; the next parked job of
+      // the key (in submission order) goes back to the ready queue.
+      this.leases.drop(job);
+      this.gate.finished(job.concurrency_key);
+      for (
+        let seq = this.gate.unpark(job.concurrency_key);
+        seq !== -1;
+        seq = this.gate.unpark(job.concurrency_key)
+      ) {
+        const parked = this.store.bySeq(seq);
+        if (parked && parked.status === 'queued') {
+          this.enqueue(parked);
+          break;
+        }
+      }
+    }
+    job.token = null;
+    job.lease_deadline = null;
+  }
+
+  /** The history row of the attempt that holds `job`, before the transition that ends it. */
+  private ended(
+    job: EngineJob,
+    reason: AttemptEndReason,
+    error: string | null,
+    report?: ResultReport,
+  ): void {
+    this.fx.push({
+      kind: 'attempt',
+      jobId: job.id,
+      attempt: job.attempts,
+      workerId: job.worker_id,
+      startedAt: job.started_at,
+      reason,
+      error: error?.slice(0, 2000) ?? null,
+      report,
+    });
+  }
+
+  private kill(job: EngineJob): void {
+    if (job.worker_id && job.token)
+      this.fx.push({
+        kind: 'kill',
+        nodeId: job.worker_id,
+        lease: { job_id: job.id, attempt: job.attempts, token: job.token },
+      });
+  }
+
+  private project(id: string, patch: Extract<Effect, { kind: 'project' }>['patch']): void {
+    this.fx.push({ kind: 'project', id, patch });
+  }
+
+  private event(event: string, job: EngineJob, fields: Record<string, unknown>): void {
+    this.fx.push({
+      kind: 'event',
+      line: {
+        event,
+        job_id: job.id,
+        attempt: job.attempts,
+        ...fields,
+        queue: this.settings().queue,
+      },
+    });
+  }
+
+  private enqueue(job: EngineJob): void {
+    this.ready.push({
+      seq: job.seq,
+      tenant: job.tenant,
+      priority: job.priority,
+      createdAt: job.created_at,
+    });
+  }
+
+  /** The job's own retry policy (`backoff` on submit) over the queue's defaults. */
+  private backoff(job: EngineJob): BackoffPolicy {
+    const own = job.backoff ? (JSON.parse(job.backoff) as RetryBackoff) : null;
+    const base = this.settings().backoff;
+    return {
+      type: own?.type ?? base.type,
+      baseSec: own?.base_sec ?? base.baseSec,
+      maxSec: own?.max_sec ?? base.maxSec,
+      jitter: own?.jitter ?? base.jitter,
+    };
+  }
+
+  private take(): Effect[] {
+    const out = this.fx;
+    this.fx = [];
+    return out;
+  }
+}
