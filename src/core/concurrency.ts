@@ -2,8 +2,9 @@ import { SeqHeap } from './heap';
 
 /**
  * Concurrency keys: at most `limit` jobs with the same key run at once. A job whose key is at its
- * limit is parked here (out of the ready queue, so it does not block other work) and comes back, in
- * submission order, when one of its key's jobs finishes.
+ * limit is parked here (out of the ready queue, so it does not block other work) and comes back when
+ * one of its key's jobs finishes: the one first in dispatch order (`rank`: priority, then age), then
+ * submission order (seq), so a key's high-priority job is not held behind its older low-priority ones.
  */
 export class ConcurrencyGate {
   private readonly running = new Map<string, number>();
@@ -27,7 +28,7 @@ export class ConcurrencyGate {
     else this.running.delete(key);
   }
 
-  /** The oldest job parked on `key` (its seq), taken out of the gate, or -1. */
+  /** The first job parked on `key` (its seq), taken out of the gate, or -1. */
   unpark(key: string | null): number {
     if (!key) return -1;
     const heap = this.parked.get(key);
@@ -38,10 +39,10 @@ export class ConcurrencyGate {
     return seq;
   }
 
-  park(key: string, seq: number): void {
+  park(key: string, seq: number, rank = seq): void {
     let heap = this.parked.get(key);
     if (!heap) this.parked.set(key, (heap = new SeqHeap(8)));
-    heap.push(seq, seq);
+    heap.push(rank, seq);
     this.parkedCount++;
   }
 

@@ -44,7 +44,7 @@ export function planDispatch(s: PassState, now: number, live: EngineNode[], offe
     const job = s.job(entry.seq);
     if (!job || job.status !== 'queued') continue;
     if (!s.gate.canStart(job.concurrency_key, job.concurrency_limit)) {
-      s.gate.park(job.concurrency_key!, job.seq);
+      s.gate.park(job.concurrency_key!, job.seq, parkRank(job));
       continue;
     }
     if (!live.some((w) => canRun(w, job))) {
@@ -69,4 +69,10 @@ export function planDispatch(s: PassState, now: number, live: EngineNode[], offe
     s.start(job, chosen);
   }
   for (const e of deferred) s.ready.push(e);
+}
+
+/** Priority first, then age: a key's parked jobs come back in the order the ready queue would take them. */
+function parkRank(job: EngineJob): number {
+  // created_at is epoch ms (< 1e13), so the sum is exact in a double.
+  return job.priority * 1e13 + job.created_at;
 }

@@ -468,24 +468,31 @@ export class QueueEngine {
   /** Frees the node slot and voids the attempt's token, so a late answer from it is refused. */
   private release(job: EngineJob): void {
     if (job.token !== null) {
-      // It was running: free its node slot and its concurrency-key slot; the next parked job of
-      // the key (in submission order) goes back to the ready queue.
+      // It was running: free its node slot and its concurrency-key slot.
       this.leases.drop(job);
       this.gate.finished(job.concurrency_key);
-      for (
-        let seq = this.gate.unpark(job.concurrency_key);
-        seq !== -1;
-        seq = this.gate.unpark(job.concurrency_key)
-      ) {
-        const parked = this.store.bySeq(seq);
-        if (parked && parked.status === 'queued') {
-          this.enqueue(parked);
-          break;
-        }
-      }
     }
+    this.unparkNext(job);
     job.token = null;
     job.lease_deadline = null;
+  }
+
+  /**
+   * The job's key may have room now: its oldest parked job goes back to the ready queue. Also when
+   * the job leaves without having run (cancelled while queued): it may have been the one a finished
+   * job unparked, and without this the jobs parked behind it would wait with their key idle (found
+   * by the simulation, test/sim).
+   */
+  private unparkNext(job: EngineJob): void {
+    const key = job.concurrency_key;
+    if (!key || !this.gate.canStart(key, job.concurrency_limit)) return;
+    for (let seq = this.gate.unpark(key); seq !== -1; seq = this.gate.unpark(key)) {
+      const parked = this.store.bySeq(seq);
+      if (parked && parked.status === 'queued') {
+        this.enqueue(parked);
+        return;
+      }
+    }
   }
 
   /** The history row of the attempt that holds `job`, before the transition that ends it. */
