@@ -33,6 +33,29 @@ export default tseslint.config(
     },
   },
   {
+    // The Worker's modules meet the Durable Objects through src/protocol (the RPC and wire types),
+    // src/core (pure helpers) and the stubs of src/api/stubs.ts, never through the classes' files:
+    // otherwise an object's internals leak into the API's types (issue 14). src/index.ts exports
+    // the classes for the runtime and src/env.ts names them for the bindings' types.
+    files: ['src/**'],
+    ignores: ['src/index.ts', 'src/env.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)durable-objects(/|$)',
+              message:
+                'src/ imports nothing from durable-objects/: the type belongs in src/protocol, ' +
+                'the pure helper in src/core, the stub in src/api/stubs.ts',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Tests and benchmarks read JSON answers whose shape is what the assertion checks; `any` there
     // saves a cast per field and hides nothing the assertion would not catch.
     files: ['test/**', 'bench/**'],

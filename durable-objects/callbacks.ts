@@ -1,21 +1,9 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Db } from '../src/db/client';
-import { jobs } from '../src/db/schema';
+import { jobs, type CallbackState } from '../src/db/schema';
 import type { Stmt } from '../src/db/write-jobs';
 import { log } from '../src/log';
 import { courierFor, type Courier, type Parcel } from './courier';
-
-/** What a job's callback delivery looks like on the job (D1 `callback_state`). */
-export interface CallbackState {
-  url: string;
-  event: string;
-  status: 'pending' | 'delivered' | 'failed';
-  attempts: number;
-  last_status: number | null;
-  last_error: string | null;
-  next_attempt_at: number | null;
-  delivered_at: number | null;
-}
 
 /** A delivery waiting here to be handed to its courier: the parcel, and its row id. */
 interface Delivery extends Parcel {

@@ -6,7 +6,7 @@ import { configOf, type Config, type Env } from '../src/env';
 import { dbOf } from '../src/db/client';
 import { updateJob } from '../src/db/write-jobs';
 import { log } from '../src/log';
-import type { CallbackState } from './callbacks';
+import type { CallbackState } from '../src/db/schema';
 import { D1Writer } from './d1-writer';
 import { Outbound } from './outbound';
 import { announce } from './scale-webhook';

@@ -5,14 +5,7 @@
  * job that comes from the code rather than from a reading of it.
  */
 import { meterD1 } from '../src/db/metered-d1';
-
-export const COST_COUNTERS = [
-  'storage_reads',
-  'storage_writes',
-  'd1_statements',
-  'outbound_requests',
-] as const;
-export type CostCounter = (typeof COST_COUNTERS)[number];
+import { COST_COUNTERS, type CostCounter } from '../src/protocol/telemetry';
 
 // A statement is a write when it starts with one of these (after comments and WITH are ruled out by
 // how this codebase writes SQL: one statement per exec, keyword first). DDL counts as a write.

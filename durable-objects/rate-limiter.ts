@@ -25,11 +25,3 @@ export class RateLimiter extends DurableObject {
       : { ok: false, remaining: r.remaining, retryAfterSec: r.retryAfterSec };
   }
 }
-
-/** The bucket of one key: a tenant's (tenantBucket), `admin`, or a client address's. */
-export function rateBucketOf(ns: DurableObjectNamespace<RateLimiter>, key: string) {
-  return ns.get(ns.idFromName(key));
-}
-
-/** Every path that creates a tenant's jobs through its API keys or its schedules draws from this one. */
-export const tenantBucket = (tenant: string) => `tenant:${tenant}`;

@@ -27,7 +27,7 @@ import type {
   WorkerRegister,
   WorkerView,
 } from '../src/protocol/worker';
-import type { JobResult, RetryBackoff } from '../src/protocol/job';
+import type { JobResult } from '../src/protocol/job';
 import { log } from '../src/log';
 import { Store, type ActiveJob, type WorkerRow } from './store';
 import { Outbound, retryAfterMs } from './outbound';
@@ -42,68 +42,13 @@ import { withBlobUrls } from './blob-urls';
 import type { JobStatus } from '../src/protocol/job';
 import { recordAttempt } from '../src/db/job-attempts';
 import { REVOKED_KEY_MEMORY_MS } from '../src/core/node-key';
-
-/** The node key a node registers with (src/api/node-scope.ts); null for the shared WORKER_TOKEN. */
-export interface NodeKeyRef {
-  key_id: string;
-  /** The HMAC key of the node's dispatches. */
-  sign_key: string;
-}
-
-/** A job as the API hands it to the scheduler on submit. */
-export interface NewJob {
-  id: string;
-  tenant: string;
-  type: string;
-  payload: string;
-  priority: number;
-  max_retries: number;
-  timeout_sec: number;
-  executor: 'native' | 'wasm' | null;
-  created_at: number;
-  run_at: number | null;
-  concurrency_key: string | null;
-  concurrency_limit: number | null;
-  requires: string[] | null;
-  backoff: RetryBackoff | null;
-  replay_of?: string | null;
-  callback_url?: string | null;
-  failure_callback_url?: string | null;
-  /** Ids of jobs of the same queue (or of the same submission) this one waits for. */
-  depends_on?: string[] | null;
-  /** An uploaded blob the job runs with instead of its (null) payload. */
-  payload_blob?: string | null;
-  /** W3C trace context (src/core/trace-context.ts): the job's own, or its submitter's. */
-  traceparent?: string | null;
-  tracestate?: string | null;
-}
-
-export type Refusal = {
-  ok: false;
-  status: 400 | 401 | 404 | 409 | 503;
-  code: string;
-  message: string;
-  details?: Record<string, unknown>;
-};
-export type Outcome<T> = ({ ok: true } & T) | Refusal;
-
-export interface QueueStats {
-  queue: string;
-  by_status: Record<string, number>;
-  queued_by_priority: Record<string, number>;
-  oldest_queued_at: number | null;
-  workers: {
-    registered: number;
-    live: number;
-    draining: number;
-    capacity: number;
-    running: number;
-  };
-  /** Queued jobs no live node can run, and why. */
-  unroutable: { count: number; reasons: Record<string, number> };
-  /** Queued jobs waiting for a slot of their concurrency key. */
-  parked_by_concurrency_key: number;
-}
+import type {
+  NewJob,
+  NodeKeyRef,
+  Outcome,
+  QueueStats,
+  Refusal,
+} from '../src/protocol/queue-object';
 
 /**
  * The Scheduler Durable Object: one per queue (`idFromName(queue)`). It is the single writer of job

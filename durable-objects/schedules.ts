@@ -20,10 +20,11 @@ import {
 } from '../src/db/schedules';
 import type { JobSubmit } from '../src/protocol/job';
 import { log } from '../src/log';
-import type { Outcome, Refusal } from './scheduler';
+import type { Outcome, Refusal } from '../src/protocol/queue-object';
 import { newJobOf } from '../src/api/new-job';
 import type { ScheduleSkipReason } from '../src/protocol/schedule';
-import { rateBucketOf, tenantBucket } from './rate-limiter';
+import { tenantBucket } from '../src/core/token-bucket';
+import { rateBucketOf } from '../src/api/stubs';
 
 /** A schedule as the API hands it over on create; the keeper fills in the timer fields. */
 export interface NewSchedule {
@@ -56,10 +57,6 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS schedules (id TEXT PRIMARY KEY, status TEXT NOT NULL, next_run_at INTEGER, row TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS schedules_due ON schedules (status, next_run_at);
 `;
-
-export function scheduleKeeperOf(env: Env) {
-  return env.SCHEDULE_KEEPER.get(env.SCHEDULE_KEEPER.idFromName('schedules'));
-}
 
 /**
  * The ScheduleKeeper Durable Object: one instance (`idFromName("schedules")`) owns every recurring
@@ -366,7 +363,7 @@ export class ScheduleKeeper extends DurableObject<Env> {
   private async takeToken(tenant: string): Promise<boolean> {
     const limit = this.config.RATE_LIMIT_JOBS_PER_MIN;
     if (limit === 0) return true;
-    return (await rateBucketOf(this.env.RATE_LIMITER, tenantBucket(tenant)).take(1, limit)).ok;
+    return (await rateBucketOf(this.env, tenantBucket(tenant)).take(1, limit)).ok;
   }
 
   private async submit(

@@ -3,13 +3,7 @@
  * follows from it. In memory: counters restart at zero when the object restarts, as Prometheus
  * counters may (rate() handles resets); the rings cover the last ten minutes.
  */
-import {
-  Histogram,
-  quantile,
-  RUN_BUCKETS_SEC,
-  WAIT_BUCKETS_SEC,
-  type HistogramSnapshot,
-} from '../src/core/histogram';
+import { Histogram, quantile, RUN_BUCKETS_SEC, WAIT_BUCKETS_SEC } from '../src/core/histogram';
 import { SecondCounter, SecondGauge, trendOf } from '../src/core/series';
 import {
   evaluate,
@@ -20,63 +14,33 @@ import {
   type Recommendation,
 } from '../src/core/autoscale';
 import type { Config } from '../src/env';
+import {
+  COST_COUNTERS,
+  COUNTERS,
+  HISTORY_SEC,
+  SERIES_STEP_SEC,
+  type CostCounter,
+  type CounterName,
+  type Series,
+  type TelemetrySnapshot,
+} from '../src/protocol/telemetry';
 import { announce } from './scale-webhook';
-import { COST_COUNTERS, type CostCounter } from './metering';
+
+// Defined in src/protocol, where the API reads it too; scheduler.ts still imports it from here.
+export type { TelemetrySnapshot };
 
 /** Announces a new recommendation: the log line, and the scale webhook when one is configured. */
 export type Announcer = (queue: string, rec: Recommendation, config: Config) => Promise<boolean>;
 
-/** What `observe` needs of the scheduler's QueueStats (a structural type: no import cycle). */
+/** The part of a QueueStats (src/protocol/queue-object.ts) that `observe` reads. */
 export interface ObservedStats {
   queued_by_priority: Record<string, number>;
   workers: { live: number };
 }
 
 const PRIORITIES = ['0', '1', '2'] as const;
-/** Seconds of history kept for the charts. */
-export const HISTORY_SEC = 600;
 /** Seconds of depth history the trend is fitted over. */
 export const TREND_WINDOW_SEC = 60;
-/** Chart resolution: one point per this many seconds. */
-export const SERIES_STEP_SEC = 5;
-
-export const COUNTERS = [
-  'submitted',
-  'dispatched',
-  'completed',
-  'failed',
-  'retried',
-  'requeued',
-  'reaped',
-  'cancelled',
-] as const;
-export type CounterName = (typeof COUNTERS)[number];
-
-export interface Series {
-  /** Epoch seconds of the first point; point i covers [start + i*step, start + (i+1)*step). */
-  start: number;
-  step: number;
-  /** Jobs finished (succeeded or failed) per point. */
-  finished: number[];
-  submitted: number[];
-  /** Queue depth at the end of each point; null before the first sample. */
-  depth: (number | null)[];
-}
-
-export interface TelemetrySnapshot {
-  counters: Record<CounterName, number>;
-  /** Queued to running, seconds, over every priority and per priority. */
-  wait: HistogramSnapshot;
-  wait_by_priority: Record<string, HistogramSnapshot>;
-  /** Dispatch to success, seconds. */
-  run: HistogramSnapshot;
-  wait_quantiles: Record<string, { p50: number | null; p95: number | null; count: number }>;
-  last_minute: { submitted: number; dispatched: number; completed: number; failed: number };
-  series: Series;
-  autoscale: Recommendation | null;
-  /** Statements and requests the queue's object has spent since it started (metering.ts). */
-  costs: Record<CostCounter, number>;
-}
 
 export class Telemetry {
   constructor(

@@ -7,8 +7,8 @@ import { pruneFinishedJobs } from './db/dead-letters';
 import { pruneBlobs } from './db/blobs';
 import { schedulerFor } from './api/context';
 import { retireIdleQueues } from './api/queue-retirement';
+import { scheduleKeeperOf } from './api/stubs';
 import { log } from './log';
-import { scheduleKeeperOf } from '../durable-objects/schedules';
 
 export { Scheduler } from '../durable-objects/scheduler';
 

@@ -1,4 +1,4 @@
-import type { NewJob } from '../../durable-objects/scheduler';
+import type { NewJob } from '../protocol/queue-object';
 import type { JobSubmit } from '../protocol/job';
 import { checkOutboundUrl } from '../core/url-policy';
 import { newTraceContext, type JobTraceContext } from '../core/trace-context';

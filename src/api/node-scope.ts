@@ -4,7 +4,7 @@
  * (middleware/worker-auth.ts). The shared WORKER_TOKEN is not scoped.
  */
 import { scopeProblems } from '../core/node-key';
-import type { NodeKeyRef } from '../../durable-objects/scheduler';
+import type { NodeKeyRef } from '../protocol/queue-object';
 import type { WorkerRegister } from '../protocol/worker';
 import type { NodeCaller } from './context';
 import { ApiError } from './errors';

@@ -5,8 +5,8 @@ import { registryQueues } from './queue-fan-out';
 import { countByStatus } from '../db/read-jobs';
 import { JOB_STATUSES } from '../protocol/job';
 import type { WorkerView } from '../protocol/worker';
-import type { QueueStats } from '../../durable-objects/scheduler';
-import type { Series, TelemetrySnapshot } from '../../durable-objects/telemetry';
+import type { QueueStats } from '../protocol/queue-object';
+import type { Series, TelemetrySnapshot } from '../protocol/telemetry';
 import { schedulerFor, type AppEnv } from './context';
 import { allWorkers } from './routes/workers';
 

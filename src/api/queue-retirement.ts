@@ -2,7 +2,7 @@ import type { Db } from '../db/client';
 import { markBusy, markRetired, retireCandidates } from '../db/queues';
 import type { Config, Env } from '../env';
 import { log } from '../log';
-import type { QueueStats } from '../../durable-objects/scheduler';
+import type { QueueStats } from '../protocol/queue-object';
 import { schedulerFor } from './context';
 
 /** At most this many queues retire per cron run, so one run stays short after a large cleanup. */

@@ -5,7 +5,7 @@ import { dbOf } from '../db/client';
 import { checkPayloadBlobs } from './blob-refs';
 import { claimIdempotencyKey, releaseIdempotencyKey } from '../db/idempotency';
 import { MAX_PAYLOAD_BYTES, type Job, type JobSubmit } from '../protocol/job';
-import type { NewJob, Outcome } from '../../durable-objects/scheduler';
+import type { NewJob, Outcome } from '../protocol/queue-object';
 import type { JobRow } from '../db/schema';
 import { log } from '../log';
 import { ApiError } from './errors';

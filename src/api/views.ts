@@ -1,6 +1,5 @@
-import type { JobRow } from '../db/schema';
+import type { CallbackState, JobRow } from '../db/schema';
 import type { Job, JobResult } from '../protocol/job';
-import type { CallbackState } from '../../durable-objects/callbacks';
 import { traceIdOf } from '../core/trace-context';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

@@ -31,3 +31,9 @@ export function take(bucket: Bucket | null, cost: number, limitPerMin: number, n
     cost > limitPerMin ? 60 : Math.max(1, Math.ceil((cost - tokens) / perMs / 1000));
   return { ok: false, retryAfterSec, remaining: Math.floor(tokens), bucket: current };
 }
+
+/**
+ * The bucket key of a tenant. Every path that creates a tenant's jobs through its API keys or its
+ * schedules draws from this one; the admin's key is `admin` and an address's `ip:<address>`.
+ */
+export const tenantBucket = (tenant: string) => `tenant:${tenant}`;

@@ -31,6 +31,7 @@ export const jobs = sqliteTable('jobs', {
   replayOf: text('replay_of'),
   callbackUrl: text('callback_url'),
   failureCallbackUrl: text('failure_callback_url'),
+  /** JSON of a CallbackState (below), written by the Scheduler and its couriers, or null. */
   callbackState: text('callback_state'),
   progress: text('progress'),
   /** JSON array of the job ids this job waits for (migrations/0007_dependencies.sql), or null. */
@@ -52,6 +53,18 @@ export const jobLogs = sqliteTable('job_logs', {
   line: text('line').notNull(),
 });
 export type JobRow = typeof jobs.$inferSelect;
+
+/** What a job's callback delivery looks like on the job (`callback_state`); times are epoch ms. */
+export interface CallbackState {
+  url: string;
+  event: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  last_status: number | null;
+  last_error: string | null;
+  next_attempt_at: number | null;
+  delivered_at: number | null;
+}
 
 /** One ended attempt of a job (migrations/0010_attempts.sql); reason is src/protocol/attempt.ts's. */
 export const jobAttempts = sqliteTable(

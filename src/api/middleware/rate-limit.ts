@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { MAX_BATCH_JOBS } from '../../protocol/job';
-import { rateBucketOf, tenantBucket } from '../../../durable-objects/rate-limiter';
+import { tenantBucket } from '../../core/token-bucket';
+import { rateBucketOf } from '../stubs';
 import { ApiError } from '../errors';
 import type { AppEnv } from '../context';
 
@@ -38,7 +39,7 @@ export async function spendJobTokens(
     : c.get('admin')
       ? 'admin'
       : `ip:${c.req.header('cf-connecting-ip') ?? 'local'}`;
-  const decision = await rateBucketOf(c.env.RATE_LIMITER, key).take(cost, limit);
+  const decision = await rateBucketOf(c.env, key).take(cost, limit);
   if (!decision.ok) {
     const why =
       cost > limit

@@ -8,7 +8,7 @@ import {
   STYLE_HEADERS,
 } from '../static-assets';
 import { mergeSeries, observeAll } from '../observe';
-import { HISTORY_SEC, SERIES_STEP_SEC } from '../../../durable-objects/telemetry';
+import { HISTORY_SEC, SERIES_STEP_SEC } from '../../protocol/telemetry';
 
 const text = (type: string, description: string) => ({
   200: { description, content: { [type]: { schema: z.string() } } },

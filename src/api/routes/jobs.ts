@@ -14,7 +14,7 @@ import {
 import { ResultReport } from '../../protocol/dispatch';
 import { queueOfJobId } from '../../core/ids';
 import { ApiError } from '../errors';
-import type { Outcome } from '../../../durable-objects/scheduler';
+import type { Outcome } from '../../protocol/queue-object';
 import { readScope, schedulerFor, type AppEnv } from '../context';
 import { jobView } from '../views';
 import { submitJobs } from '../submit';

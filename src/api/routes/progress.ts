@@ -6,7 +6,7 @@ import { readLogs } from '../../db/job-logs';
 import { getJob } from '../../db/read-jobs';
 import { ProgressReport } from '../../protocol/dispatch';
 import { JobIdParam, TERMINAL_STATUSES } from '../../protocol/job';
-import type { Outcome } from '../../../durable-objects/scheduler';
+import type { Outcome } from '../../protocol/queue-object';
 import { ApiError } from '../errors';
 import { readScope, schedulerFor, type AppEnv } from '../context';
 import { errors, jsonBody } from '../openapi-helpers';

@@ -10,8 +10,8 @@ import {
   ScheduleList,
   ScheduleListQuery,
 } from '../../protocol/schedule';
-import { scheduleKeeperOf } from '../../../durable-objects/schedules';
-import type { Outcome } from '../../../durable-objects/scheduler';
+import { scheduleKeeperOf } from '../stubs';
+import type { Outcome } from '../../protocol/queue-object';
 import { ApiError } from '../errors';
 import { withCheckedCallbacks } from '../new-job';
 import { claimQueueFor } from '../queue-claim';

@@ -5,7 +5,7 @@ import { errors } from '../openapi-helpers';
 import { ApiError } from '../errors';
 import { allWorkers } from './workers';
 import { AUTOSCALE_ACTIONS } from '../../core/autoscale';
-import type { QueueStats } from '../../../durable-objects/scheduler';
+import type { QueueStats } from '../../protocol/queue-object';
 import { observeAll, overallAdvice, waitQuantiles } from '../observe';
 import { dbOf } from '../../db/client';
 import { tenantMinute } from '../../db/tenant-minute';

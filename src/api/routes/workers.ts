@@ -13,7 +13,7 @@ import {
 } from '../../protocol/worker';
 import { LeaseAnswer, LeaseRequest } from '../../protocol/pull';
 import type { DispatchedJob } from '../../protocol/dispatch';
-import type { Outcome } from '../../../durable-objects/scheduler';
+import type { Outcome } from '../../protocol/queue-object';
 import { ApiError } from '../errors';
 import { observeScope, schedulerFor, type AppEnv } from '../context';
 import { workerProtocol } from '../middleware/worker-auth';
