@@ -1,30 +1,12 @@
 import { DurableObject } from 'cloudflare:workers';
-import {
-  cronTicker,
-  nextTick,
-  overlapDecision,
-  planTick,
-  tickKey,
-  type OverlapPolicy,
-} from '../src/core/schedule';
-import { newJobId } from '../src/core/ids';
+import { fire, type Keeper } from './schedule-fire';
+import { nextTick, type OverlapPolicy } from '../src/core/schedule';
 import { configOf, type Config, type Env } from '../src/env';
 import { dbOf, type Db } from '../src/db/client';
-import { claimIdempotencyKey, releaseIdempotencyKey } from '../src/db/idempotency';
-import {
-  deleteSchedule,
-  jobExists,
-  jobStatusOf,
-  saveSchedule,
-  type ScheduleRow,
-} from '../src/db/schedules';
+import { deleteSchedule, saveSchedule, type ScheduleRow } from '../src/db/schedules';
 import type { JobSubmit } from '../src/protocol/job';
 import { log } from '../src/log';
 import type { Outcome, Refusal } from '../src/protocol/queue-object';
-import { newJobOf } from '../src/api/new-job';
-import type { ScheduleSkipReason } from '../src/protocol/schedule';
-import { tenantBucket } from '../src/core/token-bucket';
-import { rateBucketOf } from '../src/api/stubs';
 
 /** A schedule as the API hands it over on create; the keeper fills in the timer fields. */
 export interface NewSchedule {
@@ -49,8 +31,6 @@ export interface TickReport {
 const FIRE_RETRY_MS = 5_000;
 /** Due schedules handled at once within one tick (each is a D1 claim and a Scheduler RPC). */
 const FIRE_CONCURRENCY = 6;
-/** The idempotency row's request hash: a tick key is only ever claimed by the keeper. */
-const TICK_HASH = 'schedule-tick';
 
 // `row` is the ScheduleRow as JSON; `status` and `next_run_at` are copies the due query can index.
 const SCHEMA = `
@@ -238,7 +218,7 @@ export class ScheduleKeeper extends DurableObject<Env> {
         while (i < due.length) {
           const row = due[i++];
           try {
-            const result = await this.fire(row, now);
+            const result = await fire(this.keeper(), row, now);
             if (result !== 'idle') report[result]++;
           } catch (e) {
             report.failed++;
@@ -260,127 +240,9 @@ export class ScheduleKeeper extends DurableObject<Env> {
   }
 
   /** One due schedule: skip it (overlap), or submit its tick's job exactly once. */
-  private async fire(
-    row: ScheduleRow,
-    now: number,
-  ): Promise<'fired' | 'skipped' | 'replayed' | 'idle'> {
-    const plan = planTick(row.nextRunAt!, now, cronTicker(row));
-    if (!plan.due) return 'idle'; // unreachable: the due query selected next_run_at <= now
-    const base = {
-      schedule_id: row.id,
-      tenant: row.tenant,
-      tick: new Date(plan.tick).toISOString(),
-    };
-    if (plan.missed > 0)
-      log({
-        event: 'schedule_ticks_missed',
-        ...base,
-        missed: plan.missed,
-        counted_all: !plan.missedCapped,
-      });
-
-    const job = JSON.parse(row.job) as JobSubmit;
-    const key = tickKey(row.id, plan.tick);
-    let jobId = newJobId(job.queue, now);
-    // The claim decides this tick's job id once and for all; only a fresh claim decides on overlap.
-    const claim = await claimIdempotencyKey(
-      this.db,
-      row.tenant,
-      key,
-      TICK_HASH,
-      [jobId],
-      now,
-      this.config.IDEMPOTENCY_TTL_SEC,
-    );
-    let replayed = false;
-    if (claim.claimed) {
-      const previous =
-        row.overlap === 'forbid' && row.lastJobId
-          ? await jobStatusOf(this.db, row.lastJobId)
-          : null;
-      // A tick creates a job like a submission does: it draws from the tenant's bucket, and one that
-      // finds the bucket empty is skipped and says so, rather than queued behind the limit.
-      const skip: ScheduleSkipReason | null =
-        overlapDecision(row.overlap, previous) === 'skip'
-          ? 'overlap_forbid'
-          : !(await this.takeToken(row.tenant))
-            ? 'rate_limited'
-            : null;
-      if (skip) {
-        await releaseIdempotencyKey(this.db, row.tenant, key, TICK_HASH); // nothing was submitted under it
-        await this.record({
-          ...row,
-          nextRunAt: plan.nextRunAt,
-          skippedTicks: row.skippedTicks + 1,
-          missedTicks: row.missedTicks + plan.missed,
-          lastSkippedAt: plan.tick,
-          lastSkipReason: skip,
-          updatedAt: now,
-        });
-        log({
-          event: 'schedule_tick_skipped',
-          ...base,
-          reason: skip,
-          previous_job_id: row.lastJobId,
-          previous_status: previous,
-        });
-        return 'skipped';
-      }
-    } else {
-      // This tick was claimed before, by a run whose bookkeeping was lost (a crash, an alarm delivered
-      // twice) or whose submit failed. Its job keeps the claimed id, so submitting it again cannot
-      // create a second one.
-      jobId = claim.jobIds[0];
-      replayed = await jobExists(this.db, jobId);
-    }
-    if (!replayed) {
-      // On failure the claim is kept, not released: an RPC that threw may still have stored the job,
-      // so the retry must reuse this id (the jobs' primary key then refuses a second copy).
-      const outcome = await this.submit(row, job, jobId, now);
-      if (!outcome.ok) throw new Error(`submit refused: ${outcome.code}: ${outcome.message}`);
-    }
-    await this.record({
-      ...row,
-      nextRunAt: plan.nextRunAt,
-      lastRunAt: plan.tick,
-      lastJobId: jobId,
-      runs: row.runs + (row.lastJobId === jobId ? 0 : 1),
-      missedTicks: row.missedTicks + plan.missed,
-      updatedAt: now,
-    });
-    log({
-      event: replayed ? 'schedule_tick_replayed' : 'schedule_fired',
-      ...base,
-      job_id: jobId,
-      queue: job.queue,
-      missed: plan.missed,
-      next_run_at: plan.nextRunAt,
-    });
-    return replayed ? 'replayed' : 'fired';
-  }
-
-  /** One token from the tenant's RATE_LIMIT_JOBS_PER_MIN bucket, shared with its API keys. */
-  private async takeToken(tenant: string): Promise<boolean> {
-    const limit = this.config.RATE_LIMIT_JOBS_PER_MIN;
-    if (limit === 0) return true;
-    return (await rateBucketOf(this.env, tenantBucket(tenant)).take(1, limit)).ok;
-  }
-
-  private async submit(
-    row: ScheduleRow,
-    job: JobSubmit,
-    id: string,
-    now: number,
-  ): Promise<Outcome<object>> {
-    // The same conversion as POST /jobs: every field the schedule was given reaches its jobs.
-    const newJob = newJobOf(job, {
-      id,
-      tenant: row.tenant,
-      now,
-      defaultTimeoutSec: this.config.DEFAULT_TIMEOUT_SEC,
-    });
-    const scheduler = this.env.SCHEDULER.get(this.env.SCHEDULER.idFromName(`queue:${job.queue}`));
-    return (await scheduler.submit(job.queue, [newJob])) as Outcome<object>;
+  /** What firing a tick needs of this object (schedule-fire.ts). */
+  private keeper(): Keeper {
+    return { db: this.db, env: this.env, config: this.config, record: (row) => this.record(row) };
   }
 
   // ---------------------------------------------------------------- storage
