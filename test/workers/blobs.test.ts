@@ -371,7 +371,7 @@ describe('output blobs', () => {
     const stub = env.SCHEDULER.get(env.SCHEDULER.idFromName(`queue:${queue}`));
     // Attempt 2 holds the job on node w (as after a lost lease); attempt 1 is stale.
     await runInDurableObject(stub, (s) => {
-      const store = (s as unknown as { store: Store }).store;
+      const store = (s as unknown as { s: { store: Store } }).s.store;
       const active = store.jobById(job.id)!;
       Object.assign(active, {
         status: 'running',
