@@ -6,6 +6,8 @@ import type { Claim } from '../src/core/engine/job';
 import { configOf, type Config, type Env } from '../src/env';
 import { dbOf, type Db } from '../src/db/client';
 import { updateJob, type JobPatch, type Stmt } from '../src/db/write-jobs';
+import type { JobRow } from '../src/db/schema';
+import { jobRowOf } from '../src/db/job-rows';
 import type { DispatchedJob } from '../src/protocol/dispatch';
 import type { Lease } from '../src/protocol/worker';
 import type { JobResult } from '../src/protocol/job';
@@ -52,6 +54,8 @@ export class QueueShell {
    * (pull-desk.ts), a finished job's callback and dependents (settle.ts).
    */
   hooks!: ShellHooks;
+  /** Rows of jobs that finished lately, as D1 will have them: read while D1 lags (freshRow). */
+  private readonly recent = new Map<string, JobRow>();
   queue = 'default';
   queueRecorded = false;
   private faultVars: { rate: number; queues: string[] } | undefined;
@@ -112,6 +116,22 @@ export class QueueShell {
     );
     // What the platform holds, not what was last asked for: a restart of the runtime may have lost it.
     this.alarmAt = await this.ctx.storage.getAlarm();
+  }
+
+  /**
+   * The job's row as this object knows it now: active here, or finished lately (the last
+   * RECENT_KEPT finishes, in memory), null otherwise. D1 lags it by the outbox, never leads it.
+   */
+  freshRow(id: string): JobRow | null {
+    const active = this.store.jobById(id);
+    if (active) return jobRowOf(active, this.queue, Date.now(), 0);
+    return this.recent.get(id) ?? null;
+  }
+
+  rememberFinished(row: JobRow): void {
+    this.recent.delete(row.id);
+    this.recent.set(row.id, row);
+    if (this.recent.size > RECENT_KEPT) this.recent.delete(this.recent.keys().next().value!);
   }
 
   /** The engine's view of the configuration, rebuilt only when the configuration object changes. */
@@ -344,7 +364,9 @@ function claimOf(j: DispatchedJob): Claim {
 const OUTBOX_RETRY_MS = 5000;
 
 /** How long a transition answered to a client waits for D1 before answering anyway. */
-const PERSIST_WAIT_MS = 1000;
+export const PERSIST_WAIT_MS = 1000;
+/** Finished jobs' rows kept in memory for reads while D1 catches up (a few MB at most). */
+const RECENT_KEPT = 2000;
 
 /** How often finished jobs' outcomes older than RETENTION_DAYS are forgotten. */
 const PRUNE_EVERY_MS = 3_600_000;

@@ -1,3 +1,4 @@
+import type { JobRow } from '../src/db/schema';
 import type { WorkerView } from '../src/protocol/worker';
 import { type WorkerRow } from './store';
 import type { QueueStats } from '../src/protocol/queue-object';
@@ -109,4 +110,19 @@ function countValues(values: Iterable<string>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const v of values) out[v] = (out[v] ?? 0) + 1;
   return out;
+}
+
+/**
+ * A job's row as this object knows it (active, or finished lately), for `GET /jobs/:id` while D1
+ * lags: null when it is not here or is not `tenant`'s (null tenant: the operator's view).
+ */
+export function jobRow(
+  s: QueueShell,
+  queue: string,
+  id: string,
+  tenant: string | null,
+): JobRow | null {
+  s.bind(queue);
+  const row = s.freshRow(id);
+  return row && (tenant === null || row.tenant === tenant) ? row : null;
 }

@@ -18,7 +18,7 @@ import { REVOKED_KEY_MEMORY_MS } from '../src/core/node-key';
 import type { NewJob, NodeKeyRef, Outcome, QueueStats } from '../src/protocol/queue-object';
 import { QueueShell } from './queue-shell';
 import { submit } from './submission';
-import { peek, states, stats } from './queue-views';
+import { jobRow, peek, states, stats } from './queue-views';
 import {
   deregisterWorker,
   heartbeat,
@@ -75,6 +75,10 @@ export class Scheduler extends DurableObject<Env> {
     tenant?: string,
   ): Promise<{ id: string; priority: number; type: string; tenant: string; created_at: number }[]> {
     return peek(this.s, queue, limit, tenant);
+  }
+
+  async jobRow(queue: string, id: string, tenant: string | null): Promise<JobRow | null> {
+    return jobRow(this.s, queue, id, tenant);
   }
 
   async stats(queue: string, tenant?: string): Promise<QueueStats> {

@@ -3,6 +3,7 @@ import type { JobResult } from '../src/protocol/job';
 import { type ActiveJob } from './store';
 import type { JobStatus } from '../src/protocol/job';
 import type { QueueShell } from './queue-shell';
+import { finishedRowOf } from '../src/db/job-rows';
 
 /** What the object does when a job ends: its callback, its remembered outcome, its dependents. */
 
@@ -16,6 +17,7 @@ export function finished(
   now: number,
 ): Stmt[] {
   s.deps.record(job.id, job.tenant, status, now);
+  s.rememberFinished(finishedRowOf(job, s.queue, status, result, error, now));
   return [
     ...callbackFor(s, job, status, result, error, now),
     ...settleDependents(s, job.id, status, now),

@@ -1,19 +1,18 @@
-import { insertJobs, deleteJobs, upsertQueue, type Stmt } from '../src/db/write-jobs';
+import { insertJobs, upsertQueue, type Stmt } from '../src/db/write-jobs';
+import { jobRowOf, mergeRows } from '../src/db/job-rows';
 import type { JobRow } from '../src/db/schema';
 import { dependencyRows, getJobsByIds, type DependencyRow } from '../src/db/read-jobs';
 import { type ActiveJob } from './store';
 import { ACTIVE_AT } from './retirement';
 import type { NewJob, Outcome, Refusal } from '../src/protocol/queue-object';
-import type { QueueShell } from './queue-shell';
+import { PERSIST_WAIT_MS, type QueueShell } from './queue-shell';
 
 /** Submissions: jobs stored all or none, their dependencies judged, an idempotent repeat answered. */
 
 /**
- * Takes the jobs, all or none, and answers once D1 holds them too (so a 2xx job is visible and
- * cancellable). The object's commit and the D1 insert are one storage transaction (the insert goes
- * to the outbox); if D1 does not take it in time the object undoes the jobs and D1 is told to
- * forget them, in that order. A repeat of jobs this object already took (an idempotent retry) gets
- * those jobs back, never new ones: `created` is false.
+ * Takes the jobs, all or none, in one storage transaction with their D1 insert (logged in the
+ * outbox), and answers once that commit is done. A repeat of jobs this object already took (an
+ * idempotent retry) gets those jobs back, never new ones: `created` is false.
  */
 export async function submit(
   s: QueueShell,
@@ -73,41 +72,12 @@ export async function submit(
       s.store.insertJob(active);
       if (waiting) s.deps.wait(active.seq, judged.pending[i]);
       actives.push(active);
-      rows.push({
-        id: j.id,
-        tenant: j.tenant,
-        queue,
-        type: j.type,
-        payload: j.payload,
-        priority: j.priority,
-        status: active.status,
-        attempts: 0,
-        maxRetries: j.max_retries,
-        timeoutSec: j.timeout_sec,
-        executor: j.executor,
-        createdAt: j.created_at,
-        updatedAt: now,
-        startedAt: null,
-        finishedAt: null,
-        nextAttemptAt: active.next_attempt_at,
-        workerId: null,
-        result: null,
-        error: null,
-        concurrencyKey: active.concurrency_key,
-        concurrencyLimit: active.concurrency_limit,
-        requires: active.requires,
-        backoff: active.backoff,
-        replayOf: j.replay_of ?? null,
-        callbackUrl: active.callback_url,
-        failureCallbackUrl: active.failure_callback_url,
-        callbackState: null,
-        progress: null,
-        dependsOn: j.depends_on?.length ? JSON.stringify(j.depends_on) : null,
-        payloadBlob: j.payload_blob ?? null,
-        traceparent: active.traceparent,
-        tracestate: active.tracestate,
-        version: s.outbox.version(),
-      });
+      rows.push(
+        jobRowOf(active, queue, now, s.outbox.version(), {
+          replayOf: j.replay_of ?? null,
+          dependsOn: j.depends_on?.length ? JSON.stringify(j.depends_on) : null,
+        }),
+      );
     }
     s.store.setMeta('seq', String(seq - 1));
     s.store.setMeta(ACTIVE_AT, String(now));
@@ -115,30 +85,11 @@ export async function submit(
     if (!s.queueRecorded) stmts.push(upsertQueue(s.db, queue, now));
     range = s.outbox.add(stmts, now);
   });
-  if (!(await s.outbox.landed(range, SUBMIT_WAIT_MS))) {
-    // D1 did not take the jobs in time: they were never accepted, so they must not run either. D1
-    // may still take the insert later; the delete behind it in the outbox undoes it, and the
-    // outcome keeps the cron from importing them meanwhile.
-    s.ctx.storage.transactionSync(() => {
-      for (const a of actives) {
-        s.store.deleteJob(a.seq);
-        s.deps.forget(a.seq);
-        s.deps.record(a.id, a.tenant, 'cancelled', now);
-      }
-      s.outbox.add([
-        deleteJobs(
-          s.db,
-          actives.map((a) => a.id),
-        ),
-      ]);
-    });
-    return {
-      ok: false,
-      status: 503,
-      code: 'storage_unavailable',
-      message: `could not store the jobs: D1 did not take them within ${SUBMIT_WAIT_MS} ms`,
-    };
-  }
+  // The object's commit is the acceptance: D1 is a projection, written from the outbox. Waiting a
+  // moment for it keeps lists (which read D1) current in the normal case; if D1 is slow or down the
+  // jobs are accepted and run all the same, `GET /jobs/:id` answers from this object meanwhile, and
+  // the outbox writes them to D1 when it can (docs/protocol.md 1.2).
+  await s.outbox.landed(range, PERSIST_WAIT_MS);
   s.queueRecorded = true;
   for (const a of actives) s.engine.accept(a);
   s.telemetry.submitted(actives.length, now);
@@ -147,23 +98,33 @@ export async function submit(
   return { ok: true, jobs: rows, created: true };
 }
 
-/** A repeat of a submission this object took: its jobs as D1 holds them once the outbox landed. */
+/**
+ * A repeat of a submission this object took: its jobs as D1 holds them once the outbox landed, or,
+ * while D1 lags, as this object holds them (active, or finished and not yet written to D1).
+ */
 export async function existing(
   s: QueueShell,
   jobs: NewJob[],
 ): Promise<Outcome<{ jobs: JobRow[]; created: boolean }>> {
-  await s.outbox.landed({ first: 0, last: Number.MAX_SAFE_INTEGER }, SUBMIT_WAIT_MS);
+  await s.outbox.landed({ first: 0, last: Number.MAX_SAFE_INTEGER }, PERSIST_WAIT_MS);
   const ids = jobs.map((j) => j.id);
-  const rows = await getJobsByIds(s.db, jobs[0].tenant, ids);
-  if (rows.length !== ids.length)
-    return {
-      ok: false,
-      status: 503,
-      code: 'storage_unavailable',
-      message: 'these jobs were refused earlier (D1 did not take them); submit them again',
-    };
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  return { ok: true, jobs: ids.map((id) => byId.get(id)!), created: false };
+  const d1 = await getJobsByIds(s.db, jobs[0].tenant, ids).catch(() => []);
+  const byId = new Map(d1.map((r) => [r.id, r]));
+  const rows: JobRow[] = [];
+  for (const id of ids) {
+    const fresh = s.freshRow(id);
+    const row = fresh ? mergeRows(byId.get(id), fresh) : byId.get(id);
+    // Refused by an older version of this object (it undid jobs D1 had not taken in time).
+    if (!row)
+      return {
+        ok: false,
+        status: 503,
+        code: 'storage_unavailable',
+        message: 'these jobs were refused earlier (D1 did not take them); submit them again',
+      };
+    rows.push(row);
+  }
+  return { ok: true, jobs: rows, created: false };
 }
 
 /** D1's view of the dependencies this object neither holds nor remembers finishing. */
@@ -228,6 +189,3 @@ export function judgeDependencies(
   }
   return { ok: true, pending };
 }
-
-/** How long a submission waits for D1 to take its jobs before it undoes them (503). */
-const SUBMIT_WAIT_MS = 3000;

@@ -14,6 +14,16 @@ export async function knownQueues(db: Db): Promise<string[]> {
   return [...new Set([DEFAULT_QUEUE, ...rows.map((r) => r.name)])].sort();
 }
 
+/** Whether a queue was ever named (retired or not): a job id of an unknown queue needs no lookup. */
+export async function queueIsKnown(db: Db, name: string): Promise<boolean> {
+  const row = await db
+    .select({ name: queues.name })
+    .from(queues)
+    .where(eq(queues.name, name))
+    .get();
+  return row !== undefined || name === DEFAULT_QUEUE;
+}
+
 /**
  * Queues a node registers for: created shared if new (a node is the operator's, not a tenant's),
  * brought back if retired. An owned queue keeps its owner.

@@ -29,8 +29,13 @@ describe('D1 outbox', () => {
     } finally {
       await env.DB.exec('ALTER TABLE jobs_away RENAME TO jobs');
     }
-    // D1 still shows the old state until the outbox is flushed...
-    expect((await api('GET', `/jobs/${job.id}`)).body.job.status).toBe('queued');
+    // D1 still holds the old state until the outbox is flushed (the API already answers with the
+    // object's: read-your-writes, system-of-record.test.ts)...
+    const inD1 = await env.DB.prepare('SELECT status FROM jobs WHERE id = ?')
+      .bind(job.id)
+      .first<{ status: string }>();
+    expect(inD1?.status).toBe('queued');
+    expect((await api('GET', `/jobs/${job.id}`)).body.job.status).toBe('cancelled');
     // ...which the alarm (here: the cron's reconcile) does, in order, before trusting D1 again.
     const after = await runInDurableObject(stubOf(queue), (s) =>
       (s as unknown as Scheduler).reconcile(queue),

@@ -242,10 +242,8 @@ describe('per-queue storage is bounded by the work in flight', () => {
     const [l] = await lease(node);
     expect((await report(l)).status).toBe(200);
     // The engine's next deadline is what the alarm is armed for (queue-shell.ts armAlarm).
-    const next = await runInDurableObject(
-      stubOf(queue),
-      (s) =>
-        (s as unknown as { s: { engine: { nextDeadline(): number } } }).s.engine.nextDeadline(),
+    const next = await runInDurableObject(stubOf(queue), (s) =>
+      (s as unknown as { s: { engine: { nextDeadline(): number } } }).s.engine.nextDeadline(),
     );
     expect(next).toBe(Infinity);
   });

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { dbOf } from '../../db/client';
-import { getJob, listJobs } from '../../db/read-jobs';
+import { listJobs } from '../../db/read-jobs';
+import { readJob } from '../read-job';
 import { ErrorBody } from '../../protocol/common';
 import {
   Job,
@@ -139,7 +140,7 @@ jobRoutes.openapi(submitBatch, async (c) => {
 });
 
 jobRoutes.openapi(get, async (c) => {
-  const row = await getJob(dbOf(c.env.DB), readScope(c), c.req.valid('param').id);
+  const row = await readJob(c.env, dbOf(c.env.DB), readScope(c), c.req.valid('param').id);
   if (!row) throw new ApiError(404, 'job_not_found', 'no such job');
   return c.json({ job: jobView(row) }, 200);
 });
@@ -153,10 +154,10 @@ jobRoutes.openapi(list, async (c) => {
 jobRoutes.openapi(cancel, async (c) => {
   const db = dbOf(c.env.DB);
   const id = c.req.valid('param').id;
-  const row = await getJob(db, readScope(c), id);
+  const row = await readJob(c.env, db, readScope(c), id);
   if (!row) throw new ApiError(404, 'job_not_found', 'no such job');
   const outcome = await schedulerFor(c.env, row.queue).cancel(row.queue, id);
-  const now = await getJob(db, null, id);
+  const now = await readJob(c.env, db, null, id);
   if (!outcome.ok)
     throw new ApiError(
       409,
