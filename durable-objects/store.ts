@@ -5,6 +5,7 @@ import type { WorkerMode, WorkerStatus } from '../src/protocol/worker';
 /** A job the scheduler still owns (not terminal): the engine's job row (src/core/engine/job.ts). */
 export type { EngineJob as ActiveJob } from '../src/core/engine/job';
 import type { EngineJob as ActiveJob } from '../src/core/engine/job';
+import { RowCache } from './row-cache';
 
 export interface WorkerRow {
   id: string;
@@ -82,6 +83,9 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
  * the system of record for every job; this holds only jobs that are not yet terminal, and the workers.
  */
 export class Store {
+  /** The rows this object wrote or read lately, so a dispatch does not read back what it just wrote. */
+  private readonly rows = new RowCache();
+
   constructor(private readonly sql: SqlStorage) {
     sql.exec(SCHEMA);
     // Columns added after the first release: storage written by an older version gains them here.
@@ -136,22 +140,29 @@ export class Store {
       `INSERT INTO jobs (${JOB_COLUMNS.join(', ')}) VALUES (${placeholders})`,
       ...JOB_COLUMNS.map((c) => job[c]),
     );
+    this.rows.put(job);
   }
 
   jobBySeq(seq: number): ActiveJob | null {
-    return (
+    const cached = this.rows.bySeq(seq);
+    if (cached) return cached;
+    const row =
       (this.sql
         .exec<ActiveJob & Record<string, SqlStorageValue>>('SELECT * FROM jobs WHERE seq = ?', seq)
-        .toArray()[0] as ActiveJob) ?? null
-    );
+        .toArray()[0] as ActiveJob) ?? null;
+    if (row) this.rows.put(row);
+    return row;
   }
 
   jobById(id: string): ActiveJob | null {
-    return (
+    const cached = this.rows.byId(id);
+    if (cached) return cached;
+    const row =
       (this.sql
         .exec<ActiveJob & Record<string, SqlStorageValue>>('SELECT * FROM jobs WHERE id = ?', id)
-        .toArray()[0] as ActiveJob) ?? null
-    );
+        .toArray()[0] as ActiveJob) ?? null;
+    if (row) this.rows.put(row);
+    return row;
   }
 
   /** Writes back every column but the identity ones. */
@@ -162,10 +173,17 @@ export class Store {
       ...cols.map((c) => job[c]),
       job.seq,
     );
+    this.rows.put(job);
   }
 
   deleteJob(seq: number): void {
     this.sql.exec('DELETE FROM jobs WHERE seq = ?', seq);
+    this.rows.drop(seq);
+  }
+
+  /** After a storage transaction that threw (rolled back): the cache may hold what it undid. */
+  forgetCachedRows(): void {
+    this.rows.clear();
   }
 
   jobsWithStatus(status: JobStatus): ActiveJob[] {

@@ -33,58 +33,64 @@ export async function submit(
   const actives: ActiveJob[] = [];
   const rows: JobRow[] = [];
   let range = { first: -1, last: -1 };
-  s.ctx.storage.transactionSync(() => {
-    for (const [i, j] of jobs.entries()) {
-      const scheduled = j.run_at !== null && j.run_at > now;
-      const waiting = judged.pending[i].size > 0;
-      const active: ActiveJob = {
-        seq: seq++,
-        id: j.id,
-        tenant: j.tenant,
-        type: j.type,
-        payload: j.payload,
-        priority: j.priority,
-        status: waiting ? 'waiting' : scheduled ? 'scheduled' : 'queued',
-        attempts: 0,
-        failures: 0,
-        lease_losses: 0,
-        max_retries: j.max_retries,
-        timeout_sec: j.timeout_sec,
-        executor: j.executor,
-        token: null,
-        worker_id: null,
-        started_at: null,
-        lease_deadline: null,
-        // A waiting job keeps its run_at here: it is queued no earlier once its dependencies are done.
-        next_attempt_at: scheduled || (waiting && j.run_at !== null) ? j.run_at : null,
-        created_at: j.created_at,
-        last_error: null,
-        concurrency_key: j.concurrency_key,
-        concurrency_limit: j.concurrency_limit,
-        requires: j.requires ? JSON.stringify(j.requires) : null,
-        backoff: j.backoff ? JSON.stringify(j.backoff) : null,
-        callback_url: j.callback_url ?? null,
-        failure_callback_url: j.failure_callback_url ?? null,
-        payload_blob: j.payload_blob ?? null,
-        traceparent: j.traceparent ?? null,
-        tracestate: j.tracestate ?? null,
-      };
-      s.store.insertJob(active);
-      if (waiting) s.deps.wait(active.seq, judged.pending[i]);
-      actives.push(active);
-      rows.push(
-        jobRowOf(active, queue, now, s.outbox.version(), {
-          replayOf: j.replay_of ?? null,
-          dependsOn: j.depends_on?.length ? JSON.stringify(j.depends_on) : null,
-        }),
-      );
-    }
-    s.store.setMeta('seq', String(seq - 1));
-    s.store.setMeta(ACTIVE_AT, String(now));
-    const stmts: Stmt[] = insertJobs(s.db, rows);
-    if (!s.queueRecorded) stmts.push(upsertQueue(s.db, queue, now));
-    range = s.outbox.add(stmts, now);
-  });
+  // A transaction that throws is rolled back; the Store's row cache must forget what it undid.
+  try {
+    s.ctx.storage.transactionSync(() => {
+      for (const [i, j] of jobs.entries()) {
+        const scheduled = j.run_at !== null && j.run_at > now;
+        const waiting = judged.pending[i].size > 0;
+        const active: ActiveJob = {
+          seq: seq++,
+          id: j.id,
+          tenant: j.tenant,
+          type: j.type,
+          payload: j.payload,
+          priority: j.priority,
+          status: waiting ? 'waiting' : scheduled ? 'scheduled' : 'queued',
+          attempts: 0,
+          failures: 0,
+          lease_losses: 0,
+          max_retries: j.max_retries,
+          timeout_sec: j.timeout_sec,
+          executor: j.executor,
+          token: null,
+          worker_id: null,
+          started_at: null,
+          lease_deadline: null,
+          // A waiting job keeps its run_at here: it is queued no earlier once its dependencies are done.
+          next_attempt_at: scheduled || (waiting && j.run_at !== null) ? j.run_at : null,
+          created_at: j.created_at,
+          last_error: null,
+          concurrency_key: j.concurrency_key,
+          concurrency_limit: j.concurrency_limit,
+          requires: j.requires ? JSON.stringify(j.requires) : null,
+          backoff: j.backoff ? JSON.stringify(j.backoff) : null,
+          callback_url: j.callback_url ?? null,
+          failure_callback_url: j.failure_callback_url ?? null,
+          payload_blob: j.payload_blob ?? null,
+          traceparent: j.traceparent ?? null,
+          tracestate: j.tracestate ?? null,
+        };
+        s.store.insertJob(active);
+        if (waiting) s.deps.wait(active.seq, judged.pending[i]);
+        actives.push(active);
+        rows.push(
+          jobRowOf(active, queue, now, s.outbox.version(), {
+            replayOf: j.replay_of ?? null,
+            dependsOn: j.depends_on?.length ? JSON.stringify(j.depends_on) : null,
+          }),
+        );
+      }
+      s.store.setMeta('seq', String(seq - 1));
+      s.store.setMeta(ACTIVE_AT, String(now));
+      const stmts: Stmt[] = insertJobs(s.db, rows);
+      if (!s.queueRecorded) stmts.push(upsertQueue(s.db, queue, now));
+      range = s.outbox.add(stmts, now);
+    });
+  } catch (e) {
+    s.store.forgetCachedRows();
+    throw e;
+  }
   // The object's commit is the acceptance: D1 is a projection, written from the outbox. Waiting a
   // moment for it keeps lists (which read D1) current in the normal case; if D1 is slow or down the
   // jobs are accepted and run all the same, `GET /jobs/:id` answers from this object meanwhile, and

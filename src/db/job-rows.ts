@@ -80,6 +80,13 @@ export function mergeRows(d1: JobRow | undefined, fresh: JobRow): JobRow {
   if (!d1) return fresh;
   // A terminal row in D1 is final: the object never moves a job on from there.
   if (d1.finishedAt !== null) return d1;
+  const same =
+    d1.status === fresh.status &&
+    d1.attempts === fresh.attempts &&
+    d1.workerId === fresh.workerId &&
+    d1.nextAttemptAt === fresh.nextAttemptAt;
+  // D1 is current: its row is the whole answer (it has what the object does not keep).
+  if (same) return d1;
   return {
     ...d1,
     status: fresh.status,
