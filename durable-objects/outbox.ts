@@ -47,8 +47,9 @@ export interface OutboxOptions {
  * commit). A statement D1 can never take is set aside with a log line and a count, so it never
  * blocks the changes behind it. Replays are harmless: inserts ignore existing rows, updates set
  * values and carry a version D1 only lets move forward (migrations/0009). Within a batch, a job's
- * several transitions go to D1 as one update (src/db/coalesce.ts): the log itself keeps every
- * statement as it was added, so what is merged is only ever one transaction's worth.
+ * several transitions go to D1 as one update and inserts into one table as multi-row statements
+ * (src/db/coalesce.ts): the log itself keeps every statement as it was added, so what is merged is
+ * only ever one transaction's worth.
  */
 export class Outbox {
   private flushing = false;
@@ -192,7 +193,7 @@ export class Outbox {
     if (fault) log({ event: 'd1_fault_injected', after_commit: after, rows: rows.length });
     if (fault) this.injected++;
     if (fault && !after) throw new Error('injected transient D1 failure (before)');
-    // A job's several transitions in the batch go to D1 as one update (src/db/coalesce.ts).
+    // A job's transitions in the batch as one update, inserts as multi-row ones (src/db/coalesce.ts).
     const stmts = coalesce(
       rows.map((r): Compiled => ({ sql: r.statement, params: JSON.parse(r.params) as unknown[] })),
     );

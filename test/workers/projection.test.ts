@@ -12,8 +12,8 @@ import { Outbox } from '../../durable-objects/outbox';
 import { parseSamples } from '../../src/core/prometheus';
 import { dbOf } from '../../src/db/client';
 import { recordAttempt } from '../../src/db/job-attempts';
-import type { JobRow } from '../../src/db/schema';
 import { insertJobs, updateJob } from '../../src/db/write-jobs';
+import { jobRow } from '../unit/db/job-row';
 import { api, submit, WORKER_TOKEN, waitFor } from './helpers';
 
 const auth = { authorization: `Bearer ${WORKER_TOKEN}` };
@@ -168,8 +168,8 @@ describe('the D1 projection', () => {
       return outbox.landed(outbox.add(stmts), 10_000);
     });
     expect(landed).toBe(true);
-    // 20 inserts, 60 attempt rows, and one update per job instead of two.
-    expect(bound).toHaveLength(20 + 60 + 60);
+    // 20 inserts of 3 jobs, 6 of 10 attempt rows, and one update per job instead of two.
+    expect(bound).toHaveLength(20 + 6 + 60);
     expect(Math.max(...bound)).toBeLessThanOrEqual(100);
     const rows = await env.DB.prepare(
       'SELECT status, worker_id AS w, count(*) AS n FROM jobs WHERE queue = ? GROUP BY status, worker_id',
@@ -216,43 +216,5 @@ function attemptRow(jobId: string) {
     error: 'boom',
     timedOut: false,
     reason: 'failed' as const,
-  };
-}
-
-function jobRow(id: string, queue: string): JobRow {
-  return {
-    id,
-    tenant: 'default',
-    queue,
-    type: 'echo',
-    payload: '{}',
-    priority: 1,
-    status: 'queued',
-    attempts: 0,
-    maxRetries: 0,
-    timeoutSec: 60,
-    executor: null,
-    createdAt: 1,
-    updatedAt: 1,
-    startedAt: null,
-    finishedAt: null,
-    nextAttemptAt: null,
-    workerId: null,
-    result: null,
-    error: null,
-    concurrencyKey: null,
-    concurrencyLimit: null,
-    requires: null,
-    backoff: null,
-    replayOf: null,
-    callbackUrl: null,
-    failureCallbackUrl: null,
-    callbackState: null,
-    progress: null,
-    dependsOn: null,
-    payloadBlob: null,
-    traceparent: null,
-    tracestate: null,
-    version: 1,
   };
 }

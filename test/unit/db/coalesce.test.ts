@@ -5,6 +5,7 @@ import { coalesce, patchOf, type Compiled } from '../../../src/db/coalesce';
 import type { Db } from '../../../src/db/client';
 import { recordAttempt } from '../../../src/db/job-attempts';
 import * as schema from '../../../src/db/schema';
+import { jobRow } from './job-row';
 import {
   appendLogs,
   deleteJobs,
@@ -35,41 +36,6 @@ const attempt = (jobId: string) =>
       reason: 'failed',
     }),
   );
-const jobRow = (id: string): schema.JobRow => ({
-  id,
-  tenant: 't',
-  queue: 'q',
-  type: 'echo',
-  payload: '{}',
-  priority: 1,
-  status: 'queued',
-  attempts: 0,
-  maxRetries: 3,
-  timeoutSec: 60,
-  executor: null,
-  createdAt: 1,
-  updatedAt: 1,
-  startedAt: null,
-  finishedAt: null,
-  nextAttemptAt: null,
-  workerId: null,
-  result: null,
-  error: null,
-  concurrencyKey: null,
-  concurrencyLimit: null,
-  requires: null,
-  backoff: null,
-  replayOf: null,
-  callbackUrl: null,
-  failureCallbackUrl: null,
-  callbackState: null,
-  progress: null,
-  dependsOn: null,
-  payloadBlob: null,
-  traceparent: null,
-  tracestate: null,
-  version: 1,
-});
 
 /** The final (status, version, other columns) of each update in the output, by job. */
 const patches = (out: Compiled[]) =>
@@ -100,12 +66,12 @@ describe('coalesce', () => {
     expect(out[0].params.length).toBeLessThanOrEqual(100);
   });
 
-  it('keeps the highest version even if a lower one came later', () => {
+  it('drops an update not newer than one merged before it, as D1’s version guard would', () => {
     const out = coalesce([
       patch('a', { status: 'running', updatedAt: 1, version: 9 }),
-      patch('a', { status: 'queued', updatedAt: 2, version: 8 }),
+      patch('a', { status: 'queued', error: 'late', updatedAt: 2, version: 8 }),
     ]);
-    expect(patchOf(out[0])!.set.get('version')).toBe(9);
+    expect(patches(out)).toEqual([['a', { status: 'running', updated_at: 1, version: 9 }]]);
   });
 
   it('leaves a lone update, and updates of different jobs, as they were', () => {
