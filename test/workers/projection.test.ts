@@ -125,8 +125,12 @@ describe('the D1 projection', () => {
     expect((await api('POST', '/jobs/batch', { jobs })).status).toBe(201);
     // 34 inserts (33 of 3 rows, one of 1) and the queue's row: not 100 statements, and no
     // statement over D1's 100 parameters (33 columns a row).
-    const after = (await metrics()).get(`scheduler_d1_statements_total{queue="${queue}"}`);
-    expect(after! - before).toBe(35);
+    // The 201 may come before D1 has the rows (the object's commit is the acceptance): wait for it.
+    const caughtUp = await waitFor('the outbox to be written', async () => {
+      const m = await metrics();
+      return m.get(`scheduler_projection_pending{queue="${queue}"}`) === 0 ? m : undefined;
+    });
+    expect(caughtUp.get(`scheduler_d1_statements_total{queue="${queue}"}`)! - before).toBe(35);
   });
 
   it('flushes inserts, attempt rows and each job’s merged updates within 100 bound parameters each', async () => {
