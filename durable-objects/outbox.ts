@@ -1,7 +1,7 @@
+import { coalesce, type Compiled } from '../src/db/coalesce';
 import type { Stmt } from '../src/db/write-jobs';
 import { log } from '../src/log';
 
-type Compiled = { sql: string; params: unknown[] };
 type Row = {
   id: number;
   statement: string;
@@ -46,7 +46,10 @@ export interface OutboxOptions {
  * retried change never lands after a newer one, and concurrent changes share a round trip (group
  * commit). A statement D1 can never take is set aside with a log line and a count, so it never
  * blocks the changes behind it. Replays are harmless: inserts ignore existing rows, updates set
- * values and carry a version D1 only lets move forward (migrations/0009).
+ * values and carry a version D1 only lets move forward (migrations/0009). Within a batch, a job's
+ * several transitions go to D1 as one update and inserts into one table as multi-row statements
+ * (src/db/coalesce.ts): the log itself keeps every statement as it was added, so what is merged is
+ * only ever one transaction's worth.
  */
 export class Outbox {
   private flushing = false;
@@ -116,6 +119,19 @@ export class Outbox {
     return this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM outbox').one().n;
   }
 
+  /**
+   * How far D1 is behind this object: the age of the oldest change not yet in D1 (0 when none) and
+   * how many are waiting. Set-aside statements are not counted: they will never land.
+   */
+  lag(now = Date.now()): { seconds: number; pending: number } {
+    const r = this.sql
+      .exec<{ n: number; at: number | null }>(
+        'SELECT count(*) AS n, min(created_at) AS at FROM outbox',
+      )
+      .one();
+    return { seconds: r.at === null ? 0 : Math.max(0, now - r.at) / 1000, pending: r.n };
+  }
+
   /** When the flusher waits for the alarm after a transient failure, or null. */
   get stalledUntil(): number | null {
     return this.retryAt;
@@ -177,9 +193,11 @@ export class Outbox {
     if (fault) log({ event: 'd1_fault_injected', after_commit: after, rows: rows.length });
     if (fault) this.injected++;
     if (fault && !after) throw new Error('injected transient D1 failure (before)');
-    await this.d1.batch(
-      rows.map((r) => this.d1.prepare(r.statement).bind(...(JSON.parse(r.params) as unknown[]))),
+    // A job's transitions in the batch as one update, inserts as multi-row ones (src/db/coalesce.ts).
+    const stmts = coalesce(
+      rows.map((r): Compiled => ({ sql: r.statement, params: JSON.parse(r.params) as unknown[] })),
     );
+    await this.d1.batch(stmts.map((s) => this.d1.prepare(s.sql).bind(...s.params)));
     // D1 took it but the answer is lost: the rows stay and are written again.
     if (fault) throw new Error('injected transient D1 failure (after commit)');
   }

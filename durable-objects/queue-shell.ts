@@ -38,7 +38,10 @@ export class QueueShell {
   readonly outbound: Outbound;
   /** What this queue spends: storage and D1 statements, requests to nodes (metering.ts). */
   readonly meter = new Meter();
-  readonly telemetry = new Telemetry(() => this.meter.snapshot());
+  readonly telemetry = new Telemetry(
+    () => this.meter.snapshot(),
+    () => this.outbox?.lag() ?? { seconds: 0, pending: 0 },
+  );
   readonly d1: D1Database;
   private settingsOf: { config: Config; settings: EngineSettings } | null = null;
   /** When outcomes older than retention were last pruned. */

@@ -21,6 +21,7 @@ import {
   SERIES_STEP_SEC,
   type CostCounter,
   type CounterName,
+  type ProjectionLag,
   type Series,
   type TelemetrySnapshot,
 } from '../src/protocol/telemetry';
@@ -46,6 +47,7 @@ export class Telemetry {
   constructor(
     private readonly costs: () => Record<CostCounter, number> = () =>
       Object.fromEntries(COST_COUNTERS.map((c) => [c, 0])) as Record<CostCounter, number>,
+    private readonly projection: () => ProjectionLag = () => ({ seconds: 0, pending: 0 }),
   ) {}
 
   private readonly counters: Record<CounterName, number> = Object.fromEntries(
@@ -174,6 +176,7 @@ export class Telemetry {
       series: this.series(now),
       autoscale: this.autoscaleState.last,
       costs: this.costs(),
+      projection: this.projection(),
     };
   }
 

@@ -57,4 +57,12 @@ export interface TelemetrySnapshot {
   autoscale: Recommendation | null;
   /** Statements and requests the queue's object has spent since it started (metering.ts). */
   costs: Record<CostCounter, number>;
+  /** How far D1 (the projection lists read) is behind the object: durable-objects/outbox.ts's `lag`. */
+  projection: ProjectionLag;
+}
+
+/** The age in seconds of the oldest change D1 does not have yet (0 with none), and their count. */
+export interface ProjectionLag {
+  seconds: number;
+  pending: number;
 }

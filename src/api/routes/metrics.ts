@@ -14,7 +14,7 @@ const metrics = createRoute({
   responses: {
     200: {
       description:
-        'Queue depth, job counters, workers, heartbeat ages, dispatch-latency and run-time histograms, autoscaling advice',
+        'Queue depth, job counters, workers, heartbeat ages, dispatch-latency and run-time histograms, autoscaling advice, projection lag',
       content: {
         'text/plain': {
           schema: z.string().openapi({
@@ -120,6 +120,14 @@ export function render(o: Observation, heartbeatTimeoutSec: number): string {
     'scheduler_outbound_requests_total',
     "HTTP requests the queue's object sent to worker nodes (dispatches and cancels), by queue.",
   );
+  const lag = x.gauge(
+    'scheduler_projection_lag_seconds',
+    "Age of the oldest change the queue's object has not yet written to D1 (0 when none): how far lists (GET /jobs) may be behind, by queue.",
+  );
+  const pending = x.gauge(
+    'scheduler_projection_pending',
+    "Changes waiting in the queue's outbox for D1, by queue.",
+  );
 
   for (const s of JOB_STATUSES) inStatus(o.jobsByStatus[s] ?? 0, { status: s });
   for (const s of TERMINAL_STATUSES) jobTotal(o.jobsByStatus[s] ?? 0, { status: s });
@@ -148,6 +156,8 @@ export function render(o: Observation, heartbeatTimeoutSec: number): string {
     storage(t.costs.storage_writes, { queue, kind: 'write' });
     d1(t.costs.d1_statements, { queue });
     outbound(t.costs.outbound_requests, { queue });
+    lag(round(t.projection.seconds), { queue });
+    pending(t.projection.pending, { queue });
     if (t.autoscale) {
       for (const a of AUTOSCALE_ACTIONS)
         advice(a === t.autoscale.action ? 1 : 0, { queue, action: a });

@@ -12,7 +12,8 @@ function observation(): Observation {
   const parsed = parseConfig({ WORKER_TOKEN: 'test-worker-token' });
   if (!parsed.ok) throw new Error('config');
   const queues = ['default', 'bulk'].map((queue, qi) => {
-    const t = new Telemetry();
+    // bulk's D1 projection is behind by 4 changes, the oldest 2.5 s old; default's is caught up.
+    const t = new Telemetry(undefined, () => ({ seconds: qi * 2.5, pending: qi * 4 }));
     t.submitted(5, T0);
     t.dispatched(120, 0, T0 + 100);
     t.dispatched(2500, 2, T0 + 200);
@@ -77,6 +78,10 @@ describe('/metrics rendering', () => {
     expect(text).toContain('job_run_seconds_count{queue="default"} 1');
     expect(text).toContain('autoscale_recommendation{queue="default",action="hold"} 1');
     expect(text).toContain('queue_oldest_job_age_seconds{queue="default"} 7');
+    expect(text).toContain('scheduler_projection_lag_seconds{queue="bulk"} 2.5');
+    expect(text).toContain('scheduler_projection_pending{queue="bulk"} 4');
+    expect(text).toContain('scheduler_projection_lag_seconds{queue="default"} 0');
+    expect(text).toContain('scheduler_projection_pending{queue="default"} 0');
   });
 
   it('passes promtool check metrics', () => {

@@ -1,0 +1,40 @@
+import type { JobRow } from '../../../src/db/schema';
+
+/** A job's D1 row with every column set, as the Scheduler object inserts it. */
+export function jobRow(id: string, queue = 'q'): JobRow {
+  return {
+    id,
+    tenant: 't',
+    queue,
+    type: 'echo',
+    payload: '{}',
+    priority: 1,
+    status: 'queued',
+    attempts: 0,
+    maxRetries: 3,
+    timeoutSec: 60,
+    executor: null,
+    createdAt: 1,
+    updatedAt: 1,
+    startedAt: null,
+    finishedAt: null,
+    nextAttemptAt: null,
+    workerId: null,
+    result: null,
+    error: null,
+    concurrencyKey: null,
+    concurrencyLimit: null,
+    requires: null,
+    backoff: null,
+    replayOf: null,
+    callbackUrl: null,
+    failureCallbackUrl: null,
+    callbackState: null,
+    progress: null,
+    dependsOn: null,
+    payloadBlob: null,
+    traceparent: null,
+    tracestate: null,
+    version: 1,
+  };
+}
