@@ -21,6 +21,7 @@ import type { JobRow } from '../src/db/schema';
 import { dependencyRows, getJobsByIds, type DependencyRow } from '../src/db/read-jobs';
 import type { DispatchedJob, ProgressReport, ResultReport } from '../src/protocol/dispatch';
 import { DispatchAnswer } from '../src/protocol/dispatch';
+import type { ResultVerdict } from '../src/protocol/results';
 import type {
   HeartbeatAnswer,
   Lease,
@@ -858,7 +859,7 @@ export class Scheduler extends DurableObject<Env> {
   async lease(
     queue: string,
     workerId: string,
-    req: { max_jobs?: number; wait_ms: number; request_id: string },
+    req: { max_jobs?: number; wait_ms: number; request_id: string; prefetch?: number },
   ): Promise<Outcome<{ jobs: DispatchedJob[]; capacity: number }>> {
     this.bind(queue);
     const row = this.store.worker(workerId);
@@ -884,8 +885,11 @@ export class Scheduler extends DurableObject<Env> {
         code: 'draining',
         message: `worker ${workerId} is draining and takes no new jobs`,
       };
-    if (req.max_jobs !== undefined && req.max_jobs > row.capacity) {
-      const message = `at most the node's capacity, ${row.capacity}`;
+    const prefetch = req.prefetch ?? 0;
+    if (req.max_jobs !== undefined && req.max_jobs > row.capacity + prefetch) {
+      const message = prefetch
+        ? `at most the node's capacity plus prefetch, ${row.capacity + prefetch}`
+        : `at most the node's capacity, ${row.capacity}`;
       return {
         ok: false,
         status: 400,
@@ -900,6 +904,7 @@ export class Scheduler extends DurableObject<Env> {
       this.pullWaiters.set(workerId, {
         requestId: req.request_id,
         max: req.max_jobs ?? row.capacity,
+        prefetch,
         resolve,
         timer,
       });
@@ -1245,7 +1250,11 @@ export class Scheduler extends DurableObject<Env> {
     const free = new Map(
       nodes.map((w) => [
         w.id,
-        Math.min(w.capacity - this.slots(w.id).size, this.pullWaiters.get(w.id)?.max ?? Infinity),
+        Math.min(
+          // A pull node's prefetch: leases it holds beyond its slots, queued to start at once.
+          w.capacity + (this.pullWaiters.get(w.id)?.prefetch ?? 0) - this.slots(w.id).size,
+          this.pullWaiters.get(w.id)?.max ?? Infinity,
+        ),
       ]),
     );
     let totalFree = [...free.values()].reduce((s, n) => s + Math.max(0, n), 0);
@@ -1288,7 +1297,10 @@ export class Scheduler extends DurableObject<Env> {
       job.token = newToken();
       job.worker_id = chosen.id;
       job.started_at = now;
-      job.lease_deadline = now + (job.timeout_sec + this.config.LEASE_GRACE_SEC) * 1000;
+      // A lease beyond the node's slots (a pull node's prefetch) first waits for the jobs ahead of it.
+      const rounds = Math.ceil((this.slots(chosen.id).size + 1 - chosen.capacity) / chosen.capacity);
+      const waits = Math.max(0, rounds) * job.timeout_sec;
+      job.lease_deadline = now + (job.timeout_sec + waits + this.config.LEASE_GRACE_SEC) * 1000;
       this.store.saveJob(job);
       this.holdLease(job);
       this.slots(chosen.id).add(job.id);
@@ -1911,6 +1923,36 @@ export class Scheduler extends DurableObject<Env> {
     if (announcement) this.ctx.waitUntil(announcement);
     return { stats, telemetry };
   }
+
+  /**
+   * A batch of one node's results for this queue (`POST /workers/:id/results`, or carried by a
+   * lease request): each goes through reportResult, whose D1 writes group-commit, and the answer is
+   * one verdict per report, in order. 404 when this queue does not know the node at all.
+   */
+  async reportResults(
+    queue: string,
+    reports: (ResultReport & { job_id: string })[],
+  ): Promise<Outcome<{ verdicts: ResultVerdict[] }>> {
+    this.bind(queue);
+    const workerId = reports[0]?.worker_id;
+    if (workerId !== undefined && !this.store.worker(workerId))
+      return {
+        ok: false,
+        status: 404,
+        code: 'worker_unknown',
+        message: `worker ${workerId} is not registered (it may have been reaped): register again`,
+      };
+    const outcomes = await Promise.all(
+      reports.map(({ job_id, ...report }) => this.reportResult(queue, job_id, report)),
+    );
+    return { ok: true, verdicts: outcomes.map((o, i) => verdictOf(reports[i].job_id, o)) };
+  }
+}
+
+function verdictOf(jobId: string, o: Outcome<{ status: string }>): ResultVerdict {
+  return o.ok
+    ? { job_id: jobId, verdict: 'accepted', status: o.status }
+    : { job_id: jobId, verdict: 'refused', code: o.code, message: o.message };
 }
 
 const MAX_DEFERRED_PER_PASS = 1000;
@@ -1926,6 +1968,8 @@ const PRUNE_EVERY_MS = 3_600_000;
 interface PullWaiter {
   requestId: string;
   max: number;
+  /** Leases the node may hold beyond its capacity (wire version 2). */
+  prefetch: number;
   resolve: (jobs: DispatchedJob[]) => void;
   timer: ReturnType<typeof setTimeout>;
 }
