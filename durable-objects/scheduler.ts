@@ -1298,7 +1298,9 @@ export class Scheduler extends DurableObject<Env> {
       job.worker_id = chosen.id;
       job.started_at = now;
       // A lease beyond the node's slots (a pull node's prefetch) first waits for the jobs ahead of it.
-      const rounds = Math.ceil((this.slots(chosen.id).size + 1 - chosen.capacity) / chosen.capacity);
+      const rounds = Math.ceil(
+        (this.slots(chosen.id).size + 1 - chosen.capacity) / chosen.capacity,
+      );
       const waits = Math.max(0, rounds) * job.timeout_sec;
       job.lease_deadline = now + (job.timeout_sec + waits + this.config.LEASE_GRACE_SEC) * 1000;
       this.store.saveJob(job);
