@@ -107,7 +107,8 @@ export class PullLoop {
       const batch = results?.take() ?? [];
       const body = {
         max_jobs: room,
-        wait_sec: this.waitSec,
+        // With results, no wait: their verdicts (and the leases' end) must not sit out a long poll.
+        wait_sec: batch.length > 0 ? 0 : this.waitSec,
         queues: this.queues,
         ...(results ? { prefetch: this.prefetch } : {}),
         ...(batch.length > 0 ? { results: batch.map((p) => p.item) } : {}),
