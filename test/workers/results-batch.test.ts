@@ -6,6 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { api, submit, WORKER_TOKEN } from './helpers';
+import { sha256Hex } from '../../src/core/api-key';
+import { parseNodeKey } from '../../src/core/node-key';
+import { signRequest } from '../../src/core/signature';
 import { MAX_RESULTS_PER_REQUEST } from '../../src/protocol/results';
 
 const auth = { authorization: `Bearer ${WORKER_TOKEN}` };
@@ -144,6 +147,65 @@ describe('POST /workers/:id/results', () => {
     const res = await report('ghost-node', [item({ job_id: SOME_JOB, attempt: 1, token: 't' })]);
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('worker_unknown');
+  });
+
+  it("takes one signature for the whole batch from a node key, and refuses another node's path", async () => {
+    const [mine, other, queue] = [fresh('me'), fresh('other'), fresh('keyed')];
+    const issued = await api(
+      'POST',
+      '/admin/node-keys',
+      { node_id: mine, queues: [queue] },
+      { authorization: 'Bearer test-admin-token-0123456789' },
+    );
+    expect(issued.status, JSON.stringify(issued.body)).toBe(201);
+    const key: string = issued.body.key;
+    const signed = async (path: string, body: unknown, signedBody?: string) => {
+      const text = JSON.stringify(body);
+      const ts = Date.now();
+      const sig = await signRequest(
+        await sha256Hex(parseNodeKey(key)!.secret),
+        { method: 'POST', path, body: signedBody ?? text },
+        ts,
+      );
+      return api('POST', path, text, {
+        authorization: `Bearer ${key}`,
+        'x-cloud-timestamp': String(ts),
+        'x-cloud-signature': sig,
+      });
+    };
+    const reg = await signed('/workers/register', {
+      id: mine,
+      mode: 'pull',
+      queues: [queue],
+      capacity: 2,
+      protocol: 2,
+    });
+    expect(reg.status, JSON.stringify(reg.body)).toBe(201);
+    await submitMany(queue, 2);
+    const held: Leased[] = [];
+    // Bounded: a submission reaches its queue's object asynchronously.
+    for (let tries = 0; held.length < 2 && tries < 10; tries++) {
+      const l = await signed(`/workers/${mine}/lease`, { wait_sec: 1, queues: [queue] });
+      expect(l.status, JSON.stringify(l.body)).toBe(200);
+      held.push(...l.body.jobs);
+    }
+    const body = { results: held.map((l) => item(l)) };
+    const tampered = await signed(
+      `/workers/${mine}/results`,
+      body,
+      JSON.stringify({ results: [] }),
+    );
+    expect(tampered.status).toBe(401);
+    expect(tampered.body.error.code).toBe('bad_signature');
+    const elsewhere = await signed(`/workers/${other}/results`, body);
+    expect(elsewhere.status).toBe(403);
+    expect(elsewhere.body.error.code).toBe('node_id_refused');
+    const ok = await signed(`/workers/${mine}/results`, body);
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect(ok.body.results.map((v: { verdict: string }) => v.verdict)).toEqual([
+      'accepted',
+      'accepted',
+    ]);
   });
 
   it('needs the worker token', async () => {
