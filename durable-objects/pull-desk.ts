@@ -18,7 +18,7 @@ export async function lease(
   s: QueueShell,
   queue: string,
   workerId: string,
-  req: { max_jobs?: number; wait_ms: number; request_id: string },
+  req: { max_jobs?: number; wait_ms: number; request_id: string; prefetch?: number },
 ): Promise<Outcome<{ jobs: DispatchedJob[]; capacity: number }>> {
   s.bind(queue);
   const row = s.store.worker(workerId);
@@ -44,8 +44,11 @@ export async function lease(
       code: 'draining',
       message: `worker ${workerId} is draining and takes no new jobs`,
     };
-  if (req.max_jobs !== undefined && req.max_jobs > row.capacity) {
-    const message = `at most the node's capacity, ${row.capacity}`;
+  const prefetch = req.prefetch ?? 0;
+  if (req.max_jobs !== undefined && req.max_jobs > row.capacity + prefetch) {
+    const message = prefetch
+      ? `at most the node's capacity plus prefetch, ${row.capacity + prefetch}`
+      : `at most the node's capacity, ${row.capacity}`;
     return {
       ok: false,
       status: 400,
@@ -60,6 +63,7 @@ export async function lease(
     s.pullWaiters.set(workerId, {
       requestId: req.request_id,
       max: req.max_jobs ?? row.capacity,
+      prefetch,
       resolve,
       timer,
     });

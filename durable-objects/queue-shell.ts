@@ -212,7 +212,10 @@ export class QueueShell {
           (this.unavailableUntil.get(w.id) ?? 0) <= now &&
           (w.mode !== 'pull' || this.pullWaiters.has(w.id)),
       )
-      .map((node) => ({ node, max: this.pullWaiters.get(node.id)?.max ?? Infinity }));
+      .map((node) => {
+        const waiter = this.pullWaiters.get(node.id);
+        return { node, max: waiter?.max ?? Infinity, prefetch: waiter?.prefetch ?? 0 };
+      });
     if (offers.length === 0) return;
     const effects = this.engine.dispatch(now, live, offers);
     void this.persist(this.apply(effects, now));
@@ -378,6 +381,8 @@ const PRUNE_EVERY_MS = 3_600_000;
 export interface PullWaiter {
   requestId: string;
   max: number;
+  /** Leases the node may hold beyond its capacity (wire version 2). */
+  prefetch: number;
   resolve: (jobs: DispatchedJob[]) => void;
   timer: ReturnType<typeof setTimeout>;
 }

@@ -30,6 +30,7 @@ import { declineLeases, endLease, endPull, lease } from './pull-desk';
 import { deliverPulled, killOnNode, send } from './node-links';
 import { finished } from './settle';
 import { reconcile } from './reconcile';
+import type { ResultVerdict } from '../src/protocol/results';
 
 /**
  * The Scheduler Durable Object: one per queue (`idFromName(queue)`), the single writer of its jobs'
@@ -119,7 +120,7 @@ export class Scheduler extends DurableObject<Env> {
   async lease(
     queue: string,
     workerId: string,
-    req: { max_jobs?: number; wait_ms: number; request_id: string },
+    req: { max_jobs?: number; wait_ms: number; request_id: string; prefetch?: number },
   ): Promise<Outcome<{ jobs: DispatchedJob[]; capacity: number }>> {
     return lease(this.s, queue, workerId, req);
   }
@@ -289,4 +290,34 @@ export class Scheduler extends DurableObject<Env> {
     if (announcement) this.ctx.waitUntil(announcement);
     return { stats, telemetry };
   }
+
+  /**
+   * A batch of one node's results for this queue (`POST /workers/:id/results`, or carried by a
+   * lease request): each goes through reportResult, whose D1 writes group-commit, and the answer is
+   * one verdict per report, in order. 404 when this queue does not know the node at all.
+   */
+  async reportResults(
+    queue: string,
+    reports: (ResultReport & { job_id: string })[],
+  ): Promise<Outcome<{ verdicts: ResultVerdict[] }>> {
+    this.s.bind(queue);
+    const workerId = reports[0]?.worker_id;
+    if (workerId !== undefined && !this.s.store.worker(workerId))
+      return {
+        ok: false,
+        status: 404,
+        code: 'worker_unknown',
+        message: `worker ${workerId} is not registered (it may have been reaped): register again`,
+      };
+    const outcomes = await Promise.all(
+      reports.map(({ job_id, ...report }) => this.reportResult(queue, job_id, report)),
+    );
+    return { ok: true, verdicts: outcomes.map((o, i) => verdictOf(reports[i].job_id, o)) };
+  }
+}
+
+function verdictOf(jobId: string, o: Outcome<{ status: string }>): ResultVerdict {
+  return o.ok
+    ? { job_id: jobId, verdict: 'accepted', status: o.status }
+    : { job_id: jobId, verdict: 'refused', code: o.code, message: o.message };
 }

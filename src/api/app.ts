@@ -13,6 +13,7 @@ import { jsonOnly, jsonText } from './middleware/json-only';
 import { declaredBodyWithin, readBodyWithin } from './middleware/body-limits';
 import { jobRoutes } from './routes/jobs';
 import { workerRoutes } from './routes/workers';
+import { resultRoutes } from './routes/results';
 import { systemRoutes } from './routes/system';
 import { metricsRoutes } from './routes/metrics';
 import { dashboardRoutes } from './routes/dashboard';
@@ -66,6 +67,7 @@ export function createApp() {
     .route('/', systemRoutes)
     .route('/', jobRoutes)
     .route('/', workerRoutes)
+    .route('/', resultRoutes)
     .route('/', scheduleRoutes)
     .route('/', metricsRoutes)
     .route('/', dashboardRoutes)

@@ -33,6 +33,10 @@ export const WorkerRegister = z
     executors: z.array(ExecutorName).min(1).max(2).default(['native']),
     queues: z.array(QueueName).min(1).max(32).default(['default']),
     labels: z.record(z.string().max(64), z.string().max(256)).optional(),
+    protocol: z.number().int().min(1).max(1024).optional().openapi({
+      description:
+        'The highest wire version the node speaks (docs/protocol.md, "Wire versions"); default 1. The answer says which version to use',
+    }),
   })
   .superRefine((r, ctx) => {
     if (r.mode === 'push' && r.url === undefined) {

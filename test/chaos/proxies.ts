@@ -2,7 +2,7 @@
  * Fault injection on the wire, outside the node and the API, so neither carries test-only code.
  *
  * - `ApiProxy` sits between the worker nodes and the API (the nodes' API_URL). It forwards every call
- *   and records every result report with the API's answer. A `resultFault` can lose a report (answer
+ *   and records every result report with the API's answer, one by one or in batches (wire version 2). A `resultFault` can lose a report (answer
  *   200 without forwarding: the node forgets the lease exactly as if it had crashed after running) or
  *   send it twice. Its upstream is a function, so the API can be restarted on another port while the
  *   nodes keep their API_URL.
@@ -95,6 +95,78 @@ async function close(server: Server): Promise<void> {
 }
 
 const RESULT_PATH = /^\/jobs\/([^/?]+)\/result$/;
+/** Wire version 2 (docs/protocol.md 2.5b): several results in one signed request. */
+const BATCH_PATH = /^\/workers\/([^/?]+)\/results$/;
+
+interface BatchItem {
+  job_id: string;
+  attempt: number;
+  exit_code: number;
+}
+interface Verdict {
+  verdict: string;
+  code?: string;
+}
+
+/**
+ * A batch of results: one record per result, each with the status POST /jobs/:id/result would have
+ * answered: 200 when accepted, 409 when refused. That route does not look the node up, so a result
+ * of a node no scheduler knows (a verdict or a whole batch `worker_unknown`: its leases were handed
+ * back when it was reaped) is 409 there, as any attempt that no longer holds its job. The request is signed, so a
+ * fault takes the whole batch (the one the first result draws): lost (answered as accepted without
+ * forwarding) or forwarded twice.
+ */
+async function batchReport(
+  proxy: ApiProxy,
+  upstream: () => string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: string,
+  workerPath: string,
+): Promise<void> {
+  const items = (JSON.parse(body) as { results: BatchItem[] }).results;
+  const worker_id = decodeURIComponent(workerPath);
+  const at = Date.now();
+  const recs: ReportRecord[] = items.map((i) => ({
+    job_id: i.job_id,
+    worker_id,
+    attempt: i.attempt,
+    exit_code: i.exit_code,
+    at,
+    statuses: [],
+    fault: null,
+  }));
+  const fault = recs.length > 0 ? proxy.resultFault(recs[0]) : null;
+  for (const r of recs) r.fault = fault;
+  proxy.reports.push(...recs);
+  if (fault === 'lose') {
+    const results = items.map((i) => ({
+      job_id: i.job_id,
+      verdict: 'accepted',
+      status: 'running',
+    }));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ results }));
+    return;
+  }
+  const record = (up: { status: number; text: string }) => {
+    let answer: { results?: Verdict[]; error?: { code?: string } } = {};
+    try {
+      answer = JSON.parse(up.text) as typeof answer;
+    } catch {
+      // not JSON: every result gets the request's status
+    }
+    const unknown = up.status === 404 && answer.error?.code === 'worker_unknown';
+    recs.forEach((r, i) => {
+      const v = up.status === 200 ? answer.results?.[i] : undefined;
+      r.statuses.push(unknown ? 409 : !v ? up.status : v.verdict === 'accepted' ? 200 : 409);
+    });
+  };
+  const first = await relay(upstream(), req, body, 15_000);
+  record(first);
+  for (const r of recs) r.answered_at = Date.now();
+  if (fault === 'twice') record(await relay(upstream(), req, body, 15_000));
+  answer(res, first);
+}
 
 export interface ApiProxy {
   url: string;
@@ -109,7 +181,9 @@ export async function startApiProxy(upstream: () => string): Promise<ApiProxy> {
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
     const m = req.method === 'POST' ? RESULT_PATH.exec(req.url ?? '') : null;
+    const batch = req.method === 'POST' ? BATCH_PATH.exec(req.url ?? '') : null;
     try {
+      if (batch) return await batchReport(proxy, upstream, req, res, body, batch[1]);
       if (!m) return answer(res, await relay(upstream(), req, body, 15_000));
       const parsed = JSON.parse(body) as { worker_id: string; attempt: number; exit_code: number };
       const rec: ReportRecord = {

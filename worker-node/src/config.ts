@@ -9,6 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { JobType, QueueName, WorkerId } from '../../src/protocol/common';
 import { DEFAULT_LEASE_WAIT_SEC, MAX_LEASE_WAIT_SEC } from '../../src/protocol/pull';
+import { MAX_PREFETCH } from '../../src/protocol/results';
+
+/** A pull node's jobs held beyond its slots: one is enough for a slot never to wait a round trip. */
+const DEFAULT_PREFETCH = 1;
 import { isValidAllowlistEntry } from '../../src/core/url-policy';
 import { parseNodeKey } from '../../src/core/node-key';
 
@@ -70,6 +74,7 @@ const seconds = (min: number, max: number) => z.coerce.number().min(min).max(max
 const EnvSchema = z.object({
   WORKER_MODE: z.enum(['push', 'pull']).default('push'),
   LEASE_WAIT_SEC: seconds(1, MAX_LEASE_WAIT_SEC).default(DEFAULT_LEASE_WAIT_SEC),
+  PREFETCH: z.coerce.number().int().min(0).max(MAX_PREFETCH).default(DEFAULT_PREFETCH),
   API_URL: httpUrl.default(DEFAULTS.API_URL),
   WORKER_ENDPOINT: httpUrl.default(DEFAULTS.WORKER_ENDPOINT),
   WORKER_PORT: z.coerce.number().int().min(1).max(65535).optional(),
@@ -132,6 +137,8 @@ export interface Config {
   mode: 'push' | 'pull';
   /** How long each lease request of a pull node waits for work. */
   leaseWaitSec: number;
+  /** A pull node's leases beyond its capacity, queued locally (wire version 2 only). */
+  prefetch: number;
   apiUrl: string;
   /** The push URL; '' for a pull node. */
   endpoint: string;
@@ -231,6 +238,7 @@ export function loadConfig(
     config: {
       mode: e.WORKER_MODE,
       leaseWaitSec: e.LEASE_WAIT_SEC,
+      prefetch: e.PREFETCH,
       apiUrl: e.API_URL,
       endpoint: pull ? '' : e.WORKER_ENDPOINT,
       port,

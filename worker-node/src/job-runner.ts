@@ -9,14 +9,14 @@
  */
 import { ProgressStream } from './progress';
 import type { ExecutorName } from '../../src/protocol/common';
-import type { DispatchedJob } from '../../src/protocol/dispatch';
+import type { DispatchedJob, ResultReport } from '../../src/protocol/dispatch';
 import type { Lease } from '../../src/protocol/worker';
 import type { ApiClient } from './api-client';
 import type { Executor } from './executors/types';
 import { isNodeJobType, runNodeJob, type NodeJobPolicy } from './jobs/node-jobs';
 import type { RunOutcome } from './jobs/outcome';
 import { errorMessage, type Logger } from './log';
-import { reportResult } from './reporter';
+import { reportResult, type ReportOutcome } from './reporter';
 import { fetchPayload, OutputSpool, uploadLargeOutput } from './blobs';
 import { noTracing, traceEnv, type JobSpans, type Tracing } from './tracing';
 
@@ -39,9 +39,19 @@ interface Held {
   job: DispatchedJob;
   spans: JobSpans;
   controller: AbortController;
-  phase: 'running' | 'reporting';
+  /** `queued`: prefetched, waiting for a slot (it is leased: heartbeats name it). */
+  phase: 'queued' | 'running' | 'reporting';
   done: Promise<void>;
+  /** A queued lease's turn: resolved when a slot is its own, or when it is killed. */
+  turn?: () => void;
 }
+
+/** How a finished attempt reaches the API: one request per job (wire 1) or batched (wire 2). */
+export type Report = (
+  jobId: string,
+  report: Omit<ResultReport, 'worker_id'>,
+  signal: AbortSignal,
+) => Promise<ReportOutcome>;
 
 export interface JobRunnerDeps {
   workerId: string;
@@ -54,6 +64,8 @@ export interface JobRunnerDeps {
   apiUrl?: string;
   /** Spans of each job (tracing.ts); off unless the OTEL variables are set. */
   tracing?: Tracing;
+  /** Default: POST /jobs/:id/result, one request per job. */
+  report?: Report;
 }
 
 export class JobRunner {
@@ -61,6 +73,13 @@ export class JobRunner {
   private readonly idleWaiters = new Set<() => void>();
   /** Woken whenever a slot frees: a pull node's lease loop waits here when it is full. */
   private readonly freeWaiters = new Set<() => void>();
+  /** Prefetched leases in the order they came, each waiting for a slot. */
+  private readonly queued: Held[] = [];
+  /**
+   * Leases to hold beyond `capacity`, queued to start the moment a slot frees: a pull node's
+   * PREFETCH, once the API said at registration that it speaks wire version 2.
+   */
+  prefetch = 0;
 
   constructor(private readonly deps: JobRunnerDeps) {}
 
@@ -71,8 +90,15 @@ export class JobRunner {
     return n;
   }
 
+  /** Slots neither running a job nor promised to a queued one: what a push dispatch may fill. */
   get free(): number {
-    return Math.max(0, this.deps.capacity - this.running);
+    return Math.max(0, this.deps.capacity - this.running - this.queued.length);
+  }
+
+  /** How many more leases to ask for: capacity plus prefetch, less the leases running or queued. */
+  get room(): number {
+    const leased = this.running + this.queued.length;
+    return Math.max(0, this.deps.capacity + this.prefetch - leased);
   }
 
   /** Every lease held, running or reporting: what a heartbeat carries. */
@@ -103,6 +129,15 @@ export class JobRunner {
     const controller = new AbortController();
     const spans = (this.deps.tracing ?? noTracing).job(job);
     const entry: Held = { job, spans, controller, phase: 'running', done: Promise.resolve() };
+    if (this.running + this.queued.length >= this.deps.capacity) {
+      entry.phase = 'queued';
+      this.queued.push(entry);
+      this.deps.log.info('job_queued', {
+        job_id: job.job_id,
+        attempt: job.attempt,
+        ahead: this.queued.length - 1,
+      });
+    }
     this.held.set(job.job_id, entry);
     entry.done = this.runAndReport(entry).finally(() => {
       if (this.held.get(job.job_id) === entry) this.held.delete(job.job_id);
@@ -139,12 +174,12 @@ export class JobRunner {
     });
   }
 
-  /** Resolves once a slot is free, or when `signal` aborts. */
-  async whenFree(signal?: AbortSignal): Promise<void> {
-    if (this.free > 0 || signal?.aborted) return;
+  /** Resolves once there is `room` for another lease, or when `signal` aborts. */
+  async whenRoom(signal?: AbortSignal): Promise<void> {
+    if (this.room > 0 || signal?.aborted) return;
     await new Promise<void>((resolve) => {
       const wake = () => {
-        if (this.free === 0 && !signal?.aborted) return;
+        if (this.room === 0 && !signal?.aborted) return;
         this.freeWaiters.delete(wake);
         signal?.removeEventListener('abort', wake);
         resolve();
@@ -155,6 +190,12 @@ export class JobRunner {
   }
 
   private slotFreed(): void {
+    // A queued lease takes the slot first: it was leased already, and the scheduler counts it.
+    while (this.queued.length > 0 && this.running < this.deps.capacity) {
+      const next = this.queued.shift()!;
+      next.phase = 'running';
+      next.turn?.();
+    }
     for (const wake of [...this.freeWaiters]) wake();
   }
 
@@ -173,6 +214,12 @@ export class JobRunner {
     });
     h.spans.dropped(reason);
     h.controller.abort(reason);
+    const i = this.queued.indexOf(h);
+    if (i >= 0) {
+      this.queued.splice(i, 1);
+      h.turn?.();
+      this.slotFreed();
+    }
   }
 
   private async runAndReport(h: Held): Promise<void> {
@@ -181,6 +228,8 @@ export class JobRunner {
     const fields = { job_id: job.job_id, attempt: job.attempt, type: job.type };
     // Start after the dispatch's 202 is on its way; the lease is already visible to cancel and heartbeat.
     await new Promise((resolve) => setImmediate(resolve));
+    if (h.phase === 'queued' && !controller.signal.aborted)
+      await new Promise<void>((resolve) => (h.turn = resolve));
     if (controller.signal.aborted) return;
     const progress = new ProgressStream(api, log, workerId, job);
     const spool = job.result_upload_url ? new OutputSpool() : null;
@@ -216,12 +265,12 @@ export class JobRunner {
       log,
       fields,
     );
-    const reported = await reportResult(
-      api,
-      log,
+    const report: Report =
+      this.deps.report ??
+      ((jobId, r, signal) => reportResult(api, log, jobId, { ...r, worker_id: workerId }, signal));
+    const reported = await report(
       job.job_id,
       {
-        worker_id: workerId,
         attempt: job.attempt,
         token: job.token,
         exit_code: outcome.exit_code,

@@ -22,6 +22,9 @@ import { HeartbeatLoop } from './heartbeat';
 import { createNodeServer, errorBody, type Reply } from './http-server';
 import { JobRunner, type ExecutorSet } from './job-runner';
 import { PullLoop } from './pull';
+import { reportResult } from './reporter';
+import { ResultBatcher } from './result-batch';
+import { WIRE_PROTOCOL } from '../../src/protocol/results';
 import type { Logger } from './log';
 import { deregister, register, RegistrationRefused } from './registration';
 import { ReplayGuard } from './replay-guard';
@@ -37,6 +40,10 @@ export class WorkerNode {
   /** Push mode only: a pull node has nothing to listen for. */
   private readonly server: Server | null;
   private readonly pull: PullLoop | null;
+  /** Wire version 2: results in batches, and a pull node's carried by its lease requests. */
+  private readonly results: ResultBatcher;
+  /** The wire version the API answered at registration (docs/protocol.md, "Wire versions"). */
+  private wire = 1;
   private readonly life = new AbortController();
   /** Set by SIGTERM/SIGINT: never cleared. */
   private shuttingDown = false;
@@ -65,11 +72,16 @@ export class WorkerNode {
       log,
       apiUrl: config.apiUrl,
       tracing,
+      report: (jobId, report, signal) =>
+        this.wire >= 2
+          ? this.results.report({ ...report, job_id: jobId }, signal)
+          : reportResult(api, log, jobId, { ...report, worker_id: config.workerId }, signal),
       nodeJobs: {
         http: { allowlist: config.httpAllowlist, allowPrivate: config.httpAllowPrivate },
         shell: { allowShell: config.allowShell, allowlist: config.shellAllowlist },
       },
     });
+    this.results = new ResultBatcher(api, config.workerId, log, () => this.pull?.carrying ?? false);
     this.heartbeat = new HeartbeatLoop(
       api,
       config.workerId,
@@ -107,14 +119,16 @@ export class WorkerNode {
             config.workerId,
             log,
             {
-              free: () => this.runner.free,
-              whenFree: (signal) => this.runner.whenFree(signal),
+              room: () => this.runner.room,
+              whenRoom: (signal) => this.runner.whenRoom(signal),
+              results: () => (this.wire >= 2 ? this.results : null),
               draining: () => this.draining,
               accept: (jobs) => this.leased(jobs),
               onUnknown: () => this.reregister(),
             },
             config.leaseWaitSec,
             config.queues,
+            config.prefetch,
           )
         : null;
   }
@@ -210,6 +224,7 @@ export class WorkerNode {
     this.heartbeat.stop();
     this.life.abort('closed');
     await this.pull?.stop();
+    this.results.stop();
     const server = this.server;
     if (server) {
       await new Promise<void>((resolve) => {
@@ -228,19 +243,22 @@ export class WorkerNode {
       capacity: this.config.capacity,
       executors: this.executors.available,
       queues: this.config.queues,
+      protocol: WIRE_PROTOCOL,
       ...(this.config.types ? { types: this.config.types } : {}),
       ...(this.config.labels ? { labels: this.config.labels } : {}),
     };
   }
 
   private async registerNow(): Promise<void> {
-    const { heartbeatIntervalSec } = await register(
+    const { heartbeatIntervalSec, protocol } = await register(
       this.api,
       this.registrationBody(),
       this.log,
       this.life.signal,
     );
     this.followInterval(heartbeatIntervalSec);
+    this.wire = protocol;
+    this.runner.prefetch = this.pull && protocol >= 2 ? this.config.prefetch : 0;
   }
 
   /**

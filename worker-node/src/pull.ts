@@ -13,12 +13,15 @@ import type { DispatchedJob } from '../../src/protocol/dispatch';
 import { describeAnswer, errorCode, type ApiClient } from './api-client';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff';
 import { errorMessage, type Logger } from './log';
+import type { ResultBatcher } from './result-batch';
 
 export interface PullHooks {
-  /** Slots free right now: the most jobs to ask for. */
-  free(): number;
-  /** Resolves once a slot frees (or the signal aborts). */
-  whenFree(signal: AbortSignal): Promise<void>;
+  /** The most jobs to ask for now: free slots plus the prefetch not yet queued. */
+  room(): number;
+  /** Resolves once there is room again (or the signal aborts). */
+  whenRoom(signal: AbortSignal): Promise<void>;
+  /** Wire version 2 (the API said so at registration): results ride the lease requests. */
+  results(): ResultBatcher | null;
   /** The scheduler asked the node to drain: ask for nothing until it says otherwise. */
   draining(): boolean;
   accept(jobs: DispatchedJob[]): void;
@@ -33,6 +36,8 @@ const DRAINED_RECHECK_MS = 500;
 export class PullLoop {
   private life: AbortController | null = null;
   private loop: Promise<void> = Promise.resolve();
+  /** Between two long polls, waiting for room: results that finish now ride the next request. */
+  private waitingForRoom = false;
 
   constructor(
     /** A client whose deadline outlasts `waitSec`: the API holds each request that long. */
@@ -43,7 +48,14 @@ export class PullLoop {
     private readonly waitSec: number,
     /** The queues the node registered for: the API asks only their schedulers. */
     private readonly queues: string[],
+    /** Leases to hold beyond capacity (wire version 2): a slot that frees starts one at once. */
+    private readonly prefetch = 0,
   ) {}
+
+  /** For the result batcher: a result ready now is carried by the next lease request. */
+  get carrying(): boolean {
+    return this.waitingForRoom;
+  }
 
   start(): void {
     this.life = new AbortController();
@@ -58,6 +70,8 @@ export class PullLoop {
   async stop(): Promise<void> {
     this.life?.abort('stopped');
     await this.loop;
+    // Results left for a lease request that will not be sent go on their own.
+    this.hooks.results()?.kick();
   }
 
   private async run(signal: AbortSignal): Promise<void> {
@@ -72,30 +86,45 @@ export class PullLoop {
       await sleep(wait, signal);
     };
     while (!signal.aborted) {
+      const results = this.hooks.results();
       if (this.hooks.draining()) {
+        results?.kick();
         await sleep(DRAINED_RECHECK_MS, signal);
         continue;
       }
-      const free = this.hooks.free();
-      if (free === 0) {
-        await this.hooks.whenFree(signal);
+      const room = this.hooks.room();
+      if (room === 0) {
+        this.waitingForRoom = results !== null;
+        try {
+          await this.hooks.whenRoom(signal);
+          // The job that freed the slot hands its result over within this turn: carry it.
+          await new Promise((resolve) => setImmediate(resolve));
+        } finally {
+          this.waitingForRoom = false;
+        }
         continue;
       }
+      const batch = results?.take() ?? [];
+      const body = {
+        max_jobs: room,
+        // With results, no wait: their verdicts (and the leases' end) must not sit out a long poll.
+        wait_sec: batch.length > 0 ? 0 : this.waitSec,
+        queues: this.queues,
+        ...(results ? { prefetch: this.prefetch } : {}),
+        ...(batch.length > 0 ? { results: batch.map((p) => p.item) } : {}),
+      };
       let answer;
       try {
-        answer = await this.api.call(
-          'POST',
-          path,
-          { max_jobs: free, wait_sec: this.waitSec, queues: this.queues },
-          signal,
-        );
+        answer = await this.api.call('POST', path, body, signal);
       } catch (err) {
+        results?.giveBack(batch);
         if (signal.aborted) break;
         await backOff({ error: errorMessage(err) });
         continue;
       }
       if (answer.status === 200) {
         const parsed = LeaseAnswer.safeParse(answer.body);
+        results?.settle(batch, parsed.data?.results, 'lease');
         if (!parsed.success) {
           await backOff({ detail: `unexpected answer: ${parsed.error.issues[0]?.message}` });
           continue;
@@ -105,10 +134,14 @@ export class PullLoop {
         continue;
       }
       if (answer.status === 404) {
+        // Reaped: every lease we held is someone else's now, so the results are moot.
+        results?.settle(batch, undefined, 'lease');
         this.log.warn('worker_unknown', { code: errorCode(answer.body), via: 'lease' });
         await this.hooks.onUnknown();
         continue;
       }
+      // The batcher sends them on its own (and splits a batch the API refused as malformed).
+      results?.giveBack(batch, answer.status >= 400 && answer.status < 500);
       // 503 `draining` (our drain reached the scheduler before the heartbeat told us), 409 (the API
       // has this id as a push node), 5xx: nothing to do but wait and ask again.
       await backOff({ status: answer.status, detail: describeAnswer(answer) }, answer.retryAfterMs);

@@ -28,14 +28,19 @@ export async function register(
   log: Logger,
   signal: AbortSignal,
   backoff = REGISTER_BACKOFF,
-): Promise<{ heartbeatIntervalSec?: number }> {
+): Promise<{ heartbeatIntervalSec?: number; protocol: number }> {
   for (let tries = 0; !signal.aborted; tries++) {
     let wait = backoffDelay(tries, backoff);
     try {
       const answer = await api.call('POST', '/workers/register', body, signal);
       if (answer.status >= 200 && answer.status < 300) {
-        const interval = (answer.body as { heartbeat_interval_sec?: unknown } | null)
-          ?.heartbeat_interval_sec;
+        const answered = answer.body as {
+          heartbeat_interval_sec?: unknown;
+          protocol?: unknown;
+        } | null;
+        const interval = answered?.heartbeat_interval_sec;
+        // An API that does not say speaks version 1: one request per result.
+        const protocol = typeof answered?.protocol === 'number' ? answered.protocol : 1;
         log.info('worker_registered', {
           mode: body.mode ?? 'push',
           url: body.url,
@@ -44,9 +49,11 @@ export async function register(
           queues: body.queues,
           types: body.types,
           heartbeat_interval_sec: interval,
+          protocol,
         });
         return {
           heartbeatIntervalSec: typeof interval === 'number' && interval > 0 ? interval : undefined,
+          protocol,
         };
       }
       if (
@@ -55,6 +62,16 @@ export async function register(
         answer.status !== 429 &&
         answer.status !== 408
       ) {
+        // An API from before wire version 2 refuses the field it does not know: speak version 1.
+        if (
+          answer.status === 400 &&
+          body.protocol !== undefined &&
+          names(answer.body, 'protocol')
+        ) {
+          log.info('register_downgrade', { protocol: 1, detail: describeAnswer(answer) });
+          body = { ...body, protocol: undefined };
+          continue;
+        }
         throw new RegistrationRefused(answer.status, describeAnswer(answer));
       }
       if (answer.retryAfterMs !== undefined) wait = Math.max(wait, answer.retryAfterMs);
@@ -77,6 +94,13 @@ export async function register(
     await sleep(wait, signal);
   }
   throw new Error('registration aborted');
+}
+
+/** Whether an error answer's field problems name `field`. */
+function names(body: unknown, field: string): boolean {
+  const problems = (body as { error?: { details?: { problems?: { field?: unknown }[] } } } | null)
+    ?.error?.details?.problems;
+  return Array.isArray(problems) && problems.some((p) => p.field === field);
 }
 
 /** Best effort within `deadlineMs`: a node that cannot deregister is reaped by heartbeat timeout anyway. */

@@ -28,12 +28,7 @@ export async function reportResult(
   signal: AbortSignal,
   backoff: BackoffOptions = REPORT_BACKOFF,
 ): Promise<ReportOutcome> {
-  const body: ResultReport = {
-    ...report,
-    stdout: clamp(report.stdout, MAX_OUTPUT_CHARS),
-    stderr: clamp(report.stderr, MAX_OUTPUT_CHARS),
-    ...(report.error === undefined ? {} : { error: clamp(report.error, MAX_ERROR_CHARS) }),
-  };
+  const body = clampReport(report);
   const fields = { job_id: jobId, attempt: report.attempt };
   for (let tries = 0; ; tries++) {
     if (signal.aborted) {
@@ -87,6 +82,18 @@ export async function reportResult(
     }
     await sleep(wait, signal);
   }
+}
+
+/** A report within the schema's bounds (for the batched route too: src/protocol/results.ts). */
+export function clampReport<T extends { stdout: string; stderr: string; error?: string }>(
+  report: T,
+): T {
+  return {
+    ...report,
+    stdout: clamp(report.stdout, MAX_OUTPUT_CHARS),
+    stderr: clamp(report.stderr, MAX_OUTPUT_CHARS),
+    ...(report.error === undefined ? {} : { error: clamp(report.error, MAX_ERROR_CHARS) }),
+  };
 }
 
 function clamp(text: string, max: number): string {

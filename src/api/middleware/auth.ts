@@ -20,6 +20,7 @@ const WORKER_PROTOCOL: [string, RegExp][] = [
   ['POST', /^\/workers\/register$/],
   ['POST', /^\/workers\/[^/]+\/heartbeat$/],
   ['POST', /^\/workers\/[^/]+\/lease$/],
+  ['POST', /^\/workers\/[^/]+\/results$/],
   ['DELETE', /^\/workers\/[^/]+$/],
   ['POST', /^\/jobs\/[^/]+\/result$/],
   ['POST', /^\/jobs\/[^/]+\/progress$/],

@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { MAX_BATCH_JOBS, MAX_PAYLOAD_BYTES } from '../../protocol/job';
+import { MAX_RESULTS_BODY_BYTES } from '../../protocol/results';
 import { ApiError } from '../errors';
 import type { AppEnv } from '../context';
 import { limitBody } from './json-only';
@@ -14,7 +15,9 @@ const BODY_LIMITS: [RegExp, number][] = [
   [/^\/jobs(\/|$)/, 4 * 1024 * 1024],
   [/^\/jobs$/, 2 * MAX_PAYLOAD_BYTES + 4096],
   [/^\/schedules(\/|$)/, 2 * MAX_PAYLOAD_BYTES + 8192],
-  [/^\/workers(\/|$)/, 256 * 1024],
+  // A node's results (wire version 2) carry outputs, as POST /jobs/:id/result does.
+  [/^\/workers(\/|$)(?![^/]+\/(results|lease)$)/, 256 * 1024],
+  [/^\/workers\/[^/]+\/(results|lease)$/, MAX_RESULTS_BODY_BYTES],
   [/^\/admin(\/|$)/, 16 * 1024],
   [/^\/dead-letters(\/|$)/, 64 * 1024],
 ];

@@ -126,8 +126,8 @@ async function actingAs(
         ? 'worker_id'
         : null;
   if (!field) {
-    // Heartbeat, lease, deregister (a node may be called `register`: DELETE /workers/register).
-    const inPath = /^\/workers\/([^/]+)(?:\/heartbeat|\/lease)?$/.exec(path);
+    // Heartbeat, lease, results, deregister (a node may be called `register`: DELETE /workers/register).
+    const inPath = /^\/workers\/([^/]+)(?:\/heartbeat|\/lease|\/results)?$/.exec(path);
     if (!inPath) return null;
     try {
       return { id: decodeURIComponent(inPath[1]), field: 'id', in: 'path' };

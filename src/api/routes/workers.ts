@@ -12,6 +12,8 @@ import {
   type Lease,
 } from '../../protocol/worker';
 import { LeaseAnswer, LeaseRequest } from '../../protocol/pull';
+import { WIRE_PROTOCOL } from '../../protocol/results';
+import { applyResults } from '../results-exchange';
 import type { DispatchedJob } from '../../protocol/dispatch';
 import type { Outcome } from '../../protocol/queue-object';
 import { ApiError } from '../errors';
@@ -36,7 +38,14 @@ const register = createRoute({
       description: 'Registered',
       content: {
         'application/json': {
-          schema: z.object({ worker: WorkerView, heartbeat_interval_sec: z.number() }),
+          schema: z.object({
+            worker: WorkerView,
+            heartbeat_interval_sec: z.number(),
+            protocol: z.number().int().openapi({
+              description:
+                "The wire version to use: the lower of the node's `protocol` (default 1) and the API's",
+            }),
+          }),
         },
       },
     },
@@ -153,7 +162,11 @@ workerRoutes.openapi(register, async (c) => {
   });
   const views = outcomes.flatMap((o) => (o.ok ? [o.worker] : []));
   return c.json(
-    { worker: merge(views)[0], heartbeat_interval_sec: config.HEARTBEAT_INTERVAL_SEC },
+    {
+      worker: merge(views)[0],
+      heartbeat_interval_sec: config.HEARTBEAT_INTERVAL_SEC,
+      protocol: Math.min(reg.protocol ?? 1, WIRE_PROTOCOL),
+    },
     201,
   );
 });
@@ -208,10 +221,13 @@ workerRoutes.openapi(lease, async (c) => {
   // The node's own queues when it names them: a long poll holds one call per queue it asks, and a
   // Worker invocation has only six connections at once.
   const queues = body.queues ? [...new Set(body.queues)] : await registryQueues(c.env);
+  // Wire version 2: the node's finished results first, so their slots are free for this lease.
+  const verdicts = body.results?.length ? await applyResults(c.env, id, body.results) : undefined;
   const request = {
     max_jobs: body.max_jobs,
     wait_ms: Math.round(body.wait_sec * 1000),
     request_id: crypto.randomUUID(),
+    prefetch: body.prefetch,
   };
   // One stub per shard for both calls: calls through one stub arrive in order, so an end never
   // overtakes the request it ends.
@@ -257,7 +273,7 @@ workerRoutes.openapi(lease, async (c) => {
   // Each shard counts only its own queue's jobs: the node's capacity bounds the sum.
   const max = body.max_jobs ?? answered[0].capacity;
   if (jobs.length > max) await declineExtra(c.env, id, jobs.slice(max));
-  return c.json({ jobs: jobs.slice(0, max) }, 200);
+  return c.json({ jobs: jobs.slice(0, max), ...(verdicts ? { results: verdicts } : {}) }, 200);
 });
 
 /** The scheduler's lease RPC, typed by hand: the stub's inferred type of a JSON payload is too deep for tsc. */
@@ -265,7 +281,7 @@ interface LeaseRpc {
   lease(
     queue: string,
     workerId: string,
-    req: { max_jobs?: number; wait_ms: number; request_id: string },
+    req: { max_jobs?: number; wait_ms: number; request_id: string; prefetch?: number },
   ): Promise<Outcome<{ jobs: DispatchedJob[]; capacity: number }>>;
 }
 

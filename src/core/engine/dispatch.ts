@@ -6,6 +6,8 @@ import { canRun, unroutableReason, type EngineJob, type EngineNode } from './job
 export interface Offer {
   node: EngineNode;
   max: number;
+  /** Leases it may hold beyond its slots, queued on the node to start at once (a pull node's prefetch). */
+  prefetch?: number;
 }
 
 /** What one pass reads and changes of the engine's state. */
@@ -35,7 +37,10 @@ export function planDispatch(s: PassState, now: number, live: EngineNode[], offe
   if (s.ready.size === 0) return;
   const nodes = offers.map((o) => o.node);
   const free = new Map(
-    offers.map((o) => [o.node.id, Math.min(o.node.capacity - s.running(o.node.id), o.max)]),
+    offers.map((o) => [
+      o.node.id,
+      Math.min(o.node.capacity + (o.prefetch ?? 0) - s.running(o.node.id), o.max),
+    ]),
   );
   let totalFree = [...free.values()].reduce((sum, n) => sum + Math.max(0, n), 0);
   const deferred: ReadyEntry[] = [];

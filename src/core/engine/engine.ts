@@ -116,7 +116,10 @@ export class QueueEngine {
     job.token = this.newToken();
     job.worker_id = node.id;
     job.started_at = now;
-    job.lease_deadline = now + (job.timeout_sec + leaseGraceSec) * 1000;
+    // A lease beyond the node's slots (a pull node's prefetch) first waits for the jobs ahead of it.
+    const rounds = Math.ceil((this.leases.running(node.id) + 1 - node.capacity) / node.capacity);
+    const waits = Math.max(0, rounds) * job.timeout_sec;
+    job.lease_deadline = now + (job.timeout_sec + waits + leaseGraceSec) * 1000;
     this.store.save(job);
     this.leases.hold(job);
     this.gate.started(job.concurrency_key);
