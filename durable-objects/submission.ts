@@ -91,16 +91,17 @@ export async function submit(
     s.store.forgetCachedRows();
     throw e;
   }
-  // The object's commit is the acceptance: D1 is a projection, written from the outbox. Waiting a
-  // moment for it keeps lists (which read D1) current in the normal case; if D1 is slow or down the
-  // jobs are accepted and run all the same, `GET /jobs/:id` answers from this object meanwhile, and
-  // the outbox writes them to D1 when it can (docs/protocol.md 1.2).
-  await s.outbox.landed(range, PERSIST_WAIT_MS);
+  // The object's commit is the acceptance: the jobs may be dispatched at once (their D1 rows follow
+  // through the outbox, in order). D1 is a projection: waiting a moment for it before answering
+  // keeps lists (which read D1) current in the normal case; if D1 is slow or down the jobs run all
+  // the same, `GET /jobs/:id` answers from this object meanwhile, and the outbox writes them to D1
+  // when it can (docs/protocol.md 1.2).
   s.queueRecorded = true;
   for (const a of actives) s.engine.accept(a);
   s.telemetry.submitted(actives.length, now);
   s.kick();
   await s.armAlarm();
+  await s.outbox.landed(range, PERSIST_WAIT_MS);
   return { ok: true, jobs: rows, created: true };
 }
 
