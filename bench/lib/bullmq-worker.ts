@@ -1,7 +1,8 @@
 // One BullMQ worker process, the peer of one cloud worker node: `concurrency` jobs at a time, each
 // run by the same executor class the node uses (worker-node/src/executors/native.ts spawning
-// wasm-runner/build/runner), or by a processor that does nothing (mode "noop").
-// argv: <redis port> <queue> <concurrency> <mode: native|noop>. Prints "ready" once connected.
+// wasm-runner/build/runner), by a processor that does nothing (mode "noop"), or by one that calls the
+// job's `payload.url` and returns (mode "http", the peer of the node's `http` job type).
+// argv: <redis port> <queue> <concurrency> <mode: native|noop|http>. Prints "ready" once connected.
 import { Worker } from 'bullmq';
 import { NativeExecutor, DEFAULT_BINARY_PATH } from '../../worker-node/src/executors/index';
 
@@ -13,6 +14,12 @@ const worker = new Worker(
   async (job) => {
     if (mode === 'noop') return null;
     const data = job.data as { type: string; payload: unknown };
+    if (mode === 'http') {
+      const res = await fetch((data.payload as { url: string }).url);
+      await res.text();
+      if (!res.ok) throw new Error(`${res.status} from the receiver`);
+      return res.status;
+    }
     const r = await native.run({
       jobId: String(job.id),
       type: data.type,

@@ -60,7 +60,7 @@ export async function startBullWorkers(
   queue: string,
   k: number,
   concurrency: number,
-  mode: 'native' | 'noop',
+  mode: 'native' | 'noop' | 'http',
 ): Promise<BullWorkers> {
   const children: ChildProcess[] = [];
   for (let i = 0; i < k; i++) {
