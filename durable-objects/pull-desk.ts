@@ -3,6 +3,7 @@ import type { Lease } from '../src/protocol/worker';
 import { withBlobUrls } from './blob-urls';
 import type { Outcome } from '../src/protocol/queue-object';
 import type { QueueShell } from './queue-shell';
+import { unknownWorker } from './nodes-desk';
 
 /** Pull nodes' long polls: a lease request waits here until a dispatch pass answers it. */
 
@@ -22,13 +23,7 @@ export async function lease(
 ): Promise<Outcome<{ jobs: DispatchedJob[]; capacity: number }>> {
   s.bind(queue);
   const row = s.store.worker(workerId);
-  if (!row)
-    return {
-      ok: false,
-      status: 404,
-      code: 'worker_unknown',
-      message: `worker ${workerId} is not registered (it may have been reaped): register again`,
-    };
+  if (!row) return unknownWorker(workerId);
   if (row.mode !== 'pull') {
     return {
       ok: false,

@@ -22,6 +22,7 @@ import { jobRow, peek, states, stats } from './queue-views';
 import {
   deregisterWorker,
   heartbeat,
+  unknownWorker,
   listWorkers,
   registerWorker,
   revokeNodeKey,
@@ -302,13 +303,7 @@ export class Scheduler extends DurableObject<Env> {
   ): Promise<Outcome<{ verdicts: ResultVerdict[] }>> {
     this.s.bind(queue);
     const workerId = reports[0]?.worker_id;
-    if (workerId !== undefined && !this.s.store.worker(workerId))
-      return {
-        ok: false,
-        status: 404,
-        code: 'worker_unknown',
-        message: `worker ${workerId} is not registered (it may have been reaped): register again`,
-      };
+    if (workerId !== undefined && !this.s.store.worker(workerId)) return unknownWorker(workerId);
     const outcomes = await Promise.all(
       reports.map(({ job_id, ...report }) => this.reportResult(queue, job_id, report)),
     );

@@ -3,6 +3,7 @@ import { QueueEngine } from '../../../src/core/engine/engine';
 import { holds, type EngineJob, type EngineNode } from '../../../src/core/engine/job';
 import type { Effect, EngineSettings } from '../../../src/core/engine/effects';
 import { MemoryStore } from '../../sim/memory-store';
+import { newJob } from '../../sim/jobs';
 
 const settings: EngineSettings = {
   queue: 'q',
@@ -34,38 +35,8 @@ function setup() {
   const submit = (over: Partial<EngineJob> = {}): EngineJob => {
     seq++;
     const job: EngineJob = {
-      ...{
-        seq,
-        id: `j${seq}`,
-        tenant: 't',
-        type: 'x',
-        payload: '{}',
-        priority: 1,
-        status: 'queued',
-      },
-      ...{
-        attempts: 0,
-        failures: 0,
-        lease_losses: 0,
-        max_retries: 1,
-        timeout_sec: 5,
-        executor: null,
-      },
-      ...{
-        token: null,
-        worker_id: null,
-        started_at: null,
-        lease_deadline: null,
-        next_attempt_at: null,
-      },
-      ...{
-        created_at: 1000 + seq,
-        last_error: null,
-        concurrency_key: null,
-        concurrency_limit: null,
-      },
-      ...{ requires: null, backoff: null, callback_url: null, failure_callback_url: null },
-      ...{ payload_blob: null, traceparent: null, tracestate: null },
+      ...newJob(seq, 1000 + seq, 1, 1, 5, null),
+      type: 'x',
       ...over,
     };
     store.insert(job);
