@@ -8,8 +8,9 @@ import { log } from '../src/log';
 import { type WorkerRow } from './store';
 import { ACTIVE_AT } from './retirement';
 import { REVOKED_KEY_MEMORY_MS } from '../src/core/node-key';
-import type { NodeKeyRef, Outcome, Refusal } from '../src/protocol/queue-object';
+import type { NodeKeyRef, Outcome } from '../src/protocol/queue-object';
 import type { QueueShell } from './queue-shell';
+import { unknownWorker } from './shell-contract';
 import { endPull } from './pull-desk';
 import { view } from './queue-views';
 
@@ -170,14 +171,4 @@ export async function listWorkers(s: QueueShell, queue: string): Promise<WorkerV
   s.bind(queue);
   const now = Date.now();
   return s.store.workers().map((w) => view(s, w, now));
-}
-
-/** The answer to a node this queue does not know (never registered, or reaped): register again. */
-export function unknownWorker(workerId: string): Refusal {
-  return {
-    ok: false,
-    status: 404,
-    code: 'worker_unknown',
-    message: `worker ${workerId} is not registered (it may have been reaped): register again`,
-  };
 }

@@ -3,7 +3,7 @@ import type { Lease } from '../src/protocol/worker';
 import { withBlobUrls } from './blob-urls';
 import type { Outcome } from '../src/protocol/queue-object';
 import type { QueueShell } from './queue-shell';
-import { unknownWorker } from './nodes-desk';
+import { unknownWorker } from './shell-contract';
 
 /** Pull nodes' long polls: a lease request waits here until a dispatch pass answers it. */
 

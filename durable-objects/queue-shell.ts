@@ -9,16 +9,15 @@ import { updateJob, type JobPatch, type Stmt } from '../src/db/write-jobs';
 import type { JobRow } from '../src/db/schema';
 import { jobRowOf } from '../src/db/job-rows';
 import type { DispatchedJob } from '../src/protocol/dispatch';
-import type { Lease } from '../src/protocol/worker';
-import type { JobResult } from '../src/protocol/job';
 import { log } from '../src/log';
-import { Store, type ActiveJob, type WorkerRow } from './store';
+import { Store, type WorkerRow } from './store';
 import { Outbound } from './outbound';
 import { Telemetry } from './telemetry';
 import { Meter } from './metering';
 import { CallbackDeliveries } from './callbacks';
 import { Outbox } from './outbox';
 import { Dependencies } from './dependencies';
+import type { PullWaiter, ShellHooks } from './shell-contract';
 import { recordAttempt } from '../src/db/job-attempts';
 
 /**
@@ -376,27 +375,3 @@ const RECENT_KEPT = 2000;
 
 /** How often finished jobs' outcomes older than RETENTION_DAYS are forgotten. */
 const PRUNE_EVERY_MS = 3_600_000;
-
-/** A pull node's lease request, waiting in `lease()` (pull-desk.ts) for a dispatch pass to answer it. */
-export interface PullWaiter {
-  requestId: string;
-  max: number;
-  /** Leases the node may hold beyond its capacity (wire version 2). */
-  prefetch: number;
-  resolve: (jobs: DispatchedJob[]) => void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
-export interface ShellHooks {
-  send(node: WorkerRow, jobs: DispatchedJob[]): Promise<void>;
-  deliverPulled(node: WorkerRow, jobs: DispatchedJob[]): void;
-  endPull(workerId: string): void;
-  kill(nodeId: string, lease: Lease): void;
-  finished(
-    job: ActiveJob,
-    status: 'succeeded' | 'failed' | 'cancelled',
-    result: JobResult | null,
-    error: string | null,
-    now: number,
-  ): Stmt[];
-}

@@ -17,12 +17,12 @@ import { retireVerdict } from './retirement';
 import { REVOKED_KEY_MEMORY_MS } from '../src/core/node-key';
 import type { NewJob, NodeKeyRef, Outcome, QueueStats } from '../src/protocol/queue-object';
 import { QueueShell } from './queue-shell';
+import { unknownWorker } from './shell-contract';
 import { submit } from './submission';
 import { jobRow, peek, states, stats } from './queue-views';
 import {
   deregisterWorker,
   heartbeat,
-  unknownWorker,
   listWorkers,
   registerWorker,
   revokeNodeKey,
