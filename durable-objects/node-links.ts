@@ -1,3 +1,4 @@
+// The object's requests to its nodes: dispatches with what their answers mean, and kills.
 import { retryDelayMs } from '../src/core/backoff';
 import type { Claim } from '../src/core/engine/job';
 import type { DispatchedJob } from '../src/protocol/dispatch';
@@ -9,8 +10,6 @@ import { retryAfterMs } from './outbound';
 import { withBlobUrls } from './blob-urls';
 import type { QueueShell } from './queue-shell';
 import { endPull } from './pull-desk';
-
-/** The object's requests to its nodes: dispatches with what their answers mean, and kills. */
 
 export async function send(
   s: QueueShell,

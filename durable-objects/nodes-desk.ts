@@ -1,3 +1,4 @@
+// Nodes joining, beating, leaving and being revoked.
 import type {
   HeartbeatAnswer,
   WorkerHeartbeat,
@@ -13,8 +14,6 @@ import type { QueueShell } from './queue-shell';
 import { unknownWorker } from './shell-contract';
 import { endPull } from './pull-desk';
 import { view } from './queue-views';
-
-/** Nodes joining, beating, leaving and being revoked. */
 
 export async function registerWorker(
   s: QueueShell,

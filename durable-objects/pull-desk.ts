@@ -1,11 +1,10 @@
+// Pull nodes' long polls: a lease request waits here until a dispatch pass answers it.
 import type { DispatchedJob } from '../src/protocol/dispatch';
 import type { Lease } from '../src/protocol/worker';
 import { withBlobUrls } from './blob-urls';
 import type { Outcome } from '../src/protocol/queue-object';
 import type { QueueShell } from './queue-shell';
 import { unknownWorker } from './shell-contract';
-
-/** Pull nodes' long polls: a lease request waits here until a dispatch pass answers it. */
 
 /**
  * A pull node's long poll (`POST /workers/:id/lease`). It waits here until dispatchPass assigns it

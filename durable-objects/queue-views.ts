@@ -1,10 +1,9 @@
+// Read-only views of the queue for operators, tenants and the chaos checker.
 import type { JobRow } from '../src/db/schema';
 import type { WorkerView } from '../src/protocol/worker';
 import { type WorkerRow } from './store';
 import type { QueueStats } from '../src/protocol/queue-object';
 import type { QueueShell } from './queue-shell';
-
-/** Read-only views of the queue for operators, tenants and the chaos checker. */
 
 /**
  * The head of the queue in dispatch order, for operators and tests; with `tenant`, only that

@@ -1,11 +1,10 @@
+// The cron's backstop: D1's active jobs of the queue against what the object holds.
 import { activeJobsOfQueue, type JobPatch, type Stmt } from '../src/db/write-jobs';
 import type { JobRow } from '../src/db/schema';
 import { log } from '../src/log';
 import { type ActiveJob } from './store';
 import type { QueueShell } from './queue-shell';
 import { dependency, lookUpDependencies } from './submission';
-
-/** The cron's backstop: D1's active jobs of the queue against what the object holds. */
 
 /**
  * The cron backstop: the same reaping and timers as the alarm, a retry of the outbox, and a look

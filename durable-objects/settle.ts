@@ -1,11 +1,10 @@
+// What the object does when a job ends: its callback, its remembered outcome, its dependents.
 import { type Stmt } from '../src/db/write-jobs';
 import type { JobResult } from '../src/protocol/job';
 import { type ActiveJob } from './store';
 import type { JobStatus } from '../src/protocol/job';
 import type { QueueShell } from './queue-shell';
 import { finishedRowOf } from '../src/db/job-rows';
-
-/** What the object does when a job ends: its callback, its remembered outcome, its dependents. */
 
 /** A job reached a terminal state: queue its callback, if it has one, and start delivering. */
 export function finished(

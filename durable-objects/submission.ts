@@ -1,3 +1,4 @@
+// Submissions: jobs stored all or none, their dependencies judged, an idempotent repeat answered.
 import { insertJobs, upsertQueue, type Stmt } from '../src/db/write-jobs';
 import { jobRowOf, mergeRows } from '../src/db/job-rows';
 import type { JobRow } from '../src/db/schema';
@@ -6,8 +7,6 @@ import { type ActiveJob } from './store';
 import { ACTIVE_AT } from './retirement';
 import type { NewJob, Outcome, Refusal } from '../src/protocol/queue-object';
 import { PERSIST_WAIT_MS, type QueueShell } from './queue-shell';
-
-/** Submissions: jobs stored all or none, their dependencies judged, an idempotent repeat answered. */
 
 /**
  * Takes the jobs, all or none, in one storage transaction with their D1 insert (logged in the

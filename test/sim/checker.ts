@@ -120,20 +120,28 @@ export class Checker {
             firstOfKey.get(j.concurrency_key) === j)),
     );
     if (starvationMs === 0) {
+      // Across tenants the order is by class only (fair share interleaves them); within a tenant,
+      // by priority, then age, then submission.
+      const lastOf = new Map<string, EngineJob>();
       for (let i = 1; i < started.length; i++)
-        if (less(rank(started[i - 1]), rank(started[i])) > 0)
-          this.fail(
-            `pass started ${started[i - 1].id} before ${started[i].id} out of priority/FIFO order`,
-          );
+        if (started[i - 1].priority > started[i].priority)
+          this.fail(`pass started ${started[i - 1].id} before ${started[i].id} of a lower class`);
+      for (const j of started) {
+        const prev = lastOf.get(j.tenant);
+        if (prev && less(rank(prev), rank(j)) > 0)
+          this.fail(`pass started ${prev.id} before ${j.id} out of priority/FIFO order`);
+        lastOf.set(j.tenant, j);
+      }
       const last = started.at(-1);
       for (const j of startable) {
+        const mine = lastOf.get(j.tenant);
         if (freeLeft)
           this.fail(
             `job ${j.id} (key ${j.concurrency_key}) left queued with a free slot and its key free`,
           );
-        else if (last && less(rank(j), rank(last)) < 0)
+        else if ((last && j.priority < last.priority) || (mine && less(rank(j), rank(mine)) < 0))
           this.fail(
-            `job ${j.id} (p${j.priority} key ${j.concurrency_key}) left queued behind ${last.id} (p${last.priority} key ${last.concurrency_key}), which it precedes`,
+            `job ${j.id} (p${j.priority} key ${j.concurrency_key}) left queued behind ${(mine ?? last)!.id}, which it precedes`,
           );
       }
       return;
@@ -148,5 +156,25 @@ export class Checker {
           this.fail(
             `job ${a.id} waited ${now - a.created_at} ms > ${starvationMs} behind newer ${b.id}`,
           );
+  }
+
+  /**
+   * Fair share (docs/protocol.md, dispatch order rule 2): among tenants with work of the pass's
+   * first class, a tenant of weight w among a total W gets one of any 2 * ceil(W / w) + 1
+   * consecutive dispatches of that class (smooth weighted round-robin keeps its credit within one
+   * round of its share, and a round may carry over from the pass before).
+   */
+  fairShare(started: EngineJob[], before: EngineJob[], weights: Record<string, number>): void {
+    const queued = before.filter((j) => j.status === 'queued');
+    if (queued.length === 0 || started.length === 0) return;
+    const cls = Math.min(...queued.map((j) => j.priority));
+    const tenants = new Set(queued.filter((j) => j.priority === cls).map((j) => j.tenant));
+    const total = [...tenants].reduce((sum, t) => sum + (weights[t] ?? 1), 0);
+    const ofClass = started.filter((j) => j.priority === cls);
+    for (const t of tenants) {
+      const window = 2 * Math.ceil(total / (weights[t] ?? 1)) + 1;
+      if (ofClass.length >= window && !ofClass.slice(0, window).some((j) => j.tenant === t))
+        this.fail(`tenant ${t} got none of the first ${window} class-${cls} dispatches`);
+    }
   }
 }

@@ -46,14 +46,19 @@ export function simulate(seed: number, steps = 400): RunResult {
   const rng = xoroshiro128plus(seed);
   const int = (lo: number, hi: number) => uniformInt(rng, lo, hi);
   const chance = (percent: number) => int(0, 99) < percent;
-  const starvationMs = chance(50) ? 0 : int(2, 10) * 1000;
+  // One run in seven has two tenants (weights 1 and 2) and checks fair share; to keep the bound
+  // exact it has no concurrency keys, no cancels (their stale ready entries spend a tenant's turns)
+  // and no aging. Chosen by the seed, not the generator, so other seeds replay as before.
+  const fair = seed % 7 === 5;
+  const weights: Record<string, number> = { a: 1, b: 2 };
+  const starvationMs = chance(50) || fair ? 0 : int(2, 10) * 1000;
   const settings: EngineSettings = {
     queue: 'sim',
     leaseGraceSec: 1,
     maxLeaseLosses: 4,
     dispatchTimeoutMs: 2000,
     maxStarvationMs: starvationMs,
-    weightOf: () => 1,
+    weightOf: (tenant) => weights[tenant] ?? 1,
     backoff: { type: 'exponential', baseSec: 1, maxSec: 8, jitter: false },
   };
   let tokens = 0;
@@ -117,6 +122,7 @@ export function simulate(seed: number, steps = 400): RunResult {
     const offered = live();
     if (offered.length === 0) return;
     const offers: Offer[] = offered.map((n) => ({ node: n.engineView, max: Infinity }));
+    const before = store.all();
     const effects = engine.dispatch(
       now,
       offered.map((n) => n.engineView),
@@ -133,13 +139,15 @@ export function simulate(seed: number, steps = 400): RunResult {
         0,
     );
     checker.pass(started, after, freeLeft, starvationMs, now);
+    if (fair) checker.fairShare(started, before, weights);
     apply(maybeCrash(effects));
   };
 
   const submit = () => {
     for (let k = int(1, 3); k > 0; k--) {
-      const key = chance(40) ? (chance(50) ? 'k1' : 'k2') : null;
+      const key = chance(40) && !fair ? (chance(50) ? 'k1' : 'k2') : null;
       const job = newJob(++seq, now, int(0, 2), int(0, 3), int(1, 4), key);
+      if (fair) job.tenant = chance(50) ? 'a' : 'b';
       if (chance(15)) {
         job.status = 'scheduled';
         job.next_attempt_at = now + int(100, 5000);
@@ -302,6 +310,7 @@ export function simulate(seed: number, steps = 400): RunResult {
       const n = [...nodes.values()][int(0, nodes.size - 1)];
       n.slow = !n.slow;
     } else if (roll < 96) {
+      if (fair) return;
       const active = store.all();
       if (active.length === 0) return;
       const done = engine.cancel(active[int(0, active.length - 1)].id, now);
