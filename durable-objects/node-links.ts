@@ -37,18 +37,12 @@ export async function send(
     const rejectedIds = new Set(
       rejected.filter((r) => r.reason !== 'duplicate').map((r) => r.job_id),
     );
-    for (const j of jobs) {
-      if (rejectedIds.has(j.job_id)) continue;
-      log({
-        level: 'debug',
-        event: 'job_dispatched',
-        job_id: j.job_id,
-        worker_id: node.id,
-        attempt: j.attempt,
-        latency_ms: now - started,
-        queue: s.queue,
-      });
-    }
+    logDispatched(
+      s,
+      node,
+      jobs.filter((j) => !rejectedIds.has(j.job_id)),
+      { latency_ms: now - started },
+    );
     if (rejectedIds.size)
       s.handBack(
         jobs.filter((j) => rejectedIds.has(j.job_id)),
@@ -130,6 +124,16 @@ export function killOnNode(s: QueueShell, nodeId: string, lease: Lease): void {
 export function deliverPulled(s: QueueShell, node: WorkerRow, jobs: DispatchedJob[]): void {
   // dispatchPass is synchronous and picks pull nodes only while they wait, so the waiter is there.
   endPull(s, node.id, undefined, jobs);
+  logDispatched(s, node, jobs, { mode: 'pull' });
+}
+
+/** Per job, so debug: at info a line a job was workerd's largest cost (bench:costs); /metrics counts them. */
+function logDispatched(
+  s: QueueShell,
+  node: WorkerRow,
+  jobs: DispatchedJob[],
+  extra: Record<string, unknown>,
+): void {
   for (const j of jobs)
     log({
       level: 'debug',
@@ -137,7 +141,7 @@ export function deliverPulled(s: QueueShell, node: WorkerRow, jobs: DispatchedJo
       job_id: j.job_id,
       worker_id: node.id,
       attempt: j.attempt,
-      mode: 'pull',
+      ...extra,
       queue: s.queue,
     });
 }

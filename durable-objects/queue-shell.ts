@@ -7,7 +7,7 @@ import { configOf, type Config, type Env } from '../src/env';
 import { dbOf, type Db } from '../src/db/client';
 import { updateJob, type JobPatch, type Stmt } from '../src/db/write-jobs';
 import type { JobRow } from '../src/db/schema';
-import { jobRowOf } from '../src/db/job-rows';
+import { finishedRowOf, jobRowOf } from '../src/db/job-rows';
 import type { DispatchedJob } from '../src/protocol/dispatch';
 import { log } from '../src/log';
 import { Store, type WorkerRow } from './store';
@@ -17,7 +17,7 @@ import { Meter } from './metering';
 import { CallbackDeliveries } from './callbacks';
 import { Outbox } from './outbox';
 import { Dependencies } from './dependencies';
-import type { PullWaiter, ShellHooks } from './shell-contract';
+import type { Finish, PullWaiter, ShellHooks } from './shell-contract';
 import { recordAttempt } from '../src/db/job-attempts';
 
 /**
@@ -56,8 +56,11 @@ export class QueueShell {
    * (pull-desk.ts), a finished job's callback and dependents (settle.ts).
    */
   hooks!: ShellHooks;
-  /** Rows of jobs that finished lately, as D1 will have them: read while D1 lags (freshRow). */
-  private readonly recent = new Map<string, JobRow>();
+  /**
+   * Jobs that finished lately, as they ended: their rows are built only when read (freshRow), not
+   * on the finish path of every job.
+   */
+  private readonly recent = new Map<string, Finish>();
   queue = 'default';
   queueRecorded = false;
   private faultVars: { rate: number; queues: string[] } | undefined;
@@ -127,12 +130,13 @@ export class QueueShell {
   freshRow(id: string): JobRow | null {
     const active = this.store.jobById(id);
     if (active) return jobRowOf(active, this.queue, Date.now(), 0);
-    return this.recent.get(id) ?? null;
+    const f = this.recent.get(id);
+    return f ? finishedRowOf(f.job, this.queue, f.status, f.result, f.error, f.at) : null;
   }
 
-  rememberFinished(row: JobRow): void {
-    this.recent.delete(row.id);
-    this.recent.set(row.id, row);
+  rememberFinished(f: Finish): void {
+    this.recent.delete(f.job.id);
+    this.recent.set(f.job.id, f);
     if (this.recent.size > RECENT_KEPT) this.recent.delete(this.recent.keys().next().value!);
   }
 

@@ -4,19 +4,19 @@ import type { JobResult } from '../src/protocol/job';
 import { type ActiveJob } from './store';
 import type { JobStatus } from '../src/protocol/job';
 import type { QueueShell } from './queue-shell';
-import { finishedRowOf } from '../src/db/job-rows';
+import type { FinalStatus } from '../src/core/engine/effects';
 
 /** A job reached a terminal state: queue its callback, if it has one, and start delivering. */
 export function finished(
   s: QueueShell,
   job: ActiveJob,
-  status: 'succeeded' | 'failed' | 'cancelled',
+  status: FinalStatus,
   result: JobResult | null,
   error: string | null,
   now: number,
 ): Stmt[] {
   s.deps.record(job.id, job.tenant, status, now);
-  s.rememberFinished(finishedRowOf(job, s.queue, status, result, error, now));
+  s.rememberFinished({ job, status, result, error, at: now });
   return [
     ...callbackFor(s, job, status, result, error, now),
     ...settleDependents(s, job.id, status, now),
@@ -26,7 +26,7 @@ export function finished(
 export function callbackFor(
   s: QueueShell,
   job: ActiveJob,
-  status: 'succeeded' | 'failed' | 'cancelled',
+  status: FinalStatus,
   result: JobResult | null,
   error: string | null,
   now: number,

@@ -4,6 +4,7 @@ import type { Lease } from '../src/protocol/worker';
 import type { JobResult } from '../src/protocol/job';
 import type { Refusal } from '../src/protocol/queue-object';
 import type { ActiveJob, WorkerRow } from './store';
+import type { FinalStatus } from '../src/core/engine/effects';
 
 // What the shell (queue-shell.ts) shares with the modules built on it, kept apart so those modules
 // and the shell need not import each other for it.
@@ -25,7 +26,7 @@ export interface ShellHooks {
   kill(nodeId: string, lease: Lease): void;
   finished(
     job: ActiveJob,
-    status: 'succeeded' | 'failed' | 'cancelled',
+    status: FinalStatus,
     result: JobResult | null,
     error: string | null,
     now: number,
@@ -40,4 +41,13 @@ export function unknownWorker(workerId: string): Refusal {
     code: 'worker_unknown',
     message: `worker ${workerId} is not registered (it may have been reaped): register again`,
   };
+}
+
+/** A job as it ended, kept a while for reads while D1 catches up (queue-shell.ts freshRow). */
+export interface Finish {
+  job: ActiveJob;
+  status: FinalStatus;
+  result: JobResult | null;
+  error: string | null;
+  at: number;
 }

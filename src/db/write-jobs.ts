@@ -56,7 +56,11 @@ export function updateJob(db: Db, id: string, patch: JobPatch): Stmt {
   return db.update(jobs).set(patch).where(eq(jobs.id, id));
 }
 
-/** Undoes a submission D1 may or may not have taken (the object refused it after all). */
+/**
+ * Undoes a submission D1 may or may not have taken. The object no longer writes it (its commit is
+ * the acceptance, docs/protocol.md 1.2), but an outbox an older version left may still hold one,
+ * which the coalescing of src/db/coalesce.ts must keep in its place; its tests build them here.
+ */
 export function deleteJobs(db: Db, ids: string[]): Stmt {
   return db.delete(jobs).where(inArray(jobs.id, ids));
 }

@@ -31,14 +31,24 @@ export type Effect =
   | {
       kind: 'finished';
       job: EngineJob;
-      status: 'succeeded' | 'failed' | 'cancelled';
+      status: FinalStatus;
       result: JobResult | null;
       error: string | null;
     }
-  | { kind: 'dispatch'; nodeId: string; jobs: DispatchedJob[] }
+  | DispatchEffect
   /** Tell a push node to stop an attempt (a pull node hears it in its next heartbeat answer). */
   | { kind: 'kill'; nodeId: string; lease: Lease }
   | { kind: 'event'; line: LogFields };
+
+/** How a job ended: a terminal status of src/protocol/job.ts. */
+export type FinalStatus = 'succeeded' | 'failed' | 'cancelled';
+
+/** The jobs one dispatch pass gives one node: one request to it. */
+export interface DispatchEffect {
+  kind: 'dispatch';
+  nodeId: string;
+  jobs: DispatchedJob[];
+}
 
 /**
  * The job rows of the queue: the object's SQLite in the Durable Object, a map in the simulation.

@@ -5,7 +5,7 @@ import { holds, type Claim, type EngineJob, type EngineNode } from './job';
 import { EngineState } from './engine-state';
 import { planDispatch, type Offer } from './dispatch';
 import { describeFailure, storedResult, succeeded } from './results';
-import type { Effect } from './effects';
+import type { DispatchEffect, Effect } from './effects';
 
 /**
  * The decisions of one queue, without I/O: which job runs where, what a result, a timeout, a lost
@@ -20,6 +20,8 @@ export class QueueEngine extends EngineState {
 
   /** One dispatch pass over the nodes offered (live, active, not backing off; see dispatch.ts). */
   dispatch(now: number, live: EngineNode[], offers: Offer[]): Effect[] {
+    // One dispatch effect per node, found by id: a pass may start a thousand jobs.
+    const groups = new Map<string, DispatchEffect>();
     planDispatch(
       {
         ready: this.ready,
@@ -28,7 +30,7 @@ export class QueueEngine extends EngineState {
         rr: this.rr,
         job: (seq) => this.store.bySeq(seq),
         running: (id) => this.leases.running(id),
-        start: (job, node) => this.start(job, node, now),
+        start: (job, node) => this.start(job, node, now, groups),
       },
       now,
       live,
@@ -37,7 +39,12 @@ export class QueueEngine extends EngineState {
     return this.take();
   }
 
-  private start(job: EngineJob, node: EngineNode, now: number): void {
+  private start(
+    job: EngineJob,
+    node: EngineNode,
+    now: number,
+    groups: Map<string, DispatchEffect>,
+  ): void {
     const { queue, leaseGraceSec } = this.settings();
     this.observer.dispatched(now - (job.next_attempt_at ?? job.created_at), job.priority, now);
     job.status = transition(job.status, 'running');
@@ -60,7 +67,13 @@ export class QueueEngine extends EngineState {
       nextAttemptAt: null,
       updatedAt: now,
     });
-    this.groupFor(node.id).jobs.push({
+    let group = groups.get(node.id);
+    if (!group) {
+      // Behind the projections of the jobs it carries: the shell persists them before it sends.
+      groups.set(node.id, (group = { kind: 'dispatch', nodeId: node.id, jobs: [] }));
+      this.fx.push(group);
+    }
+    group.jobs.push({
       job_id: job.id,
       attempt: job.attempts,
       token: job.token,
@@ -73,14 +86,6 @@ export class QueueEngine extends EngineState {
       ...(job.traceparent ? { traceparent: job.traceparent } : {}),
       ...(job.tracestate ? { tracestate: job.tracestate } : {}),
     });
-  }
-
-  /** The node's dispatch of this pass: one per node (the shell sends it after persisting the pass). */
-  private groupFor(nodeId: string): Extract<Effect, { kind: 'dispatch' }> {
-    for (const e of this.fx) if (e.kind === 'dispatch' && e.nodeId === nodeId) return e;
-    const group: Extract<Effect, { kind: 'dispatch' }> = { kind: 'dispatch', nodeId, jobs: [] };
-    this.fx.push(group);
-    return group;
   }
 
   // ---------------------------------------------------------------- attempts

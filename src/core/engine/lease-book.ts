@@ -47,12 +47,6 @@ export class LeaseBook {
     return this.slots.get(nodeId)?.size ?? 0;
   }
 
-  totalRunning(): number {
-    let n = 0;
-    for (const s of this.slots.values()) n += s.size;
-    return n;
-  }
-
   forgetNode(nodeId: string): void {
     this.slots.delete(nodeId);
   }
