@@ -9,6 +9,7 @@ import { DEFAULT_API_URL, makeCtx, type Ctx, type GlobalOptions, type Io } from 
 import { describeError, EXIT_CODES_HELP, exitCodeFor, type ExitCode } from './exit-codes';
 import { registerAutoscale } from './commands/autoscale';
 import { registerJobCommands } from './commands/jobs';
+import { registerEdit } from './commands/edit';
 import { registerKeys } from './commands/keys';
 import { registerNodeKeys } from './commands/node-keys';
 import { registerSchedules } from './commands/schedules';
@@ -71,6 +72,7 @@ export function buildProgram(io: Io): Command {
 
   registerSubmit(program, run);
   registerJobCommands(program, run);
+  registerEdit(program, run);
   registerWorkers(program, run);
   registerSchedules(program, run);
   registerKeys(program, run);

@@ -30,6 +30,8 @@ import {
 import { declineLeases, endLease, endPull, lease } from './pull-desk';
 import { deliverPulled, killOnNode, send } from './node-links';
 import { finished } from './settle';
+import { editJob } from './job-edit';
+import type { WaitingChange } from '../src/core/engine/waiting-edits';
 import { reconcile } from './reconcile';
 import type { ResultVerdict } from '../src/protocol/results';
 
@@ -158,6 +160,11 @@ export class Scheduler extends DurableObject<Env> {
     this.s.kick();
     await this.s.armAlarm();
     return { ok: true, previous: done.previous };
+  }
+
+  /** `PATCH /jobs/:id`: a new priority or due time for a job that has not started (job-edit.ts). */
+  async edit(queue: string, jobId: string, change: WaitingChange) {
+    return editJob(this.s, queue, jobId, change);
   }
 
   async reportResult(

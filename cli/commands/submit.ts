@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import type { Job } from '../../src/protocol/job';
 import { printJson, type Ctx } from '../context';
-import { EXIT, JobEnded } from '../exit-codes';
+import { EXIT, JobEnded, UsageError } from '../exit-codes';
 import { prettyJson } from '../format';
 import { addJobOptions, jobBody, parseInteger, type JobFlags } from '../options';
 import { INLINE_PAYLOAD_LIMIT, uploadBlob } from '../blobs';
@@ -12,6 +12,9 @@ import type { Runner } from '../program';
 export interface SubmitFlags extends JobFlags {
   idempotencyKey?: string;
   dependsOn?: string[];
+  debounce?: string;
+  dedupKey?: string;
+  dedupTtl?: number;
   wait?: boolean;
   waitTimeout?: number;
 }
@@ -32,6 +35,14 @@ export function registerSubmit(program: Command, run: Runner): void {
     .option(
       '--depends-on <ids...>',
       'job ids of the same queue that must succeed first (the job is waiting until then)',
+    )
+    .option(
+      '--debounce <key:sec>',
+      'debounce: later submissions of the key within sec replace this job (the last payload wins)',
+    )
+    .option('--dedup-key <key>', 'within the window, a repeat answers with the first job')
+    .addOption(
+      new Option('--dedup-ttl <sec>', 'the dedup window (default 3600)').argParser(parseInteger),
     )
     .option(
       '-w, --wait',
@@ -59,6 +70,9 @@ Examples:
 async function submit(ctx: Ctx, payloadArg: string | undefined, flags: SubmitFlags): Promise<void> {
   const body = jobBody(payloadArg, flags);
   if (flags.dependsOn?.length) body.depends_on = flags.dependsOn;
+  if (flags.debounce !== undefined) body.debounce = debounceOf(flags.debounce);
+  if (flags.dedupKey !== undefined) body.dedup_key = flags.dedupKey;
+  if (flags.dedupTtl !== undefined) body.dedup_ttl_sec = flags.dedupTtl;
   // A payload file over the inline limit goes up as a blob first; the job names it instead.
   const serialised =
     flags.payloadFile !== undefined ? new TextEncoder().encode(JSON.stringify(body.payload)) : null;
@@ -69,12 +83,21 @@ async function submit(ctx: Ctx, payloadArg: string | undefined, flags: SubmitFla
   }
   const headers = flags.idempotencyKey ? { 'x-idempotency-key': flags.idempotencyKey } : undefined;
   const started = ctx.io.now();
-  const answer = await ctx.client.call<{ job: Job }>('POST', '/jobs', { body, headers });
+  const answer = await ctx.client.call<{ job: Job; debounced?: true; deduplicated?: true }>(
+    'POST',
+    '/jobs',
+    { body, headers },
+  );
   if (!flags.wait) {
     if (ctx.json) return printJson(ctx.io, answer);
     const j = answer.job;
+    const how = answer.debounced
+      ? 'debounced into'
+      : answer.deduplicated
+        ? 'deduplicated to'
+        : 'submitted';
     ctx.io.out(
-      `submitted ${j.id} (${j.status}, type ${j.type}, priority ${j.priority}, queue ${j.queue})\n`,
+      `${how} ${j.id} (${j.status}, type ${j.type}, priority ${j.priority}, queue ${j.queue})\n`,
     );
     return;
   }
@@ -102,4 +125,13 @@ async function submit(ctx: Ctx, payloadArg: string | undefined, flags: SubmitFla
       `job ${job.id} was cancelled${job.error ? `: ${job.error}` : ''}`,
       EXIT.FAILED,
     );
+}
+
+/** `--debounce key:sec` as the API's `{ key, delay_sec }` (the key may itself hold colons). */
+export function debounceOf(flag: string): { key: string; delay_sec: number } {
+  const cut = flag.lastIndexOf(':');
+  const sec = Number(flag.slice(cut + 1));
+  if (cut <= 0 || !Number.isInteger(sec))
+    throw new UsageError(`--debounce ${flag}: give key:seconds, e.g. cart-7:30`);
+  return { key: flag.slice(0, cut), delay_sec: sec };
 }

@@ -12,6 +12,7 @@ import { costMeter } from './middleware/cost-meter';
 import { jsonOnly, jsonText } from './middleware/json-only';
 import { declaredBodyWithin, readBodyWithin } from './middleware/body-limits';
 import { jobRoutes } from './routes/jobs';
+import { jobEditRoutes } from './routes/job-edit';
 import { workerRoutes } from './routes/workers';
 import { resultRoutes } from './routes/results';
 import { systemRoutes } from './routes/system';
@@ -66,6 +67,7 @@ export function createApp() {
   const routes = app
     .route('/', systemRoutes)
     .route('/', jobRoutes)
+    .route('/', jobEditRoutes)
     .route('/', workerRoutes)
     .route('/', resultRoutes)
     .route('/', scheduleRoutes)
