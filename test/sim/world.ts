@@ -8,6 +8,7 @@ import type { Lease } from '../../src/protocol/worker';
 import { MemoryStore } from './memory-store';
 import { Checker } from './checker';
 import { newJob } from './jobs';
+import { FlowPlay } from './flow-play';
 
 /** A node of the simulation: it runs what reaches it, reports over a lossy network, may die. */
 interface SimNode {
@@ -31,6 +32,8 @@ export interface RunResult {
   jobs: number;
   dispatches: number;
   steps: number;
+  /** Debounced submissions that went into a pending job, and edits that took (flow-play.ts). */
+  flow: { debounced: number; edits: number };
 }
 
 const HEARTBEAT_TIMEOUT_MS = 6000;
@@ -80,6 +83,19 @@ export function simulate(seed: number, steps = 400): RunResult {
   let now = 1_000_000;
   let seq = 0;
   let faults = true;
+  // One run in four (not a fair-share one) also debounces and edits waiting jobs (flow-play.ts).
+  const flow =
+    seed % 4 === 3 && !fair
+      ? new FlowPlay({
+          store,
+          checker,
+          engine: () => engine,
+          nextSeq: () => ++seq,
+          int,
+          chance,
+          apply: (effects) => apply(effects),
+        })
+      : null;
 
   const apply = (effects: Effect[]) => {
     for (const e of effects) {
@@ -95,6 +111,7 @@ export function simulate(seed: number, steps = 400): RunResult {
       else if (e.kind === 'dispatch')
         for (const j of e.jobs) {
           checker.dispatched(j.job_id, j.attempt, j.token);
+          flow?.dispatched(j.job_id, j.payload, now);
           const lease = { job_id: j.job_id, attempt: j.attempt, token: j.token };
           net.push({
             to: 'node',
@@ -144,6 +161,7 @@ export function simulate(seed: number, steps = 400): RunResult {
   };
 
   const submit = () => {
+    if (flow && chance(50)) return flow.act(now);
     for (let k = int(1, 3); k > 0; k--) {
       const key = chance(40) && !fair ? (chance(50) ? 'k1' : 'k2') : null;
       const job = newJob(++seq, now, int(0, 2), int(0, 3), int(1, 4), key);
@@ -324,6 +342,7 @@ export function simulate(seed: number, steps = 400): RunResult {
   for (; steps_ < steps; steps_++) {
     step();
     checker.rows(store, engine.leases.size);
+    flow?.check(now);
     if (checker.violations.length) break;
   }
   // Calm: faults stop, every node comes back; every accepted job must end within this much time.
@@ -337,6 +356,7 @@ export function simulate(seed: number, steps = 400): RunResult {
     step();
     steps_++;
     checker.rows(store, engine.leases.size);
+    flow?.check(now);
   }
   for (const j of store.all().slice(0, 20))
     checker.violations.push(`job ${j.id} never ended: still ${j.status} (attempt ${j.attempts})`);
@@ -346,5 +366,6 @@ export function simulate(seed: number, steps = 400): RunResult {
     jobs: seq,
     dispatches: checker.dispatches,
     steps: steps_,
+    flow: { debounced: flow?.debounced ?? 0, edits: flow?.edits ?? 0 },
   };
 }
