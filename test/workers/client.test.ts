@@ -18,3 +18,27 @@ describe('typed client', () => {
     expect(h.finished).toHaveLength(120);
   });
 });
+
+describe('typed client: PATCH /jobs/:id', () => {
+  const api = createClient('http://cloud.test', {
+    fetch: (input: RequestInfo | URL, init?: RequestInit) => SELF.fetch(input, init),
+  });
+
+  it('edits a waiting job with a typed body and reads the typed answer', async () => {
+    const queue = `client-edit-${Date.now()}`;
+    const submitted = await SELF.fetch('http://cloud.test/jobs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ payload: 'x', queue }),
+    });
+    const { job } = (await submitted.json()) as { job: { id: string } };
+    const res = await api.jobs[':id'].$patch({
+      param: { id: job.id },
+      json: { priority: 0, delay_sec: 30 },
+    });
+    expect(res.status).toBe(200);
+    if (res.status !== 200) return;
+    const body = await res.json();
+    expect(body.job).toMatchObject({ id: job.id, priority: 0, status: 'scheduled' });
+  });
+});

@@ -26,9 +26,8 @@ const edit = createRoute({
   },
 });
 
-export const jobEditRoutes = new OpenAPIHono<AppEnv>();
-
-jobEditRoutes.openapi(edit, async (c) => {
+// Chained, so the route's types reach AppType and the typed client (src/client.ts).
+export const jobEditRoutes = new OpenAPIHono<AppEnv>().openapi(edit, async (c) => {
   // Rate limited like a submission of one job: an edit is as much work for the queue's object.
   await spendJobTokens(c, 1, 'this edit');
   const db = dbOf(c.env.DB);
