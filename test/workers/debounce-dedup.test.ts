@@ -63,6 +63,20 @@ describe('debounce', () => {
     });
   });
 
+  it('a burst pending across a restart still comes due, once, with its last payload', async () => {
+    const queue = `deb-h-${Date.now()}`;
+    const debounce = { key: 'k', delay_sec: 1 };
+    const first = (await submit({ payload: 'a', queue, debounce })).body.job;
+    expect((await submit({ payload: 'z', queue, debounce })).status).toBe(200);
+    await evictDurableObject(stubOf(queue));
+    const due = await waitFor('the debounced job to be queued after the restart', async () => {
+      const job = (await api('GET', `/jobs/${first.id}`)).body.job;
+      return job.status === 'queued' ? job : undefined;
+    });
+    expect(due.payload).toBe('z');
+    expect((await listOf(queue)).total).toBe(1);
+  });
+
   it('once the pending job is due, the next submission makes a new pending job', async () => {
     const queue = `deb-d-${Date.now()}`;
     const debounce = { key: 'k', delay_sec: 1 };

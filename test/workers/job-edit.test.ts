@@ -42,6 +42,20 @@ describe('PATCH /jobs/:id', () => {
     });
   });
 
+  it('a waiting job (depends_on) takes a priority and keeps a run_at for after its dependencies', async () => {
+    const queue = `edit-w-${Date.now()}`;
+    const first = (await submit({ payload: 'a', queue })).body.job;
+    const waiter = (await submit({ payload: 'b', queue, depends_on: [first.id] })).body.job;
+    expect(waiter.status).toBe('waiting');
+    const res = await patch(waiter.id, { priority: 2, run_at: '2099-01-01T00:00:00Z' });
+    expect(res.status).toBe(200);
+    expect(res.body.job).toMatchObject({
+      status: 'waiting',
+      priority: 2,
+      next_attempt_at: '2099-01-01T00:00:00.000Z',
+    });
+  });
+
   it('409 with the status for a job that started or ended', async () => {
     const queue = `edit-c-${Date.now()}`;
     const job = (await submit({ payload: 'x', queue })).body.job;
