@@ -89,7 +89,8 @@ export async function submitJobs(
   const key = c.req.header('x-idempotency-key');
   let requestHash = '';
   if (key !== undefined) {
-    if (!IDEMPOTENCY_KEY.test(key))
+    if (!IDEMPOTENCY_KEY.test(key)) {
+      await releaseDedup(db, tenant, dedup);
       throw new ApiError(
         400,
         'validation_failed',
@@ -100,6 +101,7 @@ export async function submitJobs(
           ],
         },
       );
+    }
     requestHash = await sha256(JSON.stringify(bodies));
     const claim = await claimIdempotencyKey(
       db,
@@ -111,13 +113,15 @@ export async function submitJobs(
       config.IDEMPOTENCY_TTL_SEC,
     );
     if (!claim.claimed) {
-      if (claim.requestHash !== requestHash || claim.jobIds.length !== newJobs.length)
+      if (claim.requestHash !== requestHash || claim.jobIds.length !== newJobs.length) {
+        await releaseDedup(db, tenant, dedup);
         throw new ApiError(
           409,
           'idempotency_key_reused',
           'X-Idempotency-Key was already used with a different request body',
           { job_ids: claim.jobIds },
         );
+      }
       // The same request again: it goes to the job ids its first request claimed. The scheduler
       // answers with those jobs if it took them, or takes them now if that request died before it,
       // so a retry always reaches the same jobs, whenever it comes.

@@ -220,6 +220,24 @@ describe('dedup_key', () => {
     expect((await listOf(queue)).total).toBe(1);
   });
 
+  it('a refused submission gives its key back: the next one makes the job', async () => {
+    const queue = `dd-f-${Date.now()}`;
+    const dedup_key = `back-${queue}`;
+    const bad = await submit({ payload: 1, queue, dedup_key }, { 'x-idempotency-key': 'ü' });
+    expect(bad.status).toBe(400);
+    await submit({ payload: 'a', queue: `${queue}-x` }, { 'x-idempotency-key': `i-${queue}` });
+    const reused = await submit(
+      { payload: 2, queue, dedup_key },
+      { 'x-idempotency-key': `i-${queue}` },
+    );
+    expect(reused.status).toBe(409);
+    expect(reused.body.error.code).toBe('idempotency_key_reused');
+    // Another queue of the tenant: without the release it would wait for a job that never came.
+    const good = await submit({ payload: 3, queue: `${queue}-y`, dedup_key });
+    expect(good.status).toBe(201);
+    expect(good.body.job.payload).toBe(3);
+  });
+
   it('refuses bad fields with 400 naming the field', async () => {
     const queue = `dd-e-${Date.now()}`;
     const cases: [Record<string, unknown>, string][] = [
