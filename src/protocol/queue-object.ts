@@ -5,7 +5,7 @@
  * that the API, the schedule keeper and the object share one definition without src/ importing
  * durable-objects/ (issue 14).
  */
-import type { RetryBackoff } from './job';
+import type { RateLimit, RetryBackoff } from './job';
 
 /** The node key a node registers with (src/api/node-scope.ts); null for the shared WORKER_TOKEN. */
 export interface NodeKeyRef {
@@ -28,6 +28,8 @@ export interface NewJob {
   run_at: number | null;
   concurrency_key: string | null;
   concurrency_limit: number | null;
+  /** At most `limit` starts of jobs with `key` in any `period_sec` (src/core/rate-gate.ts). */
+  rate_limit?: RateLimit | null;
   requires: string[] | null;
   backoff: RetryBackoff | null;
   replay_of?: string | null;
