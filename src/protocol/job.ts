@@ -71,12 +71,22 @@ export const RateLimit = z
     key: z.string().min(1).max(128).openapi({
       description: 'Jobs of the same queue with this key share the limit (keys are per queue)',
     }),
-    limit: z.number().int().min(1).max(MAX_RATE_LIMIT).openapi({
-      description: `At most this many starts (1-${MAX_RATE_LIMIT}) in any window of period_sec`,
-    }),
-    period_sec: z.number().int().min(1).max(MAX_RATE_PERIOD_SEC).openapi({
-      description: `The window, in seconds (1-${MAX_RATE_PERIOD_SEC})`,
-    }),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_RATE_LIMIT)
+      .openapi({
+        description: `At most this many starts (1-${MAX_RATE_LIMIT}) in any window of period_sec`,
+      }),
+    period_sec: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_RATE_PERIOD_SEC)
+      .openapi({
+        description: `The window, in seconds (1-${MAX_RATE_PERIOD_SEC})`,
+      }),
   })
   .openapi('RateLimit', {
     description:

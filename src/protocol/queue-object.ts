@@ -70,4 +70,9 @@ export interface QueueStats {
   unroutable: { count: number; reasons: Record<string, number> };
   /** Queued jobs waiting for a slot of their concurrency key. */
   parked_by_concurrency_key: number;
+  /** Queued jobs waiting for room in their rate-limit key's window. */
+  parked_by_rate_limit: number;
+  /** The operator's controls (POST /queues/:name/pause, PUT /queues/:name). */
+  paused: boolean;
+  concurrency_limit: number | null;
 }
