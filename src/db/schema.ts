@@ -145,5 +145,5 @@ export const queues = sqliteTable('queues', {
 });
 
 /** Columns per job row: a multi-row insert carries at most floor(100 / JOB_COLUMNS) rows (D1's 100 bound parameters). */
-export const JOB_COLUMNS = 33;
+export const JOB_COLUMNS = 34;
 export const JOB_ROWS_PER_INSERT = Math.floor(100 / JOB_COLUMNS);
