@@ -5,7 +5,7 @@
  */
 import { env, evictDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { api, callWithVars, submit, WORKER_TOKEN } from './helpers';
+import { api, callWithVars, fireCron, submit, waitFor, WORKER_TOKEN } from './helpers';
 
 const ADMIN = { authorization: 'Bearer test-admin-token-0123456789' };
 const NODE = { authorization: `Bearer ${WORKER_TOKEN}` };
@@ -133,6 +133,26 @@ describe('queue controls', () => {
     const cleared = await api('PUT', `/queues/${queue}`, { concurrency_limit: null });
     expect(cleared.body.concurrency_limit).toBeNull();
     expect((await leased(a, 3)).length + (await leased(b, 3)).length).toBe(3);
+  });
+
+  it('a paused queue that retires keeps its pause: its storage is not cleared', async () => {
+    const queue = fresh('retire');
+    const node = await pullNode(queue, 1);
+    expect((await api('DELETE', `/workers/${node}`, undefined, NODE)).status).toBe(200);
+    expect((await api('POST', `/queues/${queue}/pause`)).status).toBe(200);
+    await waitFor(`${queue} to retire`, async () => {
+      await fireCron({ QUEUE_IDLE_RETIRE_SEC: '1', IDEMPOTENCY_TTL_SEC: '1' });
+      const row = await env.DB.prepare('SELECT retired_at FROM queues WHERE name = ?')
+        .bind(queue)
+        .first<{ retired_at: number | null }>();
+      return row?.retired_at ? true : undefined;
+    });
+    const job = (await submit({ payload: 1, queue })).body.job;
+    const again = await pullNode(queue, 1);
+    expect(await leased(again, 1)).toEqual([]);
+    expect((await api('GET', `/queues/${queue}`)).body).toMatchObject({ paused: true, depth: 1 });
+    expect((await api('POST', `/queues/${queue}/resume`)).body.paused).toBe(false);
+    expect(await leased(again, 1)).toEqual([job.id]);
   });
 
   it.each([
