@@ -74,6 +74,27 @@ describe('rate_limit on a job', () => {
     expectRefused(await submit({ payload: 1, rate_limit }), 400, 'validation_failed', field);
   });
 
+  it('wakes a parked job when its window frees, with nothing else happening in the queue', async () => {
+    const queue = fresh('wake');
+    const rate_limit = { key: 'k', limit: 1, period_sec: 2 };
+    const first = (await submit({ payload: 1, queue, rate_limit })).body.job;
+    const node = await pullNode(queue, 2);
+    const started = Date.now();
+    expect(await leased(node, 2)).toEqual([first.id]);
+    // Parked by a pass that starts nothing.
+    const second = (await submit({ payload: 2, queue, rate_limit })).body.job;
+    // A long poll that waits: only the object's alarm at the window's end can give it the job.
+    const res = await api(
+      'POST',
+      `/workers/${node}/lease`,
+      { max_jobs: 1, wait_sec: 4, prefetch: 0 },
+      NODE,
+    );
+    expect(res.body.jobs.map((j: { job_id: string }) => j.job_id)).toEqual([second.id]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+    expect(Date.now() - started).toBeLessThan(4500);
+  });
+
   it('starts at most `limit` jobs of a key per window while other jobs take the free slots, also after a restart', async () => {
     const queue = fresh('rate');
     const rate_limit = { key: 'customer-7', limit: 2, period_sec: 3600 };
