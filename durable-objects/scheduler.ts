@@ -34,6 +34,8 @@ import { editJob } from './job-edit';
 import type { WaitingChange } from '../src/core/engine/waiting-edits';
 import { reconcile } from './reconcile';
 import type { ResultVerdict } from '../src/protocol/results';
+import type { QueueControls } from '../src/core/engine/flow';
+import { controlsOf, setControls } from './queue-controls';
 
 /**
  * The Scheduler Durable Object: one per queue (`idFromName(queue)`), the single writer of its jobs'
@@ -87,6 +89,11 @@ export class Scheduler extends DurableObject<Env> {
 
   async stats(queue: string, tenant?: string): Promise<QueueStats> {
     return stats(this.s, queue, tenant);
+  }
+
+  /** The operator's pause and cap (queue-controls.ts). */
+  async controls(queue: string, change?: Partial<QueueControls>): Promise<QueueControls> {
+    return change ? setControls(this.s, queue, change) : controlsOf(this.s, queue);
   }
 
   async registerWorker(

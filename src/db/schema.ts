@@ -26,6 +26,8 @@ export const jobs = sqliteTable('jobs', {
   error: text('error'),
   concurrencyKey: text('concurrency_key'),
   concurrencyLimit: integer('concurrency_limit'),
+  /** JSON of the job's rate_limit (migrations/0015_rate_limits.sql), or null. */
+  rateLimit: text('rate_limit'),
   requires: text('requires'),
   backoff: text('backoff'),
   replayOf: text('replay_of'),
@@ -143,7 +145,7 @@ export const queues = sqliteTable('queues', {
 });
 
 /** Columns per job row: a multi-row insert carries at most floor(100 / JOB_COLUMNS) rows (D1's 100 bound parameters). */
-export const JOB_COLUMNS = 33;
+export const JOB_COLUMNS = 34;
 export const JOB_ROWS_PER_INSERT = Math.floor(100 / JOB_COLUMNS);
 
 /** migrations/0016_dedup_keys.sql: each tenant's dedup_key and the job it names, until it expires. */
