@@ -35,7 +35,7 @@ export function flowLimits(nemeses: Fault[]): Fault {
       const cap = await untilAnswered(ctx, 'PUT', `/queues/${queue}`, {
         concurrency_limit: FLOW_LIMITS.concurrencyLimit,
       });
-      if (cap.status !== 200)
+      if (!ok(cap.status))
         throw new Error(`PUT /queues/${queue} answered ${cap.status}: ${JSON.stringify(cap.body)}`);
       const done = await submitPlan(
         ctx.cluster,
@@ -55,13 +55,13 @@ export function flowLimits(nemeses: Fault[]): Fault {
         await pause(1500 + ctx.random() * 2000, cycle === 0 ? undefined : signal);
         if (cycle > 0 && signal.aborted) break;
         const paused = await untilAnswered(ctx, 'POST', `/queues/${queue}/pause`);
-        if (paused.status !== 200) throw new Error(`pause answered ${paused.status}`);
+        if (!ok(paused.status)) throw new Error(`pause answered ${paused.status}`);
         const from = Date.now();
         ctx.note(`paused ${queue}`);
         await pause(PAUSE_MS);
         const to = Date.now();
         const resumed = await untilAnswered(ctx, 'POST', `/queues/${queue}/resume`);
-        if (resumed.status !== 200) throw new Error(`resume answered ${resumed.status}`);
+        if (!ok(resumed.status)) throw new Error(`resume answered ${resumed.status}`);
         pauses.push({ from, to });
       }
       await Promise.all(loops);
@@ -82,6 +82,8 @@ export function flowLimits(nemeses: Fault[]): Fault {
     },
   };
 }
+
+const ok = (status: number) => status >= 200 && status < 300;
 
 /** The API's answer, asked again while it is down (a restart), for up to a minute. */
 async function untilAnswered(
