@@ -63,7 +63,7 @@ export class Scheduler extends DurableObject<Env> {
     queue: string,
     jobs: NewJob[],
     fieldPrefix = '',
-  ): Promise<Outcome<{ jobs: JobRow[]; created: boolean }>> {
+  ): Promise<Outcome<{ jobs: JobRow[]; created: boolean; debounced?: boolean }>> {
     return submit(this.s, queue, jobs, fieldPrefix);
   }
 

@@ -7,6 +7,7 @@ import { type ActiveJob } from './store';
 import { ACTIVE_AT } from './retirement';
 import type { NewJob, Outcome, Refusal } from '../src/protocol/queue-object';
 import { PERSIST_WAIT_MS, type QueueShell } from './queue-shell';
+import { debounceInto, recordDebounced } from './debounce';
 
 /**
  * Takes the jobs, all or none, in one storage transaction with their D1 insert (logged in the
@@ -18,7 +19,7 @@ export async function submit(
   queue: string,
   jobs: NewJob[],
   fieldPrefix = '',
-): Promise<Outcome<{ jobs: JobRow[]; created: boolean }>> {
+): Promise<Outcome<{ jobs: JobRow[]; created: boolean; debounced?: boolean }>> {
   s.bind(queue);
   if (s.knows(jobs[0].id)) return existing(s, jobs);
   // Dependencies this object does not know are looked up in D1 first; everything after that runs
@@ -26,6 +27,8 @@ export async function submit(
   const looked = await lookUpDependencies(s, jobs);
   if (s.knows(jobs[0].id)) return existing(s, jobs);
   const now = Date.now();
+  const debounced = debounceInto(s, jobs, now);
+  if (debounced) return debounced;
   const judged = judgeDependencies(s, jobs, looked, fieldPrefix);
   if (!judged.ok) return judged;
   let seq = s.store.nextSeq();
@@ -72,6 +75,7 @@ export async function submit(
         };
         s.store.insertJob(active);
         if (waiting) s.deps.wait(active.seq, judged.pending[i]);
+        recordDebounced(s, j, now);
         actives.push(active);
         rows.push(
           jobRowOf(active, queue, now, s.outbox.version(), {

@@ -3,6 +3,7 @@ import { configOf, type Env } from './env';
 import { dbOf } from './db/client';
 import { knownQueues } from './db/queues';
 import { pruneIdempotencyKeys } from './db/idempotency';
+import { pruneDedupKeys } from './db/dedup-keys';
 import { pruneFinishedJobs } from './db/dead-letters';
 import { pruneBlobs } from './db/blobs';
 import { schedulerFor } from './api/context';
@@ -62,6 +63,7 @@ export default {
         log({ event: 'schedule_backstop_failed', error: String(e).slice(0, 300) }),
       );
     await pruneIdempotencyKeys(db, Date.now());
+    await pruneDedupKeys(db, Date.now());
     const pruned = await pruneRetention(db, configOf(env));
     const prunedBlobs = await pruneBlobs(db, env.BLOBS, Date.now()).catch((e: unknown) => {
       log({ event: 'blob_prune_failed', error: String(e).slice(0, 300) });

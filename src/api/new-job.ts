@@ -26,11 +26,13 @@ export function newJobOf(
   const { now } = at;
   const trace = at.trace ?? newTraceContext();
   const runAt =
-    body.run_at !== undefined
-      ? Date.parse(body.run_at)
-      : body.delay_sec !== undefined
-        ? now + body.delay_sec * 1000
-        : null;
+    body.debounce !== undefined
+      ? now + body.debounce.delay_sec * 1000
+      : body.run_at !== undefined
+        ? Date.parse(body.run_at)
+        : body.delay_sec !== undefined
+          ? now + body.delay_sec * 1000
+          : null;
   return {
     id: at.id,
     tenant: at.tenant,
@@ -53,6 +55,7 @@ export function newJobOf(
     payload_blob: body.payload_blob ?? null,
     traceparent: trace.traceparent,
     tracestate: trace.tracestate,
+    ...(body.debounce ? { debounce: body.debounce } : {}),
   };
 }
 

@@ -15,6 +15,7 @@ import { submittedTrace } from './trace-headers';
 import { traceIdOf } from '../core/trace-context';
 import { schedulerFor, type AppEnv } from './context';
 import { jobView } from './views';
+import { claimDedup, refuseFlowInBatch, releaseDedup, repointIdempotencyKey } from './flow-submit';
 
 const encoder = new TextEncoder();
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -28,7 +29,7 @@ export async function submitJobs(
   bodies: JobSubmit[],
   fieldPrefix: string,
   opts: { tenant?: string; replayOf?: string[] } = {},
-): Promise<{ status: 200 | 201; jobs: Job[] }> {
+): Promise<{ status: 200 | 201; jobs: Job[]; flow?: 'debounced' | 'deduplicated' }> {
   const config = c.get('config');
   const tenant = opts.tenant ?? c.get('tenant');
   const now = Date.now();
@@ -79,6 +80,11 @@ export async function submitJobs(
   await checkPayloadBlobs(db, tenant, bodies, fieldPrefix);
 
   resolveDependencies(bodies, newJobs, fieldPrefix, queue);
+  refuseFlowInBatch(bodies, fieldPrefix);
+  // Before the idempotency key, so the key records the job the dedup window answers with.
+  const dedup = await claimDedup(c, db, tenant, bodies[0], newJobs[0], queue);
+  if (dedup.kind === 'found')
+    return { status: 200, jobs: [jobView(dedup.row)], flow: 'deduplicated' };
 
   const key = c.req.header('x-idempotency-key');
   let requestHash = '';
@@ -123,12 +129,19 @@ export async function submitJobs(
     queue,
     newJobs,
     fieldPrefix,
-  )) as Outcome<{ jobs: JobRow[]; created: boolean }>;
+  )) as Outcome<{ jobs: JobRow[]; created: boolean; debounced?: boolean }>;
   if (!outcome.ok) {
     if (key !== undefined) await releaseIdempotencyKey(db, tenant, key, requestHash);
+    await releaseDedup(db, tenant, dedup);
     throw new ApiError(outcome.status, outcome.code, outcome.message, outcome.details);
   }
+  if (outcome.debounced) {
+    if (key !== undefined) await repointIdempotencyKey(db, tenant, key, outcome.jobs[0].id);
+    return { status: 200, jobs: outcome.jobs.map(jobView), flow: 'debounced' };
+  }
   if (!outcome.created) {
+    if (dedup.kind === 'adopted')
+      return { status: 200, jobs: outcome.jobs.map(jobView), flow: 'deduplicated' };
     log({
       event: 'job_submit_replayed',
       request_id: c.get('requestId'),

@@ -41,6 +41,32 @@ export class SeqHeap {
     return top;
   }
 
+  /**
+   * Removes the entry of `seq` wherever it is (a waiting job edited or taken out of turn): O(n) to
+   * find it, which an edit of one job can afford; the hot paths never call it. False when absent.
+   */
+  remove(seq: number): boolean {
+    let i = 0;
+    while (i < this.n && this.seqs[i] !== seq) i++;
+    if (i === this.n) return false;
+    const last = --this.n;
+    if (i === last) return true;
+    const key = this.keys[last];
+    const s = this.seqs[last];
+    if (i > 0 && less(key, s, this.keys[(i - 1) >> 1], this.seqs[(i - 1) >> 1])) {
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (!less(key, s, this.keys[p], this.seqs[p])) break;
+        this.keys[i] = this.keys[p];
+        this.seqs[i] = this.seqs[p];
+        i = p;
+      }
+      this.keys[i] = key;
+      this.seqs[i] = s;
+    } else this.siftDown(key, s, last, i);
+    return true;
+  }
+
   peekSeq(): number {
     return this.n === 0 ? -1 : this.seqs[0];
   }
@@ -80,8 +106,8 @@ export class SeqHeap {
     return this.keys.byteLength + this.seqs.byteLength;
   }
 
-  private siftDown(key: number, seq: number, n: number): void {
-    let i = 0;
+  private siftDown(key: number, seq: number, n: number, from = 0): void {
+    let i = from;
     const half = n >> 1;
     while (i < half) {
       let c = 2 * i + 1;

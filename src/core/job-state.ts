@@ -9,7 +9,8 @@ import { PERMANENT_EXIT_CODES } from '../protocol/dispatch';
 export const TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
   waiting: ['queued', 'scheduled', 'cancelled'],
   scheduled: ['queued', 'cancelled'],
-  queued: ['running', 'cancelled'],
+  // queued -> scheduled: PATCH /jobs/:id gave a waiting job a later run_at (docs/protocol.md 1.11).
+  queued: ['running', 'scheduled', 'cancelled'],
   running: ['succeeded', 'failed', 'retrying', 'queued', 'cancelled'],
   retrying: ['queued', 'cancelled'],
   succeeded: [],

@@ -70,6 +70,16 @@ export class ReadyQueue {
     this.count++;
   }
 
+  /** Takes a job out of its place (it is edited, or leaves the queue out of turn); false if absent. */
+  remove(e: Pick<ReadyEntry, 'seq' | 'tenant' | 'priority'>): boolean {
+    const t = this.tenants.get(e.tenant);
+    if (!t || !t.heaps[clampPriority(e.priority)].remove(e.seq)) return false;
+    t.size--;
+    this.count--;
+    if (t.size === 0) this.tenants.delete(e.tenant);
+    return true;
+  }
+
   /** Removes and returns the next job to dispatch at `now`, or null when empty. */
   pop(now: number): ReadyEntry | null {
     if (this.count === 0) return null;

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { ExecutorName, JobId, JobType, Priority, QueueName, Timestamp, WorkerId } from './common';
 import { BlobId, OutputBlob } from './blobs';
+import { checkFlowFields, flowFields } from './flow-control';
 
 /** The closed set of job states; the same list is the CHECK constraint in migrations/ and the diagram in docs/protocol.md. */
 export const JOB_STATUSES = [
@@ -130,7 +131,9 @@ export const JobSubmit = z
       .openapi({
         description: `The job stays \`waiting\` until every one of these (at most ${MAX_DEPENDENCIES}) has succeeded, and is cancelled if one fails or is cancelled`,
       }),
+    ...flowFields,
   })
+  .superRefine(checkFlowFields)
   .refine((j) => j.delay_sec === undefined || j.run_at === undefined, {
     message: 'give delay_sec or run_at, not both',
     path: ['run_at'],

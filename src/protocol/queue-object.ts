@@ -40,6 +40,8 @@ export interface NewJob {
   /** W3C trace context (src/core/trace-context.ts): the job's own, or its submitter's. */
   traceparent?: string | null;
   tracestate?: string | null;
+  /** Debounce key (per tenant, in this queue); run_at is then the submission plus its delay. */
+  debounce?: { key: string; delay_sec: number } | null;
 }
 
 /** An object's "no": the status and code the API answers with (an ApiError, src/api/errors.ts). */

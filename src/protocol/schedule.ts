@@ -49,10 +49,19 @@ export const ScheduleCreate = z
     job: JobSubmit.refine((j) => j.run_at === undefined, {
       message: 'a schedule submits a job at every tick: use delay_sec, not run_at',
       path: ['run_at'],
-    }).refine((j) => j.depends_on === undefined, {
-      message: 'a schedule submits a new job at every tick: it cannot wait for fixed jobs',
-      path: ['depends_on'],
-    }),
+    })
+      .refine((j) => j.depends_on === undefined, {
+        message: 'a schedule submits a new job at every tick: it cannot wait for fixed jobs',
+        path: ['depends_on'],
+      })
+      .refine((j) => j.debounce === undefined, {
+        message: 'a schedule already spaces its ticks: no debounce',
+        path: ['debounce'],
+      })
+      .refine((j) => j.dedup_key === undefined, {
+        message: 'every tick is a new job: no dedup_key',
+        path: ['dedup_key'],
+      }),
     overlap: OverlapPolicy.default('allow'),
     name: z.string().min(1).max(128).optional(),
   })

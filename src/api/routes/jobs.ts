@@ -22,8 +22,10 @@ import { submitJobs } from '../submit';
 import { TraceHeaders } from '../trace-headers';
 import { workerProtocol } from '../middleware/worker-auth';
 import { jsonBody, errors } from '../openapi-helpers';
+import { SubmitFlags } from '../../protocol/flow-control';
 
 const JobEnvelope = z.object({ job: Job }).openapi('JobEnvelope');
+const SubmitAnswer = JobEnvelope.extend(SubmitFlags).openapi('JobSubmitted');
 const SubmitHeaders = TraceHeaders.extend({
   'x-idempotency-key': z.string().optional().openapi({
     description:
@@ -38,10 +40,11 @@ const submit = createRoute({
   summary: 'Submit a job',
   request: { headers: SubmitHeaders, body: jsonBody(JobSubmit) },
   responses: {
-    201: { description: 'Accepted', content: { 'application/json': { schema: JobEnvelope } } },
+    201: { description: 'Accepted', content: { 'application/json': { schema: SubmitAnswer } } },
     200: {
-      description: 'A repeat of an earlier request with the same X-Idempotency-Key',
-      content: { 'application/json': { schema: JobEnvelope } },
+      description:
+        'A repeat of an earlier request with the same X-Idempotency-Key, or the job a debounce key or dedup_key names (docs/protocol.md 1.11)',
+      content: { 'application/json': { schema: SubmitAnswer } },
     },
     ...errors(400, 403, 409, 413, 415, 429, 503),
   },
@@ -131,7 +134,7 @@ export const jobRoutes = new OpenAPIHono<AppEnv>();
 
 jobRoutes.openapi(submit, async (c) => {
   const out = await submitJobs(c, [c.req.valid('json')], '');
-  return c.json({ job: out.jobs[0] }, out.status);
+  return c.json({ job: out.jobs[0], ...(out.flow ? { [out.flow]: true } : {}) }, out.status);
 });
 
 jobRoutes.openapi(submitBatch, async (c) => {

@@ -2,7 +2,7 @@ import { isPermanentExit, transition } from '../job-state';
 import type { ResultReport } from '../../protocol/dispatch';
 import type { Lease } from '../../protocol/worker';
 import { holds, type Claim, type EngineJob, type EngineNode } from './job';
-import { EngineState } from './engine-state';
+import { WaitingEdits } from './waiting-edits';
 import { planDispatch, type Offer } from './dispatch';
 import { describeFailure, storedResult, succeeded } from './results';
 import type { DispatchEffect, Effect } from './effects';
@@ -15,7 +15,7 @@ import type { DispatchEffect, Effect } from './effects';
  * effects the shell must carry out, in order (effects.ts). Time and fencing tokens come from the
  * caller, so a seeded simulation (test/sim) replays a run exactly.
  */
-export class QueueEngine extends EngineState {
+export class QueueEngine extends WaitingEdits {
   // ---------------------------------------------------------------- dispatch
 
   /** One dispatch pass over the nodes offered (live, active, not backing off; see dispatch.ts). */

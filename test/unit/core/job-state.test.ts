@@ -36,6 +36,8 @@ describe('job state machine', () => {
     ['waiting', 'cancelled', true],
     ['waiting', 'running', false],
     ['queued', 'waiting', false],
+    ['queued', 'scheduled', true],
+    ['retrying', 'scheduled', false],
   ] as const)('%s -> %s allowed: %s', (from, to, ok) => {
     expect(canTransition(from, to)).toBe(ok);
     if (ok) expect(transition(from, to)).toBe(to);
