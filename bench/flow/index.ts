@@ -3,8 +3,9 @@
 // (test/chaos/flow-receiver.ts), which records each run's start and end on one clock.
 //
 //   plain    N jobs, no limits
-//   limits   the same N jobs, each with a rate limit (8 keys), a dedup key of its own and the queue
-//            capped at its slots: limits that never bind, so the difference is their bookkeeping
+//   limits   the same N jobs, each with a rate limit (8 keys), and the queue capped at its slots:
+//            limits that never bind, so the difference is their bookkeeping (debounce and dedup are
+//            refused in a batch, and one request a job would measure the submit instead)
 //   binding  M jobs held 100 ms under limits that bind: 10 starts per key per 2 s over 2 keys
 //            (10/s in all) and a queue cap of 2 of the 4 slots; throughput against the 10/s allowed
 //
@@ -153,8 +154,6 @@ try {
       'flow-limits',
       jobsOf('limits', N, 20, (i) => ({
         rate_limit: { key: `k${i % 8}`, limit: 10_000, period_sec: 60 },
-        dedup_key: `limits-${i}`,
-        dedup_ttl_sec: 60,
       })),
       slots,
     ),

@@ -8,7 +8,8 @@
  *   4, 5, 7, 9  plain
  *   6    a debounced burst: three submissions 300 ms apart under a key of its own, delay 2 s
  *   8    a dedup group: three submissions 700 ms apart under a key of its own, window 300 s
- * and all of them under the queue's concurrency cap (3 of the phase's 6 slots).
+ * and all of them under the queue's concurrency cap (3 of the phase's 6 slots). CHAOS_FLOW_PARTS
+ * narrows the phase to some of the limits, for an API that has only those.
  */
 import type { Job } from '../../src/protocol/job';
 import type { ChaosCluster } from './cluster';
@@ -22,6 +23,21 @@ export const FLOW_LIMITS = {
   concurrencyLimit: 3,
 } as const;
 
+/** The limits the phase can prove; CHAOS_FLOW_PARTS picks some (default: all of them). */
+export const FLOW_PARTS = ['rate', 'cap', 'pause', 'debounce', 'dedup'] as const;
+export type FlowPart = (typeof FLOW_PARTS)[number];
+
+export function flowParts(env = process.env.CHAOS_FLOW_PARTS): Set<FlowPart> {
+  if (!env) return new Set(FLOW_PARTS);
+  const named = env.split(',').map((p) => p.trim());
+  const unknown = named.filter((p) => !(FLOW_PARTS as readonly string[]).includes(p));
+  if (unknown.length)
+    throw new Error(
+      `CHAOS_FLOW_PARTS: unknown ${unknown.join(', ')} (known: ${FLOW_PARTS.join(', ')})`,
+    );
+  return new Set(named as FlowPart[]);
+}
+
 export interface Planned {
   /** Ms after the load starts. */
   offset: number;
@@ -32,7 +48,14 @@ export interface Planned {
   spec: Pick<FlowSubmission, 'rate' | 'debounce' | 'dedup'>;
 }
 
-export function planFlow(queue: string, n: number, rate: number, random: () => number): Planned[] {
+/** The slots of a part left out are plain jobs. */
+export function planFlow(
+  queue: string,
+  n: number,
+  rate: number,
+  random: () => number,
+  parts: Set<FlowPart> = new Set(FLOW_PARTS),
+): Planned[] {
   const out: Planned[] = [];
   const hold = () => 300 + Math.floor(random() * 500);
   const token = (i: number, j = 0) =>
@@ -41,7 +64,7 @@ export function planFlow(queue: string, n: number, rate: number, random: () => n
   for (let i = 0; i < n; i++) {
     const offset = Math.round((i * 1000) / rate);
     const slot = i % 10;
-    if (slot <= 3) {
+    if (slot <= 3 && parts.has('rate')) {
       const key = `${queue}-r${i % r.keys}`;
       out.push({
         offset,
@@ -50,7 +73,7 @@ export function planFlow(queue: string, n: number, rate: number, random: () => n
         fields: { rate_limit: { key, limit: r.limit, period_sec: r.period_sec } },
         spec: { rate: { key, limit: r.limit, periodMs: r.period_sec * 1000 } },
       });
-    } else if (slot === 6) {
+    } else if (slot === 6 && parts.has('debounce')) {
       const key = `${queue}-d${i}`;
       for (let j = 0; j < d.burst; j++)
         out.push({
@@ -60,7 +83,7 @@ export function planFlow(queue: string, n: number, rate: number, random: () => n
           fields: { debounce: { key, delay_sec: d.delay_sec } },
           spec: { debounce: { key, delayMs: d.delay_sec * 1000 } },
         });
-    } else if (slot === 8) {
+    } else if (slot === 8 && parts.has('dedup')) {
       const key = `${queue}-u${i}`;
       for (let j = 0; j < u.copies; j++)
         out.push({

@@ -9,7 +9,7 @@
  */
 import type { Job } from '../../src/protocol/job';
 import { checkFlow, type FlowSubmission } from './flow-checker';
-import { FLOW_LIMITS, planFlow, submitPlan, withTimeout } from './flow-plan';
+import { FLOW_LIMITS, flowParts, planFlow, submitPlan, withTimeout } from './flow-plan';
 import { startFlowReceiver, type FlowReceiver } from './flow-receiver';
 import type { Fault, PhaseContext } from './faults';
 import { pause } from './pause';
@@ -24,6 +24,7 @@ export function flowLimits(nemeses: Fault[]): Fault {
   let receiver: FlowReceiver | undefined;
   let submissions: FlowSubmission[] = [];
   const pauses: Array<{ from: number; to: number }> = [];
+  const parts = flowParts();
   return {
     name: 'flow-limits',
     arm() {
@@ -32,39 +33,28 @@ export function flowLimits(nemeses: Fault[]): Fault {
     async submit(ctx, n, rate) {
       const queue = ctx.nodes[0].queue;
       receiver = await startFlowReceiver();
-      const cap = await untilAnswered(ctx, 'PUT', `/queues/${queue}`, {
-        concurrency_limit: FLOW_LIMITS.concurrencyLimit,
-      });
-      if (!ok(cap.status))
-        throw new Error(`PUT /queues/${queue} answered ${cap.status}: ${JSON.stringify(cap.body)}`);
-      const done = await submitPlan(
-        ctx.cluster,
-        queue,
-        planFlow(queue, n, rate, ctx.random),
-        receiver,
-      );
+      if (parts.has('cap')) {
+        const cap = await untilAnswered(ctx, 'PUT', `/queues/${queue}`, {
+          concurrency_limit: FLOW_LIMITS.concurrencyLimit,
+        });
+        if (!ok(cap.status))
+          throw new Error(
+            `PUT /queues/${queue} answered ${cap.status}: ${JSON.stringify(cap.body)}`,
+          );
+      }
+      const plan = planFlow(queue, n, rate, ctx.random, parts);
+      const done = await submitPlan(ctx.cluster, queue, plan, receiver);
       submissions = done.submissions;
       return done;
     },
     async run(ctx, signal) {
       if (!armed) return;
-      const queue = ctx.nodes[0].queue;
       const loops = nemeses.map((f) => f.run?.(ctx, signal));
-      // Pause and resume while the load runs, at least once; never left paused.
-      for (let cycle = 0; cycle === 0 || !signal.aborted; cycle++) {
-        await pause(1500 + ctx.random() * 2000, cycle === 0 ? undefined : signal);
-        if (cycle > 0 && signal.aborted) break;
-        const paused = await untilAnswered(ctx, 'POST', `/queues/${queue}/pause`);
-        if (!ok(paused.status)) throw new Error(`pause answered ${paused.status}`);
-        const from = Date.now();
-        ctx.note(`paused ${queue}`);
-        await pause(PAUSE_MS);
-        const to = Date.now();
-        const resumed = await untilAnswered(ctx, 'POST', `/queues/${queue}/resume`);
-        if (!ok(resumed.status)) throw new Error(`resume answered ${resumed.status}`);
-        pauses.push({ from, to });
+      try {
+        if (parts.has('pause')) await pauseCycles(ctx, signal, pauses);
+      } finally {
+        await Promise.all(loops);
       }
-      await Promise.all(loops);
     },
     verdict() {
       if (!armed || !receiver) return { violations: [] };
@@ -74,13 +64,36 @@ export function flowLimits(nemeses: Fault[]): Fault {
       const { counts, violations } = checkFlow({
         submissions,
         arrivals,
-        queueCap: FLOW_LIMITS.concurrencyLimit,
+        queueCap: parts.has('cap') ? FLOW_LIMITS.concurrencyLimit : undefined,
         pauses,
         jitterMs: FLOW_JITTER_MS,
       });
-      return { violations, detail: JSON.stringify(counts) };
+      const covered = [...parts].join(', ');
+      return { violations, detail: `covers ${covered}: ${JSON.stringify(counts)}` };
     },
   };
+}
+
+/** Pauses the queue for PAUSE_MS and resumes it while the load runs, at least once; never left paused. */
+async function pauseCycles(
+  ctx: PhaseContext,
+  signal: AbortSignal,
+  pauses: Array<{ from: number; to: number }>,
+): Promise<void> {
+  const queue = ctx.nodes[0].queue;
+  for (let cycle = 0; cycle === 0 || !signal.aborted; cycle++) {
+    await pause(1500 + ctx.random() * 2000, cycle === 0 ? undefined : signal);
+    if (cycle > 0 && signal.aborted) break;
+    const paused = await untilAnswered(ctx, 'POST', `/queues/${queue}/pause`);
+    if (!ok(paused.status)) throw new Error(`pause answered ${paused.status}`);
+    const from = Date.now(); // it took effect by its answer
+    ctx.note(`paused ${queue}`);
+    await pause(PAUSE_MS);
+    const to = Date.now(); // it may take effect from its first try
+    const resumed = await untilAnswered(ctx, 'POST', `/queues/${queue}/resume`);
+    if (!ok(resumed.status)) throw new Error(`resume answered ${resumed.status}`);
+    pauses.push({ from, to });
+  }
 }
 
 const ok = (status: number) => status >= 200 && status < 300;
