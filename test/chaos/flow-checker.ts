@@ -134,24 +134,21 @@ export function checkFlow(input: FlowInput): FlowVerdict {
   checkDebounce(submissions, ranAt, counts, v);
   checkDedup(submissions, ranAt, counts, v);
 
-  // Every job that must run: plain and rate-limited ones, the last of each debounced burst and the
-  // first of each dedup key (the others may be folded into those).
-  const must = new Set(submissions.filter((s) => !s.debounce && !s.dedup).map((s) => s.token));
-  for (const burst of groupBy(submissions, (s) => s.debounce?.key))
-    must.add(burst[burst.length - 1].token);
-  for (const group of groupBy(submissions, (s) => s.dedup?.key)) must.add(group[0].token);
-  for (const token of must)
-    if (!ranAt.has(token)) {
+  // Every plain and rate-limited job must run; a burst or a dedup key runs once (checked above).
+  for (const s of submissions)
+    if (!s.debounce && !s.dedup && !ranAt.has(s.token)) {
       counts.not_run++;
-      v.push(`${token} never ran`);
+      v.push(`${s.token} never ran`);
     }
   return { counts, violations: v };
 }
 
 /**
- * A burst's submissions split into segments at every gap that may have exceeded the delay; within
- * a segment every submission replaced the pending job, so at most one of its tokens runs, and only
- * the segment's last (the last payload wins), no sooner than the delay after that last was sent.
+ * A burst's submissions split into parts at every gap that may have reached the delay (in send
+ * order; a pair's gap is at most the later answer less the earlier send, either way round). Within
+ * a part every submission went into the pending job, so at most one of its tokens runs; it is one
+ * the API may have taken last (no other was sent after its answer), and it runs no sooner than the
+ * delay after the latest send. The burst as a whole runs at least once.
  */
 function checkDebounce(
   subs: FlowSubmission[],
@@ -160,42 +157,50 @@ function checkDebounce(
   v: string[],
 ): void {
   for (const burst of groupBy(subs, (s) => s.debounce?.key)) {
-    const delay = burst[0].debounce!.delayMs;
-    let segment: FlowSubmission[] = [];
+    const { key, delayMs: delay } = burst[0].debounce!;
+    if (!burst.some((s) => ranAt.has(s.token))) {
+      counts.not_run++;
+      v.push(`debounce ${key}: the burst never ran`);
+    }
+    let part: FlowSubmission[] = [];
     const close = () => {
-      const ran = segment.filter((s) => ranAt.has(s.token));
-      const last = segment[segment.length - 1];
+      const ran = part.filter((s) => ranAt.has(s.token));
       if (ran.length > 1) {
         counts.debounce_extra += ran.length - 1;
-        v.push(`debounce ${last.debounce!.key}: ${ran.length} runs of one burst`);
+        v.push(`debounce ${key}: ${ran.length} runs of one burst`);
       }
+      const lastSent = Math.max(...part.map((s) => s.sentAt));
       for (const s of ran) {
-        if (s !== last) {
+        const later = part.find((t) => t.sentAt > s.answeredAt);
+        if (later) {
           counts.debounce_wrong++;
-          v.push(`debounce ${s.debounce!.key}: ${s.token} ran, not the burst's last ${last.token}`);
+          v.push(`debounce ${key}: ${s.token} ran, but ${later.token} came after it`);
         }
         const first = Math.min(...ranAt.get(s.token)!);
-        if (first < last.sentAt + delay) {
+        if (first < lastSent + delay) {
           counts.debounce_early++;
           v.push(
-            `debounce ${s.debounce!.key}: ran ${first - last.sentAt} ms after the last submission (delay ${delay})`,
+            `debounce ${key}: ran ${first - lastSent} ms after the last submission (delay ${delay})`,
           );
         }
       }
-      segment = [];
+      part = [];
     };
     for (const s of burst) {
-      const prev = segment[segment.length - 1];
-      // Certainly within the delay of the previous one: it took effect before its answer, the
-      // previous one after its send.
-      if (prev && s.answeredAt - prev.sentAt >= delay) close();
-      segment.push(s);
+      const prev = part[part.length - 1];
+      if (prev && Math.max(s.answeredAt - prev.sentAt, prev.answeredAt - s.sentAt) >= delay)
+        close();
+      part.push(s);
     }
     close();
   }
 }
 
-/** Submissions certainly inside the first's window name the first's job, and only one job runs. */
+/**
+ * Submissions certainly inside the first's window name one job, and one job runs: not necessarily
+ * the first's payload, since submissions sent together reach the API in any order, and one whose
+ * first try died before its job was made leaves the key's job to the next.
+ */
 function checkDedup(
   subs: FlowSubmission[],
   ranAt: Map<string, number[]>,
@@ -204,6 +209,10 @@ function checkDedup(
 ): void {
   for (const group of groupBy(subs, (s) => s.dedup?.key)) {
     const first = group[0];
+    if (!group.some((s) => ranAt.has(s.token))) {
+      counts.not_run++;
+      v.push(`dedup ${first.dedup!.key}: no job ran`);
+    }
     const inside = group.filter((s) => s.answeredAt - first.sentAt < first.dedup!.ttlMs);
     const ids = new Set(inside.map((s) => s.jobId));
     if (ids.size > 1) {

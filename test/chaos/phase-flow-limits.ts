@@ -7,6 +7,7 @@
  * starts during a pause, runs per debounced burst beyond one (or of a payload other than the last,
  * or before the delay), and jobs run per dedup key beyond one. Any of them fails the phase.
  */
+import { writeFileSync } from 'node:fs';
 import type { Job } from '../../src/protocol/job';
 import { checkFlow, type FlowSubmission } from './flow-checker';
 import { FLOW_LIMITS, flowParts, planFlow, submitPlan, withTimeout } from './flow-plan';
@@ -68,6 +69,12 @@ export function flowLimits(nemeses: Fault[]): Fault {
         pauses,
         jitterMs: FLOW_JITTER_MS,
       });
+      // The raw evidence, to replay a failing run through the checker.
+      if (process.env.CHAOS_FLOW_DUMP)
+        writeFileSync(
+          process.env.CHAOS_FLOW_DUMP,
+          JSON.stringify({ submissions, arrivals, pauses, parts: [...parts] }, null, 1),
+        );
       const covered = [...parts].join(', ');
       return { violations, detail: `covers ${covered}: ${JSON.stringify(counts)}` };
     },

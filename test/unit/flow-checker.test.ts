@@ -125,7 +125,15 @@ describe('flow checker: debounce', () => {
     expect(counts).toMatchObject({ debounce_extra: 1, debounce_wrong: 1, debounce_early: 1 });
   });
 
-  it('flags a burst whose last payload never ran', () => {
+  it('passes the run of any payload sent together with the last', () => {
+    const together = [0, 5, 8].map((t, i) => sub(`t${i}`, t, { debounce, answeredAt: 900 }));
+    const { violations } = checkFlow(
+      input({ submissions: together, arrivals: [call('t1', 1100)] }),
+    );
+    expect(violations).toEqual([]);
+  });
+
+  it('flags a burst that never ran', () => {
     const { counts } = checkFlow(input({ submissions: burst, arrivals: [] }));
     expect(counts.not_run).toBe(1);
   });
@@ -166,6 +174,14 @@ describe('flow checker: dedup', () => {
     );
     expect(violations).toEqual([]);
     expect(counts).toMatchObject({ dedup_dup: 0, reruns: 1 });
+  });
+
+  it('passes a later payload run in place of the first, and flags a key with no run', () => {
+    const same = group.map((s) => ({ ...s, jobId: 'job-u0' }));
+    expect(checkFlow(input({ submissions: same, arrivals: [call('u1', 600)] })).violations).toEqual(
+      [],
+    );
+    expect(checkFlow(input({ submissions: same })).counts.not_run).toBe(1);
   });
 
   it('flags a run nobody submitted', () => {
