@@ -45,6 +45,8 @@ export class QueueShell {
   private settingsOf: { config: Config; settings: EngineSettings } | null = null;
   /** When outcomes older than retention were last pruned. */
   private prunedAt = 0;
+  /** When rate-limit starts no window needs were last forgotten. */
+  private prunedStartsAt = 0;
   /** Nodes that failed a dispatch or asked us to wait (Retry-After) are skipped until then. */
   readonly unavailableUntil = new Map<string, number>();
   readonly dispatchFailures = new Map<string, number>();
@@ -112,12 +114,14 @@ export class QueueShell {
       save: (job) => store.saveJob(job),
       delete: (seq) => store.deleteJob(seq),
       runningOf: (nodeId) => store.runningJobsOf(nodeId),
+      recordStart: (start, forgetBefore) => store.recordStart(start, forgetBefore),
     };
     this.engine = new QueueEngine(jobs, () => this.settings(), newToken, this.telemetry);
     this.engine.restore(
       store.queuedEntries(),
       (['scheduled', 'retrying'] as const).flatMap((st) => store.jobKeys(st, 'next_attempt_at')),
       store.jobsWithStatus('running'),
+      { starts: store.rateStarts(), controls: store.controls() },
     );
     // What the platform holds, not what was last asked for: a restart of the runtime may have lost it.
     this.alarmAt = await this.ctx.storage.getAlarm();
@@ -258,6 +262,10 @@ export class QueueShell {
     if (this.config.RETENTION_DAYS > 0 && now - this.prunedAt > PRUNE_EVERY_MS) {
       this.prunedAt = now;
       this.deps.prune(now - this.config.RETENTION_DAYS * 86_400_000);
+    }
+    if (now - this.prunedStartsAt > PRUNE_EVERY_MS) {
+      this.prunedStartsAt = now;
+      this.store.pruneRateStarts(now);
     }
     this.reap(now);
     void this.persist(this.apply(this.engine.tick(now), now));

@@ -69,6 +69,12 @@ export async function stats(s: QueueShell, queue: string, tenant?: string): Prom
     unroutable: { count: unroutable.length, reasons: countValues(unroutable) },
     parked_by_concurrency_key:
       tenant === undefined ? s.engine.parkedSize : [...s.engine.parkedSeqs()].filter(mine).length,
+    parked_by_rate_limit:
+      tenant === undefined
+        ? s.engine.rates.parkedSize
+        : [...s.engine.rates.parkedSeqs()].filter(mine).length,
+    paused: s.engine.controls.paused,
+    concurrency_limit: s.engine.controls.concurrency_limit,
   };
 }
 

@@ -100,6 +100,7 @@ export async function reconcile(s: QueueShell, queue: string): Promise<{ importe
       last_error: r.error,
       concurrency_key: r.concurrencyKey,
       concurrency_limit: r.concurrencyLimit,
+      rate_limit: r.rateLimit ?? null,
       requires: r.requires,
       backoff: r.backoff,
       callback_url: r.callbackUrl,

@@ -38,6 +38,9 @@ export function retireVerdict(
     count('SELECT count(*) AS n FROM deliveries') +
     count('SELECT count(*) AS n FROM deps') +
     count('SELECT count(*) AS n FROM outcomes WHERE at >= ?', outcomesSince) +
-    count('SELECT count(*) AS n FROM revoked_node_keys WHERE revoked_at >= ?', revokedSince);
+    count('SELECT count(*) AS n FROM revoked_node_keys WHERE revoked_at >= ?', revokedSince) +
+    // A pause, a cap and the starts of a rate-limit window outlast the queue's idle time.
+    count('SELECT count(*) AS n FROM rate_starts') +
+    count("SELECT count(*) AS n FROM meta WHERE k = 'controls'");
   return leftOver === 0 ? 'retire_and_clear' : 'retire';
 }

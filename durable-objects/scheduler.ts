@@ -32,6 +32,8 @@ import { deliverPulled, killOnNode, send } from './node-links';
 import { finished } from './settle';
 import { reconcile } from './reconcile';
 import type { ResultVerdict } from '../src/protocol/results';
+import type { QueueControls } from '../src/core/engine/flow';
+import { controlsOf, setControls } from './queue-controls';
 
 /**
  * The Scheduler Durable Object: one per queue (`idFromName(queue)`), the single writer of its jobs'
@@ -85,6 +87,11 @@ export class Scheduler extends DurableObject<Env> {
 
   async stats(queue: string, tenant?: string): Promise<QueueStats> {
     return stats(this.s, queue, tenant);
+  }
+
+  /** The operator's pause and cap (queue-controls.ts). */
+  async controls(queue: string, change?: Partial<QueueControls>): Promise<QueueControls> {
+    return change ? setControls(this.s, queue, change) : controlsOf(this.s, queue);
   }
 
   async registerWorker(

@@ -6,6 +6,11 @@ import type { WorkerMode, WorkerStatus } from '../src/protocol/worker';
 export type { EngineJob as ActiveJob } from '../src/core/engine/job';
 import type { EngineJob as ActiveJob } from '../src/core/engine/job';
 import { RowCache } from './row-cache';
+import type { RateStart } from '../src/core/rate-gate';
+import { NO_CONTROLS, type QueueControls } from '../src/core/engine/flow';
+
+/** The meta key of the queue's controls (pause, cap): also what keeps retirement from clearing it. */
+export const CONTROLS = 'controls';
 
 export interface WorkerRow {
   id: string;
@@ -49,6 +54,7 @@ const JOB_COLUMNS = [
   'last_error',
   'concurrency_key',
   'concurrency_limit',
+  'rate_limit',
   'requires',
   'backoff',
   'callback_url',
@@ -66,7 +72,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   token TEXT, worker_id TEXT, started_at INTEGER, lease_deadline INTEGER, next_attempt_at INTEGER,
   created_at INTEGER NOT NULL, last_error TEXT, concurrency_key TEXT, concurrency_limit INTEGER,
   requires TEXT, backoff TEXT, callback_url TEXT, failure_callback_url TEXT, payload_blob TEXT,
-  traceparent TEXT, tracestate TEXT
+  traceparent TEXT, tracestate TEXT, rate_limit TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
 CREATE TABLE IF NOT EXISTS workers (
@@ -76,6 +82,8 @@ CREATE TABLE IF NOT EXISTS workers (
 );
 CREATE TABLE IF NOT EXISTS revoked_node_keys (key_id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rate_starts (key TEXT NOT NULL, at INTEGER NOT NULL, period_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS rate_starts_key ON rate_starts (key, at);
 `;
 
 /**
@@ -101,6 +109,7 @@ export class Store {
       'payload_blob',
       'traceparent',
       'tracestate',
+      'rate_limit',
     ])
       if (!have.has(col)) sql.exec(`ALTER TABLE jobs ADD COLUMN ${col} TEXT`);
     const workerCols = new Set(
@@ -310,6 +319,43 @@ export class Store {
     return (
       this.sql.exec('SELECT 1 FROM revoked_node_keys WHERE key_id = ?', keyId).toArray().length > 0
     );
+  }
+
+  /** A rate-limited job started (src/core/rate-gate.ts); its key's starts before `forgetBefore` go. */
+  recordStart(start: RateStart, forgetBefore: number): void {
+    this.sql.exec('DELETE FROM rate_starts WHERE key = ? AND at <= ?', start.key, forgetBefore);
+    this.sql.exec(
+      'INSERT INTO rate_starts (key, at, period_ms) VALUES (?, ?, ?)',
+      start.key,
+      start.at,
+      start.period_ms,
+    );
+  }
+
+  rateStarts(): RateStart[] {
+    return this.sql
+      .exec<{ key: string; at: number; period_ms: number }>(
+        'SELECT key, at, period_ms FROM rate_starts ORDER BY key, at',
+      )
+      .toArray();
+  }
+
+  /** Forgets the starts no window needs any more (keys not started again for their period). */
+  pruneRateStarts(now: number): void {
+    this.sql.exec(
+      `DELETE FROM rate_starts WHERE at <= ? - (SELECT max(period_ms) FROM rate_starts r WHERE r.key = rate_starts.key)`,
+      now,
+    );
+  }
+
+  /** The operator's pause and cap (src/core/engine/flow.ts), kept as one meta value. */
+  controls(): QueueControls {
+    const stored = this.meta(CONTROLS);
+    return stored ? { ...NO_CONTROLS, ...(JSON.parse(stored) as QueueControls) } : NO_CONTROLS;
+  }
+
+  setControls(controls: QueueControls): void {
+    this.setMeta(CONTROLS, JSON.stringify(controls));
   }
 
   /** Just what the ready queue needs, streamed: a rebuild must not hold every payload in memory. */

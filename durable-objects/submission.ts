@@ -65,6 +65,7 @@ export async function submit(
           last_error: null,
           concurrency_key: j.concurrency_key,
           concurrency_limit: j.concurrency_limit,
+          rate_limit: j.rate_limit ? JSON.stringify(j.rate_limit) : null,
           requires: j.requires ? JSON.stringify(j.requires) : null,
           backoff: j.backoff ? JSON.stringify(j.backoff) : null,
           callback_url: j.callback_url ?? null,

@@ -96,6 +96,7 @@ function loadRowsBytesPerJob(n: number): number {
       last_error: null,
       concurrency_key: null,
       concurrency_limit: null,
+      rate_limit: null,
       requires: null,
       backoff: null,
       callback_url: null,

@@ -26,6 +26,7 @@ import { deadLetterRoutes } from './routes/dead-letters';
 import { progressRoutes } from './routes/progress';
 import { attemptRoutes } from './routes/attempts';
 import { scheduleRoutes } from './routes/schedules';
+import { queueRoutes } from './routes/queues';
 import { blobRoutes, isBlobUpload, isSignedBlobRequest } from './routes/blobs';
 
 const TARGET_NAMES = { json: 'body', query: 'query', param: 'path', header: 'header' } as const;
@@ -69,6 +70,7 @@ export function createApp() {
     .route('/', workerRoutes)
     .route('/', resultRoutes)
     .route('/', scheduleRoutes)
+    .route('/', queueRoutes)
     .route('/', metricsRoutes)
     .route('/', dashboardRoutes)
     .route('/', adminRoutes)

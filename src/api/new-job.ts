@@ -47,6 +47,7 @@ export function newJobOf(
     run_at: runAt,
     concurrency_key: body.concurrency_key ?? null,
     concurrency_limit: body.concurrency_key ? (body.concurrency_limit ?? 1) : null,
+    rate_limit: body.rate_limit ?? null,
     requires: body.requires?.length ? body.requires : null,
     backoff: body.backoff ?? null,
     replay_of: at.replayOf ?? null,

@@ -34,6 +34,7 @@ export function jobView(r: JobRow): Job {
     executor: r.executor ?? null,
     concurrency_key: r.concurrencyKey,
     concurrency_limit: r.concurrencyLimit,
+    rate_limit: r.rateLimit ? (JSON.parse(r.rateLimit) as Job['rate_limit']) : null,
     requires: r.requires ? (JSON.parse(r.requires) as string[]) : [],
     backoff: r.backoff ? (JSON.parse(r.backoff) as Job['backoff']) : null,
     replay_of: r.replayOf ?? null,

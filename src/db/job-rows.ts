@@ -38,6 +38,7 @@ export function jobRowOf(
     error: job.last_error,
     concurrencyKey: job.concurrency_key,
     concurrencyLimit: job.concurrency_limit,
+    rateLimit: job.rate_limit,
     requires: job.requires,
     backoff: job.backoff,
     replayOf: null,

@@ -79,7 +79,8 @@ export async function claimQueue(
   return { ok: false, reason: 'limit_reached', active: await activeCountOf(db, tenant) };
 }
 
-async function ownerOf(db: Db, queue: string) {
+/** Who owns a queue (null tenant: shared), and whether it retired; undefined if never named. */
+export async function ownerOf(db: Db, queue: string) {
   return db
     .select({ tenant: queues.tenant, retiredAt: queues.retiredAt })
     .from(queues)

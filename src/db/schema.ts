@@ -26,6 +26,8 @@ export const jobs = sqliteTable('jobs', {
   error: text('error'),
   concurrencyKey: text('concurrency_key'),
   concurrencyLimit: integer('concurrency_limit'),
+  /** JSON of the job's rate_limit (migrations/0015_rate_limits.sql), or null. */
+  rateLimit: text('rate_limit'),
   requires: text('requires'),
   backoff: text('backoff'),
   replayOf: text('replay_of'),

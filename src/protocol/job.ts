@@ -63,6 +63,38 @@ export const RetryBackoff = z
   .openapi('RetryBackoff');
 export type RetryBackoff = z.infer<typeof RetryBackoff>;
 
+/** Bounds of a job's rate_limit: a key like a concurrency key, a day at most, 10,000 starts at most. */
+export const MAX_RATE_LIMIT = 10_000;
+export const MAX_RATE_PERIOD_SEC = 86_400;
+
+export const RateLimit = z
+  .strictObject({
+    key: z.string().min(1).max(128).openapi({
+      description: 'Jobs of the same queue with this key share the limit (keys are per queue)',
+    }),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_RATE_LIMIT)
+      .openapi({
+        description: `At most this many starts (1-${MAX_RATE_LIMIT}) in any window of period_sec`,
+      }),
+    period_sec: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_RATE_PERIOD_SEC)
+      .openapi({
+        description: `The window, in seconds (1-${MAX_RATE_PERIOD_SEC})`,
+      }),
+  })
+  .openapi('RateLimit', {
+    description:
+      'At most `limit` jobs with `key` start in any window of `period_sec`, across all nodes of the queue; every attempt counts, retries included. Jobs over it wait `queued` and hold no slot.',
+  });
+export type RateLimit = z.infer<typeof RateLimit>;
+
 export const JobSubmit = z
   .strictObject({
     payload: z.json().openapi('JsonValue').optional().openapi({
@@ -109,6 +141,7 @@ export const JobSubmit = z
       .max(10_000)
       .optional()
       .openapi({ description: 'Default 1 when concurrency_key is given' }),
+    rate_limit: RateLimit.optional(),
     requires: z
       .array(LabelSelector)
       .max(16)
@@ -202,6 +235,7 @@ export const Job = z
     }),
     concurrency_key: z.string().nullable(),
     concurrency_limit: z.number().int().nullable(),
+    rate_limit: RateLimit.nullable(),
     requires: z.array(z.string()),
     backoff: RetryBackoff.nullable(),
     replay_of: z.string().nullable().openapi({ description: 'The job this one was replayed from' }),

@@ -5,7 +5,7 @@
  * that the API, the schedule keeper and the object share one definition without src/ importing
  * durable-objects/ (issue 14).
  */
-import type { RetryBackoff } from './job';
+import type { RateLimit, RetryBackoff } from './job';
 
 /** The node key a node registers with (src/api/node-scope.ts); null for the shared WORKER_TOKEN. */
 export interface NodeKeyRef {
@@ -28,6 +28,8 @@ export interface NewJob {
   run_at: number | null;
   concurrency_key: string | null;
   concurrency_limit: number | null;
+  /** At most `limit` starts of jobs with `key` in any `period_sec` (src/core/rate-gate.ts). */
+  rate_limit?: RateLimit | null;
   requires: string[] | null;
   backoff: RetryBackoff | null;
   replay_of?: string | null;
@@ -70,4 +72,9 @@ export interface QueueStats {
   unroutable: { count: number; reasons: Record<string, number> };
   /** Queued jobs waiting for a slot of their concurrency key. */
   parked_by_concurrency_key: number;
+  /** Queued jobs waiting for room in their rate-limit key's window. */
+  parked_by_rate_limit: number;
+  /** The operator's controls (POST /queues/:name/pause, PUT /queues/:name). */
+  paused: boolean;
+  concurrency_limit: number | null;
 }

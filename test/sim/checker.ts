@@ -92,6 +92,8 @@ export class Checker {
     freeLeft: boolean,
     starvationMs: number,
     now: number,
+    /** A queued job that must wait whatever the slots (its rate-limit window is full). */
+    waits: (job: EngineJob) => boolean = () => false,
   ): void {
     const rank = (j: { priority: number; created_at: number; seq: number }) => [
       j.priority,
@@ -114,6 +116,7 @@ export class Checker {
     const startable = after.filter(
       (j) =>
         j.status === 'queued' &&
+        !waits(j) &&
         (!j.concurrency_key ||
           !j.concurrency_limit ||
           ((running.get(j.concurrency_key) ?? 0) < j.concurrency_limit &&

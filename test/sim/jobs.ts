@@ -32,6 +32,7 @@ export function newJob(
     last_error: null,
     concurrency_key: key,
     concurrency_limit: key === 'k1' ? 1 : key === 'k2' ? 2 : null,
+    rate_limit: null,
     requires: null,
     backoff: null,
     callback_url: null,

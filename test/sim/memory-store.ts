@@ -1,5 +1,7 @@
 import type { JobStore } from '../../src/core/engine/effects';
 import type { EngineJob } from '../../src/core/engine/job';
+import type { RateStart } from '../../src/core/rate-gate';
+import { NO_CONTROLS, type QueueControls } from '../../src/core/engine/flow';
 
 /**
  * The engine's job rows as the queue's SQLite would hold them: every read is a copy and only `save`
@@ -9,6 +11,9 @@ import type { EngineJob } from '../../src/core/engine/job';
 export class MemoryStore implements JobStore {
   private readonly rows = new Map<number, EngineJob>();
   private readonly ids = new Map<string, number>();
+  private starts: RateStart[] = [];
+  /** The queue's pause and cap as the shell stores them (meta), read back on restart. */
+  controls: QueueControls = NO_CONTROLS;
 
   insert(job: EngineJob): void {
     this.rows.set(job.seq, { ...job });
@@ -40,6 +45,11 @@ export class MemoryStore implements JobStore {
     return this.all().filter((j) => j.status === 'running' && j.worker_id === nodeId);
   }
 
+  recordStart(start: RateStart, forgetBefore: number): void {
+    this.starts = this.starts.filter((s) => s.key !== start.key || s.at > forgetBefore);
+    this.starts.push({ ...start });
+  }
+
   /** The stored rows themselves, unordered, for checks that only read them. */
   scan(): Iterable<EngineJob> {
     return this.rows.values();
@@ -62,6 +72,7 @@ export class MemoryStore implements JobStore {
         .filter((j) => j.status === 'scheduled' || j.status === 'retrying')
         .map((j) => ({ seq: j.seq, key: j.next_attempt_at! })),
       running: all.filter((j) => j.status === 'running'),
+      flow: { starts: this.starts.map((s) => ({ ...s })), controls: { ...this.controls } },
     };
   }
 }

@@ -8,6 +8,8 @@ import type { Lease } from '../../src/protocol/worker';
 import { MemoryStore } from './memory-store';
 import { Checker } from './checker';
 import { newJob } from './jobs';
+import { FlowChecks } from './flow-checks';
+import { NO_CONTROLS, type QueueControls } from '../../src/core/engine/flow';
 
 /** A node of the simulation: it runs what reaches it, reports over a lossy network, may die. */
 interface SimNode {
@@ -70,12 +72,25 @@ export function simulate(seed: number, steps = 400): RunResult {
       () => `t${++tokens}`,
     );
     const r = store.restoreInput();
-    e.restore(r.queued, r.timed, r.running);
+    e.restore(r.queued, r.timed, r.running, r.flow);
     return e;
   };
   let engine = boot();
   const nodes = new Map<string, SimNode>();
   const checker = new Checker((id) => nodes.get(id)?.engineView.capacity ?? 0);
+  // Flow control (issue 17): rate-limit keys on some jobs, and the operator pausing, resuming and
+  // capping the queue. Two runs in three; never in the fair-share runs, to keep their bound exact.
+  const flow = !fair && seed % 3 !== 0;
+  const flowChecks = new FlowChecks(
+    (m) => checker.violations.length < 20 && checker.violations.push(m),
+  );
+  let controls: QueueControls = NO_CONTROLS;
+  const control = (next: QueueControls) => {
+    // The shell stores them in the same turn as it tells the engine (scheduler.ts).
+    controls = next;
+    store.controls = { ...next };
+    engine.controls = { ...next };
+  };
   let net: Message[] = [];
   let now = 1_000_000;
   let seq = 0;
@@ -138,7 +153,17 @@ export function simulate(seed: number, steps = 400): RunResult {
           after.filter((j) => j.status === 'running' && j.worker_id === n.engineView.id).length >
         0,
     );
-    checker.pass(started, after, freeLeft, starvationMs, now);
+    // First, so the starts of this pass count when the checker asks which jobs had to wait.
+    flowChecks.pass(started, after, controls, now);
+    const waiting = flowChecks.waiting(after, now);
+    checker.pass(
+      started,
+      after,
+      freeLeft && FlowChecks.canStartMore(controls, after),
+      starvationMs,
+      now,
+      (j) => waiting.has(j.id),
+    );
     if (fair) checker.fairShare(started, before, weights);
     apply(maybeCrash(effects));
   };
@@ -148,6 +173,12 @@ export function simulate(seed: number, steps = 400): RunResult {
       const key = chance(40) && !fair ? (chance(50) ? 'k1' : 'k2') : null;
       const job = newJob(++seq, now, int(0, 2), int(0, 3), int(1, 4), key);
       if (fair) job.tenant = chance(50) ? 'a' : 'b';
+      if (flow && !key && chance(50))
+        job.rate_limit = JSON.stringify(
+          chance(50)
+            ? { key: 'r1', limit: 1, period_sec: 2 }
+            : { key: 'r2', limit: 3, period_sec: 5 },
+        );
       if (chance(15)) {
         job.status = 'scheduled';
         job.next_attempt_at = now + int(100, 5000);
@@ -315,6 +346,12 @@ export function simulate(seed: number, steps = 400): RunResult {
       if (active.length === 0) return;
       const done = engine.cancel(active[int(0, active.length - 1)].id, now);
       if (done) apply(maybeCrash(done.effects));
+    } else if (flow && roll === 96) {
+      const pick = int(0, 3);
+      if (pick === 0) control({ ...controls, paused: true });
+      else if (pick === 1) control({ ...controls, paused: false });
+      else if (pick === 2) control({ ...controls, concurrency_limit: int(1, 3) });
+      else control({ ...controls, concurrency_limit: null });
     } else {
       engine = boot();
     }
@@ -328,6 +365,8 @@ export function simulate(seed: number, steps = 400): RunResult {
   }
   // Calm: faults stop, every node comes back; every accepted job must end within this much time.
   faults = false;
+  // The operator resumes the queue (a cap may stay: it slows the queue, it does not stop it).
+  control({ ...controls, paused: false });
   for (const n of nodes.values()) {
     n.slow = false;
     if (!n.alive || !n.registered) register(n);

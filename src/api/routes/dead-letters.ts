@@ -4,7 +4,14 @@ import { listDeadLetters } from '../../db/dead-letters';
 import { getJob, getJobsByIds } from '../../db/read-jobs';
 import type { JobRow } from '../../db/schema';
 import { JobId, JobType, QueueName } from '../../protocol/common';
-import { Job, JobIdParam, JobList, TERMINAL_STATUSES, type JobSubmit } from '../../protocol/job';
+import {
+  Job,
+  JobIdParam,
+  JobList,
+  TERMINAL_STATUSES,
+  type JobSubmit,
+  type RateLimit,
+} from '../../protocol/job';
 import { ApiError } from '../errors';
 import { readScope, type AppEnv } from '../context';
 import { errors, jsonBody } from '../openapi-helpers';
@@ -150,6 +157,7 @@ async function replay(c: Parameters<typeof submitJobs>[0], rows: JobRow[]): Prom
       ...(r.concurrencyKey
         ? { concurrency_key: r.concurrencyKey, concurrency_limit: r.concurrencyLimit ?? 1 }
         : {}),
+      ...(r.rateLimit ? { rate_limit: JSON.parse(r.rateLimit) as RateLimit } : {}),
       ...(r.requires ? { requires: JSON.parse(r.requires) as string[] } : {}),
       ...(r.backoff ? { backoff: JSON.parse(r.backoff) } : {}),
     }));

@@ -145,6 +145,18 @@ const queueHead = createRoute({
             depth: z.number().int(),
             depth_by_priority: z.record(z.string(), z.number().int()),
             by_status: z.record(z.string(), z.number().int()),
+            paused: z.boolean().openapi({
+              description: 'Paused (POST /queues/:name/pause): accepts jobs, starts none',
+            }),
+            concurrency_limit: z.number().int().nullable().openapi({
+              description:
+                "The cap on the queue's running jobs (PUT /queues/:name), null when none",
+            }),
+            running: z.number().int().openapi({ description: "The queue's running jobs" }),
+            parked_by_concurrency_key: z.number().int(),
+            parked_by_rate_limit: z.number().int().openapi({
+              description: 'Queued jobs waiting for room in their rate-limit window',
+            }),
             head: z.array(
               z.object({
                 id: z.string(),
@@ -261,6 +273,11 @@ systemRoutes.openapi(queueHead, async (c) => {
       depth,
       depth_by_priority: s.queued_by_priority,
       by_status: s.by_status,
+      paused: s.paused,
+      concurrency_limit: s.concurrency_limit,
+      running: s.workers.running,
+      parked_by_concurrency_key: s.parked_by_concurrency_key,
+      parked_by_rate_limit: s.parked_by_rate_limit,
       head: head.map((h) => ({
         id: h.id,
         priority: h.priority,

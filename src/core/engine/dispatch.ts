@@ -1,5 +1,6 @@
 import type { ReadyQueue, ReadyEntry } from '../ready-queue';
 import type { ConcurrencyGate } from '../concurrency';
+import { rateLimitOf, type RateGate } from '../rate-gate';
 import { canRun, unroutableReason, type EngineJob, type EngineNode } from './job';
 
 /** A node that may take jobs now, and at most how many (a pull node's request asks for fewer). */
@@ -14,6 +15,9 @@ export interface Offer {
 export interface PassState {
   ready: ReadyQueue;
   gate: ConcurrencyGate;
+  rates: RateGate;
+  /** How many jobs the queue's controls let this pass start (flow.ts `startBudget`). */
+  budget: number;
   unroutable: Map<number, string>;
   /** Where the round-robin over nodes resumes. */
   rr: { next: number };
@@ -28,7 +32,8 @@ const MAX_DEFERRED_PER_PASS = 1000;
 /**
  * Pops jobs in ready-queue order (ready-queue.ts: class, fair share, age) and gives each to the next
  * offered node, round-robin, that has a free slot and can run it. A job whose concurrency key is at
- * its limit is parked (it blocks nothing); one no live node could ever run is set aside as
+ * its limit is parked (it blocks nothing), and so is one whose rate-limit key has had its
+ * `limit` starts in the last `period_sec` (rate-gate.ts), until the window has room; one no live node could ever run is set aside as
  * unroutable, with the reason; one only busy nodes could run keeps its place (pushed back with its
  * own key and seq). Free slots are the node's capacity less its running jobs, so the pass never
  * over-offers a node within this queue.
@@ -42,7 +47,10 @@ export function planDispatch(s: PassState, now: number, live: EngineNode[], offe
       Math.min(o.node.capacity + (o.prefetch ?? 0) - s.running(o.node.id), o.max),
     ]),
   );
-  let totalFree = [...free.values()].reduce((sum, n) => sum + Math.max(0, n), 0);
+  let totalFree = Math.min(
+    s.budget,
+    [...free.values()].reduce((sum, n) => sum + Math.max(0, n), 0),
+  );
   const deferred: ReadyEntry[] = [];
   while (totalFree > 0 && s.ready.size > 0 && deferred.length < MAX_DEFERRED_PER_PASS) {
     const entry = s.ready.pop(now)!;
@@ -50,6 +58,12 @@ export function planDispatch(s: PassState, now: number, live: EngineNode[], offe
     if (!job || job.status !== 'queued') continue;
     if (!s.gate.canStart(job.concurrency_key, job.concurrency_limit)) {
       s.gate.park(job.concurrency_key!, job.seq, parkRank(job));
+      continue;
+    }
+    const rate = rateLimitOf(job.rate_limit);
+    const until = rate && s.rates.blockedUntil(rate, now);
+    if (rate && until !== null) {
+      s.rates.park(rate, job.seq, parkRank(job), until);
       continue;
     }
     if (!live.some((w) => canRun(w, job))) {

@@ -6,6 +6,7 @@ import type { JobResult } from '../../protocol/job';
 import type { Lease } from '../../protocol/worker';
 import type { LogFields } from '../../log';
 import type { EngineJob } from './job';
+import type { RateStart } from '../rate-gate';
 
 /**
  * What a verb of the engine asks the world to do, in order. The shell (the queue's Durable Object)
@@ -60,6 +61,11 @@ export interface JobStore {
   save(job: EngineJob): void;
   delete(seq: number): void;
   runningOf(nodeId: string): EngineJob[];
+  /**
+   * A start of a rate-limited job (src/core/rate-gate.ts), kept in the same turn as the job's row,
+   * and its key's starts before `forgetBefore` forgotten: what makes a limit hold across a restart.
+   */
+  recordStart(start: RateStart, forgetBefore: number): void;
 }
 
 /** The queue's settings, read at each decision (they come from the environment). */

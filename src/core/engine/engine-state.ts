@@ -1,6 +1,8 @@
 import { SeqHeap } from '../heap';
 import { ReadyQueue, type ReadyEntry } from '../ready-queue';
 import { ConcurrencyGate } from '../concurrency';
+import { RateGate } from '../rate-gate';
+import { NO_CONTROLS, wakeParked, type FlowRestore, type QueueControls } from './flow';
 import { retryDelayMs, type BackoffPolicy } from '../backoff';
 import { afterFailure, transition } from '../job-state';
 import type { ResultReport } from '../../protocol/dispatch';
@@ -24,6 +26,10 @@ import {
 export class EngineState {
   protected readonly ready: ReadyQueue;
   protected readonly gate = new ConcurrencyGate();
+  /** Rate limits per key: their windows and the jobs parked on them (rate-gate.ts). */
+  readonly rates = new RateGate();
+  /** The operator's pause and cap (flow.ts): the shell sets them as it stores them. */
+  controls: QueueControls = NO_CONTROLS;
   protected readonly timers = new SeqHeap();
   readonly leases = new LeaseBook();
   /** Queued jobs no live node can run, with the reason; retried when a node registers. */
@@ -50,7 +56,10 @@ export class EngineState {
     queued: Iterable<{ seq: number; tenant: string; priority: number; created_at: number }>,
     timed: Iterable<{ seq: number; key: number }>,
     running: Iterable<EngineJob>,
+    flow: FlowRestore = {},
   ): void {
+    this.rates.restore(flow.starts ?? []);
+    this.controls = flow.controls ?? NO_CONTROLS;
     for (const r of queued)
       this.ready.push({
         seq: r.seq,
@@ -87,7 +96,7 @@ export class EngineState {
 
   /** The earliest deadline among timers and leases (Infinity when none): the alarm's next time. */
   nextDeadline(): number {
-    return Math.min(this.timers.peekKey(), this.leases.nextDeadline());
+    return Math.min(this.timers.peekKey(), this.leases.nextDeadline(), this.rates.nextWake());
   }
 
   // ---------------------------------------------------------------- views
@@ -111,6 +120,16 @@ export class EngineState {
 
   parkedSeqs(): Iterable<number> {
     return this.gate.parkedSeqs();
+  }
+
+  /** Rate-limited jobs whose key has room again go back to the ready queue. */
+  protected wakeRateParked(now: number): void {
+    wakeParked(
+      this.rates,
+      now,
+      (seq) => this.store.bySeq(seq)?.status === 'queued',
+      (seq) => this.enqueue(this.store.bySeq(seq)!),
+    );
   }
 
   // ---------------------------------------------------------------- transitions

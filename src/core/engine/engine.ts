@@ -4,6 +4,7 @@ import type { Lease } from '../../protocol/worker';
 import { holds, type Claim, type EngineJob, type EngineNode } from './job';
 import { WaitingEdits } from './waiting-edits';
 import { planDispatch, type Offer } from './dispatch';
+import { countStart, startBudget } from './flow';
 import { describeFailure, storedResult, succeeded } from './results';
 import type { DispatchEffect, Effect } from './effects';
 
@@ -22,10 +23,13 @@ export class QueueEngine extends WaitingEdits {
   dispatch(now: number, live: EngineNode[], offers: Offer[]): Effect[] {
     // One dispatch effect per node, found by id: a pass may start a thousand jobs.
     const groups = new Map<string, DispatchEffect>();
+    this.wakeRateParked(now);
     planDispatch(
       {
         ready: this.ready,
         gate: this.gate,
+        rates: this.rates,
+        budget: startBudget(this.controls, this.leases.size),
         unroutable: this.unroutable,
         rr: this.rr,
         job: (seq) => this.store.bySeq(seq),
@@ -59,6 +63,7 @@ export class QueueEngine extends WaitingEdits {
     this.store.save(job);
     this.leases.hold(job);
     this.gate.started(job.concurrency_key);
+    countStart(this.rates, this.store, job, now);
     this.project(job.id, {
       status: 'running',
       attempts: job.attempts,
@@ -233,6 +238,7 @@ export class QueueEngine extends WaitingEdits {
 
   /** Everything due at `now`: expired leases fail their attempt, due timers queue their job. */
   tick(now: number): Effect[] {
+    this.wakeRateParked(now);
     for (let seq = this.leases.popDue(now); seq !== -1; seq = this.leases.popDue(now)) {
       const job = this.store.bySeq(seq);
       if (

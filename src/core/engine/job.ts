@@ -26,6 +26,8 @@ export interface EngineJob {
   last_error: string | null;
   concurrency_key: string | null;
   concurrency_limit: number | null;
+  /** JSON RateLimitSpec (src/core/rate-gate.ts), or null. */
+  rate_limit: string | null;
   /** JSON array of label selectors, or null. */
   requires: string | null;
   /** JSON RetryBackoff, or null for the queue's defaults. */

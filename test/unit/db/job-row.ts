@@ -24,6 +24,7 @@ export function jobRow(id: string, queue = 'q'): JobRow {
     error: null,
     concurrencyKey: null,
     concurrencyLimit: null,
+    rateLimit: null,
     requires: null,
     backoff: null,
     replayOf: null,
