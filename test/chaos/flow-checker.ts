@@ -48,6 +48,8 @@ export interface FlowCounts {
   runs: number;
   reruns: number;
   max_running: number;
+  /** The shortest time `limit + 1` starts of one rate key took: how close the limit was run. */
+  rate_min_span_ms: number | null;
   rate_over: number;
   cap_over: number;
   paused_starts: number;
@@ -77,6 +79,7 @@ export function checkFlow(input: FlowInput): FlowVerdict {
     runs: ranAt.size,
     reruns: arrivals.length - ranAt.size,
     max_running: 0,
+    rate_min_span_ms: null,
     rate_over: 0,
     cap_over: 0,
     paused_starts: 0,
@@ -110,6 +113,10 @@ export function checkFlow(input: FlowInput): FlowVerdict {
       );
     }
     k.at.push(a.at);
+    if (k.at.length > spec.limit) {
+      const span = a.at - k.at[k.at.length - 1 - spec.limit];
+      counts.rate_min_span_ms = Math.min(counts.rate_min_span_ms ?? Infinity, span);
+    }
   }
 
   // The queue's cap: calls held when another arrived.

@@ -42,7 +42,7 @@ describe('flow checker: rate limit per key', () => {
       input({ submissions: subs, arrivals: [call('a', 100), call('b', 150), call('c', 1100)] }),
     );
     expect(violations).toEqual([]);
-    expect(counts.rate_over).toBe(0);
+    expect(counts).toMatchObject({ rate_over: 0, rate_min_span_ms: 1000 });
   });
 
   it('flags a third start inside the window', () => {
