@@ -117,7 +117,7 @@ async function capQueue(stack: Stack, queue: string, limit: number): Promise<voi
 console.log(machineLine());
 console.log(
   `${SLOTS.nodes} nodes x ${SLOTS.capacity} slots; plain and limits ${N} jobs each, binding ${M} ` +
-    `(${BIND.limit}/s per key x ${BIND.keys} keys, cap ${BIND.cap}); scale ${SCALE}`,
+    `(${BIND.limit} per ${BIND.period_sec} s per key x ${BIND.keys} keys, cap ${BIND.cap}); scale ${SCALE}`,
 );
 const receiver = await startFlowReceiver();
 const slots = SLOTS.nodes * SLOTS.capacity;
@@ -128,12 +128,10 @@ try {
   await capQueue(stack, 'flow-limits', slots);
   await capQueue(stack, 'flow-binding', BIND.cap);
   // Warm-up outside every measurement: each queue's object, D1, the nodes' first http call.
-  const warm = QUEUES.map((q) => ({
-    type: 'http',
-    payload: { url: receiver.url(`warm-${q}`, 0) },
-    queue: q,
-  }));
-  await submitBatches(stack, warm);
+  for (const q of QUEUES)
+    await submitBatches(stack, [
+      { type: 'http', payload: { url: receiver.url(`warm-${q}`, 0) }, queue: q },
+    ]);
   for (const q of QUEUES) await waitSucceeded(stack, q, 1, 60_000);
   await sleep(500);
 
