@@ -63,6 +63,14 @@ export interface JobFlags {
   timeout?: number;
   maxRetries?: number;
   delay?: number;
+  rateLimit?: { key: string; limit: number; period_sec: number };
+}
+
+/** `KEY:LIMIT/PERIOD_SEC`, e.g. `customer-7:10/60` (the key may hold colons; the API checks ranges). */
+export function parseRateLimit(value: string): { key: string; limit: number; period_sec: number } {
+  const m = /^(.+):(\d+)\/(\d+)$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('KEY:LIMIT/PERIOD_SEC, e.g. customer-7:10/60.');
+  return { key: m[1], limit: Number(m[2]), period_sec: Number(m[3]) };
 }
 
 /** The job flags, on `submit` and on `schedules create` (the job submitted at every tick). */
@@ -93,6 +101,12 @@ export function addJobOptions(cmd: Command): Command {
       new Option('--delay <sec>', 'hold the job scheduled this many seconds first').argParser(
         parseInteger,
       ),
+    )
+    .addOption(
+      new Option(
+        '--rate-limit <key:limit/sec>',
+        'at most LIMIT jobs with KEY start in any PERIOD seconds, e.g. customer-7:10/60',
+      ).argParser(parseRateLimit),
     );
 }
 
@@ -129,6 +143,7 @@ export function jobBody(
   if (flags.timeout !== undefined) body.timeout_sec = flags.timeout;
   if (flags.maxRetries !== undefined) body.max_retries = flags.maxRetries;
   if (flags.delay !== undefined) body.delay_sec = flags.delay;
+  if (flags.rateLimit !== undefined) body.rate_limit = flags.rateLimit;
   return body;
 }
 

@@ -13,6 +13,7 @@ import { registerKeys } from './commands/keys';
 import { registerNodeKeys } from './commands/node-keys';
 import { registerSchedules } from './commands/schedules';
 import { registerStats } from './commands/stats';
+import { registerQueues } from './commands/queues';
 import { registerSubmit } from './commands/submit';
 import { registerWorkers } from './commands/workers';
 
@@ -73,6 +74,7 @@ export function buildProgram(io: Io): Command {
   registerJobCommands(program, run);
   registerWorkers(program, run);
   registerSchedules(program, run);
+  registerQueues(program, run);
   registerKeys(program, run);
   registerNodeKeys(program, run);
   registerStats(program, run);

@@ -1,13 +1,14 @@
 /**
  * The dashboard's script, built by esbuild (scripts/build-assets.mjs) into /dashboard/app.js. It only
- * calls the public API (GET /stats, /stats/history, /workers, /jobs, /jobs/:id/attempts; POST /jobs,
- * /jobs/:id/cancel), every 2 s, and writes with textContent, never innerHTML.
+ * calls the public API (GET /stats, /stats/history, /workers, /jobs, /jobs/:id/attempts,
+ * /queues/:name; POST /jobs, /jobs/:id/cancel, /queues/:name/pause and /resume), every 2 s, and writes with textContent, never innerHTML.
  */
 import { api, ApiError, messageOf, useKey } from './api';
 import { drawChart } from './chart';
 import { $, setText } from './dom';
 import { showJob } from './job-dialog';
 import { PAGE, renderJobs, renderStats, renderWorkers } from './render';
+import { loadQueues, renderQueues } from './queues';
 import type { History, Job, JobPage, Stats, WorkerList } from './types';
 
 const POLL_MS = 2000;
@@ -40,6 +41,7 @@ async function refresh(): Promise<void> {
       api<History>('GET', '/stats/history'),
     ]);
     renderStats(stats);
+    renderQueues(await loadQueues(stats.queues), refresh);
     renderWorkers(workers);
     state.total = jobs.total;
     renderJobs(jobs, state.offset, { open: openJob, cancel: cancelJob });

@@ -32,6 +32,17 @@ export interface Stats {
     reason: string;
     since: string;
   };
+  queues: string[];
+}
+
+/** GET /queues/:name: the queue's controls and figures (src/api/routes/system.ts). */
+export interface QueueView {
+  queue: string;
+  paused: boolean;
+  concurrency_limit: number | null;
+  depth: number;
+  running: number;
+  parked_by_rate_limit: number;
 }
 
 /** GET /stats/history: one point per `step` seconds from `start`. */

@@ -1,4 +1,3 @@
-import { getTableColumns } from 'drizzle-orm';
 import { sqliteTable, text, integer, primaryKey } from 'drizzle-orm/sqlite-core';
 import type { JobStatus } from '../protocol/job';
 import type { ExecutorName } from '../protocol/common';
@@ -145,22 +144,6 @@ export const queues = sqliteTable('queues', {
   retiredAt: integer('retired_at'),
 });
 
-/**
- * Columns per job row: a multi-row insert carries at most floor(100 / JOB_COLUMNS) rows (D1's 100
- * bound parameters). Counted from the table, not written down: a constant left at 33 when
- * `rate_limit` made 34 put 102 parameters in every 3-row insert, and batches never reached D1.
- */
-export const JOB_COLUMNS = Object.keys(getTableColumns(jobs)).length;
+/** Columns per job row: a multi-row insert carries at most floor(100 / JOB_COLUMNS) rows (D1's 100 bound parameters). */
+export const JOB_COLUMNS = 34;
 export const JOB_ROWS_PER_INSERT = Math.floor(100 / JOB_COLUMNS);
-
-/** migrations/0016_dedup_keys.sql: each tenant's dedup_key and the job it names, until it expires. */
-export const dedupKeys = sqliteTable(
-  'dedup_keys',
-  {
-    tenant: text('tenant').notNull(),
-    key: text('key').notNull(),
-    jobId: text('job_id').notNull(),
-    expiresAt: integer('expires_at').notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.tenant, t.key] })],
-);

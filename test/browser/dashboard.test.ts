@@ -199,6 +199,21 @@ describe('dashboard in a real browser', () => {
     expect(elsewhere()).toEqual([]);
   });
 
+  it('pauses and resumes a queue from the queues panel', async () => {
+    const row = '#queues tr[data-queue="default"]';
+    await page.waitForSelector(`${row}[data-paused="false"] button.pause`, { timeout: 10_000 });
+    await page.click(`${row} button.pause`);
+    await page.waitForSelector(`${row}[data-paused="true"] button.resume`, { timeout: 10_000 });
+    expect(await stack.call<{ paused: boolean }>('GET', '/queues/default')).toMatchObject({
+      paused: true,
+    });
+    await page.click(`${row} button.resume`);
+    await page.waitForSelector(`${row}[data-paused="false"]`, { timeout: 10_000 });
+    expect(await stack.call<{ paused: boolean }>('GET', '/queues/default')).toMatchObject({
+      paused: false,
+    });
+  });
+
   it('loads the API reference clean too, and has an icon where browsers look unasked', async () => {
     requested.length = 0;
     const res = await page.goto(`${stack.api}/docs`);

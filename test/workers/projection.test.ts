@@ -118,25 +118,27 @@ describe('the D1 projection', () => {
     await env.DB.exec(`DROP TRIGGER ${seen}_t; DROP TABLE ${seen}`);
   });
 
-  it('submits a batch of 100 jobs in multi-row inserts of 3 rows (99 parameters) each', async () => {
+  it('submits a batch of 100 jobs in multi-row inserts of 2 rows (68 parameters) each', async () => {
     const queue = fresh('proj-batch');
     const before = (await metrics()).get(`scheduler_d1_statements_total{queue="${queue}"}`) ?? 0;
     const jobs = Array.from({ length: 100 }, (_, i) => ({ payload: i, queue }));
     expect((await api('POST', '/jobs/batch', { jobs })).status).toBe(201);
-    // 34 inserts (33 of 3 rows, one of 1) and the queue's row: not 100 statements, and no
-    // statement over D1's 100 parameters (33 columns a row).
+    // 50 inserts of 2 rows and the queue's row: not 100 statements, and no statement over D1's
+    // 100 parameters (34 columns a row since rate_limit, migrations/0015).
     // The 201 may come before D1 has the rows (the object's commit is the acceptance): wait for it.
     const caughtUp = await waitFor('the outbox to be written', async () => {
       const m = await metrics();
       return m.get(`scheduler_projection_pending{queue="${queue}"}`) === 0 ? m : undefined;
     });
-    expect(caughtUp.get(`scheduler_d1_statements_total{queue="${queue}"}`)! - before).toBe(35);
+    expect(caughtUp.get(`scheduler_d1_statements_total{queue="${queue}"}`)! - before).toBe(51);
   });
 
   it('flushes inserts, attempt rows and each job’s merged updates within 100 bound parameters each', async () => {
     const queue = fresh('proj-params');
     const db = dbOf(env.DB);
-    const ids = Array.from({ length: 60 }, (_, i) => `${queue}-job-${i}`);
+    // 56 jobs: 28 inserts and 168 transitions, one outbox batch (200 rows) since rate_limit made a
+    // job row 34 columns (2 a statement).
+    const ids = Array.from({ length: 56 }, (_, i) => `${queue}-job-${i}`);
     const stmts = [
       ...insertJobs(
         db,
@@ -172,15 +174,15 @@ describe('the D1 projection', () => {
       return outbox.landed(outbox.add(stmts), 10_000);
     });
     expect(landed).toBe(true);
-    // 20 inserts of 3 jobs, 6 of 10 attempt rows, and one update per job instead of two.
-    expect(bound).toHaveLength(20 + 6 + 60);
+    // 28 inserts of 2 jobs, 6 of (up to) 10 attempt rows, and one update per job instead of two.
+    expect(bound).toHaveLength(28 + 6 + 56);
     expect(Math.max(...bound)).toBeLessThanOrEqual(100);
     const rows = await env.DB.prepare(
       'SELECT status, worker_id AS w, count(*) AS n FROM jobs WHERE queue = ? GROUP BY status, worker_id',
     )
       .bind(queue)
       .all();
-    expect(rows.results).toEqual([{ status: 'failed', w: 'w', n: 60 }]);
+    expect(rows.results).toEqual([{ status: 'failed', w: 'w', n: 56 }]);
   });
 });
 

@@ -36,8 +36,6 @@ const update = createRoute({
   responses: { 200: { description: "The queue's settings", content: answer }, ...refusals },
 });
 
-export const queueRoutes = new OpenAPIHono<AppEnv>();
-
 /** Checks the caller may control the queue, spends one of its tokens, and changes the object. */
 async function control(
   c: Parameters<typeof checkQueueControl>[0],
@@ -51,19 +49,19 @@ async function control(
   return { queue: name, ...controls };
 }
 
-queueRoutes.openapi(pause, async (c) =>
-  c.json(await control(c, c.req.valid('param').name, { paused: true }), 200),
-);
-
-queueRoutes.openapi(resume, async (c) =>
-  c.json(await control(c, c.req.valid('param').name, { paused: false }), 200),
-);
-
-queueRoutes.openapi(update, async (c) =>
-  c.json(
-    await control(c, c.req.valid('param').name, {
-      concurrency_limit: c.req.valid('json').concurrency_limit,
-    }),
-    200,
-  ),
-);
+// Chained, so the typed client (src/client.ts) knows these routes.
+export const queueRoutes = new OpenAPIHono<AppEnv>()
+  .openapi(pause, async (c) =>
+    c.json(await control(c, c.req.valid('param').name, { paused: true }), 200),
+  )
+  .openapi(resume, async (c) =>
+    c.json(await control(c, c.req.valid('param').name, { paused: false }), 200),
+  )
+  .openapi(update, async (c) =>
+    c.json(
+      await control(c, c.req.valid('param').name, {
+        concurrency_limit: c.req.valid('json').concurrency_limit,
+      }),
+      200,
+    ),
+  );
