@@ -147,3 +147,15 @@ export const queues = sqliteTable('queues', {
 /** Columns per job row: a multi-row insert carries at most floor(100 / JOB_COLUMNS) rows (D1's 100 bound parameters). */
 export const JOB_COLUMNS = 34;
 export const JOB_ROWS_PER_INSERT = Math.floor(100 / JOB_COLUMNS);
+
+/** migrations/0016_dedup_keys.sql: each tenant's dedup_key and the job it names, until it expires. */
+export const dedupKeys = sqliteTable(
+  'dedup_keys',
+  {
+    tenant: text('tenant').notNull(),
+    key: text('key').notNull(),
+    jobId: text('job_id').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.key] })],
+);
