@@ -234,7 +234,8 @@ export class QueueShell {
       else void this.hooks.send(node, e.jobs);
       sent = true;
     }
-    if (sent) void this.armAlarm();
+    // A pass that only parked rate-limited jobs sent nothing, but their wake is a deadline too.
+    if (sent || this.engine.rates.nextWake() < (this.alarmAt ?? Infinity)) void this.armAlarm();
   }
 
   async armAlarm(): Promise<void> {

@@ -204,14 +204,14 @@ describe('dashboard in a real browser', () => {
     await page.waitForSelector(`${row}[data-paused="false"] button.pause`, { timeout: 10_000 });
     await page.click(`${row} button.pause`);
     await page.waitForSelector(`${row}[data-paused="true"] button.resume`, { timeout: 10_000 });
-    expect(await stack.call<{ paused: boolean }>('GET', '/queues/default')).toMatchObject({
-      paused: true,
-    });
+    expect((await stack.call<{ paused: boolean }>('GET', '/queues/default')).body.paused).toBe(
+      true,
+    );
     await page.click(`${row} button.resume`);
     await page.waitForSelector(`${row}[data-paused="false"]`, { timeout: 10_000 });
-    expect(await stack.call<{ paused: boolean }>('GET', '/queues/default')).toMatchObject({
-      paused: false,
-    });
+    expect((await stack.call<{ paused: boolean }>('GET', '/queues/default')).body.paused).toBe(
+      false,
+    );
   });
 
   it('loads the API reference clean too, and has an icon where browsers look unasked', async () => {

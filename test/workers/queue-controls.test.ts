@@ -5,7 +5,7 @@
  */
 import { env, evictDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { api, callWithVars, submit, WORKER_TOKEN } from './helpers';
+import { api, callWithVars, fireCron, submit, waitFor, WORKER_TOKEN } from './helpers';
 
 const ADMIN = { authorization: 'Bearer test-admin-token-0123456789' };
 const NODE = { authorization: `Bearer ${WORKER_TOKEN}` };
@@ -74,6 +74,27 @@ describe('rate_limit on a job', () => {
     expectRefused(await submit({ payload: 1, rate_limit }), 400, 'validation_failed', field);
   });
 
+  it('wakes a parked job when its window frees, with nothing else happening in the queue', async () => {
+    const queue = fresh('wake');
+    const rate_limit = { key: 'k', limit: 1, period_sec: 2 };
+    const first = (await submit({ payload: 1, queue, rate_limit })).body.job;
+    const node = await pullNode(queue, 2);
+    const started = Date.now();
+    expect(await leased(node, 2)).toEqual([first.id]);
+    // Parked by a pass that starts nothing.
+    const second = (await submit({ payload: 2, queue, rate_limit })).body.job;
+    // A long poll that waits: only the object's alarm at the window's end can give it the job.
+    const res = await api(
+      'POST',
+      `/workers/${node}/lease`,
+      { max_jobs: 1, wait_sec: 4, prefetch: 0 },
+      NODE,
+    );
+    expect(res.body.jobs.map((j: { job_id: string }) => j.job_id)).toEqual([second.id]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+    expect(Date.now() - started).toBeLessThan(4500);
+  });
+
   it('starts at most `limit` jobs of a key per window while other jobs take the free slots, also after a restart', async () => {
     const queue = fresh('rate');
     const rate_limit = { key: 'customer-7', limit: 2, period_sec: 3600 };
@@ -133,6 +154,26 @@ describe('queue controls', () => {
     const cleared = await api('PUT', `/queues/${queue}`, { concurrency_limit: null });
     expect(cleared.body.concurrency_limit).toBeNull();
     expect((await leased(a, 3)).length + (await leased(b, 3)).length).toBe(3);
+  });
+
+  it('a paused queue that retires keeps its pause: its storage is not cleared', async () => {
+    const queue = fresh('retire');
+    const node = await pullNode(queue, 1);
+    expect((await api('DELETE', `/workers/${node}`, undefined, NODE)).status).toBe(200);
+    expect((await api('POST', `/queues/${queue}/pause`)).status).toBe(200);
+    await waitFor(`${queue} to retire`, async () => {
+      await fireCron({ QUEUE_IDLE_RETIRE_SEC: '1', IDEMPOTENCY_TTL_SEC: '1' });
+      const row = await env.DB.prepare('SELECT retired_at FROM queues WHERE name = ?')
+        .bind(queue)
+        .first<{ retired_at: number | null }>();
+      return row?.retired_at ? true : undefined;
+    });
+    const job = (await submit({ payload: 1, queue })).body.job;
+    const again = await pullNode(queue, 1);
+    expect(await leased(again, 1)).toEqual([]);
+    expect((await api('GET', `/queues/${queue}`)).body).toMatchObject({ paused: true, depth: 1 });
+    expect((await api('POST', `/queues/${queue}/resume`)).body.paused).toBe(false);
+    expect(await leased(again, 1)).toEqual([job.id]);
   });
 
   it.each([

@@ -64,12 +64,12 @@ describe('mergeInserts', () => {
     expect(Math.max(...out.map((s) => s.params.length))).toBe(MAX_BOUND_PARAMETERS);
   });
 
-  it('fills job inserts of separate submissions up to 3 rows (99 parameters)', () => {
+  it('fills job inserts of separate submissions up to 2 rows (68 parameters: 34 columns a job)', () => {
     const out = mergeInserts(
-      ['a', 'b', 'c', 'd'].flatMap((id) => insertJobs(db, [jobRow(id)]).map(compile)),
+      ['a', 'b', 'c', 'd', 'e'].flatMap((id) => insertJobs(db, [jobRow(id)]).map(compile)),
     );
-    expect(out.map(rowsOf)).toEqual([3, 1]);
-    expect(out[0].params).toHaveLength(99);
+    expect(out.map(rowsOf)).toEqual([2, 2, 1]);
+    expect(out[0].params).toHaveLength(68);
   });
 
   it('merges log lines with drizzle’s literal nulls, and keeps their order', () => {
@@ -124,9 +124,10 @@ describe('mergeInserts', () => {
       compile(updateJob(db, id, { status: 'succeeded', finishedAt: 3, updatedAt: 3, version: 3 })),
     ];
     const out = coalesce([...life('a'), ...life('b'), ...life('c')]);
-    // One insert of 3 rows, one statement of 3 attempt rows, and each job's one update.
-    expect(out.map(rowsOf)).toEqual([3, 3, 0, 0, 0]);
-    expect(out.slice(2).map((s) => s.params.at(-1))).toEqual(['a', 'b', 'c']);
+    // An insert of a and b (34 columns a job: 2 rows a statement), one statement of the 3 attempt
+    // rows, a's and b's one update each, then c's insert (its own statement) and c's update.
+    expect(out.map(rowsOf)).toEqual([2, 3, 0, 0, 1, 0]);
+    expect([2, 3, 5].map((i) => out[i].params.at(-1))).toEqual(['a', 'b', 'c']);
   });
 });
 
