@@ -152,6 +152,8 @@ export class ChaosCluster {
         WORKER_QUEUES: queue,
         HEARTBEAT_INTERVAL_SEC: '1',
         DRAIN_TIMEOUT_SEC: '5',
+        // The flow-limits phase's jobs are `http` jobs calling a receiver on this machine.
+        HTTP_JOB_ALLOW_PRIVATE: '1',
       },
     });
   }

@@ -12,6 +12,7 @@ import { pause } from './pause';
 import { groupSignals } from './phase-group-signals';
 import { callbackReceivers } from './callback-receivers';
 import { cronStorm, d1Flaky } from './seam-faults';
+import { flowLimits } from './phase-flow-limits';
 
 export interface PhaseContext {
   cluster: ChaosCluster;
@@ -33,6 +34,14 @@ export interface Fault {
   run?(ctx: PhaseContext, signal: AbortSignal): Promise<void>;
   /** Fields every job of the phase carries besides the suite's own (a callback_url). */
   jobFields?(): Record<string, unknown>;
+  /** Submits the phase's own jobs (`n` slots at `rate` a second) instead of the suite's sleeps. */
+  submit?(
+    ctx: PhaseContext,
+    n: number,
+    rate: number,
+  ): Promise<{ ids: string[]; indeterminate: number; errors: string[] }>;
+  /** The phase's own checks, once every job is terminal: violations, and counts for the log. */
+  verdict?(): { violations: string[]; detail?: string };
 }
 
 const pick = <T>(items: T[], random: () => number): T => items[Math.floor(random() * items.length)];
@@ -258,6 +267,7 @@ export const ALL_FAULTS: Fault[] = [
   callbackReceivers(),
   cronStorm,
   d1Flaky,
+  flowLimits([nodeKill, apiRestart]),
 ];
 
 /** Everything at once, at the same rates: the wire faults armed and the process faults looping. */

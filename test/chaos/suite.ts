@@ -129,7 +129,9 @@ async function runPhase(
   const nemesis = new AbortController();
   const running = fault.run?.(ctx, nemesis.signal) ?? Promise.resolve();
 
-  const submitted = await submitAll(cluster, queue, n, opts.rate, random, fault.jobFields);
+  const submitted = fault.submit
+    ? await fault.submit(ctx, n, opts.rate)
+    : await submitAll(cluster, queue, n, opts.rate, random, fault.jobFields);
   const left = started + opts.minFaultMs - Date.now();
   if (left > 0) await new Promise((r) => setTimeout(r, left));
   nemesis.abort();
@@ -157,6 +159,8 @@ async function runPhase(
     apiRestarted: cluster.apiRestarts > restartsBefore,
     lateReports: ctx.lateReports,
   });
+  const own = fault.verdict?.() ?? { violations: [] };
+  if (own.detail) log(`[chaos] ${fault.name}: ${own.detail}`);
   await cluster.retire(nodes);
   injected += nodes.reduce((s, node) => s + node.proxy.dispatches.filter((d) => d.fault).length, 0);
   injected += cluster.apiProxy.reports.slice(reportsBefore).filter((r) => r.fault).length;
@@ -168,7 +172,7 @@ async function runPhase(
     ...result.counts,
   };
   log(`[chaos] ${fault.name}: ${JSON.stringify(row)}`);
-  return { row, violations: [...submitted.errors, ...result.violations] };
+  return { row, violations: [...submitted.errors, ...result.violations, ...own.violations] };
 }
 
 interface Submitted {

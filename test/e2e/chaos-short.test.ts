@@ -4,6 +4,7 @@
  * (`npm run test:chaos`, 500+ jobs) is the same suite with more jobs and longer fault windows.
  */
 import { expect, it } from 'vitest';
+import { ALL_FAULTS } from '../chaos/faults';
 import { formatTable, runSuite } from '../chaos/suite';
 
 it('no job lost, stuck, doubly recorded or overwritten by a stale attempt, under every fault', async () => {
@@ -18,6 +19,9 @@ it('no job lost, stuck, doubly recorded or overwritten by a stale attempt, under
     quiesceMs: 45_000,
     minFaultMs: 4_000,
     seed,
+    // flow-limits waits out its rate windows and debounce delays through API restarts: a minute
+    // or more, so it runs in the long suite only.
+    only: [...ALL_FAULTS.map((f) => f.name).filter((name) => name !== 'flow-limits'), 'mixed'],
     log: (line) => notes.push(line),
   });
   const table = formatTable(result.rows);

@@ -5,7 +5,7 @@
  *
  * Waiting is always on a condition with a deadline (`waitFor`, `waitForJob`), never a bare sleep.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,15 +92,13 @@ export interface StackOptions {
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const token = opts.token ?? E2E_TOKEN;
   const dir = opts.persistTo ?? mkdtempSync(join(tmpdir(), 'cloud-e2e-'));
-  const migrate = spawnSync(
+  // Asynchronous: the chaos suite restarts the API mid-run, and a synchronous migration stopped its
+  // process's event loop for seconds, so its proxies and the flow receiver stamped what arrived
+  // meanwhile all at once, with the time the loop came back.
+  const migrate = await run(
     'npx',
     ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', dir],
-    {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...QUIET_ENV },
-      encoding: 'utf8',
-      timeout: 120_000,
-    },
+    { cwd: REPO_ROOT, env: { ...process.env, ...QUIET_ENV }, timeout: 120_000 },
   );
   if (migrate.status !== 0)
     throw new Error(`migrations failed (${migrate.status}):\n${migrate.stdout}\n${migrate.stderr}`);
@@ -413,4 +411,25 @@ export async function startBadNode(
       await new Promise((r) => server.close(r));
     },
   };
+}
+
+/** A command's exit status and output, without blocking the event loop while it runs. */
+function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; timeout: number },
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      cmd,
+      args,
+      { ...opts, encoding: 'utf8', maxBuffer: 16 * 2 ** 20 },
+      (err, stdout, stderr) =>
+        resolve({
+          status: err ? (typeof err.code === 'number' ? err.code : null) : 0,
+          stdout,
+          stderr,
+        }),
+    );
+  });
 }
