@@ -32,6 +32,8 @@ import { deliverPulled, killOnNode, send } from './node-links';
 import { finished } from './settle';
 import { reconcile } from './reconcile';
 import type { ResultVerdict } from '../src/protocol/results';
+import type { BulkPageAnswer, BulkPageRequest } from '../src/protocol/bulk';
+import { bulkAct } from './bulk-desk';
 
 /**
  * The Scheduler Durable Object: one per queue (`idFromName(queue)`), the single writer of its jobs'
@@ -158,6 +160,11 @@ export class Scheduler extends DurableObject<Env> {
     this.s.kick();
     await this.s.armAlarm();
     return { ok: true, previous: done.previous };
+  }
+
+  /** One page of a bulk action's jobs in this queue: cancel, retry or priority (bulk-desk.ts). */
+  async bulkAct(queue: string, req: BulkPageRequest): Promise<BulkPageAnswer> {
+    return bulkAct(this.s, queue, req);
   }
 
   async reportResult(

@@ -27,6 +27,7 @@ import { progressRoutes } from './routes/progress';
 import { attemptRoutes } from './routes/attempts';
 import { scheduleRoutes } from './routes/schedules';
 import { blobRoutes, isBlobUpload, isSignedBlobRequest } from './routes/blobs';
+import { bulkRoutes } from './routes/bulk';
 
 const TARGET_NAMES = { json: 'body', query: 'query', param: 'path', header: 'header' } as const;
 
@@ -65,6 +66,7 @@ export function createApp() {
   // One chain, so the returned app carries every route's types for the typed client (src/client.ts).
   const routes = app
     .route('/', systemRoutes)
+    .route('/', bulkRoutes)
     .route('/', jobRoutes)
     .route('/', workerRoutes)
     .route('/', resultRoutes)
