@@ -164,7 +164,12 @@ export class QueueEngine extends EngineState {
   /** New priority for jobs not yet started; a queued one moves at once (reprioritise.ts). */
   reprioritise(ids: string[], priority: number, now: number): { ids: string[]; effects: Effect[] } {
     const store = this.store;
-    const s = { ready: this.ready, store, enqueue: (j: EngineJob) => this.enqueue(j) };
+    const s = {
+      ready: this.ready,
+      gate: this.gate,
+      store,
+      enqueue: (j: EngineJob) => this.enqueue(j),
+    };
     const applied = reprioritise(s, ids, priority, (id, patch) => this.project(id, patch), now);
     return { ids: applied, effects: this.take() };
   }

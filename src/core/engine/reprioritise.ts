@@ -1,4 +1,5 @@
 import type { ReadyQueue } from '../ready-queue';
+import type { ConcurrencyGate } from '../concurrency';
 import type { JobPatch } from '../../db/write-jobs';
 import type { JobStore } from './effects';
 import type { EngineJob } from './job';
@@ -6,6 +7,7 @@ import type { EngineJob } from './job';
 /** What a change of priority reads and changes of the engine's state. */
 export interface PriorityState {
   ready: ReadyQueue;
+  gate: ConcurrencyGate;
   store: JobStore;
   enqueue(job: EngineJob): void;
 }
@@ -14,8 +16,10 @@ export interface PriorityState {
  * New priority for jobs that have not started (waiting, scheduled, queued, retrying). A queued job
  * leaves its heap in the ready queue and joins the heap of its new priority at once, keeping its
  * age (created_at) and so its place among its new peers; the others take the new priority when they
- * are queued. A job parked on its concurrency key keeps its rank among the key's parked jobs until
- * it comes back to the ready queue, where the new priority counts. Returns the ids it applied to; a
+ * are queued. The jobs parked on the concurrency key of a job that changed go back to the ready
+ * queue, to be parked again if the key is still full when their turn comes: left parked, one could
+ * wait behind a job of its key that is now of lower priority and already in the ready queue (found
+ * by the simulation, seed 413). Returns the ids it applied to; a
  * running, finished or unknown job is left alone. The ready queue is changed in one pass per heap,
  * so a bulk action over a long queue costs O(queue) per page, not per job.
  */
@@ -43,5 +47,13 @@ export function reprioritise(
   }
   const taken = s.ready.remove(entries);
   for (const job of moved) if (taken.has(job.seq)) s.enqueue(job);
+  // The jobs parked on a touched key go back to the ready queue too: the key's order has changed, so
+  // the one the gate let through may no longer be its best. The pass parks them again if it is full.
+  const keys = new Set(moved.flatMap((j) => (j.concurrency_key ? [j.concurrency_key] : [])));
+  for (const key of keys)
+    for (let seq = s.gate.unpark(key); seq !== -1; seq = s.gate.unpark(key)) {
+      const parked = s.store.bySeq(seq);
+      if (parked && parked.status === 'queued') s.enqueue(parked);
+    }
   return applied;
 }
