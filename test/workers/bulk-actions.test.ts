@@ -5,10 +5,14 @@
  */
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { api, submit, waitFor, WORKER_TOKEN } from './helpers';
+import { api, callWithVars, waitFor, WORKER_TOKEN } from './helpers';
 import { runBulkPage } from '../../src/api/bulk-run';
 import { getBulk } from '../../src/db/bulk-actions';
 import { dbOf } from '../../src/db/client';
+import type { Env } from '../../src/env';
+
+/** The test bindings as the Worker's own Env (the pool's type declares only what tests use). */
+const workerEnv = env as unknown as Env;
 
 const ADMIN = { authorization: 'Bearer test-admin-token-0123456789' };
 const NODE = { authorization: `Bearer ${WORKER_TOKEN}` };
@@ -250,7 +254,7 @@ describe('bulk pages are safe to run twice', () => {
       const row = (await getBulk(db, null, res.body.bulk.id))!;
       // The same page once more, from the row as it was before the first run committed.
       const stale = { ...row, status: 'running' as const, done: 0, cursorAt: -1, cursorId: '' };
-      expect(await runBulkPage(env, stale, { lastTry: true, paced: false })).toEqual({
+      expect(await runBulkPage(workerEnv, stale, { lastTry: true, paced: false })).toEqual({
         kind: 'raced',
       });
       expect((await getBulk(db, null, row.id))!.done).toBe(row.done);
@@ -331,5 +335,61 @@ describe('a large bulk action runs in the background', () => {
     expect(rows.results).toEqual([{ status: 'queued', attempts: 0, n: 1500 }]);
     expect(seen.size).toBeGreaterThan(0);
     expect(ids).toHaveLength(1500);
+  }, 120_000);
+});
+
+describe('bulk actions are rate limited like submissions', () => {
+  const limit3 = { RATE_LIMIT_JOBS_PER_MIN: '3' };
+  it('costs one token to ask, and a small retry or replay pays for its jobs up front, all or nothing', async () => {
+    const ip = { 'cf-connecting-ip': '192.0.2.77' };
+    const queue = fresh('bulk-rl');
+    const ids = await submitMany(queue, 4);
+    for (const id of ids) await api('POST', `/jobs/${id}/cancel`);
+    const cancel = await callWithVars(
+      limit3,
+      'POST',
+      '/jobs/bulk',
+      { action: 'cancel', filter: { queue } },
+      ip,
+    );
+    expect(cancel.status).toBe(200);
+    expect(cancel.headers.get('ratelimit-remaining')).toBe('2');
+    const replay = await callWithVars(
+      limit3,
+      'POST',
+      '/jobs/bulk',
+      { action: 'replay', filter: { queue } },
+      ip,
+    );
+    expect(replay.status).toBe(429);
+    expect(replay.body.error.message).toMatch(/replaying 4 jobs/);
+    expect((await api('GET', `/jobs?queue=${queue}`)).body.total).toBe(4);
+  });
+
+  it('paces a large retry or replay in the background by the bucket it was accepted under', async () => {
+    const queue = fresh('bulk-paced');
+    const ids = await submitMany(queue, 5);
+    const res = await bulk({ action: 'cancel', filter: { queue } });
+    expect(res.body.bulk.done).toBe(5);
+    const db = dbOf(env.DB);
+    // The row of a large replay accepted under a limit of 3 jobs per minute (its own bucket).
+    const id = `bk_${'0'.repeat(13)}${Date.now()}`;
+    const now = Date.now();
+    await env.DB.prepare(
+      "INSERT INTO bulk_actions (id, tenant, action, filter, status, matched, accepted_at, rate_key, rate_limit, created_at, updated_at) VALUES (?, 'default', 'replay', ?, 'running', 5, ?, ?, 3, ?, ?)",
+    )
+      .bind(id, JSON.stringify({ queue }), now, `test:${queue}`, now, now)
+      .run();
+    const row = { id };
+    const fromDb = async () => (await getBulk(db, null, row.id))!;
+    expect(await runBulkPage(workerEnv, await fromDb(), { lastTry: false, paced: true })).toEqual({
+      kind: 'committed',
+      last: false,
+    });
+    expect((await fromDb()).done).toBe(3);
+    const next = await runBulkPage(workerEnv, await fromDb(), { lastTry: false, paced: true });
+    expect(next.kind).toBe('wait');
+    expect((await fromDb()).done).toBe(3);
+    expect(ids).toHaveLength(5);
   });
 });
