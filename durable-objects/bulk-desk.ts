@@ -5,6 +5,7 @@ import type { JobRow } from '../src/db/schema';
 import type { JobStatus } from '../src/protocol/job';
 import { ACTION_APPLIES_TO, type BulkPageAnswer, type BulkPageRequest } from '../src/protocol/bulk';
 import type { ActiveJob } from './store';
+import { reopen } from '../src/core/job-state';
 import { ACTIVE_AT } from './retirement';
 import { dependency, lookUpDependencies } from './submission';
 import type { QueueShell } from './queue-shell';
@@ -72,7 +73,7 @@ export async function bulkAct(
         const blocked = eligible(status) ?? blockedBy(s, row, looked);
         if (blocked) decide(id, blocked);
         else {
-          stmts.push(...retry(s, row, seq++, now));
+          stmts.push(...retry(s, row, status, seq++, now));
           decide(id, 'done');
         }
       }
@@ -106,7 +107,7 @@ export async function bulkAct(
 }
 
 /** A failed or cancelled job back in its queue under its own id: attempts go on, the budget is new. */
-function retry(s: QueueShell, r: JobRow, seq: number, now: number): Stmt[] {
+function retry(s: QueueShell, r: JobRow, was: JobStatus, seq: number, now: number): Stmt[] {
   const job: ActiveJob = {
     seq,
     id: r.id,
@@ -114,7 +115,7 @@ function retry(s: QueueShell, r: JobRow, seq: number, now: number): Stmt[] {
     type: r.type,
     payload: r.payload,
     priority: r.priority,
-    status: 'queued',
+    status: reopen(was),
     attempts: r.attempts,
     failures: 0,
     lease_losses: 0,
