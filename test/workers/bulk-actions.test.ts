@@ -1,84 +1,11 @@
 /**
  * POST /jobs/bulk and GET /jobs/bulk/:id in workerd, against the real API, the queues' Scheduler
- * objects, the BulkRunner object and D1: each action, the filters, tenant scoping, refusals, a page
- * run twice, and a large set finishing in the background with every job acted on once.
+ * objects and D1: each action, the filters, tenant scoping and the refusals. The background runner,
+ * pages run twice and the rate limit are in bulk-background.test.ts.
  */
-import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { api, callWithVars, waitFor, WORKER_TOKEN } from './helpers';
-import { runBulkPage } from '../../src/api/bulk-run';
-import { getBulk } from '../../src/db/bulk-actions';
-import { dbOf } from '../../src/db/client';
-import type { Env } from '../../src/env';
-
-/** The test bindings as the Worker's own Env (the pool's type declares only what tests use). */
-const workerEnv = env as unknown as Env;
-
-const ADMIN = { authorization: 'Bearer test-admin-token-0123456789' };
-const NODE = { authorization: `Bearer ${WORKER_TOKEN}` };
-let n = 0;
-const fresh = (what: string) => `${what}-${Date.now().toString(36)}-${n++}`;
-
-const bulk = (body: unknown, headers?: Record<string, string>) =>
-  api('POST', '/jobs/bulk', body, headers);
-const jobOf = async (id: string, headers?: Record<string, string>) =>
-  (await api('GET', `/jobs/${id}`, undefined, headers)).body.job;
-
-async function submitMany(queue: string, count: number, extra: Record<string, unknown> = {}) {
-  const ids: string[] = [];
-  for (let i = 0; i < count; i += 100) {
-    const jobs = Array.from({ length: Math.min(100, count - i) }, (_, k) => ({
-      payload: i + k,
-      queue,
-      ...extra,
-    }));
-    const res = await api('POST', '/jobs/batch', { jobs });
-    expect(res.status, JSON.stringify(res.body)).toBe(201);
-    ids.push(...res.body.ids);
-  }
-  return ids;
-}
-
-/** Jobs that ran once on a pull node and failed for good (max_retries 0). */
-async function failedJobs(queue: string, count: number): Promise<string[]> {
-  const ids = await submitMany(queue, count, { max_retries: 0 });
-  const node = fresh('node');
-  const reg = await api(
-    'POST',
-    '/workers/register',
-    { id: node, mode: 'pull', capacity: count, executors: ['native'], queues: [queue] },
-    NODE,
-  );
-  expect(reg.status).toBe(201);
-  const leased = await api(
-    'POST',
-    `/workers/${node}/lease`,
-    { max_jobs: count, wait_sec: 0 },
-    NODE,
-  );
-  expect(leased.body.jobs).toHaveLength(count);
-  for (const j of leased.body.jobs) {
-    const res = await api(
-      'POST',
-      `/jobs/${j.job_id}/result`,
-      {
-        worker_id: node,
-        attempt: j.attempt,
-        token: j.token,
-        exit_code: 1,
-        stdout: '',
-        stderr: 'boom',
-        duration_ms: 1,
-        executor: 'native',
-      },
-      NODE,
-    );
-    expect(res.status).toBe(200);
-  }
-  await api('DELETE', `/workers/${node}`, undefined, NODE);
-  for (const id of ids) expect((await jobOf(id)).status).toBe('failed');
-  return ids;
-}
+import { api } from './helpers';
+import { ADMIN, bulk, failedJobs, fresh, jobOf, NODE, submitMany } from './bulk-fixtures';
 
 describe('POST /jobs/bulk: each action', () => {
   it('cancels every matching job and leaves the rest, answering how many within the request', async () => {
@@ -116,6 +43,21 @@ describe('POST /jobs/bulk: each action', () => {
     const head = (await api('GET', `/queues/${queue}`)).body.head.map((h: { id: string }) => h.id);
     expect(head).toEqual([...low, ...normal]);
     for (const id of low) expect((await jobOf(id)).priority).toBe(0);
+  });
+
+  it('skips a running job when re-prioritising, naming why, and leaves it as it was', async () => {
+    const queue = fresh('bulk-prio-run');
+    const [first, second] = await submitMany(queue, 2, { priority: 2 });
+    const node = fresh('node');
+    const reg = { id: node, mode: 'pull', capacity: 1, executors: ['native'], queues: [queue] };
+    expect((await api('POST', '/workers/register', reg, NODE)).status).toBe(201);
+    const leased = await api('POST', `/workers/${node}/lease`, { max_jobs: 1, wait_sec: 0 }, NODE);
+    expect(leased.body.jobs.map((j: { job_id: string }) => j.job_id)).toEqual([first]);
+    const res = await bulk({ action: 'priority', priority: 0, filter: { queue } });
+    expect(res.body.bulk).toMatchObject({ matched: 2, done: 1, skipped: 1, failed: 0 });
+    expect(res.body.bulk.problems).toEqual([{ job_id: first, reason: 'job is running' }]);
+    expect(await jobOf(first)).toMatchObject({ status: 'running', priority: 2 });
+    expect(await jobOf(second)).toMatchObject({ status: 'queued', priority: 0 });
   });
 
   it('retries failed jobs under their own ids, with their attempts going on', async () => {
@@ -236,160 +178,5 @@ describe('POST /jobs/bulk: refusals name the field', () => {
   it('answers 404 for an unknown action id and 400 for a malformed one', async () => {
     expect((await api('GET', '/jobs/bulk/bk_01ARZ3NDEKTSV4RRFFQ69G5FAV')).status).toBe(404);
     expect((await api('GET', '/jobs/bulk/nope')).status).toBe(400);
-  });
-});
-
-describe('bulk pages are safe to run twice', () => {
-  it('a page run again acts on nothing again and is counted once', async () => {
-    const queue = fresh('bulk-twice');
-    const failed = await failedJobs(queue, 2);
-    const replayed = await submitMany(queue, 1);
-    await api('POST', `/jobs/${replayed[0]}/cancel`);
-    const db = dbOf(env.DB);
-    for (const action of ['retry', 'replay'] as const) {
-      const res = await bulk({
-        action,
-        filter: { queue, status: action === 'retry' ? 'failed' : 'cancelled' },
-      });
-      const row = (await getBulk(db, null, res.body.bulk.id))!;
-      // The same page once more, from the row as it was before the first run committed.
-      const stale = { ...row, status: 'running' as const, done: 0, cursorAt: -1, cursorId: '' };
-      expect(await runBulkPage(workerEnv, stale, { lastTry: true, paced: false })).toEqual({
-        kind: 'raced',
-      });
-      expect((await getBulk(db, null, row.id))!.done).toBe(row.done);
-    }
-    for (const id of failed) expect((await jobOf(id)).attempts).toBe(1);
-    const all = (await api('GET', `/jobs?queue=${queue}`)).body.jobs;
-    expect(
-      all.filter((j: { replay_of: string | null }) => j.replay_of === replayed[0]),
-    ).toHaveLength(1);
-    // The queue's object remembers its verdicts: asked again for the same action, it acts on nothing.
-    const stub = env.SCHEDULER.get(env.SCHEDULER.idFromName(`queue:${queue}`));
-    const again = await stub.bulkAct(queue, {
-      bulk_id: 'bk_TWICE',
-      tenant: 'default',
-      action: 'cancel',
-      ids: failed,
-      priority: null,
-      status: null,
-    });
-    expect(again).toMatchObject({ done: 2, skipped: 0 });
-    const twice = await stub.bulkAct(queue, {
-      bulk_id: 'bk_TWICE',
-      tenant: 'default',
-      action: 'cancel',
-      ids: failed,
-      priority: null,
-      status: null,
-    });
-    expect(twice).toMatchObject({ done: 2, skipped: 0 });
-    for (const id of failed) expect((await jobOf(id)).status).toBe('cancelled');
-  });
-});
-
-describe('a large bulk action runs in the background', () => {
-  it('cancels 1,500 jobs and then retries them, each exactly once, with progress reaching the end', async () => {
-    const queue = fresh('bulk-large');
-    const ids = await submitMany(queue, 1500);
-    const res = await bulk({ action: 'cancel', filter: { queue } });
-    expect(res.status).toBe(202);
-    expect(res.headers.get('location')).toBe(`/jobs/bulk/${res.body.bulk.id}`);
-    expect(res.body.bulk).toMatchObject({ status: 'running', matched: 1500 });
-    const seen = new Set<number>();
-    const done = await waitFor(
-      'the bulk cancel to complete',
-      async () => {
-        const b = (await api('GET', `/jobs/bulk/${res.body.bulk.id}`)).body.bulk;
-        seen.add(b.done);
-        return b.status === 'completed' ? b : undefined;
-      },
-      60_000,
-    );
-    expect(done).toMatchObject({ matched: 1500, done: 1500, skipped: 0, failed: 0 });
-    expect(done.finished_at).not.toBeNull();
-    const counts = await env.DB.prepare(
-      'SELECT status, count(*) AS n FROM jobs WHERE queue = ? GROUP BY status',
-    )
-      .bind(queue)
-      .all<{ status: string; n: number }>();
-    expect(counts.results).toEqual([{ status: 'cancelled', n: 1500 }]);
-
-    const retry = await bulk({ action: 'retry', filter: { queue, status: 'cancelled' } });
-    expect(retry.status).toBe(202);
-    const retried = await waitFor(
-      'the bulk retry to complete',
-      async () => {
-        const b = (await api('GET', `/jobs/bulk/${retry.body.bulk.id}`)).body.bulk;
-        return b.status === 'completed' ? b : undefined;
-      },
-      60_000,
-    );
-    expect(retried).toMatchObject({ matched: 1500, done: 1500, skipped: 0, failed: 0 });
-    expect((await api('GET', `/queues/${queue}`)).body.by_status.queued).toBe(1500);
-    const rows = await env.DB.prepare(
-      'SELECT status, attempts, count(*) AS n FROM jobs WHERE queue = ? GROUP BY status, attempts',
-    )
-      .bind(queue)
-      .all<{ status: string; attempts: number; n: number }>();
-    expect(rows.results).toEqual([{ status: 'queued', attempts: 0, n: 1500 }]);
-    expect(seen.size).toBeGreaterThan(0);
-    expect(ids).toHaveLength(1500);
-  }, 120_000);
-});
-
-describe('bulk actions are rate limited like submissions', () => {
-  const limit3 = { RATE_LIMIT_JOBS_PER_MIN: '3' };
-  it('costs one token to ask, and a small retry or replay pays for its jobs up front, all or nothing', async () => {
-    const ip = { 'cf-connecting-ip': '192.0.2.77' };
-    const queue = fresh('bulk-rl');
-    const ids = await submitMany(queue, 4);
-    for (const id of ids) await api('POST', `/jobs/${id}/cancel`);
-    const cancel = await callWithVars(
-      limit3,
-      'POST',
-      '/jobs/bulk',
-      { action: 'cancel', filter: { queue } },
-      ip,
-    );
-    expect(cancel.status).toBe(200);
-    expect(cancel.headers.get('ratelimit-remaining')).toBe('2');
-    const replay = await callWithVars(
-      limit3,
-      'POST',
-      '/jobs/bulk',
-      { action: 'replay', filter: { queue } },
-      ip,
-    );
-    expect(replay.status).toBe(429);
-    expect(replay.body.error.message).toMatch(/replaying 4 jobs/);
-    expect((await api('GET', `/jobs?queue=${queue}`)).body.total).toBe(4);
-  });
-
-  it('paces a large retry or replay in the background by the bucket it was accepted under', async () => {
-    const queue = fresh('bulk-paced');
-    const ids = await submitMany(queue, 5);
-    const res = await bulk({ action: 'cancel', filter: { queue } });
-    expect(res.body.bulk.done).toBe(5);
-    const db = dbOf(env.DB);
-    // The row of a large replay accepted under a limit of 3 jobs per minute (its own bucket).
-    const id = `bk_${'0'.repeat(13)}${Date.now()}`;
-    const now = Date.now();
-    await env.DB.prepare(
-      "INSERT INTO bulk_actions (id, tenant, action, filter, status, matched, accepted_at, rate_key, rate_limit, created_at, updated_at) VALUES (?, 'default', 'replay', ?, 'running', 5, ?, ?, 3, ?, ?)",
-    )
-      .bind(id, JSON.stringify({ queue }), now, `test:${queue}`, now, now)
-      .run();
-    const row = { id };
-    const fromDb = async () => (await getBulk(db, null, row.id))!;
-    expect(await runBulkPage(workerEnv, await fromDb(), { lastTry: false, paced: true })).toEqual({
-      kind: 'committed',
-      last: false,
-    });
-    expect((await fromDb()).done).toBe(3);
-    const next = await runBulkPage(workerEnv, await fromDb(), { lastTry: false, paced: true });
-    expect(next.kind).toBe('wait');
-    expect((await fromDb()).done).toBe(3);
-    expect(ids).toHaveLength(5);
   });
 });
