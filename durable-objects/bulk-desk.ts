@@ -99,10 +99,12 @@ export async function bulkAct(
   }
   for (const id of fresh) mark(s, req.bulk_id, id, verdicts.get(id)!, now);
   s.ctx.storage.sql.exec('DELETE FROM bulk_marks WHERE at < ?', now - MARK_TTL_MS);
+  // Logged in the outbox in this same turn, so the D1 writes commit with the changes they record;
+  // answered once D1 has them (or after the usual wait), so a list read next shows them.
+  const persisted = s.persist(stmts);
   s.kick();
   await s.armAlarm();
-  // Answered once D1 has the changes (or after the usual wait), so a list read next shows them.
-  await s.persist(stmts);
+  await persisted;
   return answerOf(req.ids, verdicts);
 }
 
