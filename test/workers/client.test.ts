@@ -17,4 +17,14 @@ describe('typed client', () => {
     expect(h.step).toBe(5);
     expect(h.finished).toHaveLength(120);
   });
+
+  it('starts a bulk action and reads its progress, typed', async () => {
+    const queue = `client-bulk-${Date.now()}`;
+    const started = await api.jobs.bulk.$post({ json: { action: 'cancel', filter: { queue } } });
+    expect(started.status).toBe(200);
+    const { bulk } = await started.json();
+    expect(bulk).toMatchObject({ action: 'cancel', matched: 0, status: 'completed' });
+    const read = await api.jobs.bulk[':id'].$get({ param: { id: bulk.id } });
+    expect((await read.json()).bulk.id).toBe(bulk.id);
+  });
 });
