@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { DEFAULT_API_URL, makeCtx, type Ctx, type GlobalOptions, type Io } from './context';
 import { describeError, EXIT_CODES_HELP, exitCodeFor, type ExitCode } from './exit-codes';
 import { registerAutoscale } from './commands/autoscale';
+import { registerBulk } from './commands/bulk';
 import { registerJobCommands } from './commands/jobs';
 import { registerEdit } from './commands/edit';
 import { registerKeys } from './commands/keys';
@@ -40,6 +41,7 @@ const ENVIRONMENT_HELP = `Environment:
 const EXAMPLES_HELP = `Examples:
   cloud submit '{"limit":10000000}' --type primes --wait
   cloud list --status failed --limit 10
+  cloud bulk --action cancel --status queued --queue batch --wait
   cloud get default.01JD2K7Q6V9X8Y7Z6W5T4S3R2Q --json | jq .job.result`;
 
 export function buildProgram(io: Io): Command {
@@ -74,6 +76,7 @@ export function buildProgram(io: Io): Command {
   registerSubmit(program, run);
   registerJobCommands(program, run);
   registerEdit(program, run);
+  registerBulk(program, run);
   registerWorkers(program, run);
   registerSchedules(program, run);
   registerQueues(program, run);

@@ -55,6 +55,11 @@ export class Dependencies {
     );
   }
 
+  /** A finished job runs again (a bulk retry): it has no outcome until it ends anew. */
+  unrecord(id: string): void {
+    this.sql.exec('DELETE FROM outcomes WHERE id = ?', id);
+  }
+
   outcome(id: string): Outcome | null {
     return (
       this.sql.exec<Outcome>('SELECT tenant, status FROM outcomes WHERE id = ?', id).toArray()[0] ??

@@ -36,6 +36,8 @@ import { reconcile } from './reconcile';
 import type { ResultVerdict } from '../src/protocol/results';
 import type { QueueControls } from '../src/core/engine/flow';
 import { controlsOf, setControls } from './queue-controls';
+import type { BulkPageAnswer, BulkPageRequest } from '../src/protocol/bulk';
+import { bulkAct } from './bulk-desk';
 
 /**
  * The Scheduler Durable Object: one per queue (`idFromName(queue)`), the single writer of its jobs'
@@ -172,6 +174,11 @@ export class Scheduler extends DurableObject<Env> {
   /** `PATCH /jobs/:id`: a new priority or due time for a job that has not started (job-edit.ts). */
   async edit(queue: string, jobId: string, change: WaitingChange) {
     return editJob(this.s, queue, jobId, change);
+  }
+
+  /** One page of a bulk action's jobs in this queue: cancel, retry or priority (bulk-desk.ts). */
+  async bulkAct(queue: string, req: BulkPageRequest): Promise<BulkPageAnswer> {
+    return bulkAct(this.s, queue, req);
   }
 
   async reportResult(

@@ -5,6 +5,7 @@ import type { Scheduler } from '../durable-objects/scheduler';
 import type { RateLimiter } from '../durable-objects/rate-limiter';
 import type { ScheduleKeeper } from '../durable-objects/schedules';
 import type { Courier } from '../durable-objects/courier';
+import type { BulkRunner } from '../durable-objects/bulk-runner';
 
 /** Bindings and variables the Worker and the Scheduler Durable Object receive. */
 export interface Env {
@@ -14,6 +15,8 @@ export interface Env {
   SCHEDULE_KEEPER: DurableObjectNamespace<ScheduleKeeper>;
   /** Callback deliveries, one object per receiver origin (durable-objects/courier.ts). */
   COURIER: DurableObjectNamespace<Courier>;
+  /** Large bulk actions in the background, one object per action (durable-objects/bulk-runner.ts). */
+  BULK_RUNNER: DurableObjectNamespace<BulkRunner>;
   /** Large payloads and job outputs (wrangler.toml [[r2_buckets]]; docs/protocol.md, large payloads). */
   BLOBS: R2Bucket;
   /** The dashboard's and the API reference's files (wrangler.toml [assets]; src/api/static-assets.ts). */

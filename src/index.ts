@@ -31,6 +31,7 @@ async function pruneRetention(
 export { RateLimiter } from '../durable-objects/rate-limiter';
 export { ScheduleKeeper } from '../durable-objects/schedules';
 export { Courier } from '../durable-objects/courier';
+export { BulkRunner } from '../durable-objects/bulk-runner';
 
 const app = createApp();
 

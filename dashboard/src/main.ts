@@ -1,12 +1,14 @@
 /**
  * The dashboard's script, built by esbuild (scripts/build-assets.mjs) into /dashboard/app.js. It only
- * calls the public API (GET /stats, /stats/history, /workers, /jobs, /jobs/:id/attempts,
- * /queues/:name; POST /jobs, /jobs/:id/cancel, /queues/:name/pause and /resume), every 2 s, and writes with textContent, never innerHTML.
+ * calls the public API (GET /stats, /stats/history, /workers, /jobs, /jobs/:id/attempts, /jobs/bulk/:id,
+ * /queues/:name; POST /jobs, /jobs/:id/cancel, /jobs/bulk, /queues/:name/pause and /resume), every
+ * 2 s, and writes with textContent, never innerHTML.
  */
 import { api, ApiError, messageOf, useKey } from './api';
 import { drawChart } from './chart';
 import { $, setText } from './dom';
 import { showJob } from './job-dialog';
+import { initBulk } from './bulk';
 import { PAGE, renderJobs, renderStats, renderWorkers } from './render';
 import { loadQueues, renderQueues } from './queues';
 import type { History, Job, JobPage, Stats, WorkerList } from './types';
@@ -17,15 +19,20 @@ const state = { offset: 0, total: 0, busy: false };
 
 const value = (id: string) => $<HTMLInputElement | HTMLSelectElement>(id).value;
 
-function jobQuery(): string {
-  const q = new URLSearchParams({ limit: String(PAGE), offset: String(state.offset) });
+/** The list's filter, without the empty fields: GET /jobs and the bulk action both take it. */
+function listFilter(): Record<string, string> {
   const filters: Record<string, string> = {
     status: value('filter-status'),
     priority: value('filter-priority'),
     type: value('filter-type').trim(),
     queue: value('filter-queue').trim(),
   };
-  for (const [k, v] of Object.entries(filters)) if (v !== '') q.set(k, v);
+  return Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== ''));
+}
+
+function jobQuery(): string {
+  const q = new URLSearchParams({ limit: String(PAGE), offset: String(state.offset) });
+  for (const [k, v] of Object.entries(listFilter())) q.set(k, v);
   return `/jobs?${q}`;
 }
 
@@ -117,6 +124,7 @@ async function submitJob(ev: SubmitEvent): Promise<void> {
 
 document.addEventListener('DOMContentLoaded', () => {
   $('submit-form').addEventListener('submit', submitJob);
+  initBulk({ filter: listFilter, total: () => state.total, refresh });
   $('key-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const input = $<HTMLInputElement>('api-key');

@@ -7,9 +7,10 @@
 import type { Job, JobList } from '../../src/protocol/job';
 import type { WorkerView } from '../../src/protocol/worker';
 import type { JobAttempt } from '../../src/protocol/attempt';
+import type { BulkAction } from '../../src/protocol/bulk';
 import type { z } from '@hono/zod-openapi';
 
-export type { Job, JobAttempt, WorkerView };
+export type { BulkAction, Job, JobAttempt, WorkerView };
 export type JobPage = z.infer<typeof JobList>;
 
 export type ScaleAction = 'scale_up' | 'scale_down' | 'hold';

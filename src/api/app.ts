@@ -29,6 +29,7 @@ import { attemptRoutes } from './routes/attempts';
 import { scheduleRoutes } from './routes/schedules';
 import { queueRoutes } from './routes/queues';
 import { blobRoutes, isBlobUpload, isSignedBlobRequest } from './routes/blobs';
+import { bulkRoutes } from './routes/bulk';
 
 const TARGET_NAMES = { json: 'body', query: 'query', param: 'path', header: 'header' } as const;
 
@@ -67,6 +68,7 @@ export function createApp() {
   // One chain, so the returned app carries every route's types for the typed client (src/client.ts).
   const routes = app
     .route('/', systemRoutes)
+    .route('/', bulkRoutes)
     .route('/', jobRoutes)
     .route('/', jobEditRoutes)
     .route('/', workerRoutes)

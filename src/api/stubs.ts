@@ -15,3 +15,8 @@ export function scheduleKeeperOf(env: Env) {
 export function rateBucketOf(env: Env, key: string) {
   return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(key));
 }
+
+/** The BulkRunner of one bulk action (durable-objects/bulk-runner.ts), named by the action's id. */
+export function bulkRunnerOf(env: Env, id: string) {
+  return env.BULK_RUNNER.get(env.BULK_RUNNER.idFromName(id));
+}

@@ -97,6 +97,41 @@ export class SeqHeap {
     return out;
   }
 
+  /** Removes every entry whose seq is in `drop` in one pass and restores the heap: O(n). */
+  removeSeqs(drop: ReadonlySet<number>): number[] {
+    const removed: number[] = [];
+    let w = 0;
+    for (let r = 0; r < this.n; r++) {
+      if (drop.has(this.seqs[r])) {
+        removed.push(this.seqs[r]);
+        continue;
+      }
+      this.keys[w] = this.keys[r];
+      this.seqs[w] = this.seqs[r];
+      w++;
+    }
+    if (removed.length === 0) return removed;
+    this.n = w;
+    // Floyd's heap construction: sift every inner node down, last first.
+    for (let i = (w >> 1) - 1; i >= 0; i--) {
+      const key = this.keys[i];
+      const seq = this.seqs[i];
+      let j = i;
+      for (;;) {
+        let c = 2 * j + 1;
+        if (c >= w) break;
+        if (c + 1 < w && less(this.keys[c + 1], this.seqs[c + 1], this.keys[c], this.seqs[c])) c++;
+        if (!less(this.keys[c], this.seqs[c], key, seq)) break;
+        this.keys[j] = this.keys[c];
+        this.seqs[j] = this.seqs[c];
+        j = c;
+      }
+      this.keys[j] = key;
+      this.seqs[j] = seq;
+    }
+    return removed;
+  }
+
   clear(): void {
     this.n = 0;
   }

@@ -36,6 +36,16 @@ export function transition(from: JobStatus, to: JobStatus): JobStatus {
   return to;
 }
 
+/**
+ * The one way out of a terminal state: a client's retry (`POST /jobs/bulk`, action `retry`) puts a
+ * failed or cancelled job back in its queue under its own id. Not a transition of the scheduler's
+ * own: the job has left the queue's object, which takes it back from D1 (durable-objects/bulk-desk.ts).
+ */
+export function reopen(from: JobStatus): JobStatus {
+  if (from !== 'failed' && from !== 'cancelled') throw new IllegalTransition(from, 'queued');
+  return 'queued';
+}
+
 export function isTerminal(status: JobStatus): boolean {
   return TRANSITIONS[status].length === 0;
 }

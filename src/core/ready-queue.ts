@@ -80,6 +80,33 @@ export class ReadyQueue {
     return true;
   }
 
+  /**
+   * Takes these jobs out (a change of priority moves a job to another heap): one pass over each heap
+   * they are in, however many they are. Returns the seqs that were here; a job that was not (parked,
+   * set aside as unroutable) is left to whoever holds it.
+   */
+  removeMany(entries: { seq: number; tenant: string; priority: number }[]): Set<number> {
+    const groups = new Map<TenantQueue, Map<number, Set<number>>>();
+    for (const e of entries) {
+      const t = this.tenants.get(e.tenant);
+      if (!t) continue;
+      let byHeap = groups.get(t);
+      if (!byHeap) groups.set(t, (byHeap = new Map()));
+      const p = clampPriority(e.priority);
+      byHeap.set(p, (byHeap.get(p) ?? new Set()).add(e.seq));
+    }
+    const out = new Set<number>();
+    for (const [t, byHeap] of groups)
+      for (const [p, seqs] of byHeap)
+        for (const seq of t.heaps[p].removeSeqs(seqs)) {
+          out.add(seq);
+          t.size--;
+          this.count--;
+        }
+    for (const [name, t] of this.tenants) if (t.size === 0) this.tenants.delete(name);
+    return out;
+  }
+
   /** Removes and returns the next job to dispatch at `now`, or null when empty. */
   pop(now: number): ReadyEntry | null {
     if (this.count === 0) return null;

@@ -45,7 +45,7 @@ const HEARTBEAT_TIMEOUT_MS = 6000;
  * re-registration, dispatch passes, alarms), nodes that run jobs, and a network between them that
  * loses, duplicates, delays and reorders messages. Faults: crashes of the object between a verb's
  * commit and its I/O, duplicated and late alarms, node deaths and restarts, slow nodes (leases
- * expire), failing jobs, cancels. Then the faults stop and every accepted job must end.
+ * expire), failing jobs, cancels, changes of priority. Then the faults stop and every accepted job must end.
  */
 export function simulate(seed: number, steps = 400): RunResult {
   const rng = xoroshiro128plus(seed);
@@ -362,6 +362,12 @@ export function simulate(seed: number, steps = 400): RunResult {
       if (fair) return;
       const active = store.all();
       if (active.length === 0) return;
+      if (chance(30)) {
+        // A bulk change of priority (POST /jobs/bulk): a few jobs, whatever their state.
+        const ids = active.filter(() => chance(40)).map((j) => j.id);
+        apply(maybeCrash(engine.reprioritise(ids, int(0, 2), now).effects));
+        return;
+      }
       const done = engine.cancel(active[int(0, active.length - 1)].id, now);
       if (done) apply(maybeCrash(done.effects));
     } else if (limited && roll === 96) {

@@ -18,6 +18,16 @@ describe('typed client', () => {
     expect(h.finished).toHaveLength(120);
   });
 
+  it('starts a bulk action and reads its progress, typed', async () => {
+    const queue = `client-bulk-${Date.now()}`;
+    const started = await api.jobs.bulk.$post({ json: { action: 'cancel', filter: { queue } } });
+    expect(started.status).toBe(200);
+    const { bulk } = await started.json();
+    expect(bulk).toMatchObject({ action: 'cancel', matched: 0, status: 'completed' });
+    const read = await api.jobs.bulk[':id'].$get({ param: { id: bulk.id } });
+    expect((await read.json()).bulk.id).toBe(bulk.id);
+  });
+
   it('submits a rate-limited job and pauses, caps and resumes its queue', async () => {
     const queue = `client-${Date.now().toString(36)}`;
     const rate_limit = { key: 'acct-1', limit: 5, period_sec: 60 };

@@ -5,6 +5,7 @@ declare namespace Cloudflare {
     SCHEDULER: DurableObjectNamespace<import('../../durable-objects/scheduler').Scheduler>;
     RATE_LIMITER: DurableObjectNamespace<import('../../durable-objects/rate-limiter').RateLimiter>;
     COURIER: DurableObjectNamespace<import('../../durable-objects/courier').Courier>;
+    BULK_RUNNER: DurableObjectNamespace<import('../../durable-objects/bulk-runner').BulkRunner>;
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
   }
 }

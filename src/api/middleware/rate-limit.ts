@@ -5,6 +5,9 @@ import { rateBucketOf } from '../stubs';
 import { ApiError } from '../errors';
 import type { AppEnv } from '../context';
 
+/** POST paths that cost tokens here; a bulk action costs one, like a job (routes/bulk.ts spends more). */
+const CREATING = new Set(['/jobs', '/jobs/batch', '/jobs/bulk']);
+
 /**
  * RATE_LIMIT_JOBS_PER_MIN on job creation (0 = off), one token per job created: POST /jobs costs
  * one and POST /jobs/batch one per job (here, before validation, so a malformed request costs one
@@ -15,7 +18,7 @@ import type { AppEnv } from '../context';
 export function rateLimit(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const path = new URL(c.req.url).pathname;
-    if (c.req.method !== 'POST' || (path !== '/jobs' && path !== '/jobs/batch')) return next();
+    if (c.req.method !== 'POST' || !CREATING.has(path)) return next();
     const cost = path === '/jobs/batch' ? await batchSize(c.req.json.bind(c.req)) : 1;
     await spendJobTokens(c, cost, cost > 1 ? `a batch of ${cost} jobs` : 'this job');
     await next();
@@ -34,11 +37,7 @@ export async function spendJobTokens(
 ): Promise<void> {
   const limit = c.get('config').RATE_LIMIT_JOBS_PER_MIN;
   if (limit === 0 || cost === 0) return;
-  const key = c.get('apiKeyId')
-    ? tenantBucket(c.get('tenant'))
-    : c.get('admin')
-      ? 'admin'
-      : `ip:${c.req.header('cf-connecting-ip') ?? 'local'}`;
+  const key = bucketKeyOf(c);
   const decision = await rateBucketOf(c.env, key).take(cost, limit);
   if (!decision.ok) {
     const why =
@@ -59,6 +58,15 @@ export async function spendJobTokens(
   }
   c.header('RateLimit-Limit', String(limit));
   c.header('RateLimit-Remaining', String(decision.remaining));
+}
+
+/** The caller's bucket: its tenant's for an API key, the admin's, else its address's. */
+export function bucketKeyOf(c: Context<AppEnv>): string {
+  return c.get('apiKeyId')
+    ? tenantBucket(c.get('tenant'))
+    : c.get('admin')
+      ? 'admin'
+      : `ip:${c.req.header('cf-connecting-ip') ?? 'local'}`;
 }
 
 /** Jobs in a batch body; a body that is not a batch costs one and is left to validation to refuse. */

@@ -19,6 +19,7 @@ import { submitJobs } from '../submit';
 import { spendJobTokens } from '../middleware/rate-limit';
 import { jobView } from '../views';
 import { TraceHeaders } from '../trace-headers';
+import { replayBodyOf } from '../replay-body';
 
 const DeadLetterQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -146,21 +147,7 @@ async function replay(c: Parameters<typeof submitJobs>[0], rows: JobRow[]): Prom
       r,
     ]);
   for (const group of groups.values()) {
-    const bodies: JobSubmit[] = group.map((r) => ({
-      ...(r.payloadBlob ? { payload_blob: r.payloadBlob } : { payload: JSON.parse(r.payload) }),
-      type: r.type,
-      priority: r.priority as 0 | 1 | 2,
-      timeout_sec: r.timeoutSec,
-      max_retries: r.maxRetries,
-      queue: r.queue,
-      ...(r.executor ? { executor: r.executor } : {}),
-      ...(r.concurrencyKey
-        ? { concurrency_key: r.concurrencyKey, concurrency_limit: r.concurrencyLimit ?? 1 }
-        : {}),
-      ...(r.rateLimit ? { rate_limit: JSON.parse(r.rateLimit) as RateLimit } : {}),
-      ...(r.requires ? { requires: JSON.parse(r.requires) as string[] } : {}),
-      ...(r.backoff ? { backoff: JSON.parse(r.backoff) } : {}),
-    }));
+    const bodies: JobSubmit[] = group.map(replayBodyOf);
     const { jobs } = await submitJobs(c, bodies, 'jobs', {
       tenant: group[0].tenant,
       replayOf: group.map((r) => r.id),

@@ -6,6 +6,7 @@ import { WaitingEdits } from './waiting-edits';
 import { planDispatch, type Offer } from './dispatch';
 import { countStart, startBudget } from './flow';
 import { describeFailure, storedResult, succeeded } from './results';
+import { reprioritise } from './reprioritise';
 import type { DispatchEffect, Effect } from './effects';
 
 /**
@@ -163,6 +164,19 @@ export class QueueEngine extends WaitingEdits {
     });
     this.fx.push({ kind: 'finished', job, status: 'cancelled', result: null, error: 'cancelled' });
     return { previous, effects: this.take() };
+  }
+
+  /** New priority for jobs not yet started; a queued one moves at once (reprioritise.ts). */
+  reprioritise(ids: string[], priority: number, now: number): { ids: string[]; effects: Effect[] } {
+    const store = this.store;
+    const s = {
+      ready: this.ready,
+      gate: this.gate,
+      store,
+      enqueue: (j: EngineJob) => this.enqueue(j),
+    };
+    const applied = reprioritise(s, ids, priority, (id, patch) => this.project(id, patch), now);
+    return { ids: applied, effects: this.take() };
   }
 
   /** Dispatched jobs a node did not take (busy, declined): back in their place, at no cost. */

@@ -4,6 +4,7 @@ import type { JobPatch } from '../../db/write-jobs';
 import type { EngineJob } from './job';
 import type { Effect } from './effects';
 import { EngineState } from './engine-state';
+import { returnParked } from './reprioritise';
 
 /** What `PATCH /jobs/:id` may change of a job that has not started. */
 export interface WaitingChange {
@@ -49,6 +50,12 @@ export class WaitingEdits extends EngineState {
     // Back in with its new priority; a job parked on its concurrency key or unroutable is not in
     // the ready queue and returns to it, with its new priority, when its turn comes.
     else if (wasReady) this.enqueue(job);
+    // The key's parked jobs were ranked by the old priority (reprioritise.ts, simulation seed 413).
+    if (job.concurrency_key && job.priority !== before.priority)
+      returnParked(
+        { gate: this.gate, store: this.store, enqueue: (j) => this.enqueue(j) },
+        job.concurrency_key,
+      );
     this.store.save(job);
     this.event('job_edited', job, {
       previous_priority: before.priority,

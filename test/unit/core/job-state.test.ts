@@ -5,6 +5,7 @@ import {
   IllegalTransition,
   isPermanentExit,
   isTerminal,
+  reopen,
   transition,
   TRANSITIONS,
 } from '../../../src/core/job-state';
@@ -14,6 +15,13 @@ import { newJobId, queueOfJobId, newToken } from '../../../src/core/ids';
 import { JobId } from '../../../src/protocol/common';
 
 describe('job state machine', () => {
+  it('reopens only a failed or cancelled job, to queued (a retry)', () => {
+    expect(reopen('failed')).toBe('queued');
+    expect(reopen('cancelled')).toBe('queued');
+    for (const st of JOB_STATUSES.filter((x) => x !== 'failed' && x !== 'cancelled'))
+      expect(() => reopen(st)).toThrow(IllegalTransition);
+  });
+
   it('covers every status and only terminal ones have no way out', () => {
     expect(Object.keys(TRANSITIONS).sort()).toEqual([...JOB_STATUSES].sort());
     expect(JOB_STATUSES.filter(isTerminal).sort()).toEqual(['cancelled', 'failed', 'succeeded']);

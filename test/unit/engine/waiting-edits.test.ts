@@ -148,6 +148,21 @@ describe('edit of a waiting job (PATCH /jobs/:id)', () => {
     expect(w.engine.edit('r', { priority: 0 }, 5000)).toEqual({ ok: false, status: 'retrying' });
   });
 
+  it("a new priority counts among its concurrency key's parked jobs at once", () => {
+    const w = setup();
+    const key = { concurrency_key: 'k1', concurrency_limit: 1 };
+    for (const id of ['a', 'b', 'c']) w.submit({ id, ...key });
+    expect(w.order(5000)).toEqual(['a']); // b and c are parked behind the key, b first
+    w.engine.edit('c', { priority: 0 }, 5100);
+    expect(w.order(5200)).toEqual([]); // the key is still full: parked again, by the new priority
+    const a = w.store.byId('a')!;
+    const claim = { job_id: 'a', attempt: a.attempts, token: a.token!, worker_id: node.id };
+    const report = { worker_id: node.id, attempt: a.attempts, token: a.token!, exit_code: 0 };
+    const io = { stdout: '', stderr: '', duration_ms: 1, executor: 'native', timed_out: false };
+    w.engine.report(claim, { ...report, ...io } as const, 5300);
+    expect(w.order(5400)).toEqual(['c']);
+  });
+
   it('a waiting job keeps its new run_at for when its dependencies are done', () => {
     const w = setup();
     w.submit({ id: 'a', status: 'waiting' });
