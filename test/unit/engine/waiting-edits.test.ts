@@ -158,8 +158,14 @@ describe('edit of a waiting job (PATCH /jobs/:id)', () => {
     const a = w.store.byId('a')!;
     const claim = { job_id: 'a', attempt: a.attempts, token: a.token!, worker_id: node.id };
     const report = { worker_id: node.id, attempt: a.attempts, token: a.token!, exit_code: 0 };
-    const io = { stdout: '', stderr: '', duration_ms: 1, executor: 'native', timed_out: false };
-    w.engine.report(claim, { ...report, ...io } as const, 5300);
+    const io = {
+      stdout: '',
+      stderr: '',
+      duration_ms: 1,
+      executor: 'native' as const,
+      timed_out: false,
+    };
+    w.engine.report(claim, { ...report, ...io }, 5300);
     expect(w.order(5400)).toEqual(['c']);
   });
 
