@@ -50,6 +50,10 @@ export class QueueShell {
   readonly dispatchFailures = new Map<string, number>();
   /** Pull nodes with a lease request waiting (at most one each): only they are idle for dispatchPass. */
   readonly pullWaiters = new Map<string, PullWaiter>();
+  /** Wire version 3: each node's grant to this queue (exchange-desk.ts); none for older nodes. */
+  readonly credits = new Map<string, number>();
+  /** Push nodes whose results exchange is open: their dispatches ride its answer, not a push. */
+  readonly carriers = new Map<string, DispatchedJob[]>();
   /**
    * The effects the shell hands up (wired by scheduler.ts), so this lower layer imports none of the
    * modules built on it: dispatches and kills to nodes (node-links.ts), answers to pull requests
@@ -217,7 +221,12 @@ export class QueueShell {
       )
       .map((node) => {
         const waiter = this.pullWaiters.get(node.id);
-        return { node, max: waiter?.max ?? Infinity, prefetch: waiter?.prefetch ?? 0 };
+        return {
+          node,
+          max: waiter?.max ?? Infinity,
+          prefetch: waiter?.prefetch ?? 0,
+          credit: this.credits.get(node.id),
+        };
       });
     if (offers.length === 0) return;
     const effects = this.engine.dispatch(now, live, offers);
@@ -226,7 +235,9 @@ export class QueueShell {
     for (const e of effects) {
       if (e.kind !== 'dispatch') continue;
       const node = this.store.worker(e.nodeId)!;
+      const carrier = this.carriers.get(node.id);
       if (node.mode === 'pull') this.hooks.deliverPulled(node, e.jobs);
+      else if (carrier) carrier.push(...e.jobs);
       else void this.hooks.send(node, e.jobs);
       sent = true;
     }

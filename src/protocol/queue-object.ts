@@ -69,3 +69,13 @@ export interface QueueStats {
   /** Queued jobs waiting for a slot of their concurrency key. */
   parked_by_concurrency_key: number;
 }
+
+/** A pull node's lease request as the API hands it to each queue's scheduler. */
+export interface LeaseTerms {
+  max_jobs?: number;
+  wait_ms: number;
+  request_id: string;
+  prefetch?: number;
+  /** Wire version 3: the node's grant to this queue. */
+  credit?: number;
+}
