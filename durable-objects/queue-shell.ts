@@ -19,6 +19,7 @@ import { Outbox } from './outbox';
 import { Dependencies } from './dependencies';
 import type { Finish, PullWaiter, ShellHooks } from './shell-contract';
 import { recordAttempt } from '../src/db/job-attempts';
+import { MAX_PREFETCH } from '../src/protocol/results';
 
 /**
  * The state and duties a queue's object shares across its requests: its stores (jobs, outbox to D1,
@@ -221,12 +222,10 @@ export class QueueShell {
       )
       .map((node) => {
         const waiter = this.pullWaiters.get(node.id);
-        return {
-          node,
-          max: waiter?.max ?? Infinity,
-          prefetch: waiter?.prefetch ?? 0,
-          credit: this.credits.get(node.id),
-        };
+        const credit = this.credits.get(node.id);
+        // A node's credit already counts its prefetch: up to the most a node may prefetch.
+        const prefetch = waiter?.prefetch ?? (credit !== undefined ? MAX_PREFETCH : 0);
+        return { node, max: waiter?.max ?? Infinity, prefetch, credit };
       });
     if (offers.length === 0) return;
     const effects = this.engine.dispatch(now, live, offers);

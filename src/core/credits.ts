@@ -31,7 +31,7 @@ export interface QueueGrantState {
 }
 
 /** How many slots in a row a queue keeps while another with work waiting has none, before it yields. */
-export const MAX_STREAK = 8;
+export const MAX_STREAK = 32;
 
 export function planGrants(
   total: number,

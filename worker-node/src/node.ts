@@ -295,7 +295,9 @@ export class WorkerNode {
     );
     this.followInterval(heartbeatIntervalSec);
     this.wire = protocol;
-    this.runner.prefetch = this.pull && protocol >= 2 ? this.config.prefetch : 0;
+    // A pull node prefetches from version 2; a push node from version 3, within its credits, so
+    // the results answer that carries its next job finds a slot's next job already waiting.
+    this.runner.prefetch = (this.pull && protocol >= 2) || protocol >= 3 ? this.config.prefetch : 0;
     // Version 3: the queues give this node nothing until it grants them credits, at once.
     this.credits =
       protocol >= 3
@@ -377,7 +379,8 @@ export class WorkerNode {
     const answer: DispatchAnswer = { accepted: [], rejected: [] };
     // An exact replay of a request already seen: every job in it is a duplicate.
     const replay = !this.guard.admit(`sig:${signature}`, now);
-    let free = this.runner.free;
+    // Granting credits, the node holds up to its slots plus prefetch; the grants keep to that.
+    let free = this.credits ? this.runner.room : this.runner.free;
     const toStart: DispatchedJob[] = [];
     for (const job of req.jobs) {
       const held = this.runner.holding(job.job_id);
