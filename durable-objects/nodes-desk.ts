@@ -14,6 +14,7 @@ import type { QueueShell } from './queue-shell';
 import { unknownWorker } from './shell-contract';
 import { endPull } from './pull-desk';
 import { view } from './queue-views';
+import { grant, standing } from './exchange-desk';
 
 export async function registerWorker(
   s: QueueShell,
@@ -63,6 +64,9 @@ export async function registerWorker(
   s.store.saveWorker(row);
   s.store.setMeta(ACTIVE_AT, String(now));
   s.unavailableUntil.delete(reg.id);
+  // A node that grants credits (version 3) gets nothing here until its first grant arrives.
+  if ((reg.protocol ?? 1) >= 3) s.credits.set(reg.id, 0);
+  else s.credits.delete(reg.id);
   s.dispatchFailures.delete(reg.id);
   s.engine.retryUnroutable();
   log({
@@ -85,10 +89,12 @@ export async function heartbeat(
   queue: string,
   workerId: string,
   hb: WorkerHeartbeat,
+  credit?: number,
 ): Promise<Outcome<{ answer: HeartbeatAnswer }>> {
   s.bind(queue);
   const row = s.store.worker(workerId);
   if (!row) return unknownWorker(workerId);
+  grant(s, workerId, credit);
   const now = Date.now();
   row.last_heartbeat_at = now;
   if (hb.draining && row.status !== 'draining') {
@@ -109,6 +115,7 @@ export async function heartbeat(
       drain: row.status === 'draining',
       kill,
       heartbeat_interval_sec: s.config.HEARTBEAT_INTERVAL_SEC,
+      ...(credit !== undefined ? { standing: { [queue]: standing(s, workerId) } } : {}),
     },
   };
 }

@@ -2,7 +2,9 @@
 import type { DispatchedJob } from '../src/protocol/dispatch';
 import type { Lease } from '../src/protocol/worker';
 import { withBlobUrls } from './blob-urls';
-import type { Outcome } from '../src/protocol/queue-object';
+import type { LeaseTerms, Outcome } from '../src/protocol/queue-object';
+import type { QueueStanding } from '../src/protocol/credits';
+import { grant, standing } from './exchange-desk';
 import type { QueueShell } from './queue-shell';
 import { unknownWorker } from './shell-contract';
 
@@ -18,8 +20,8 @@ export async function lease(
   s: QueueShell,
   queue: string,
   workerId: string,
-  req: { max_jobs?: number; wait_ms: number; request_id: string; prefetch?: number },
-): Promise<Outcome<{ jobs: DispatchedJob[]; capacity: number }>> {
+  req: LeaseTerms,
+): Promise<Outcome<{ jobs: DispatchedJob[]; capacity: number; standing?: QueueStanding }>> {
   s.bind(queue);
   const row = s.store.worker(workerId);
   if (!row) return unknownWorker(workerId);
@@ -52,6 +54,7 @@ export async function lease(
     };
   }
   endPull(s, workerId);
+  grant(s, workerId, req.credit);
   const jobs = await new Promise<DispatchedJob[]>((resolve) => {
     const timer = setTimeout(() => endPull(s, workerId, req.request_id), req.wait_ms);
     s.pullWaiters.set(workerId, {
@@ -68,6 +71,7 @@ export async function lease(
     ok: true,
     jobs: await withBlobUrls(jobs, s.config.WORKER_TOKEN, Date.now()),
     capacity: row.capacity,
+    ...(req.credit !== undefined ? { standing: standing(s, workerId) } : {}),
   };
 }
 

@@ -19,6 +19,7 @@ import { Outbox } from './outbox';
 import { Dependencies } from './dependencies';
 import type { Finish, PullWaiter, ShellHooks } from './shell-contract';
 import { recordAttempt } from '../src/db/job-attempts';
+import { MAX_PREFETCH } from '../src/protocol/results';
 
 /**
  * The state and duties a queue's object shares across its requests: its stores (jobs, outbox to D1,
@@ -52,6 +53,10 @@ export class QueueShell {
   readonly dispatchFailures = new Map<string, number>();
   /** Pull nodes with a lease request waiting (at most one each): only they are idle for dispatchPass. */
   readonly pullWaiters = new Map<string, PullWaiter>();
+  /** Wire version 3: each node's grant to this queue (exchange-desk.ts); none for older nodes. */
+  readonly credits = new Map<string, number>();
+  /** Push nodes whose results exchange is open: their dispatches ride its answer, not a push. */
+  readonly carriers = new Map<string, DispatchedJob[]>();
   /**
    * The effects the shell hands up (wired by scheduler.ts), so this lower layer imports none of the
    * modules built on it: dispatches and kills to nodes (node-links.ts), answers to pull requests
@@ -221,7 +226,10 @@ export class QueueShell {
       )
       .map((node) => {
         const waiter = this.pullWaiters.get(node.id);
-        return { node, max: waiter?.max ?? Infinity, prefetch: waiter?.prefetch ?? 0 };
+        const credit = this.credits.get(node.id);
+        // A node's credit already counts its prefetch: up to the most a node may prefetch.
+        const prefetch = waiter?.prefetch ?? (credit !== undefined ? MAX_PREFETCH : 0);
+        return { node, max: waiter?.max ?? Infinity, prefetch, credit };
       });
     if (offers.length === 0) return;
     const effects = this.engine.dispatch(now, live, offers);
@@ -230,7 +238,9 @@ export class QueueShell {
     for (const e of effects) {
       if (e.kind !== 'dispatch') continue;
       const node = this.store.worker(e.nodeId)!;
+      const carrier = this.carriers.get(node.id);
       if (node.mode === 'pull') this.hooks.deliverPulled(node, e.jobs);
+      else if (carrier) carrier.push(...e.jobs);
       else void this.hooks.send(node, e.jobs);
       sent = true;
     }

@@ -15,9 +15,16 @@ import { type TelemetrySnapshot } from './telemetry';
 import { announceThroughCourier } from './courier';
 import { retireVerdict } from './retirement';
 import { REVOKED_KEY_MEMORY_MS } from '../src/core/node-key';
-import type { NewJob, NodeKeyRef, Outcome, QueueStats } from '../src/protocol/queue-object';
+import type {
+  LeaseTerms,
+  NewJob,
+  NodeKeyRef,
+  Outcome,
+  QueueStats,
+} from '../src/protocol/queue-object';
+import type { QueueStanding } from '../src/protocol/credits';
+import { exchange, type ExchangeTerms } from './exchange-desk';
 import { QueueShell } from './queue-shell';
-import { unknownWorker } from './shell-contract';
 import { submit } from './submission';
 import { jobRow, peek, states, stats } from './queue-views';
 import {
@@ -110,8 +117,9 @@ export class Scheduler extends DurableObject<Env> {
     queue: string,
     workerId: string,
     hb: WorkerHeartbeat,
+    credit?: number,
   ): Promise<Outcome<{ answer: HeartbeatAnswer }>> {
-    return heartbeat(this.s, queue, workerId, hb);
+    return heartbeat(this.s, queue, workerId, hb, credit);
   }
 
   async deregisterWorker(queue: string, workerId: string): Promise<Outcome<{ requeued: number }>> {
@@ -132,8 +140,8 @@ export class Scheduler extends DurableObject<Env> {
   async lease(
     queue: string,
     workerId: string,
-    req: { max_jobs?: number; wait_ms: number; request_id: string; prefetch?: number },
-  ): Promise<Outcome<{ jobs: DispatchedJob[]; capacity: number }>> {
+    req: LeaseTerms,
+  ): Promise<Outcome<{ jobs: DispatchedJob[]; capacity: number; standing?: QueueStanding }>> {
     return lease(this.s, queue, workerId, req);
   }
 
@@ -185,6 +193,7 @@ export class Scheduler extends DurableObject<Env> {
     queue: string,
     jobId: string,
     report: ResultReport,
+    awaitD1 = true,
   ): Promise<Outcome<{ status: string }>> {
     this.s.bind(queue);
     const now = Date.now();
@@ -209,7 +218,9 @@ export class Scheduler extends DurableObject<Env> {
     const stmts = this.s.apply(verdict.effects, now);
     // The slot is free in this object's state already: dispatch the next job while D1 commits.
     this.s.kick();
-    await this.s.persist(stmts);
+    // An exchange (version 3) answers once this object has committed: its leases must not wait for D1.
+    if (awaitD1) await this.s.persist(stmts);
+    else void this.s.persist(stmts);
     await this.s.armAlarm();
     return { ok: true, status: verdict.status };
   }
@@ -321,19 +332,11 @@ export class Scheduler extends DurableObject<Env> {
   async reportResults(
     queue: string,
     reports: (ResultReport & { job_id: string })[],
-  ): Promise<Outcome<{ verdicts: ResultVerdict[] }>> {
+    terms?: ExchangeTerms,
+  ): Promise<
+    Outcome<{ verdicts: ResultVerdict[]; jobs?: DispatchedJob[]; standing?: QueueStanding }>
+  > {
     this.s.bind(queue);
-    const workerId = reports[0]?.worker_id;
-    if (workerId !== undefined && !this.s.store.worker(workerId)) return unknownWorker(workerId);
-    const outcomes = await Promise.all(
-      reports.map(({ job_id, ...report }) => this.reportResult(queue, job_id, report)),
-    );
-    return { ok: true, verdicts: outcomes.map((o, i) => verdictOf(reports[i].job_id, o)) };
+    return exchange(this.s, reports, terms, (id, r) => this.reportResult(queue, id, r, !terms));
   }
-}
-
-function verdictOf(jobId: string, o: Outcome<{ status: string }>): ResultVerdict {
-  return o.ok
-    ? { job_id: jobId, verdict: 'accepted', status: o.status }
-    : { job_id: jobId, verdict: 'refused', code: o.code, message: o.message };
 }

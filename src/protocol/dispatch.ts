@@ -26,6 +26,15 @@ export const DispatchedJob = Lease.extend({
 });
 export type DispatchedJob = z.infer<typeof DispatchedJob>;
 
+/**
+ * Jobs as a lease answer carries them (the same objects, and fencing, as a push dispatch). The
+ * payload is named `JsonValue`, as in the job schema: the OpenAPI generator cannot inline
+ * z.json()'s recursive schema.
+ */
+export const LeasedJob = DispatchedJob.extend({
+  payload: z.json().openapi('JsonValue').openapi({ description: 'The job payload, as submitted' }),
+}).openapi('LeasedJob');
+
 /** Body of `POST {node}/run`; several jobs for one node travel in one request. */
 export const DispatchRequest = z.strictObject({
   worker_id: WorkerId,

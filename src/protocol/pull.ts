@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { QueueName } from './common';
-import { DispatchedJob } from './dispatch';
+import { Credits, Standing } from './credits';
+import { LeasedJob } from './dispatch';
 import { MAX_PREFETCH, ResultItems, ResultVerdict } from './results';
 
 /** The longest a lease request may wait for work: under the usual 60 s idle timeout of proxies and NATs. */
@@ -45,31 +46,20 @@ export const LeaseRequest = z
       description:
         'The queues the node registered for: only their schedulers are asked. Default: every active queue (a read of the registry in D1)',
     }),
+    credits: Credits.optional(),
   })
   .openapi('LeaseRequest');
 export type LeaseRequest = z.infer<typeof LeaseRequest>;
 
-/**
- * The jobs leased to the node: the same objects a push dispatch carries, with the same fencing. The
- * payload is named `JsonValue`, as in the job schema: the OpenAPI generator cannot inline z.json()'s
- * recursive schema.
- */
+/** The jobs leased to the node: the same objects a push dispatch carries, with the same fencing. */
 export const LeaseAnswer = z
   .object({
-    jobs: z
-      .array(
-        DispatchedJob.extend({
-          payload: z
-            .json()
-            .openapi('JsonValue')
-            .openapi({ description: 'The job payload, as submitted' }),
-        }).openapi('LeasedJob'),
-      )
-      .openapi({ description: 'Empty when wait_sec passed with no work' }),
+    jobs: z.array(LeasedJob).openapi({ description: 'Empty when wait_sec passed with no work' }),
     results: z.array(ResultVerdict).optional().openapi({
       description:
         'One verdict per result the request carried, in order (only when it carried some)',
     }),
+    standing: Standing.optional(),
   })
   .openapi('LeaseAnswer');
 export type LeaseAnswer = z.infer<typeof LeaseAnswer>;

@@ -78,3 +78,13 @@ export interface QueueStats {
   paused: boolean;
   concurrency_limit: number | null;
 }
+
+/** A pull node's lease request as the API hands it to each queue's scheduler. */
+export interface LeaseTerms {
+  max_jobs?: number;
+  wait_ms: number;
+  request_id: string;
+  prefetch?: number;
+  /** Wire version 3: the node's grant to this queue. */
+  credit?: number;
+}

@@ -1,13 +1,15 @@
 import { z } from '@hono/zod-openapi';
 import { JobId } from './common';
-import { ResultReport } from './dispatch';
+import { Credits, Standing } from './credits';
+import { LeasedJob, ResultReport } from './dispatch';
 
 /**
  * Wire version 2 (docs/protocol.md, "Wire versions"): results travel in batches, one signature per
- * request, and a pull node's lease request carries the results it has finished. A node says it
- * speaks it in its registration (`protocol: 2`); the registration answer says what the API speaks.
+ * request, and a pull node's lease request carries the results it has finished. Version 3: the node
+ * grants each queue credits, and a push node's results answer carries its next leases. A node says
+ * the highest it speaks in its registration (`protocol`); the registration answer says what to use.
  */
-export const WIRE_PROTOCOL = 2;
+export const WIRE_PROTOCOL = 3;
 
 /** At most this many results in one request: one Scheduler RPC per queue carries them all. */
 export const MAX_RESULTS_PER_REQUEST = 64;
@@ -30,9 +32,17 @@ export const ResultItems = z
     description: `Finished attempts of this node, at most ${MAX_RESULTS_PER_REQUEST}; each is fenced by its attempt and token`,
   });
 
-/** Body of `POST /workers/:id/results`. */
+/** Body of `POST /workers/:id/results`: results, and (version 3) grants that changed; never nothing. */
 export const ResultsRequest = z
-  .strictObject({ results: ResultItems.min(1) })
+  .strictObject({ results: ResultItems, credits: Credits.optional() })
+  .superRefine((r, ctx) => {
+    if (r.results.length === 0 && r.credits === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['results'],
+        message: 'at least one result, unless the request carries credits',
+      });
+  })
   .openapi('ResultsRequest');
 export type ResultsRequest = z.infer<typeof ResultsRequest>;
 
@@ -53,5 +63,14 @@ export const ResultVerdict = z
   .openapi('ResultVerdict');
 export type ResultVerdict = z.infer<typeof ResultVerdict>;
 
-export const ResultsAnswer = z.object({ results: z.array(ResultVerdict) }).openapi('ResultsAnswer');
+export const ResultsAnswer = z
+  .object({
+    results: z.array(ResultVerdict),
+    jobs: z.array(LeasedJob).optional().openapi({
+      description:
+        'Wire version 3, a push node that sent `credits`: its next leases, started as accepted dispatches are',
+    }),
+    standing: Standing.optional(),
+  })
+  .openapi('ResultsAnswer');
 export type ResultsAnswer = z.infer<typeof ResultsAnswer>;

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { ExecutorName, JobId, JobType, QueueName, WorkerId } from './common';
+import { Credits, Standing } from './credits';
 
 export const WORKER_STATUSES = ['active', 'draining'] as const;
 export const WorkerStatus = z.enum(WORKER_STATUSES);
@@ -77,6 +78,7 @@ export const WorkerHeartbeat = z
       description:
         'The queues the node registered for: only their schedulers hear the beat, and the API reads nothing from D1 for it. Without it (older nodes) every active queue is asked',
     }),
+    credits: Credits.optional(),
   })
   .openapi('WorkerHeartbeat');
 export type WorkerHeartbeat = z.infer<typeof WorkerHeartbeat>;
@@ -90,6 +92,7 @@ export const HeartbeatAnswer = z
         'Leases the node reported that are no longer its own: stop them and do not report them',
     }),
     heartbeat_interval_sec: z.number(),
+    standing: Standing.optional(),
   })
   .openapi('HeartbeatAnswer');
 export type HeartbeatAnswer = z.infer<typeof HeartbeatAnswer>;

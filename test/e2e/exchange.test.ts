@@ -61,7 +61,7 @@ describe('one exchange per round trip (wire version 2)', () => {
 
   it('a push node reports a burst of results in fewer requests than jobs, over the batched route', async () => {
     const node = await stack.startNode({ id: 'batcher', capacity: 4 });
-    expect(node.events('worker_registered')[0]).toMatchObject({ protocol: 2 });
+    expect(node.events('worker_registered')[0]).toMatchObject({ protocol: 3 });
     const before = await resultRequests(stack);
     await runBurst(stack, node);
     const after = await resultRequests(stack);
@@ -86,7 +86,7 @@ describe('one exchange per round trip (wire version 2)', () => {
         PREFETCH: '1',
       },
     });
-    expect(node.events('worker_registered')[0]).toMatchObject({ protocol: 2 });
+    expect(node.events('worker_registered')[0]).toMatchObject({ protocol: 3 });
     const before = await resultRequests(stack);
     await runBurst(stack, node);
     const after = await resultRequests(stack);

@@ -75,7 +75,9 @@ export class Checker {
     }
     for (const [node, n] of perNode)
       if (n > this.capacityOf(node))
-        this.fail(`node ${node} holds ${n} jobs > capacity ${this.capacityOf(node)}`);
+        this.fail(
+          `node ${node} holds ${n} jobs > its bound ${this.capacityOf(node)} (slots, or credit)`,
+        );
     if (running !== leasesHeld)
       this.fail(`${running} running rows but ${leasesHeld} leases in memory`);
   }

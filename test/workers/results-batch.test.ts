@@ -256,7 +256,7 @@ describe('the pull exchange', () => {
 describe('wire versions', () => {
   it('answers the lower of the node and API versions at registration', async () => {
     expect((await registerPull([fresh('v2')], 1, { protocol: 2 })).answer.protocol).toBe(2);
-    expect((await registerPull([fresh('v9')], 1, { protocol: 9 })).answer.protocol).toBe(2);
+    expect((await registerPull([fresh('v9')], 1, { protocol: 9 })).answer.protocol).toBe(3);
     expect((await registerPull([fresh('v1')], 1)).answer.protocol).toBe(1);
   });
 });

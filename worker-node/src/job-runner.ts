@@ -66,6 +66,8 @@ export interface JobRunnerDeps {
   tracing?: Tracing;
   /** Default: POST /jobs/:id/result, one request per job. */
   report?: Report;
+  /** A lease ended (reported, abandoned or killed): the node's grants may move (credits.ts). */
+  leaseEnded?: (job: DispatchedJob) => void;
 }
 
 export class JobRunner {
@@ -142,6 +144,7 @@ export class JobRunner {
     entry.done = this.runAndReport(entry).finally(() => {
       if (this.held.get(job.job_id) === entry) this.held.delete(job.job_id);
       this.slotFreed();
+      this.deps.leaseEnded?.(job);
       if (this.held.size === 0) for (const wake of [...this.idleWaiters]) wake();
     });
   }

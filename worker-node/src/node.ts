@@ -16,6 +16,9 @@ import type {
   DispatchRequest,
 } from '../../src/protocol/dispatch';
 import type { HeartbeatAnswer, WorkerRegisterBody } from '../../src/protocol/worker';
+import type { Credits } from '../../src/protocol/credits';
+import { queueOfJobId } from '../../src/core/ids';
+import { CreditLedger } from './credits';
 import type { ApiClient } from './api-client';
 import type { Config } from './config';
 import { HeartbeatLoop } from './heartbeat';
@@ -44,6 +47,10 @@ export class WorkerNode {
   private readonly results: ResultBatcher;
   /** The wire version the API answered at registration (docs/protocol.md, "Wire versions"). */
   private wire = 1;
+  /** Wire version 3: the node's grants to its queues. */
+  private credits: CreditLedger | null = null;
+  /** The grants the heartbeat in flight carries (beats never overlap). */
+  private beatCredits: Credits | undefined;
   private readonly life = new AbortController();
   /** Set by SIGTERM/SIGINT: never cleared. */
   private shuttingDown = false;
@@ -76,23 +83,50 @@ export class WorkerNode {
         this.wire >= 2
           ? this.results.report({ ...report, job_id: jobId }, signal)
           : reportResult(api, log, jobId, { ...report, worker_id: config.workerId }, signal),
+      leaseEnded: (job) => this.credits?.freed(queueOfJobId(job.job_id)),
       nodeJobs: {
         http: { allowlist: config.httpAllowlist, allowPrivate: config.httpAllowPrivate },
         shell: { allowShell: config.allowShell, allowlist: config.shellAllowlist },
       },
     });
-    this.results = new ResultBatcher(api, config.workerId, log, () => this.pull?.carrying ?? false);
+    this.results = new ResultBatcher(
+      api,
+      config.workerId,
+      log,
+      () => this.pull?.carrying ?? false,
+      () => {
+        const ledger = this.credits;
+        return ledger
+          ? {
+              credits: () => ledger.take(false),
+              pending: () => ledger.pending,
+              answered: (carried, answer) => {
+                // The leases first: the grants then count them as this node's.
+                if (answer.jobs?.length) this.takeJobs(answer.jobs, 'results');
+                ledger.answered(carried, answer.standing);
+              },
+              lost: (carried) => ledger.lost(carried),
+            }
+          : null;
+      },
+    );
     this.heartbeat = new HeartbeatLoop(
       api,
       config.workerId,
       log,
       {
         // Its queues: the API asks only their schedulers, and reads nothing from D1 for a beat.
-        body: () => ({
-          running: this.runner.leases(),
-          draining: this.draining,
-          queues: config.queues,
-        }),
+        body: () => {
+          // Beats never overlap: one still unanswered now has failed.
+          if (this.beatCredits) this.credits?.lost(this.beatCredits);
+          this.beatCredits = this.credits?.take(true);
+          return {
+            running: this.runner.leases(),
+            draining: this.draining,
+            queues: config.queues,
+            ...(this.beatCredits ? { credits: this.beatCredits } : {}),
+          };
+        },
         onAnswer: (a) => this.onHeartbeatAnswer(a),
         onUnknown: () => this.reregister(),
         onRefused: (status, detail) => void this.refused(status, detail),
@@ -123,8 +157,11 @@ export class WorkerNode {
               whenRoom: (signal) => this.runner.whenRoom(signal),
               results: () => (this.wire >= 2 ? this.results : null),
               draining: () => this.draining,
-              accept: (jobs) => this.leased(jobs),
+              accept: (jobs) => this.takeJobs(jobs, 'lease'),
               onUnknown: () => this.reregister(),
+              credits: () => this.credits?.take(true),
+              answered: (carried, standing) => this.credits?.answered(carried, standing),
+              lost: (carried) => this.credits?.lost(carried),
             },
             config.leaseWaitSec,
             config.queues,
@@ -258,7 +295,20 @@ export class WorkerNode {
     );
     this.followInterval(heartbeatIntervalSec);
     this.wire = protocol;
-    this.runner.prefetch = this.pull && protocol >= 2 ? this.config.prefetch : 0;
+    // A pull node prefetches from version 2; a push node from version 3, within its credits, so
+    // the results answer that carries its next job finds a slot's next job already waiting.
+    this.runner.prefetch = (this.pull && protocol >= 2) || protocol >= 3 ? this.config.prefetch : 0;
+    // Version 3: the queues give this node nothing until it grants them credits, at once.
+    this.credits =
+      protocol >= 3
+        ? new CreditLedger(
+            this.config.queues,
+            () => this.config.capacity + this.runner.prefetch,
+            () => this.runner.leases(),
+            () => this.results.kick(),
+          )
+        : null;
+    if (this.credits && this.life.signal.aborted === false) void this.heartbeat.beatNow();
   }
 
   /**
@@ -302,6 +352,8 @@ export class WorkerNode {
 
   private onHeartbeatAnswer(a: HeartbeatAnswer): void {
     this.followInterval(a.heartbeat_interval_sec);
+    if (this.beatCredits) this.credits?.answered(this.beatCredits, a.standing);
+    this.beatCredits = undefined;
     for (const lease of a.kill) this.runner.kill(lease, 'lease_revoked');
     // While shutting down, the API echoing our own draining back is not news.
     if (a.drain !== this.drainRequested && !this.shuttingDown) {
@@ -327,7 +379,8 @@ export class WorkerNode {
     const answer: DispatchAnswer = { accepted: [], rejected: [] };
     // An exact replay of a request already seen: every job in it is a duplicate.
     const replay = !this.guard.admit(`sig:${signature}`, now);
-    let free = this.runner.free;
+    // Granting credits, the node holds up to its slots plus prefetch; the grants keep to that.
+    let free = this.credits ? this.runner.room : this.runner.free;
     const toStart: DispatchedJob[] = [];
     for (const job of req.jobs) {
       const held = this.runner.holding(job.job_id);
@@ -356,18 +409,23 @@ export class WorkerNode {
       });
     }
     for (const job of toStart) this.runner.start(job);
+    this.credits?.update();
     if (answer.accepted.length === 0 && answer.rejected.some((r) => r.reason === 'busy')) {
       return { status: 429, body: answer, headers: { 'retry-after': '1' } };
     }
     return { status: 202, body: answer };
   }
 
-  /** Jobs a pull node leased: they start as accepted dispatches do. */
-  private leased(jobs: DispatchedJob[]): void {
+  /**
+   * Jobs a pull node leased, or (version 3) a push node's results answer carried: they start as
+   * accepted dispatches do.
+   */
+  private takeJobs(jobs: DispatchedJob[], via: 'lease' | 'results'): void {
     const now = Date.now();
     for (const job of jobs) {
-      // The scheduler hands a pull node only what it asked for and can run, and a lease answer has no
-      // rejections; a job we cannot run after all is started anyway, and reports why (exit -1).
+      // The scheduler hands a node only what it asked for (or granted) and can run, and these
+      // answers have no rejections; a job we cannot run after all is started anyway, and reports
+      // why (exit -1). Beyond the free slots it waits in the runner's queue, leased.
       this.guard.admit(`job:${job.job_id}#${job.attempt}`, now);
       this.log.info('job_received', {
         job_id: job.job_id,
@@ -376,7 +434,7 @@ export class WorkerNode {
         queue: job.queue,
         executor: job.executor,
         timeout_sec: job.timeout_sec,
-        via: 'lease',
+        via,
       });
       this.runner.start(job);
     }

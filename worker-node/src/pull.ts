@@ -10,6 +10,7 @@
  */
 import { LeaseAnswer } from '../../src/protocol/pull';
 import type { DispatchedJob } from '../../src/protocol/dispatch';
+import type { Credits, Standing } from '../../src/protocol/credits';
 import { describeAnswer, errorCode, type ApiClient } from './api-client';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff';
 import { errorMessage, type Logger } from './log';
@@ -27,6 +28,12 @@ export interface PullHooks {
   accept(jobs: DispatchedJob[]): void;
   /** The API does not know this node any more; resolves once it is registered again. */
   onUnknown(): Promise<void>;
+  /** Wire version 3: all the node's grants, for the request (they count as sent). */
+  credits?(): Credits | undefined;
+  /** Wire version 3: the answer to a request that carried `carried`. */
+  answered?(carried: Credits, standing: Standing | undefined): void;
+  /** Wire version 3: the request that carried `carried` failed. */
+  lost?(carried: Credits): void;
 }
 
 export const LEASE_BACKOFF: BackoffOptions = { baseMs: 500, capMs: 10_000 };
@@ -105,6 +112,7 @@ export class PullLoop {
         continue;
       }
       const batch = results?.take() ?? [];
+      const credits = this.hooks.credits?.();
       const body = {
         max_jobs: room,
         // With results, no wait: their verdicts (and the leases' end) must not sit out a long poll.
@@ -112,11 +120,13 @@ export class PullLoop {
         queues: this.queues,
         ...(results ? { prefetch: this.prefetch } : {}),
         ...(batch.length > 0 ? { results: batch.map((p) => p.item) } : {}),
+        ...(credits ? { credits } : {}),
       };
       let answer;
       try {
         answer = await this.api.call('POST', path, body, signal);
       } catch (err) {
+        if (credits) this.hooks.lost?.(credits);
         results?.giveBack(batch);
         if (signal.aborted) break;
         await backOff({ error: errorMessage(err) });
@@ -126,13 +136,16 @@ export class PullLoop {
         const parsed = LeaseAnswer.safeParse(answer.body);
         results?.settle(batch, parsed.data?.results, 'lease');
         if (!parsed.success) {
+          if (credits) this.hooks.lost?.(credits);
           await backOff({ detail: `unexpected answer: ${parsed.error.issues[0]?.message}` });
           continue;
         }
         failures = 0;
         if (parsed.data.jobs.length > 0) this.hooks.accept(parsed.data.jobs);
+        if (credits) this.hooks.answered?.(credits, parsed.data.standing);
         continue;
       }
+      if (credits) this.hooks.lost?.(credits);
       if (answer.status === 404) {
         // Reaped: every lease we held is someone else's now, so the results are moot.
         results?.settle(batch, undefined, 'lease');

@@ -12,6 +12,7 @@
  */
 import { ResultsAnswer, MAX_RESULTS_PER_REQUEST } from '../../src/protocol/results';
 import type { ResultItemBody, ResultVerdict } from '../../src/protocol/results';
+import type { Credits } from '../../src/protocol/credits';
 import { describeAnswer, errorCode, type ApiClient } from './api-client';
 import { backoffDelay, sleep } from './backoff';
 import { errorMessage, type Logger } from './log';
@@ -31,6 +32,17 @@ interface Pending {
 
 export type Batch = Pending[];
 
+/** Wire version 3: the node's grants ride results requests, and the answers carry its next leases. */
+export interface Exchange {
+  /** The grants that changed, to carry; they count as sent from now. */
+  credits(): Credits;
+  /** A grant waits to go out: worth a request without results. */
+  pending(): boolean;
+  answered(carried: Credits, answer: ResultsAnswer): void;
+  /** The request that carried `carried` failed. */
+  lost(carried: Credits): void;
+}
+
 export class ResultBatcher {
   private queue: Pending[] = [];
   private inFlight = false;
@@ -43,6 +55,7 @@ export class ResultBatcher {
     private readonly log: Logger,
     /** True while a pull node's next lease request will carry the results: leave them for it. */
     private readonly carrierWaiting: () => boolean = () => false,
+    private readonly exchange: () => Exchange | null = () => null,
   ) {}
 
   /** Queues one result; resolves once the API decided it, or when `signal` aborts first. */
@@ -68,8 +81,12 @@ export class ResultBatcher {
 
   /** Sends what is queued unless a request is in flight (its end sends the rest) or a lease will carry it. */
   kick(): void {
-    if (!this.inFlight && this.queue.length > 0 && !this.carrierWaiting() && !this.stopped)
-      void this.flush();
+    if (!this.inFlight && this.due() && !this.carrierWaiting() && !this.stopped) void this.flush();
+  }
+
+  /** Results to send, or (version 3) a grant that changed. */
+  private due(): boolean {
+    return this.queue.length > 0 || (this.exchange()?.pending() ?? false);
   }
 
   /** The next batch: in order, at most MAX_RESULTS_PER_REQUEST, within BATCH_BYTES (one always fits). */
@@ -139,7 +156,7 @@ export class ResultBatcher {
   private async flush(): Promise<void> {
     this.inFlight = true;
     try {
-      while (this.queue.length > 0 && !this.stopped) {
+      while (this.due() && !this.stopped) {
         const batch = this.take();
         const wait = await this.send(batch);
         if (wait > 0) await sleep(wait, this.life.signal);
@@ -153,17 +170,24 @@ export class ResultBatcher {
   private async send(batch: Batch): Promise<number> {
     const path = `/workers/${encodeURIComponent(this.workerId)}/results`;
     let wait = backoffDelay(this.failures, REPORT_BACKOFF);
+    const exchange = this.exchange();
+    const credits = exchange?.credits();
+    let answered = false;
     try {
       const answer = await this.api.call(
         'POST',
         path,
-        { results: batch.map((p) => p.item) },
+        { results: batch.map((p) => p.item), ...(credits ? { credits } : {}) },
         this.life.signal,
       );
       if (answer.status === 200) {
         const parsed = ResultsAnswer.safeParse(answer.body);
         this.failures = 0;
         this.settle(batch, parsed.success ? parsed.data.results : undefined, 'results');
+        if (exchange && credits && parsed.success) {
+          answered = true;
+          exchange.answered(credits, parsed.data);
+        }
         return 0;
       }
       if (answer.status === 404) {
@@ -181,6 +205,14 @@ export class ResultBatcher {
         answer.status !== 429 &&
         answer.status !== 408
       ) {
+        if (batch.length === 0) {
+          // Only grants, refused: the next heartbeat carries them all again.
+          this.log.warn('credits_refused', {
+            status: answer.status,
+            detail: describeAnswer(answer),
+          });
+          return wait;
+        }
         if (batch.length > 1) {
           this.log.warn('results_split', { detail: describeAnswer(answer), n: batch.length });
           this.giveBack(batch, true);
@@ -204,6 +236,8 @@ export class ResultBatcher {
     } catch (err) {
       if (!this.stopped)
         this.log.warn('results_retry', { error: errorMessage(err), retry_in_ms: wait });
+    } finally {
+      if (exchange && credits && !answered) exchange.lost(credits);
     }
     this.failures++;
     this.giveBack(batch);

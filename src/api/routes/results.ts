@@ -29,6 +29,8 @@ export const resultRoutes = new OpenAPIHono<AppEnv>();
 
 resultRoutes.openapi(results, async (c) => {
   const id = c.req.valid('param').id;
-  const verdicts = await applyResults(c.env, id, c.req.valid('json').results);
-  return c.json({ results: verdicts }, 200);
+  const { results, credits } = c.req.valid('json');
+  const { verdicts, jobs, standing } = await applyResults(c.env, id, results, credits);
+  // Version 3: the node's next leases ride the answer (only a node that sent credits gets any).
+  return c.json({ results: verdicts, ...(credits ? { jobs, standing } : {}) }, 200);
 });

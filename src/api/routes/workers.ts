@@ -15,7 +15,8 @@ import { LeaseAnswer, LeaseRequest } from '../../protocol/pull';
 import { WIRE_PROTOCOL } from '../../protocol/results';
 import { applyResults } from '../results-exchange';
 import type { DispatchedJob } from '../../protocol/dispatch';
-import type { Outcome } from '../../protocol/queue-object';
+import type { LeaseTerms, Outcome } from '../../protocol/queue-object';
+import type { QueueStanding, Standing } from '../../protocol/credits';
 import { ApiError } from '../errors';
 import { observeScope, schedulerFor, type AppEnv } from '../context';
 import { workerProtocol } from '../middleware/worker-auth';
@@ -177,12 +178,15 @@ workerRoutes.openapi(heartbeat, async (c) => {
   // The node's own queues when it names them: liveness then needs no D1 read (issue 15).
   const queues = named ? [...new Set(named)] : await registryQueues(c.env);
   // Each shard hears only the leases of its own queue (the queue is in the job id).
+  const { credits, ...beat } = hb;
   const answers = await Promise.all(
     queues.map((q) =>
-      schedulerFor(c.env, q).heartbeat(q, id, {
-        ...hb,
-        running: hb.running.filter((l) => queueOfJobId(l.job_id) === q),
-      }),
+      schedulerFor(c.env, q).heartbeat(
+        q,
+        id,
+        { ...beat, running: hb.running.filter((l) => queueOfJobId(l.job_id) === q) },
+        credits ? (credits[q] ?? 0) : undefined,
+      ),
     ),
   );
   const known = answers.flatMap((a) => (a.ok ? [a.answer] : []));
@@ -204,6 +208,9 @@ workerRoutes.openapi(heartbeat, async (c) => {
       drain: draining,
       kill,
       heartbeat_interval_sec: known[0].heartbeat_interval_sec,
+      ...(credits
+        ? { standing: Object.assign({}, ...known.map((a) => a.standing)) as Standing }
+        : {}),
     },
     200,
   );
@@ -222,13 +229,17 @@ workerRoutes.openapi(lease, async (c) => {
   // Worker invocation has only six connections at once.
   const queues = body.queues ? [...new Set(body.queues)] : await registryQueues(c.env);
   // Wire version 2: the node's finished results first, so their slots are free for this lease.
-  const verdicts = body.results?.length ? await applyResults(c.env, id, body.results) : undefined;
+  const verdicts = body.results?.length
+    ? (await applyResults(c.env, id, body.results)).verdicts
+    : undefined;
   const request = {
     max_jobs: body.max_jobs,
     wait_ms: Math.round(body.wait_sec * 1000),
     request_id: crypto.randomUUID(),
     prefetch: body.prefetch,
   };
+  // Version 3: each queue hears its own grant, and says where it stands.
+  const credits = body.credits;
   // One stub per shard for both calls: calls through one stub arrive in order, so an end never
   // overtakes the request it ends.
   const stubs = queues.map((q) => schedulerFor(c.env, q));
@@ -243,7 +254,10 @@ workerRoutes.openapi(lease, async (c) => {
   };
   const outcomes = await Promise.all(
     queues.map(async (q, i) => {
-      const o = await (stubs[i] as unknown as LeaseRpc).lease(q, id, request);
+      const o = await (stubs[i] as unknown as LeaseRpc).lease(q, id, {
+        ...request,
+        ...(credits ? { credit: credits[q] } : {}),
+      });
       // Only jobs end the others: a shard that does not know the node (404) answers at once.
       if (o.ok && o.jobs.length > 0) endOthers();
       return o;
@@ -273,7 +287,15 @@ workerRoutes.openapi(lease, async (c) => {
   // Each shard counts only its own queue's jobs: the node's capacity bounds the sum.
   const max = body.max_jobs ?? answered[0].capacity;
   if (jobs.length > max) await declineExtra(c.env, id, jobs.slice(max));
-  return c.json({ jobs: jobs.slice(0, max), ...(verdicts ? { results: verdicts } : {}) }, 200);
+  const standing = credits ? standingOf(queues, outcomes) : undefined;
+  return c.json(
+    {
+      jobs: jobs.slice(0, max),
+      ...(verdicts ? { results: verdicts } : {}),
+      ...(standing ? { standing } : {}),
+    },
+    200,
+  );
 });
 
 /** The scheduler's lease RPC, typed by hand: the stub's inferred type of a JSON payload is too deep for tsc. */
@@ -281,8 +303,17 @@ interface LeaseRpc {
   lease(
     queue: string,
     workerId: string,
-    req: { max_jobs?: number; wait_ms: number; request_id: string; prefetch?: number },
-  ): Promise<Outcome<{ jobs: DispatchedJob[]; capacity: number }>>;
+    req: LeaseTerms,
+  ): Promise<Outcome<{ jobs: DispatchedJob[]; capacity: number; standing?: QueueStanding }>>;
+}
+
+/** Version 3: where each queue that answered stands, for the node's next grants. */
+function standingOf(queues: string[], outcomes: Outcome<{ standing?: QueueStanding }>[]): Standing {
+  const out: Standing = {};
+  outcomes.forEach((o, i) => {
+    if (o.ok && o.standing) out[queues[i]] = o.standing;
+  });
+  return out;
 }
 
 async function declineExtra(

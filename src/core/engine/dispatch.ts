@@ -9,6 +9,12 @@ export interface Offer {
   max: number;
   /** Leases it may hold beyond its slots, queued on the node to start at once (a pull node's prefetch). */
   prefetch?: number;
+  /**
+   * Leases the node granted this queue (wire version 3): the most it may hold there, running or on
+   * their way. The node keeps its grants to all its queues within its slots plus prefetch, so no
+   * queue over-offers it; without a grant (an older node) the node's own slots bound the offer.
+   */
+  credit?: number;
 }
 
 /** What one pass reads and changes of the engine's state. */
@@ -36,7 +42,8 @@ const MAX_DEFERRED_PER_PASS = 1000;
  * `limit` starts in the last `period_sec` (rate-gate.ts), until the window has room; one no live node could ever run is set aside as
  * unroutable, with the reason; one only busy nodes could run keeps its place (pushed back with its
  * own key and seq). Free slots are the node's capacity less its running jobs, so the pass never
- * over-offers a node within this queue.
+ * over-offers a node within this queue; and no more than the node's credit to this queue less what
+ * the queue holds there, so several queues never over-offer it together.
  */
 export function planDispatch(s: PassState, now: number, live: EngineNode[], offers: Offer[]): void {
   if (s.ready.size === 0) return;
@@ -44,7 +51,11 @@ export function planDispatch(s: PassState, now: number, live: EngineNode[], offe
   const free = new Map(
     offers.map((o) => [
       o.node.id,
-      Math.min(o.node.capacity + (o.prefetch ?? 0) - s.running(o.node.id), o.max),
+      Math.min(
+        o.node.capacity + (o.prefetch ?? 0) - s.running(o.node.id),
+        (o.credit ?? Infinity) - s.running(o.node.id),
+        o.max,
+      ),
     ]),
   );
   let totalFree = Math.min(
