@@ -2,9 +2,9 @@
 import type { Stmt } from '../src/db/write-jobs';
 import { getJobsByIds } from '../src/db/read-jobs';
 import type { JobRow } from '../src/db/schema';
+import { activeJobOf } from '../src/db/job-rows';
 import type { JobStatus } from '../src/protocol/job';
 import { ACTION_APPLIES_TO, type BulkPageAnswer, type BulkPageRequest } from '../src/protocol/bulk';
-import type { ActiveJob } from './store';
 import { reopen } from '../src/core/job-state';
 import { ACTIVE_AT } from './retirement';
 import { dependency, lookUpDependencies } from './submission';
@@ -110,38 +110,7 @@ export async function bulkAct(
 
 /** A failed or cancelled job back in its queue under its own id: attempts go on, the budget is new. */
 function retry(s: QueueShell, r: JobRow, was: JobStatus, seq: number, now: number): Stmt[] {
-  const job: ActiveJob = {
-    seq,
-    id: r.id,
-    tenant: r.tenant,
-    type: r.type,
-    payload: r.payload,
-    priority: r.priority,
-    status: reopen(was),
-    attempts: r.attempts,
-    failures: 0,
-    lease_losses: 0,
-    max_retries: r.maxRetries,
-    timeout_sec: r.timeoutSec,
-    executor: r.executor,
-    token: null,
-    worker_id: null,
-    started_at: null,
-    lease_deadline: null,
-    next_attempt_at: null,
-    created_at: r.createdAt,
-    last_error: null,
-    concurrency_key: r.concurrencyKey,
-    concurrency_limit: r.concurrencyLimit,
-    rate_limit: r.rateLimit,
-    requires: r.requires,
-    backoff: r.backoff,
-    callback_url: r.callbackUrl,
-    failure_callback_url: r.failureCallbackUrl,
-    payload_blob: r.payloadBlob,
-    traceparent: r.traceparent,
-    tracestate: r.tracestate,
-  };
+  const job = activeJobOf(r, seq, reopen(was), null);
   s.store.insertJob(job);
   // Its old outcome is forgotten, so dependencies and the cron judge it by its new life.
   s.deps.unrecord(r.id);

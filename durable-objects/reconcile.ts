@@ -1,6 +1,7 @@
 // The cron's backstop: D1's active jobs of the queue against what the object holds.
 import { activeJobsOfQueue, type JobPatch, type Stmt } from '../src/db/write-jobs';
 import type { JobRow } from '../src/db/schema';
+import { activeJobOf } from '../src/db/job-rows';
 import { log } from '../src/log';
 import { type ActiveJob } from './store';
 import type { QueueShell } from './queue-shell';
@@ -77,38 +78,7 @@ export async function reconcile(s: QueueShell, queue: string): Promise<{ importe
       );
       continue;
     }
-    const job: ActiveJob = {
-      seq: seq++,
-      id: r.id,
-      tenant: r.tenant,
-      type: r.type,
-      payload: r.payload,
-      priority: r.priority,
-      status: pending.size ? 'waiting' : 'queued',
-      attempts: r.attempts,
-      failures: 0,
-      lease_losses: 0,
-      max_retries: r.maxRetries,
-      timeout_sec: r.timeoutSec,
-      executor: r.executor,
-      token: null,
-      worker_id: null,
-      started_at: null,
-      lease_deadline: null,
-      next_attempt_at: null,
-      created_at: r.createdAt,
-      last_error: r.error,
-      concurrency_key: r.concurrencyKey,
-      concurrency_limit: r.concurrencyLimit,
-      rate_limit: r.rateLimit ?? null,
-      requires: r.requires,
-      backoff: r.backoff,
-      callback_url: r.callbackUrl,
-      failure_callback_url: r.failureCallbackUrl,
-      payload_blob: r.payloadBlob,
-      traceparent: r.traceparent,
-      tracestate: r.tracestate,
-    };
+    const job = activeJobOf(r, seq++, pending.size ? 'waiting' : 'queued', r.error);
     s.store.insertJob(job);
     if (pending.size) s.deps.wait(job.seq, pending);
     else s.engine.accept(job);

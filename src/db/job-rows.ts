@@ -101,3 +101,47 @@ export function mergeRows(d1: JobRow | undefined, fresh: JobRow): JobRow {
     updatedAt: Math.max(d1.updatedAt, fresh.updatedAt),
   };
 }
+
+/**
+ * A job the object takes over from its D1 row, as a fresh life: no lease, no failures counted, due
+ * now. Reconciliation imports a job D1 has and the object lost; a bulk `retry` reopens a finished one.
+ */
+export function activeJobOf(
+  r: JobRow,
+  seq: number,
+  status: JobStatus,
+  lastError: string | null,
+): ActiveJob {
+  return {
+    seq,
+    id: r.id,
+    tenant: r.tenant,
+    type: r.type,
+    payload: r.payload,
+    priority: r.priority,
+    status,
+    attempts: r.attempts,
+    failures: 0,
+    lease_losses: 0,
+    max_retries: r.maxRetries,
+    timeout_sec: r.timeoutSec,
+    executor: r.executor,
+    token: null,
+    worker_id: null,
+    started_at: null,
+    lease_deadline: null,
+    next_attempt_at: null,
+    created_at: r.createdAt,
+    last_error: lastError,
+    concurrency_key: r.concurrencyKey,
+    concurrency_limit: r.concurrencyLimit,
+    rate_limit: r.rateLimit ?? null,
+    requires: r.requires,
+    backoff: r.backoff,
+    callback_url: r.callbackUrl,
+    failure_callback_url: r.failureCallbackUrl,
+    payload_blob: r.payloadBlob,
+    traceparent: r.traceparent,
+    tracestate: r.tracestate,
+  };
+}

@@ -1,4 +1,5 @@
-import type { EngineJob } from '../../src/core/engine/job';
+import type { EngineJob, EngineNode } from '../../src/core/engine/job';
+import type { EngineSettings } from '../../src/core/engine/effects';
 
 /** A freshly submitted job of the simulation: queued, never run, its key's limit by name (k1: 1, k2: 2). */
 export function newJob(
@@ -41,4 +42,20 @@ export function newJob(
     traceparent: null,
     tracestate: null,
   };
+}
+
+/** The queue settings the engine's unit tests run under: no aging, no jitter, one second of grace. */
+export const unitSettings: EngineSettings = {
+  queue: 'q',
+  leaseGraceSec: 1,
+  maxLeaseLosses: 3,
+  dispatchTimeoutMs: 1000,
+  maxStarvationMs: 0,
+  weightOf: () => 1,
+  backoff: { type: 'exponential', baseSec: 1, maxSec: 60, jitter: false },
+};
+
+/** A push node that runs any type natively. */
+export function pushNode(id: string, capacity = 1): EngineNode {
+  return { id, capacity, types: null, executors: ['native'], labels: {}, mode: 'push' };
 }

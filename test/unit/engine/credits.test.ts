@@ -4,29 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { QueueEngine } from '../../../src/core/engine/engine';
-import type { EngineNode } from '../../../src/core/engine/job';
-import type { EngineSettings } from '../../../src/core/engine/effects';
 import type { Offer } from '../../../src/core/engine/dispatch';
 import { MemoryStore } from '../../sim/memory-store';
-import { newJob } from '../../sim/jobs';
+import { newJob, pushNode, unitSettings } from '../../sim/jobs';
 
-const settings: EngineSettings = {
-  queue: 'q',
-  leaseGraceSec: 1,
-  maxLeaseLosses: 3,
-  dispatchTimeoutMs: 1000,
-  maxStarvationMs: 0,
-  weightOf: () => 1,
-  backoff: { type: 'exponential', baseSec: 1, maxSec: 60, jitter: false },
-};
-const node = (id: string, capacity: number): EngineNode => ({
-  id,
-  capacity,
-  types: null,
-  executors: ['native'],
-  labels: {},
-  mode: 'push',
-});
+const settings = unitSettings;
+const node = pushNode;
 
 function queueOf(jobs: number) {
   const store = new MemoryStore();

@@ -4,25 +4,13 @@ import type { EngineJob, EngineNode } from '../../../src/core/engine/job';
 import type { EngineSettings } from '../../../src/core/engine/effects';
 import { RateGate } from '../../../src/core/rate-gate';
 import { MemoryStore } from '../../sim/memory-store';
-import { newJob } from '../../sim/jobs';
+import { newJob, pushNode, unitSettings } from '../../sim/jobs';
 
 const settings: EngineSettings = {
-  queue: 'q',
-  leaseGraceSec: 1,
-  maxLeaseLosses: 3,
-  dispatchTimeoutMs: 1000,
-  maxStarvationMs: 0,
-  weightOf: () => 1,
+  ...unitSettings,
   backoff: { type: 'fixed', baseSec: 1, maxSec: 1, jitter: false },
 };
-const node = (id: string, capacity: number): EngineNode => ({
-  id,
-  capacity,
-  types: null,
-  executors: ['native'],
-  labels: {},
-  mode: 'push',
-});
+const node = pushNode;
 const rate = (key: string, limit: number, period_sec: number) =>
   JSON.stringify({ key, limit, period_sec });
 

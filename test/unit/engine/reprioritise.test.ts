@@ -1,29 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { QueueEngine } from '../../../src/core/engine/engine';
-import type { EngineJob, EngineNode } from '../../../src/core/engine/job';
-import type { EngineSettings } from '../../../src/core/engine/effects';
+import type { EngineJob } from '../../../src/core/engine/job';
 import { ReadyQueue, type ReadyEntry } from '../../../src/core/ready-queue';
 import { MemoryStore } from '../../sim/memory-store';
-import { newJob } from '../../sim/jobs';
+import { newJob, pushNode, unitSettings } from '../../sim/jobs';
 
-const settings: EngineSettings = {
-  queue: 'q',
-  leaseGraceSec: 1,
-  maxLeaseLosses: 3,
-  dispatchTimeoutMs: 1000,
-  maxStarvationMs: 0,
-  weightOf: () => 1,
-  backoff: { type: 'exponential', baseSec: 1, maxSec: 60, jitter: false },
-};
-const node: EngineNode = {
-  id: 'n',
-  capacity: 100,
-  types: null,
-  executors: ['native'],
-  labels: {},
-  mode: 'push',
-};
+const settings = unitSettings;
+const node = pushNode('n', 100);
 
 function setup() {
   const store = new MemoryStore();

@@ -1,28 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { QueueEngine } from '../../../src/core/engine/engine';
-import type { EngineJob, EngineNode } from '../../../src/core/engine/job';
-import type { EngineSettings } from '../../../src/core/engine/effects';
+import type { EngineJob } from '../../../src/core/engine/job';
 import { SeqHeap } from '../../../src/core/heap';
 import { MemoryStore } from '../../sim/memory-store';
-import { newJob } from '../../sim/jobs';
+import { newJob, pushNode, unitSettings } from '../../sim/jobs';
 
-const settings: EngineSettings = {
-  queue: 'q',
-  leaseGraceSec: 1,
-  maxLeaseLosses: 3,
-  dispatchTimeoutMs: 1000,
-  maxStarvationMs: 0,
-  weightOf: () => 1,
-  backoff: { type: 'exponential', baseSec: 1, maxSec: 60, jitter: false },
-};
-const node: EngineNode = {
-  id: 'n1',
-  capacity: 1,
-  types: null,
-  executors: ['native'],
-  labels: {},
-  mode: 'push',
-};
+const settings = unitSettings;
+const node = pushNode('n1', 1);
 
 function setup() {
   const store = new MemoryStore();
