@@ -4,14 +4,7 @@ import { listDeadLetters } from '../../db/dead-letters';
 import { getJob, getJobsByIds } from '../../db/read-jobs';
 import type { JobRow } from '../../db/schema';
 import { JobId, JobType, QueueName } from '../../protocol/common';
-import {
-  Job,
-  JobIdParam,
-  JobList,
-  TERMINAL_STATUSES,
-  type JobSubmit,
-  type RateLimit,
-} from '../../protocol/job';
+import { Job, JobIdParam, JobList, TERMINAL_STATUSES, type JobSubmit } from '../../protocol/job';
 import { ApiError } from '../errors';
 import { readScope, type AppEnv } from '../context';
 import { errors, jsonBody } from '../openapi-helpers';
