@@ -1,5 +1,5 @@
 /**
- * One worker node: the state the other pieces share (draining, the leases, the replay memory) and the
+ * One worker node: the state the other pieces share (draining, the wire version, the credits) and the
  * lifecycle that orders them: listen, register, heartbeat, run; and on shutdown, drain, hand back
  * what is left, deregister.
  *
@@ -9,12 +9,6 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type {
-  CancelRequest,
-  DispatchAnswer,
-  DispatchedJob,
-  DispatchRequest,
-} from '../../src/protocol/dispatch';
 import type { HeartbeatAnswer, WorkerRegisterBody } from '../../src/protocol/worker';
 import type { Credits } from '../../src/protocol/credits';
 import { queueOfJobId } from '../../src/core/ids';
@@ -22,7 +16,8 @@ import { CreditLedger } from './credits';
 import type { ApiClient } from './api-client';
 import type { Config } from './config';
 import { HeartbeatLoop } from './heartbeat';
-import { createNodeServer, errorBody, type Reply } from './http-server';
+import { createNodeServer } from './http-server';
+import { JobDesk } from './job-desk';
 import { JobRunner, type ExecutorSet } from './job-runner';
 import { PullLoop } from './pull';
 import { reportResult } from './reporter';
@@ -30,7 +25,6 @@ import { ResultBatcher } from './result-batch';
 import { WIRE_PROTOCOL } from '../../src/protocol/results';
 import type { Logger } from './log';
 import { deregister, register, RegistrationRefused } from './registration';
-import { ReplayGuard } from './replay-guard';
 import { noTracing, type Tracing } from './tracing';
 
 /** A forced exit is someone in a hurry: a shorter chance to deregister than a drain's. */
@@ -38,7 +32,7 @@ const FORCED_DEREGISTER_MS = 3_000;
 
 export class WorkerNode {
   private readonly runner: JobRunner;
-  private readonly guard = new ReplayGuard();
+  private readonly desk: JobDesk;
   private readonly heartbeat: HeartbeatLoop;
   /** Push mode only: a pull node has nothing to listen for. */
   private readonly server: Server | null;
@@ -89,6 +83,14 @@ export class WorkerNode {
         shell: { allowShell: config.allowShell, allowlist: config.shellAllowlist },
       },
     });
+    this.desk = new JobDesk({
+      config,
+      runner: this.runner,
+      executors,
+      log,
+      draining: () => this.draining,
+      credits: () => this.credits,
+    });
     this.results = new ResultBatcher(
       api,
       config.workerId,
@@ -102,7 +104,7 @@ export class WorkerNode {
               pending: () => ledger.pending,
               answered: (carried, answer) => {
                 // The leases first: the grants then count them as this node's.
-                if (answer.jobs?.length) this.takeJobs(answer.jobs, 'results');
+                if (answer.jobs?.length) this.desk.take(answer.jobs, 'results');
                 ledger.answered(carried, answer.standing);
               },
               lost: (carried) => ledger.lost(carried),
@@ -137,9 +139,9 @@ export class WorkerNode {
       config.mode === 'push'
         ? createNodeServer(
             {
-              dispatch: (req, signature) => this.dispatch(req, signature),
-              cancel: (req) => this.cancel(req),
-              health: () => this.health(),
+              dispatch: (req, signature) => this.desk.dispatch(req, signature),
+              cancel: (req) => this.desk.cancel(req),
+              health: () => this.desk.health(),
               draining: () => this.draining,
             },
             // Its own key when it has one: then no other node's credential can sign a dispatch to it.
@@ -157,7 +159,7 @@ export class WorkerNode {
               whenRoom: (signal) => this.runner.whenRoom(signal),
               results: () => (this.wire >= 2 ? this.results : null),
               draining: () => this.draining,
-              accept: (jobs) => this.takeJobs(jobs, 'lease'),
+              accept: (jobs) => this.desk.take(jobs, 'lease'),
               onUnknown: () => this.reregister(),
               credits: () => this.credits?.take(true),
               answered: (carried, standing) => this.credits?.answered(carried, standing),
@@ -363,108 +365,5 @@ export class WorkerNode {
         running: this.runner.running,
       });
     }
-  }
-
-  private dispatch(req: DispatchRequest, signature: string): Reply {
-    if (req.worker_id !== this.config.workerId) {
-      return {
-        status: 409,
-        body: errorBody(
-          'wrong_worker',
-          `this node is ${this.config.workerId}, not ${req.worker_id}`,
-        ),
-      };
-    }
-    const now = Date.now();
-    const answer: DispatchAnswer = { accepted: [], rejected: [] };
-    // An exact replay of a request already seen: every job in it is a duplicate.
-    const replay = !this.guard.admit(`sig:${signature}`, now);
-    // Granting credits, the node holds up to its slots plus prefetch; the grants keep to that.
-    let free = this.credits ? this.runner.room : this.runner.free;
-    const toStart: DispatchedJob[] = [];
-    for (const job of req.jobs) {
-      const held = this.runner.holding(job.job_id);
-      const reason =
-        replay || this.guard.has(`job:${job.job_id}#${job.attempt}`, now)
-          ? 'duplicate'
-          : held && held.attempt > job.attempt
-            ? 'stale_attempt'
-            : (this.runner.unfit(job) ?? (free <= 0 ? 'busy' : null));
-      if (reason) {
-        answer.rejected.push({ job_id: job.job_id, reason });
-        this.log.info('job_rejected', { job_id: job.job_id, attempt: job.attempt, reason });
-        continue;
-      }
-      this.guard.admit(`job:${job.job_id}#${job.attempt}`, now);
-      free--;
-      answer.accepted.push(job.job_id);
-      toStart.push(job);
-      this.log.info('job_received', {
-        job_id: job.job_id,
-        attempt: job.attempt,
-        type: job.type,
-        queue: job.queue,
-        executor: job.executor,
-        timeout_sec: job.timeout_sec,
-      });
-    }
-    for (const job of toStart) this.runner.start(job);
-    this.credits?.update();
-    if (answer.accepted.length === 0 && answer.rejected.some((r) => r.reason === 'busy')) {
-      return { status: 429, body: answer, headers: { 'retry-after': '1' } };
-    }
-    return { status: 202, body: answer };
-  }
-
-  /**
-   * Jobs a pull node leased, or (version 3) a push node's results answer carried: they start as
-   * accepted dispatches do.
-   */
-  private takeJobs(jobs: DispatchedJob[], via: 'lease' | 'results'): void {
-    const now = Date.now();
-    for (const job of jobs) {
-      // The scheduler hands a node only what it asked for (or granted) and can run, and these
-      // answers have no rejections; a job we cannot run after all is started anyway, and reports
-      // why (exit -1). Beyond the free slots it waits in the runner's queue, leased.
-      this.guard.admit(`job:${job.job_id}#${job.attempt}`, now);
-      this.log.info('job_received', {
-        job_id: job.job_id,
-        attempt: job.attempt,
-        type: job.type,
-        queue: job.queue,
-        executor: job.executor,
-        timeout_sec: job.timeout_sec,
-        via,
-      });
-      this.runner.start(job);
-    }
-  }
-
-  private cancel(req: CancelRequest): Reply {
-    if (req.worker_id !== this.config.workerId) {
-      return {
-        status: 409,
-        body: errorBody(
-          'wrong_worker',
-          `this node is ${this.config.workerId}, not ${req.worker_id}`,
-        ),
-      };
-    }
-    const cancelled = req.jobs
-      .filter((lease) => this.runner.kill(lease, 'cancelled'))
-      .map((l) => l.job_id);
-    return { status: 200, body: { cancelled } };
-  }
-
-  private health() {
-    return {
-      id: this.config.workerId,
-      status: this.draining ? 'draining' : 'active',
-      draining: this.draining,
-      running: this.runner.running,
-      leases: this.runner.leases().length,
-      capacity: this.config.capacity,
-      executors: this.executors.available,
-    };
   }
 }
