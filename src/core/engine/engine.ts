@@ -6,7 +6,6 @@ import { WaitingEdits } from './waiting-edits';
 import { planDispatch, type Offer } from './dispatch';
 import { countStart, startBudget } from './flow';
 import { describeFailure, storedResult, succeeded } from './results';
-import { reprioritise } from './reprioritise';
 import type { DispatchEffect, Effect } from './effects';
 
 /**
@@ -166,19 +165,6 @@ export class QueueEngine extends WaitingEdits {
     return { previous, effects: this.take() };
   }
 
-  /** New priority for jobs not yet started; a queued one moves at once (reprioritise.ts). */
-  reprioritise(ids: string[], priority: number, now: number): { ids: string[]; effects: Effect[] } {
-    const store = this.store;
-    const s = {
-      ready: this.ready,
-      gate: this.gate,
-      store,
-      enqueue: (j: EngineJob) => this.enqueue(j),
-    };
-    const applied = reprioritise(s, ids, priority, (id, patch) => this.project(id, patch), now);
-    return { ids: applied, effects: this.take() };
-  }
-
   /** Dispatched jobs a node did not take (busy, declined): back in their place, at no cost. */
   handBack(claims: Claim[], reason: string, now: number): Effect[] {
     for (const c of claims) {
@@ -305,23 +291,6 @@ export class QueueEngine extends WaitingEdits {
     this.enqueue(job);
     this.event('job_released', job, {});
     this.project(job.id, { status: 'queued', nextAttemptAt: null, updatedAt: now });
-    return this.take();
-  }
-
-  /** A dependency of a waiting job did not succeed: the job can never run. */
-  cancelWaiting(job: EngineJob, reason: string, now: number): Effect[] {
-    job.status = transition(job.status, 'cancelled');
-    this.store.delete(job.seq);
-    this.observer.cancelled(now);
-    this.event('job_cancelled', job, { previous_status: 'waiting', reason });
-    this.project(job.id, {
-      status: 'cancelled',
-      finishedAt: now,
-      updatedAt: now,
-      nextAttemptAt: null,
-      error: reason,
-    });
-    this.fx.push({ kind: 'finished', job, status: 'cancelled', result: null, error: reason });
     return this.take();
   }
 }

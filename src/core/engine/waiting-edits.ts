@@ -4,7 +4,7 @@ import type { JobPatch } from '../../db/write-jobs';
 import type { EngineJob } from './job';
 import type { Effect } from './effects';
 import { EngineState } from './engine-state';
-import { returnParked } from './reprioritise';
+import { reprioritise, returnParked } from './reprioritise';
 
 /** What `PATCH /jobs/:id` may change of a job that has not started. */
 export interface WaitingChange {
@@ -25,9 +25,10 @@ export interface DebouncedInput {
 const EDITABLE: readonly JobStatus[] = ['waiting', 'scheduled', 'queued'];
 
 /**
- * Verbs that change a job before it starts: an edit (priority, due time) and a debounce (a later
- * submission of the job's key replaces its payload and moves its due time). Each moves the job in
- * the ready queue or the timers in the same turn as the row, so no dispatch sees it half edited.
+ * Verbs that change a job before it starts: an edit (priority, due time), a bulk change of
+ * priority, a debounce (a later submission of the job's key replaces its payload and moves its due
+ * time), and the cancel of a waiting job whose dependency failed. Each moves the job in the ready
+ * queue or the timers in the same turn as the row, so no dispatch sees it half edited.
  */
 export class WaitingEdits extends EngineState {
   /**
@@ -66,6 +67,35 @@ export class WaitingEdits extends EngineState {
     });
     this.project(job.id, patch);
     return { ok: true, effects: this.take() };
+  }
+
+  /** New priority for jobs not yet started; a queued one moves at once (reprioritise.ts). */
+  reprioritise(ids: string[], priority: number, now: number): { ids: string[]; effects: Effect[] } {
+    const s = {
+      ready: this.ready,
+      gate: this.gate,
+      store: this.store,
+      enqueue: (j: EngineJob) => this.enqueue(j),
+    };
+    const applied = reprioritise(s, ids, priority, (id, patch) => this.project(id, patch), now);
+    return { ids: applied, effects: this.take() };
+  }
+
+  /** A dependency of a waiting job did not succeed: the job can never run. */
+  cancelWaiting(job: EngineJob, reason: string, now: number): Effect[] {
+    job.status = transition(job.status, 'cancelled');
+    this.store.delete(job.seq);
+    this.observer.cancelled(now);
+    this.event('job_cancelled', job, { previous_status: 'waiting', reason });
+    this.project(job.id, {
+      status: 'cancelled',
+      finishedAt: now,
+      updatedAt: now,
+      nextAttemptAt: null,
+      error: reason,
+    });
+    this.fx.push({ kind: 'finished', job, status: 'cancelled', result: null, error: reason });
+    return this.take();
   }
 
   /**
