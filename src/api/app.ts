@@ -14,6 +14,7 @@ import { declaredBodyWithin, readBodyWithin } from './middleware/body-limits';
 import { jobRoutes } from './routes/jobs';
 import { jobEditRoutes } from './routes/job-edit';
 import { workerRoutes } from './routes/workers';
+import { leaseRoutes } from './routes/lease';
 import { resultRoutes } from './routes/results';
 import { systemRoutes } from './routes/system';
 import { metricsRoutes } from './routes/metrics';
@@ -72,6 +73,7 @@ export function createApp() {
     .route('/', jobRoutes)
     .route('/', jobEditRoutes)
     .route('/', workerRoutes)
+    .route('/', leaseRoutes)
     .route('/', resultRoutes)
     .route('/', scheduleRoutes)
     .route('/', queueRoutes)
