@@ -8,6 +8,20 @@ describe('typed client', () => {
     fetch: (input: RequestInfo | URL, init?: RequestInit) => SELF.fetch(input, init),
   });
 
+  it("runs the README's example: a typed submit with an idempotency key, read back typed", async () => {
+    const res = await api.jobs.$post({
+      header: { 'x-idempotency-key': `readme-${Date.now()}` },
+      json: { payload: 'hello', priority: 0 },
+    });
+    expect(res.status).toBe(201);
+    if (res.status === 201 || res.status === 200) {
+      const { job } = await res.json(); // typed: Job
+      const again = await api.jobs[':id'].$get({ param: { id: job.id } });
+      expect(again.status).toBe(200);
+      if (again.status === 200) expect((await again.json()).job.payload).toBe('hello');
+    }
+  });
+
   it('calls typed routes and reads typed answers', async () => {
     const metrics = await api.metrics.$get();
     expect(metrics.status).toBe(200);
@@ -31,16 +45,16 @@ describe('typed client', () => {
   it('submits a rate-limited job and pauses, caps and resumes its queue', async () => {
     const queue = `client-${Date.now().toString(36)}`;
     const rate_limit = { key: 'acct-1', limit: 5, period_sec: 60 };
-    // POST /jobs is not in the client's types (its routes are not chained): a plain request.
-    const submitted = await SELF.fetch('http://cloud.test/jobs', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ payload: 1, queue, rate_limit }),
-    });
+    // The README's example: POST /jobs typed, with its answer read back typed by GET /jobs/:id.
+    const submitted = await api.jobs.$post({ header: {}, json: { payload: 1, queue, rate_limit } });
     expect(submitted.status).toBe(201);
-    expect(((await submitted.json()) as { job: { rate_limit: unknown } }).job.rate_limit).toEqual(
-      rate_limit,
-    );
+    if (submitted.status !== 201) return;
+    const { job } = await submitted.json();
+    expect(job.rate_limit).toEqual(rate_limit);
+    const read = await api.jobs[':id'].$get({ param: { id: job.id } });
+    expect(read.status).toBe(200);
+    if (read.status !== 200) return;
+    expect((await read.json()).job).toMatchObject({ id: job.id, queue, rate_limit });
     const paused = await api.queues[':name'].pause.$post({ param: { name: queue } });
     expect(paused.status).toBe(200);
     expect(await paused.json()).toEqual({ queue, paused: true, concurrency_limit: null });
@@ -61,12 +75,9 @@ describe('typed client: PATCH /jobs/:id', () => {
 
   it('edits a waiting job with a typed body and reads the typed answer', async () => {
     const queue = `client-edit-${Date.now()}`;
-    const submitted = await SELF.fetch('http://cloud.test/jobs', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ payload: 'x', queue }),
-    });
-    const { job } = (await submitted.json()) as { job: { id: string } };
+    const submitted = await api.jobs.$post({ header: {}, json: { payload: 'x', queue } });
+    if (submitted.status !== 201) throw new Error(`submit answered ${submitted.status}`);
+    const { job } = await submitted.json();
     const res = await api.jobs[':id'].$patch({
       param: { id: job.id },
       json: { priority: 0, delay_sec: 30 },

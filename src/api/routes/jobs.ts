@@ -130,58 +130,53 @@ const result = createRoute({
   },
 });
 
-export const jobRoutes = new OpenAPIHono<AppEnv>();
-
-jobRoutes.openapi(submit, async (c) => {
-  const out = await submitJobs(c, [c.req.valid('json')], '');
-  return c.json({ job: out.jobs[0], ...(out.flow ? { [out.flow]: true } : {}) }, out.status);
-});
-
-jobRoutes.openapi(submitBatch, async (c) => {
-  const out = await submitJobs(c, c.req.valid('json').jobs, 'jobs');
-  return c.json({ jobs: out.jobs, ids: out.jobs.map((j) => j.id) }, out.status);
-});
-
-jobRoutes.openapi(get, async (c) => {
-  const row = await readJob(c.env, dbOf(c.env.DB), readScope(c), c.req.valid('param').id);
-  if (!row) throw new ApiError(404, 'job_not_found', 'no such job');
-  return c.json({ job: jobView(row) }, 200);
-});
-
-jobRoutes.openapi(list, async (c) => {
-  const q = c.req.valid('query');
-  const { rows, total } = await listJobs(dbOf(c.env.DB), readScope(c), q);
-  return c.json({ jobs: rows.map(jobView), total, limit: q.limit, offset: q.offset }, 200);
-});
-
-jobRoutes.openapi(cancel, async (c) => {
-  const db = dbOf(c.env.DB);
-  const id = c.req.valid('param').id;
-  const row = await readJob(c.env, db, readScope(c), id);
-  if (!row) throw new ApiError(404, 'job_not_found', 'no such job');
-  const outcome = await schedulerFor(c.env, row.queue).cancel(row.queue, id);
-  const now = await readJob(c.env, db, null, id);
-  if (!outcome.ok)
-    throw new ApiError(
-      409,
-      'job_not_cancellable',
-      `the job is ${now?.status ?? row.status} and cannot be cancelled`,
-      { status: now?.status ?? row.status },
-    );
-  return c.json({ job: jobView(now!) }, 200);
-});
-
-jobRoutes.openapi(result, async (c) => {
-  const id = c.req.valid('param').id;
-  const queue = queueOfJobId(id);
-  const outcome = (await schedulerFor(c.env, queue).reportResult(
-    queue,
-    id,
-    c.req.valid('json'),
-  )) as Outcome<{ status: string }>;
-  if (!outcome.ok)
-    throw new ApiError(outcome.status, outcome.code, outcome.message, outcome.details);
-  return c.json({ job_id: id, status: outcome.status }, 200);
-});
+// Chained, so each route's types reach AppType and the typed client (src/client.ts).
+export const jobRoutes = new OpenAPIHono<AppEnv>()
+  .openapi(submit, async (c) => {
+    const out = await submitJobs(c, [c.req.valid('json')], '');
+    return c.json({ job: out.jobs[0], ...(out.flow ? { [out.flow]: true } : {}) }, out.status);
+  })
+  .openapi(submitBatch, async (c) => {
+    const out = await submitJobs(c, c.req.valid('json').jobs, 'jobs');
+    return c.json({ jobs: out.jobs, ids: out.jobs.map((j) => j.id) }, out.status);
+  })
+  .openapi(get, async (c) => {
+    const row = await readJob(c.env, dbOf(c.env.DB), readScope(c), c.req.valid('param').id);
+    if (!row) throw new ApiError(404, 'job_not_found', 'no such job');
+    return c.json({ job: jobView(row) }, 200);
+  })
+  .openapi(list, async (c) => {
+    const q = c.req.valid('query');
+    const { rows, total } = await listJobs(dbOf(c.env.DB), readScope(c), q);
+    return c.json({ jobs: rows.map(jobView), total, limit: q.limit, offset: q.offset }, 200);
+  })
+  .openapi(cancel, async (c) => {
+    const db = dbOf(c.env.DB);
+    const id = c.req.valid('param').id;
+    const row = await readJob(c.env, db, readScope(c), id);
+    if (!row) throw new ApiError(404, 'job_not_found', 'no such job');
+    const outcome = await schedulerFor(c.env, row.queue).cancel(row.queue, id);
+    const now = await readJob(c.env, db, null, id);
+    if (!outcome.ok)
+      throw new ApiError(
+        409,
+        'job_not_cancellable',
+        `the job is ${now?.status ?? row.status} and cannot be cancelled`,
+        { status: now?.status ?? row.status },
+      );
+    return c.json({ job: jobView(now!) }, 200);
+  })
+  .openapi(result, async (c) => {
+    const id = c.req.valid('param').id;
+    const queue = queueOfJobId(id);
+    const outcome = (await schedulerFor(c.env, queue).reportResult(
+      queue,
+      id,
+      c.req.valid('json'),
+    )) as Outcome<{ status: string }>;
+    if (!outcome.ok)
+      throw new ApiError(outcome.status, outcome.code, outcome.message, outcome.details);
+    return c.json({ job_id: id, status: outcome.status }, 200);
+  });
 
 export { ErrorBody };
