@@ -88,9 +88,10 @@ describe('dashboard in a real browser', () => {
   });
 
   it('submits a job with the form and shows it go from queued to succeeded', async () => {
-    // Both slots of the node busy for a few seconds, so the new job visibly waits in the queue.
+    // Both slots of the node busy for a few seconds and its one prefetched lease taken (wire
+    // version 3), so the new job visibly waits in the queue.
     const busy = await Promise.all(
-      [0, 1].map(() => stack.submit({ type: 'sleep', payload: { ms: 5000 }, priority: 0 })),
+      [0, 1, 2].map(() => stack.submit({ type: 'sleep', payload: { ms: 5000 }, priority: 0 })),
     );
     for (const j of busy) await stack.waitForJob(j.id, 'running', 15_000);
     await page.fill('#f-type', 'echo');

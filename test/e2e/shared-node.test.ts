@@ -65,6 +65,9 @@ describe('one push node shared by four queues', () => {
     const viaResults = node.events('job_received').filter((l) => l.via === 'results').length;
     console.log(`${N} jobs: ${busy.length} busy, ${pushes} pushes, ${viaResults} via results`);
     expect(busy.length, `busy rejections: ${busy.length}`).toBe(0);
+    // Its grants keep the node within its slots plus its prefetch (1): never two jobs waiting.
+    const over = node.events('job_queued').filter((l) => Number(l.ahead) >= 1);
+    expect(over.length, `jobs queued behind another: ${over.length}`).toBe(0);
     // Every job ran once, on its first attempt: nothing bounced.
     expect(done.map((j) => j.attempts)).toEqual(Array(N).fill(1));
     expect(viaResults).toBeGreaterThan(0);

@@ -39,6 +39,13 @@ export class CreditLedger {
   private readonly books = new Map<string, QueueBook>();
   /** Grants carried by requests not answered yet: any may still reach its queue, in any order. */
   private readonly inFlight = new Set<Credits>();
+  /**
+   * Jobs whose results an answer settled but whose leases the runner still lists, for the few
+   * promise turns until it drops them: counted as held beside the answer's new leases, they made
+   * the node raise its grant past its slots, and each raise fed the next (13 leases on a node of 1
+   * slot and 1 prefetch, test/e2e/ordering.test.ts).
+   */
+  private readonly ending = new Set<string>();
   private turn = 0;
 
   constructor(
@@ -89,8 +96,10 @@ export class CreditLedger {
   }
 
   /** The answer to a request that carried `carried`: those grants are applied; `standing` is news. */
-  answered(carried: Credits, standing: Standing | undefined): void {
+  answered(carried: Credits, standing: Standing | undefined, ended: string[] = []): void {
     this.inFlight.delete(carried);
+    const held = new Set(this.leases().map((l) => l.job_id));
+    for (const id of ended) if (held.has(id)) this.ending.add(id);
     for (const [q, c] of Object.entries(carried)) {
       const book = this.books.get(q);
       if (book) book.acked = c;
@@ -105,7 +114,8 @@ export class CreditLedger {
   }
 
   /** A lease of `queue` ended on the node. */
-  freed(queue: string): void {
+  freed(queue: string, jobId?: string): void {
+    if (jobId !== undefined) this.ending.delete(jobId);
     const book = this.books.get(queue);
     if (book) book.freed = true;
     this.turn++;
@@ -132,6 +142,7 @@ export class CreditLedger {
   private states(): QueueGrantState[] {
     const local = new Map<string, number>();
     for (const l of this.leases()) {
+      if (this.ending.has(l.job_id)) continue;
       const q = queueOfJobId(l.job_id);
       local.set(q, (local.get(q) ?? 0) + 1);
     }

@@ -15,7 +15,10 @@ export const SETTING_HELP: Record<Setting, [string, string]> = {
     'push: the scheduler POSTs dispatches to the node; pull: the node long-polls',
   ],
   LEASE_WAIT_SEC: ['25', 'pull mode: how long one lease request waits for work (1-30)'],
-  PREFETCH: ['1', 'pull mode: jobs leased beyond the slots, started when one frees (0-8)'],
+  PREFETCH: [
+    '1',
+    'jobs leased beyond the slots, started when one frees (0-8; push nodes too from wire version 3)',
+  ],
   API_URL: ['http://localhost:8787', 'the API the node registers with and reports to'],
   WORKER_ENDPOINT: ['http://localhost:9090', 'the URL the scheduler pushes dispatches to'],
   WORKER_PORT: ["the endpoint's port", 'port to listen on (differs behind a proxy)'],

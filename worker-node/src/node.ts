@@ -77,7 +77,7 @@ export class WorkerNode {
         this.wire >= 2
           ? this.results.report({ ...report, job_id: jobId }, signal)
           : reportResult(api, log, jobId, { ...report, worker_id: config.workerId }, signal),
-      leaseEnded: (job) => this.credits?.freed(queueOfJobId(job.job_id)),
+      leaseEnded: (job) => this.credits?.freed(queueOfJobId(job.job_id), job.job_id),
       nodeJobs: {
         http: { allowlist: config.httpAllowlist, allowPrivate: config.httpAllowPrivate },
         shell: { allowShell: config.allowShell, allowlist: config.shellAllowlist },
@@ -102,10 +102,10 @@ export class WorkerNode {
           ? {
               credits: () => ledger.take(false),
               pending: () => ledger.pending,
-              answered: (carried, answer) => {
+              answered: (carried, answer, ended) => {
                 // The leases first: the grants then count them as this node's.
                 if (answer.jobs?.length) this.desk.take(answer.jobs, 'results');
-                ledger.answered(carried, answer.standing);
+                ledger.answered(carried, answer.standing, ended);
               },
               lost: (carried) => ledger.lost(carried),
             }
@@ -162,7 +162,8 @@ export class WorkerNode {
               accept: (jobs) => this.desk.take(jobs, 'lease'),
               onUnknown: () => this.reregister(),
               credits: () => this.credits?.take(true),
-              answered: (carried, standing) => this.credits?.answered(carried, standing),
+              answered: (carried, standing, ended) =>
+                this.credits?.answered(carried, standing, ended),
               lost: (carried) => this.credits?.lost(carried),
             },
             config.leaseWaitSec,

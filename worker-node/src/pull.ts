@@ -31,7 +31,7 @@ export interface PullHooks {
   /** Wire version 3: all the node's grants, for the request (they count as sent). */
   credits?(): Credits | undefined;
   /** Wire version 3: the answer to a request that carried `carried`. */
-  answered?(carried: Credits, standing: Standing | undefined): void;
+  answered?(carried: Credits, standing: Standing | undefined, ended: string[]): void;
   /** Wire version 3: the request that carried `carried` failed. */
   lost?(carried: Credits): void;
 }
@@ -142,7 +142,12 @@ export class PullLoop {
         }
         failures = 0;
         if (parsed.data.jobs.length > 0) this.hooks.accept(parsed.data.jobs);
-        if (credits) this.hooks.answered?.(credits, parsed.data.standing);
+        if (credits)
+          this.hooks.answered?.(
+            credits,
+            parsed.data.standing,
+            batch.map((p) => p.item.job_id),
+          );
         continue;
       }
       if (credits) this.hooks.lost?.(credits);

@@ -38,7 +38,8 @@ export interface Exchange {
   credits(): Credits;
   /** A grant waits to go out: worth a request without results. */
   pending(): boolean;
-  answered(carried: Credits, answer: ResultsAnswer): void;
+  /** `ended`: the jobs whose results this answer settled (their leases end in a moment). */
+  answered(carried: Credits, answer: ResultsAnswer, ended: string[]): void;
   /** The request that carried `carried` failed. */
   lost(carried: Credits): void;
 }
@@ -186,7 +187,11 @@ export class ResultBatcher {
         this.settle(batch, parsed.success ? parsed.data.results : undefined, 'results');
         if (exchange && credits && parsed.success) {
           answered = true;
-          exchange.answered(credits, parsed.data);
+          exchange.answered(
+            credits,
+            parsed.data,
+            batch.map((p) => p.item.job_id),
+          );
         }
         return 0;
       }
